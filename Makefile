@@ -1,0 +1,61 @@
+# The two commands of the README: `make up` (run the system) and `make test` (run the tests).
+# Both install what they need into .venv first.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PACKAGES := -e shared -e services/intake -e services/workflow -e services/notify -e services/stats
+SERVICES := intake workflow notify stats
+
+.PHONY: install up down status test test-unit lint format bench asyncapi replay-parked clean
+
+$(BIN)/.installed: requirements.lock shared/pyproject.toml $(wildcard services/*/pyproject.toml)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps $(PACKAGES)
+	touch $@
+
+install: $(BIN)/.installed
+
+## Run the whole system on this machine (PostgreSQL and RabbitMQ must be running).
+up: install
+	$(BIN)/python deploy/local/stack.py up
+
+down:
+	$(BIN)/python deploy/local/stack.py down
+
+status:
+	$(BIN)/python deploy/local/stack.py status
+
+## Every test: unit, integration (real PostgreSQL, RabbitMQ, object store) and end-to-end.
+test: install
+	$(BIN)/python -m pytest
+
+test-unit: install
+	$(BIN)/python -m pytest -m "not integration and not e2e"
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy shared/src services/*/src
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+## Benchmarks: long, not part of `make test`.
+bench: install
+	$(BIN)/python -m pytest tests/perf -s -p no:randomly
+
+## Regenerate the published AsyncAPI document from the event models.
+asyncapi: install
+	$(BIN)/python -m shared.contracts.asyncapi > docs/asyncapi.json
+
+## Move a service's parked messages back into its queue: make replay-parked SERVICE=stats
+replay-parked: install
+	@test -n "$(SERVICE)" || (echo "usage: make replay-parked SERVICE=intake|workflow|notify|stats" && exit 2)
+	$(BIN)/python -m $(SERVICE) replay-parked
+
+clean: down
+	rm -rf $(VENV) .local

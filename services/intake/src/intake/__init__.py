@@ -1,0 +1,1 @@
+"""Intake: procedure catalogue, citizen accounts, dossier submission, tracking, supplements."""

@@ -1,0 +1,1 @@
+"""intake's tables, repositories and clients of the outside world."""

@@ -1,0 +1,5 @@
+"""intake's own tables (the outbox and inbox come from shared.messaging.tables)."""
+
+from shared.db import new_metadata
+
+metadata = new_metadata()

@@ -1,0 +1,1 @@
+"""intake's rules, free of frameworks and I/O."""

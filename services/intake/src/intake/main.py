@@ -1,0 +1,6 @@
+"""ASGI entry for servers that import an app (`uvicorn intake.main:app`): every role."""
+
+from intake.bootstrap import build
+from shared.runtime import Role, Runtime, create_app
+
+app = create_app(Runtime(build()), {Role.API, Role.CONSUME, Role.RELAY})

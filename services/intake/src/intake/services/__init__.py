@@ -1,0 +1,1 @@
+"""intake's use cases: one transaction each, events added to the outbox inside it."""

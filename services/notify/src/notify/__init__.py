@@ -1,0 +1,1 @@
+"""Notify: SMS and email from templates, with delivery status and retries."""

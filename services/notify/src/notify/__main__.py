@@ -1,0 +1,4 @@
+from notify.bootstrap import build
+from shared.runtime import run_cli
+
+run_cli(build)

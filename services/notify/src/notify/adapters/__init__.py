@@ -1,0 +1,1 @@
+"""notify's tables, repositories and clients of the outside world."""

@@ -1,0 +1,1 @@
+"""notify's rules, free of frameworks and I/O."""

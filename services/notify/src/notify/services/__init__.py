@@ -1,0 +1,1 @@
+"""notify's use cases: one transaction each, events added to the outbox inside it."""

@@ -1,0 +1,1 @@
+"""Stats: the official processing report, indicators, public lists, metrics."""

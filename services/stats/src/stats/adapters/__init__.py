@@ -1,0 +1,1 @@
+"""stats's tables, repositories and clients of the outside world."""

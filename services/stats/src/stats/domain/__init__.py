@@ -1,0 +1,1 @@
+"""stats's rules, free of frameworks and I/O."""

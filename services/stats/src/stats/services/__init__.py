@@ -1,0 +1,1 @@
+"""stats's use cases: one transaction each, events added to the outbox inside it."""

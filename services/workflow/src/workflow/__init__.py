@@ -1,0 +1,1 @@
+"""Workflow: officers' state machine, working-day deadline engine, official forms, timers."""

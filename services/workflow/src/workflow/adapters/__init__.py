@@ -1,0 +1,1 @@
+"""workflow's tables, repositories and clients of the outside world."""

@@ -1,0 +1,1 @@
+"""workflow's rules, free of frameworks and I/O."""

@@ -1,0 +1,6 @@
+"""ASGI entry for servers that import an app (`uvicorn workflow.main:app`): every role."""
+
+from shared.runtime import Role, Runtime, create_app
+from workflow.bootstrap import build
+
+app = create_app(Runtime(build()), {Role.API, Role.CONSUME, Role.RELAY})

@@ -1,0 +1,48 @@
+"""`/healthz` (the process is alive), `/readyz` (its dependencies answer), `/metrics`."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+Check = Callable[[], Awaitable[None]]
+CHECK_TIMEOUT = 3.0
+
+
+def health_router(checks: Mapping[str, Check]) -> APIRouter:
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        """The process is up."""
+        return {"status": "ok"}
+
+    @router.get("/readyz")
+    async def readyz() -> JSONResponse:
+        """Every dependency answers within a few seconds (database, broker, store)."""
+
+        async def run(check: Check) -> str:
+            try:
+                await asyncio.wait_for(check(), CHECK_TIMEOUT)
+            except Exception as exc:
+                return f"failing: {type(exc).__name__}"
+            return "ok"
+
+        results = await asyncio.gather(*(run(c) for c in checks.values()))
+        report = dict(zip(checks, results, strict=True))
+        ready = all(r == "ok" for r in results)
+        return JSONResponse(
+            {"status": "ready" if ready else "not_ready", "checks": report},
+            status_code=200 if ready else 503,
+        )
+
+    @router.get("/metrics")
+    async def metrics() -> Response:
+        """Prometheus text format."""
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router

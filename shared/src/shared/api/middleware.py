@@ -1,0 +1,66 @@
+"""Per request: take or make the correlation id, time the request by its route template,
+log one line. Pure ASGI so that streamed uploads are not buffered."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.observability.context import correlation
+from shared.observability.metrics import ServiceMetrics
+
+log = logging.getLogger("http")
+
+CORRELATION_HEADER = b"x-correlation-id"
+
+
+class RequestMiddleware:
+    def __init__(self, app: ASGIApp, metrics: ServiceMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope.get("headers") or []).get(CORRELATION_HEADER)
+        # Only a well-formed id is taken over, so nothing a client sends lands in logs.
+        given = incoming.decode("latin-1") if incoming and _is_token(incoming) else None
+        status = 500
+        started = time.perf_counter()
+        with correlation(given) as cid:
+
+            async def send_with_id(message: Message) -> None:
+                nonlocal status
+                if message["type"] == "http.response.start":
+                    status = message["status"]
+                    message.setdefault("headers", []).append(
+                        (CORRELATION_HEADER, cid.encode("latin-1"))
+                    )
+                await send(message)
+
+            try:
+                await self.app(scope, receive, send_with_id)
+            finally:
+                elapsed = time.perf_counter() - started
+                route = scope.get("route")
+                template = getattr(route, "path", None) or "unmatched"
+                self.metrics.http_request_duration.labels(
+                    scope["method"], template, str(status)
+                ).observe(elapsed)
+                if template not in {"/metrics", "/healthz", "/readyz"}:
+                    log.info(
+                        "request",
+                        extra={
+                            "method": scope["method"],
+                            "route": template,
+                            "status": status,
+                            "ms": round(elapsed * 1000, 1),
+                        },
+                    )
+
+
+def _is_token(value: bytes) -> bool:
+    return 0 < len(value) <= 64 and all(c in b"0123456789abcdefABCDEF-" for c in value)

@@ -1,0 +1,298 @@
+"""Every event type of the system, one pydantic model each (version 1).
+
+Events carry what their consumers need to act without calling the emitter back
+(procedure, agency, times, due dates, the applicant's contact for notifications) and
+no more personal data than that; personal data and secrets are marked `sensitive`.
+A change that removes or renames a field is a new `version`, never an edit.
+"""
+
+from __future__ import annotations
+
+import uuid
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from shared.contracts.envelope import EventData, sensitive
+
+
+class DossierStatus(StrEnum):
+    """The dossier statuses, the same in every service (API.md)."""
+
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    RECEIVED = "received"
+    SUPPLEMENT_REQUESTED = "supplement_requested"
+    IN_PROGRESS = "in_progress"
+    PENDING_APPROVAL = "pending_approval"
+    RESULT_READY = "result_ready"
+    RETURNED = "returned"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+
+
+class Channel(StrEnum):
+    SMS = "sms"
+    EMAIL = "email"
+
+
+class Judgement(StrEnum):
+    """A resolved dossier against its (original) due date."""
+
+    EARLY = "early"
+    ON_TIME = "on_time"
+    LATE = "late"
+
+
+class _Part(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Recipient(_Part):
+    """Who is told about a dossier, and how they chose to be told."""
+
+    full_name: str
+    phone: str | None = None
+    email: str | None = None
+    channels: list[Channel] = Field(default_factory=list)
+
+
+class Applicant(_Part):
+    kind: Literal["citizen", "proxy", "organisation"]
+    full_name: str
+    id_number: str | None = None
+    organisation_name: str | None = None
+    tax_code: str | None = None
+
+
+class FileRef(_Part):
+    """An object in the store, named by key: the only way a service reads another's file."""
+
+    bucket: str
+    key: str
+    size: int
+    content_type: str
+    sha256: str
+    document_code: str | None = None
+    filename: str | None = None
+
+
+class Actor(_Part):
+    """Who made a change: a named officer, the citizen, a timer or the system."""
+
+    kind: Literal["officer", "citizen", "timer", "system"]
+    id: str | None = None
+    name: str | None = None
+    role: str | None = None
+
+
+class SupplementItem(_Part):
+    document_code: str | None = None
+    description: str
+
+
+class ResultDelivery(_Part):
+    method: Literal["in_person", "post", "online"]
+    address: str | None = None
+
+
+class DossierEvent(EventData):
+    """Facts every dossier event carries, so consumers need no catalogue lookups."""
+
+    procedure_code: str
+    procedure_name: str
+    field: str
+    agency_code: str
+    agency_name: str
+    status: DossierStatus
+
+
+class WorkflowDossierEvent(DossierEvent):
+    """An officer's (or timer's) change to a case, with what notify and stats need."""
+
+    actor: Actor
+    note: str | None = None
+    received_at: AwareDatetime | None = None
+    due_at: AwareDatetime | None = None
+    recipient: Recipient | None = sensitive(default=None)
+
+
+# --- intake -------------------------------------------------------------------------
+
+
+class DossierSubmitted(DossierEvent):
+    event_type = "dossier.submitted"
+
+    dossier_id: uuid.UUID
+    case_code: str | None = None
+    online_level: Literal["full", "partial"]
+    submitted_at: AwareDatetime
+    applicant: Applicant = sensitive()
+    form: dict[str, Any] = sensitive()
+    attachments: list[FileRef]
+    result_delivery: ResultDelivery = sensitive()
+    recipient: Recipient = sensitive()
+    update_code: str = sensitive(description="Secret for supplementing without an account.")
+    fee_vnd: int = 0
+
+
+class DossierSupplemented(DossierEvent):
+    event_type = "dossier.supplemented"
+
+    dossier_id: uuid.UUID
+    attachments: list[FileRef]
+    note: str | None = sensitive(default=None)
+    supplemented_at: AwareDatetime
+
+
+class DossierWithdrawn(DossierEvent):
+    event_type = "dossier.withdrawn"
+
+    dossier_id: uuid.UUID
+    reason: str = sensitive()
+    withdrawn_at: AwareDatetime
+    recipient: Recipient | None = sensitive(default=None)
+
+
+class AccountOtpRequested(EventData):
+    event_type = "account.otp_requested"
+
+    account_id: uuid.UUID
+    purpose: Literal["register", "reset_password"]
+    phone: str = sensitive()
+    otp: str = sensitive()
+    expires_at: AwareDatetime
+
+
+class FeedbackSubmitted(EventData):
+    event_type = "feedback.submitted"
+
+    procedure_code: str
+    agency_code: str
+    rating: int = Field(ge=1, le=5)
+    complaint: bool = False
+    comment: str | None = sensitive(default=None)
+    submitted_at: AwareDatetime
+
+
+class PaymentCompleted(DossierEvent):
+    event_type = "payment.completed"
+
+    amount_vnd: int
+    method: Literal["online", "in_person"]
+    reference: str
+    paid_at: AwareDatetime
+
+
+# --- workflow -----------------------------------------------------------------------
+
+
+class DossierReceived(WorkflowDossierEvent):
+    event_type = "dossier.received"
+
+    channel: Literal["online", "direct"]
+    counted_from: AwareDatetime
+    rule_set: str = Field(description="The legal rule set in force at receipt.")
+
+
+class DossierSupplementRequested(WorkflowDossierEvent):
+    event_type = "dossier.supplement_requested"
+
+    items: list[SupplementItem]
+    requested_at: AwareDatetime
+    supplement_due_at: AwareDatetime | None = None
+    round: int = Field(1, description="1 for the first request on this dossier, 2 for the next…")
+
+
+class DossierRejected(WorkflowDossierEvent):
+    event_type = "dossier.rejected"
+
+    reason: str
+    rejected_at: AwareDatetime
+    stage: Literal["intake", "processing"]
+
+
+class DossierAssigned(WorkflowDossierEvent):
+    event_type = "dossier.assigned"
+
+    assignee: Actor
+
+
+class DossierSubmittedForApproval(WorkflowDossierEvent):
+    event_type = "dossier.submitted_for_approval"
+
+
+class DossierSentBack(WorkflowDossierEvent):
+    event_type = "dossier.sent_back"
+
+
+class DossierApproved(WorkflowDossierEvent):
+    event_type = "dossier.approved"
+
+    approved_at: AwareDatetime
+
+
+class DossierResultReady(WorkflowDossierEvent):
+    event_type = "dossier.result_ready"
+
+    resolved_at: AwareDatetime
+    original_due_at: AwareDatetime | None = None
+    judgement: Judgement
+    result_summary: str
+    result_file: FileRef | None = None
+    delivery: ResultDelivery | None = sensitive(default=None)
+
+
+class DossierReturned(WorkflowDossierEvent):
+    event_type = "dossier.returned"
+
+    returned_at: AwareDatetime
+    originals_verified: bool
+
+
+class DossierDeadlineExtended(WorkflowDossierEvent):
+    event_type = "dossier.deadline_extended"
+
+    original_due_at: AwareDatetime
+    new_due_at: AwareDatetime
+    reason: str
+
+
+class DossierDueSoon(WorkflowDossierEvent):
+    event_type = "dossier.due_soon"
+
+    working_hours_left: float
+    officers: list[Actor] = Field(default_factory=list)
+
+
+class DossierOverdue(WorkflowDossierEvent):
+    event_type = "dossier.overdue"
+
+    officers: list[Actor] = Field(default_factory=list)
+
+
+# --- notify -------------------------------------------------------------------------
+
+
+class _NotificationOutcome(EventData):
+    delivery_id: uuid.UUID
+    source_event_id: uuid.UUID
+    channel: Channel
+    template: str
+    template_version: int
+    dossier_code: str | None = None
+    attempts: int
+
+
+class NotificationSent(_NotificationOutcome):
+    event_type = "notification.sent"
+
+    sent_at: AwareDatetime
+
+
+class NotificationFailed(_NotificationOutcome):
+    event_type = "notification.failed"
+
+    permanent: bool
+    error: str

@@ -1,0 +1,188 @@
+"""The outbox relay: publishes committed outbox rows, then marks them published.
+
+Each round locks a batch of unpublished rows with `FOR UPDATE SKIP LOCKED` (so several
+relays share the work without publishing a row twice at the same time), publishes every
+row with a broker confirm and `mandatory`, and marks the confirmed ones in the same
+transaction. A crash between confirm and mark publishes the row again on the next
+round: delivery is at least once, and consumers' inboxes make it once in effect.
+
+The relay sleeps until PostgreSQL NOTIFYs a commit, with a short poll as a safety net
+for a notification lost while the listening connection was down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Coroutine, Sequence
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+from sqlalchemy import Row, delete, func, select, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.db.engine import Database
+from shared.messaging.broker import Broker
+from shared.messaging.outbox import NOTIFY_CHANNEL
+from shared.messaging.tables import outbox
+from shared.observability.metrics import ServiceMetrics
+
+log = logging.getLogger(__name__)
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        db: Database,
+        broker: Broker,
+        metrics: ServiceMetrics,
+        *,
+        batch_size: int = 200,
+        poll_interval: float = 1.0,
+        retention: timedelta = timedelta(days=7),
+    ) -> None:
+        self.db = db
+        self.broker = broker
+        self.metrics = metrics
+        self.batch_size = batch_size
+        self.poll_interval = poll_interval
+        self.retention = retention
+        self._wake = asyncio.Event()
+        self._last_gauges = 0.0
+        self._last_purge = 0.0
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Publish until `stop` is set."""
+        listener = asyncio.create_task(self._listen(stop))
+        try:
+            while not stop.is_set():
+                published = 0
+                try:
+                    published = await self.publish_pending()
+                    await self._housekeeping()
+                except Exception:  # the database or broker is away: retry after a pause
+                    log.exception("outbox relay round failed")
+                    self.metrics.outbox_publish_failures.labels("round").inc()
+                if published < self.batch_size:
+                    await self._sleep(stop)
+        finally:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
+
+    async def publish_pending(self) -> int:
+        """One round: publish up to a batch of pending rows; returns how many succeeded."""
+        async with self.db.transaction() as session:
+            rows = (
+                await session.execute(
+                    select(outbox.c.id, outbox.c.event_type, outbox.c.envelope)
+                    .where(outbox.c.published_at.is_(None))
+                    .order_by(outbox.c.id)
+                    .limit(self.batch_size)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            if not rows:
+                return 0
+            # Confirms are awaited together: one round trip's latency per batch, not per row.
+            outcomes = await asyncio.gather(
+                *(self._publish(row) for row in rows), return_exceptions=True
+            )
+            done = [row.id for row, outcome in zip(rows, outcomes, strict=True) if outcome is None]
+            failed = [
+                (row.id, outcome)
+                for row, outcome in zip(rows, outcomes, strict=True)
+                if isinstance(outcome, BaseException)
+            ]
+            await self._mark_published(session, done)
+            for row_id, error in failed:
+                self.metrics.outbox_publish_failures.labels(type(error).__name__).inc()
+                await session.execute(
+                    update(outbox)
+                    .where(outbox.c.id == row_id)
+                    .values(attempts=outbox.c.attempts + 1, last_error=repr(error)[:500])
+                )
+            if failed:
+                log.warning(
+                    "outbox rows not confirmed, kept for the next round",
+                    extra={"failed": len(failed), "error": type(failed[0][1]).__name__},
+                )
+        return len(done)
+
+    async def _publish(self, row: Row[Any]) -> None:
+        envelope = row.envelope
+        await self.broker.publish_event(
+            json.dumps(envelope, ensure_ascii=False).encode(),
+            row.event_type,
+            message_id=envelope["id"],
+            type=row.event_type,
+            correlation_id=envelope.get("correlation_id"),
+            app_id=envelope["source"],
+        )
+        self.metrics.outbox_published.labels(row.event_type).inc()
+
+    async def _mark_published(self, session: AsyncSession, ids: Sequence[int]) -> None:
+        if ids:
+            await session.execute(
+                update(outbox).where(outbox.c.id.in_(ids)).values(published_at=func.now())
+            )
+
+    async def _housekeeping(self) -> None:
+        now = time.monotonic()
+        if now - self._last_gauges >= 5:
+            self._last_gauges = now
+            async with self.db.transaction() as session:
+                count, oldest = (
+                    await session.execute(
+                        select(
+                            func.count(),
+                            func.extract("epoch", func.now() - func.min(outbox.c.created_at)),
+                        ).where(outbox.c.published_at.is_(None))
+                    )
+                ).one()
+            self.metrics.outbox_backlog.set(count)
+            self.metrics.outbox_oldest_pending_age.set(float(oldest or 0))
+        if now - self._last_purge >= 600:
+            self._last_purge = now
+            async with self.db.transaction() as session:
+                await session.execute(
+                    delete(outbox).where(outbox.c.published_at < func.now() - self.retention)
+                )
+
+    async def _sleep(self, stop: asyncio.Event) -> None:
+        await _first(stop.wait(), self._wake.wait(), limit=self.poll_interval)
+        self._wake.clear()
+
+    async def _listen(self, stop: asyncio.Event) -> None:
+        """Keep a LISTEN connection open, re-opening it whenever it drops."""
+        dsn = make_url(self.db.url).set(drivername="postgresql").render_as_string(False)
+        while not stop.is_set():
+            conn = None
+            lost = asyncio.Event()
+            try:
+                conn = await asyncpg.connect(dsn)
+                conn.add_termination_listener(lambda _, lost=lost: lost.set())
+                await conn.add_listener(NOTIFY_CHANNEL, lambda *_: self._wake.set())
+                self._wake.set()  # commits made while we were not listening
+                await _first(lost.wait(), stop.wait())
+            except (OSError, asyncpg.PostgresError) as exc:
+                log.warning("outbox listener reconnecting", extra={"error": type(exc).__name__})
+                await _first(stop.wait(), asyncio.sleep(self.poll_interval))
+            finally:
+                if conn is not None and not conn.is_closed():
+                    await conn.close()
+
+
+async def _first(*aws: Coroutine[Any, Any, Any], limit: float | None = None) -> None:
+    """Wait until the first of `aws` completes (or `limit` seconds), cancelling the rest."""
+    tasks = [asyncio.ensure_future(a) for a in aws]
+    try:
+        await asyncio.wait(tasks, timeout=limit, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()

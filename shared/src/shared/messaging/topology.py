@@ -1,0 +1,119 @@
+"""Exchange and queue names, who subscribes to what, and their declaration.
+
+Every process declares the whole topology, every service's queues included, so that an
+event published before its consumer ever started waits in that consumer's queue instead
+of being routed nowhere.
+
+Per consuming service `svc` (names under the namespace, `dvc` by default):
+- `dvc.svc`: quorum queue bound to `dvc.events` for the service's routing keys, with a
+  delivery limit; a message redelivered past it (a handler that crashes the process) is
+  dead-lettered to the parking queue by RabbitMQ itself.
+- `dvc.svc.retry.<ms>`: one queue per back-off step; a failed message waits there for
+  its TTL, then is dead-lettered back into `dvc.svc`.
+- `dvc.svc.parked`: messages that kept failing; counted in metrics, replayed by command.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import aio_pika
+from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue
+
+# What each service consumes (ARCHITECTURE.md). Changing a service's keys here rebinds
+# its queue at the next start.
+SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
+    "intake": (
+        "dossier.received",
+        "dossier.supplement_requested",
+        "dossier.rejected",
+        "dossier.assigned",
+        "dossier.submitted_for_approval",
+        "dossier.sent_back",
+        "dossier.approved",
+        "dossier.result_ready",
+        "dossier.returned",
+        "dossier.deadline_extended",
+    ),
+    "workflow": (
+        "dossier.submitted",
+        "dossier.supplemented",
+        "dossier.withdrawn",
+        "payment.completed",
+    ),
+    "notify": ("account.#", "dossier.#"),
+    "stats": ("dossier.#", "feedback.#", "payment.#", "notification.#"),
+}
+
+
+def _quorum(**extra: object) -> dict[str, object]:
+    return {"x-queue-type": "quorum", **extra}
+
+
+@dataclass(frozen=True)
+class Topology:
+    namespace: str = "dvc"
+    retry_delays_ms: tuple[int, ...] = (1_000, 10_000, 60_000, 600_000)
+    delivery_limit: int = 20
+    subscriptions: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(SUBSCRIPTIONS))
+
+    @property
+    def exchange(self) -> str:
+        return f"{self.namespace}.events"
+
+    def queue(self, service: str) -> str:
+        return f"{self.namespace}.{service}"
+
+    def retry_queue(self, service: str, delay_ms: int) -> str:
+        return f"{self.namespace}.{service}.retry.{delay_ms}"
+
+    def parked_queue(self, service: str) -> str:
+        return f"{self.namespace}.{service}.parked"
+
+    async def declare(self, channel: AbstractChannel) -> AbstractExchange:
+        """Declare everything (idempotent); returns the events exchange."""
+        exchange = await channel.declare_exchange(
+            self.exchange, aio_pika.ExchangeType.TOPIC, durable=True
+        )
+        for service, keys in self.subscriptions.items():
+            await self._declare_service(channel, exchange, service, keys)
+        return exchange
+
+    async def _declare_service(
+        self,
+        channel: AbstractChannel,
+        exchange: AbstractExchange,
+        service: str,
+        keys: tuple[str, ...],
+    ) -> AbstractQueue:
+        main, parked = self.queue(service), self.parked_queue(service)
+        await channel.declare_queue(parked, durable=True, arguments=_quorum())
+        queue = await channel.declare_queue(
+            main,
+            durable=True,
+            arguments=_quorum(
+                **{
+                    "x-delivery-limit": self.delivery_limit,
+                    "x-dead-letter-exchange": "",
+                    "x-dead-letter-routing-key": parked,
+                }
+            ),
+        )
+        for key in keys:
+            await queue.bind(exchange, routing_key=key)
+        for delay in self.retry_delays_ms:
+            await channel.declare_queue(
+                self.retry_queue(service, delay),
+                durable=True,
+                arguments=_quorum(
+                    **{
+                        "x-message-ttl": delay,
+                        "x-dead-letter-exchange": "",
+                        "x-dead-letter-routing-key": main,
+                        # Expired messages move back only once the main queue has them.
+                        "x-dead-letter-strategy": "at-least-once",
+                        "x-overflow": "reject-publish",
+                    }
+                ),
+            )
+        return queue

@@ -1,0 +1,1 @@
+"""Logging with correlation ids, Prometheus metrics, health checks."""

@@ -1,0 +1,217 @@
+"""What every service process is made of, and the command line that starts it.
+
+A service's `bootstrap.py` describes itself with a `ServiceDefinition` (settings,
+routers, event handlers, buckets, migrations); `Runtime` builds the shared parts from
+it (database, broker, store, outbox, metrics) and runs the requested roles:
+
+- `api`: the HTTP API,
+- `consume`: the inbox consumer of the service's queue,
+- `relay`: the outbox relay,
+
+each in its own process (`python -m intake api`) or all in one (`python -m intake all`).
+Every process serves `/healthz`, `/readyz` and `/metrics`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from fastapi import APIRouter, FastAPI
+
+from shared.api.health import health_router
+from shared.api.middleware import RequestMiddleware
+from shared.api.problems import install_problem_handlers
+from shared.config import BaseServiceSettings
+from shared.contracts.envelope import EventData
+from shared.db.engine import Database
+from shared.messaging import Broker, Handler, InboxConsumer, Outbox, OutboxRelay, Topology
+from shared.messaging.replay import replay_parked
+from shared.observability.logging import configure_logging
+from shared.observability.metrics import ServiceMetrics, metrics_for
+from shared.storage import MinioObjectStore
+
+log = logging.getLogger(__name__)
+
+
+class Role(StrEnum):
+    API = "api"
+    CONSUME = "consume"
+    RELAY = "relay"
+
+
+@dataclass
+class ServiceDefinition:
+    name: str
+    settings: BaseServiceSettings
+    migrations: Path
+    routers: Sequence[APIRouter] = ()
+    handlers: Mapping[type[EventData], Handler] = field(default_factory=dict)
+    # Buckets the service writes; created at start if missing, checked by /readyz.
+    buckets: Sequence[str] = ()
+    version: str = "0.1.0"
+    # Called once the runtime is up, to build the service's use cases on app.state.
+    on_start: Callable[[Runtime, FastAPI], None] | None = None
+
+
+class Runtime:
+    def __init__(self, definition: ServiceDefinition) -> None:
+        s = definition.settings
+        self.definition = definition
+        self.settings = s
+        self.metrics: ServiceMetrics = metrics_for(definition.name)
+        self.db = Database(s.database_url, pool_size=s.database_pool_size)
+        self.topology = Topology(
+            namespace=s.amqp_namespace,
+            retry_delays_ms=tuple(s.retry_delays_ms),
+            delivery_limit=s.delivery_limit,
+        )
+        self.broker = Broker(s.amqp_url, self.topology, name=definition.name)
+        self.store = MinioObjectStore(
+            s.s3_endpoint,
+            s.s3_access_key,
+            s.secret("s3_secret_key"),
+            secure=s.s3_secure,
+            region=s.s3_region,
+        )
+        self.outbox = Outbox(definition.name)
+        self.consumer = InboxConsumer(
+            definition.name,
+            self.db,
+            self.broker,
+            definition.handlers,
+            self.metrics,
+            prefetch=s.consumer_prefetch,
+        )
+        self.relay = OutboxRelay(self.db, self.broker, self.metrics)
+        self._stop = asyncio.Event()
+        self._relay_task: asyncio.Task[None] | None = None
+
+    @property
+    def checks(self) -> dict[str, Callable[[], Any]]:
+        buckets = self.definition.buckets
+
+        async def store() -> None:
+            for bucket in buckets or [None]:
+                await self.store.ping(bucket)
+
+        return {"database": self.db.ping, "broker": self.broker.ping, "store": store}
+
+    async def start(self, roles: set[Role]) -> None:
+        await self.broker.connect()
+        await self.store.ensure_buckets(*self.definition.buckets)
+        if Role.CONSUME in roles:
+            await self.consumer.start()
+        if Role.RELAY in roles:
+            self._stop.clear()
+            self._relay_task = asyncio.create_task(self.relay.run(self._stop))
+        log.info("started", extra={"roles": sorted(roles)})
+
+    async def stop(self) -> None:
+        self._stop.set()
+        await self.consumer.stop()
+        if self._relay_task is not None:
+            await self._relay_task
+        await self.broker.close()
+        await self.db.dispose()
+
+
+def create_app(runtime: Runtime, roles: set[Role]) -> FastAPI:
+    definition = runtime.definition
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start(roles)
+        if definition.on_start is not None:
+            definition.on_start(runtime, app)
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(
+        title=f"dvc-{definition.name}",
+        version=definition.version,
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    install_problem_handlers(app)
+    app.add_middleware(RequestMiddleware, metrics=runtime.metrics)
+    app.include_router(health_router(runtime.checks))
+    if Role.API in roles:
+        for router in definition.routers:
+            app.include_router(router)
+    return app
+
+
+def migrate(definition: ServiceDefinition, revision: str = "head") -> None:
+    """Apply the service's Alembic migrations to its database."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(definition.migrations))
+    config.attributes["database_url"] = definition.settings.database_url
+    command.upgrade(config, revision)
+
+
+_ROLES = {
+    "api": {Role.API},
+    "consume": {Role.CONSUME},
+    "relay": {Role.RELAY},
+    "all": {Role.API, Role.CONSUME, Role.RELAY},
+}
+
+
+def run_cli(build: Callable[[], ServiceDefinition], argv: Sequence[str] | None = None) -> None:
+    """`python -m <service> api|consume|relay|all|migrate|replay-parked`."""
+    definition = build()
+    settings = definition.settings
+    parser = argparse.ArgumentParser(prog=f"python -m {definition.name}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name in _ROLES:
+        commands.add_parser(name, help=f"run the {name} process")
+    commands.add_parser("migrate", help="apply database migrations")
+    replay = commands.add_parser("replay-parked", help="move parked messages back to the queue")
+    replay.add_argument("--limit", type=int, default=None)
+    args = parser.parse_args(argv)
+    configure_logging(definition.name, settings.log_level)
+
+    if args.command == "migrate":
+        migrate(definition)
+        return
+    runtime = Runtime(definition)
+    if args.command == "replay-parked":
+
+        async def _replay() -> None:
+            await runtime.broker.connect()
+            try:
+                moved = await replay_parked(runtime.broker, definition.name, args.limit)
+            finally:
+                await runtime.broker.close()
+            print(
+                f"replayed {moved} parked message(s) into {runtime.topology.queue(definition.name)}"
+            )
+
+        asyncio.run(_replay())
+        return
+    roles = _ROLES[args.command]
+    port = settings.port if Role.API in roles else settings.metrics_port
+    uvicorn.run(
+        create_app(runtime, roles),
+        host=settings.host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        # Finish requests in flight on SIGTERM; the consumer's unacked messages return
+        # to the queue, the relay's uncommitted batch is simply published again.
+        timeout_graceful_shutdown=20,
+    )

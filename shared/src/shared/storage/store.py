@@ -1,0 +1,186 @@
+"""The object store: MinIO in production, SeaweedFS's S3 gateway locally and in tests,
+both through the MinIO client.
+
+Uploads are streamed: the body is read in chunks, hashed (SHA-256) and counted as it
+goes to the store, never held whole in memory; a body over its limit aborts the upload
+and leaves no object behind. The MinIO client is blocking, so calls run in a thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Protocol
+
+from minio import Minio
+from minio.error import S3Error
+
+# Multipart part size: the S3 minimum, so memory per upload stays ~5 MiB at most.
+PART_SIZE = 5 * 1024 * 1024
+
+
+class ObjectTooLarge(Exception):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"object exceeds {limit} bytes")
+        self.limit = limit
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    bucket: str
+    key: str
+    size: int
+    sha256: str
+    content_type: str
+
+
+class ObjectStore(Protocol):
+    async def put_stream(
+        self,
+        bucket: str,
+        key: str,
+        chunks: AsyncIterator[bytes],
+        *,
+        content_type: str,
+        max_size: int,
+    ) -> StoredObject: ...
+
+    async def get_bytes(self, bucket: str, key: str) -> bytes: ...
+
+    async def remove(self, bucket: str, key: str) -> None: ...
+
+    async def exists(self, bucket: str, key: str) -> bool: ...
+
+    def presigned_get(self, bucket: str, key: str, expires: timedelta) -> str: ...
+
+    async def ensure_buckets(self, *buckets: str) -> None: ...
+
+    async def ping(self, bucket: str | None = None) -> None: ...
+
+
+class _HashingReader(io.RawIOBase):
+    """A file-like view of an async chunk stream for the MinIO client's thread.
+
+    Each `read` pulls the next chunk from the event loop; bytes are hashed and counted
+    on the way, and the size limit is enforced before the store sees the excess.
+    """
+
+    def __init__(
+        self, chunks: AsyncIterator[bytes], loop: asyncio.AbstractEventLoop, max_size: int
+    ) -> None:
+        self._chunks = chunks
+        self._loop = loop
+        self._max_size = max_size
+        self._buffer = bytearray()
+        self._done = False
+        self.size = 0
+        self.sha256 = hashlib.sha256()
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, n: int = -1) -> bytes:
+        while not self._done and (n < 0 or len(self._buffer) < n):
+            chunk = asyncio.run_coroutine_threadsafe(self._next(), self._loop).result()
+            if chunk is None:
+                self._done = True
+                break
+            self.size += len(chunk)
+            if self.size > self._max_size:
+                raise ObjectTooLarge(self._max_size)
+            self.sha256.update(chunk)
+            self._buffer += chunk
+        take = len(self._buffer) if n < 0 else min(n, len(self._buffer))
+        out = bytes(self._buffer[:take])
+        del self._buffer[:take]
+        return out
+
+    async def _next(self) -> bytes | None:
+        try:
+            return await anext(self._chunks)
+        except StopAsyncIteration:
+            return None
+
+
+class MinioObjectStore:
+    def __init__(
+        self,
+        endpoint: str,
+        access_key: str,
+        secret_key: str,
+        *,
+        secure: bool = False,
+        region: str = "us-east-1",
+    ) -> None:
+        self.client = Minio(
+            endpoint, access_key=access_key, secret_key=secret_key, secure=secure, region=region
+        )
+
+    async def put_stream(
+        self,
+        bucket: str,
+        key: str,
+        chunks: AsyncIterator[bytes],
+        *,
+        content_type: str,
+        max_size: int,
+    ) -> StoredObject:
+        reader = _HashingReader(chunks, asyncio.get_running_loop(), max_size)
+        try:
+            await asyncio.to_thread(
+                self.client.put_object,
+                bucket,
+                key,
+                reader,
+                length=-1,
+                part_size=PART_SIZE,
+                content_type=content_type,
+            )
+        except ObjectTooLarge:
+            # The client aborts its multipart upload on error; a single-part upload never
+            # started. Removing the key covers both, so nothing partial stays.
+            await self.remove(bucket, key)
+            raise
+        return StoredObject(bucket, key, reader.size, reader.sha256.hexdigest(), content_type)
+
+    async def get_bytes(self, bucket: str, key: str) -> bytes:
+        def _get() -> bytes:
+            response = self.client.get_object(bucket, key)
+            try:
+                return response.read()
+            finally:
+                response.close()
+                response.release_conn()
+
+        return await asyncio.to_thread(_get)
+
+    async def remove(self, bucket: str, key: str) -> None:
+        await asyncio.to_thread(self.client.remove_object, bucket, key)
+
+    async def exists(self, bucket: str, key: str) -> bool:
+        try:
+            await asyncio.to_thread(self.client.stat_object, bucket, key)
+        except S3Error as exc:
+            if exc.code in {"NoSuchKey", "NoSuchObject", "NotFound"}:
+                return False
+            raise
+        return True
+
+    def presigned_get(self, bucket: str, key: str, expires: timedelta) -> str:
+        """A time-limited link for a person's browser; signing is local, no round trip."""
+        return self.client.presigned_get_object(bucket, key, expires=expires)
+
+    async def ensure_buckets(self, *buckets: str) -> None:
+        for bucket in buckets:
+            if not await asyncio.to_thread(self.client.bucket_exists, bucket):
+                await asyncio.to_thread(self.client.make_bucket, bucket)
+
+    async def ping(self, bucket: str | None = None) -> None:
+        """The store answers an authenticated request (and has `bucket`, if given)."""
+        exists = await asyncio.to_thread(self.client.bucket_exists, bucket or "dvc-ping")
+        if bucket and not exists:
+            raise LookupError(f"bucket {bucket} is missing")

