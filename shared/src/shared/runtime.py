@@ -100,7 +100,8 @@ class Runtime:
         buckets = self.definition.buckets
 
         async def store() -> None:
-            for bucket in buckets or [None]:
+            targets: list[str | None] = [*buckets] or [None]
+            for bucket in targets:
                 await self.store.ping(bucket)
 
         return {"database": self.db.ping, "broker": self.broker.ping, "store": store}

@@ -124,7 +124,8 @@ def install_problem_handlers(app: FastAPI) -> None:
         # Starlette's own errors (unknown route, wrong method) carry an English phrase.
         own = isinstance(exc.detail, str) and exc.detail != HTTPStatus(exc.status_code).phrase
         detail = exc.detail if own else _TITLES.get(exc.status_code, "Lỗi")
-        return Problem(exc.status_code, detail, headers=exc.headers).response()
+        headers = dict(exc.headers) if exc.headers else None
+        return Problem(exc.status_code, detail, headers=headers).response()
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

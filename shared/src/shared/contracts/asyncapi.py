@@ -10,26 +10,32 @@ import json
 import sys
 from typing import Any
 
+from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from shared.contracts import events as _events  # noqa: F401  (registers every type)
-from shared.contracts.envelope import Envelope, registry
+from shared.contracts import events as _events
+from shared.contracts.envelope import Envelope, EventData, registry
 
 EXCHANGE = "dvc.events"
 
 
+def _published() -> dict[str, type[EventData]]:
+    """The system's event types (tests may register their own, which are not published)."""
+    return {t: m for t, m in sorted(registry.items()) if m.__module__ == _events.__name__}
+
+
 def build() -> dict[str, Any]:
-    models = [registry[t] for t in sorted(registry)]
+    published = _published()
+    models: list[type[BaseModel]] = [*published.values(), Envelope]
     _, schema = models_json_schema(
-        [(m, "validation") for m in [*models, Envelope]],
+        [(m, "validation") for m in models],
         ref_template="#/components/schemas/{model}",
     )
     components: dict[str, Any] = dict(schema.get("$defs", {}))
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
     messages: dict[str, Any] = {}
-    for event_type in sorted(registry):
-        model = registry[event_type]
+    for event_type, model in published.items():
         name = event_type.replace(".", "_")
         payload = {
             "allOf": [

@@ -7,6 +7,7 @@ can turn an envelope back into the typed model it was made from.
 
 from __future__ import annotations
 
+import builtins
 import uuid
 from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar
@@ -103,7 +104,7 @@ class Envelope(BaseModel):
         """The typed model of `data` (raises KeyError for an unknown type)."""
         return registry[self.type].model_validate(self.data)
 
-    def payload_as(self, model: type[T]) -> T:
+    def payload_as(self, model: builtins.type[T]) -> T:
         if model.event_type != self.type:
             raise TypeError(f"envelope holds {self.type}, not {model.event_type}")
         return model.model_validate(self.data)

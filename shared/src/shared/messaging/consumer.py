@@ -130,7 +130,8 @@ class InboxConsumer:
     async def _retry_or_park(
         self, message: AbstractIncomingMessage, event_type: str, exc: Exception
     ) -> None:
-        attempt = int((message.headers or {}).get(ATTEMPT_HEADER, 0) or 0) + 1
+        previous = (message.headers or {}).get(ATTEMPT_HEADER, 0)
+        attempt = (previous if isinstance(previous, int) else 0) + 1
         error = f"{type(exc).__name__}: {exc}"[:500]
         delays = self.topology.retry_delays_ms
         if attempt > len(delays):

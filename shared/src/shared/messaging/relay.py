@@ -114,7 +114,7 @@ class OutboxRelay:
                 )
         return len(done)
 
-    async def _publish(self, row: Row[Any]) -> None:
+    async def _publish(self, row: Row[Any, Any, Any]) -> None:
         envelope = row.envelope
         await self.broker.publish_event(
             json.dumps(envelope, ensure_ascii=False).encode(),

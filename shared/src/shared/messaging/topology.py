@@ -16,6 +16,7 @@ Per consuming service `svc` (names under the namespace, `dvc` by default):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue
@@ -46,7 +47,7 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _quorum(**extra: object) -> dict[str, object]:
+def _quorum(**extra: Any) -> dict[str, Any]:
     return {"x-queue-type": "quorum", **extra}
 
 

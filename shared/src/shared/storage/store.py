@@ -14,7 +14,7 @@ import io
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Protocol
+from typing import BinaryIO, Protocol, cast
 
 from minio import Minio
 from minio.error import S3Error
@@ -135,7 +135,7 @@ class MinioObjectStore:
                 self.client.put_object,
                 bucket,
                 key,
-                reader,
+                cast(BinaryIO, reader),
                 length=-1,
                 part_size=PART_SIZE,
                 content_type=content_type,

@@ -6,6 +6,7 @@ unique key, so a duplicated effect would show as a second row) and one event typ
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass, field
 
@@ -18,6 +19,7 @@ from shared.contracts.envelope import Envelope, EventData
 from shared.db import Database, new_metadata
 from shared.messaging import Broker, InboxConsumer, Outbox, OutboxRelay, Topology
 from shared.messaging.tables import metadata as messaging_metadata
+from shared.observability.context import current_correlation_id
 from shared.observability.metrics import ServiceMetrics, metrics_for
 
 metadata = new_metadata()
@@ -49,6 +51,8 @@ class Probe:
     # While True the handler raises; the time of every attempt is recorded.
     broken: bool = False
     attempts: list[float] = field(default_factory=list)
+    # The correlation id in force while each event was handled.
+    correlations: list[str | None] = field(default_factory=list)
 
     async def emit(self, session: AsyncSession, label: str) -> Envelope:
         return await self.outbox.add(session, ProbeHappened(label=label))
@@ -108,10 +112,9 @@ async def build_probe(
     probe_ref: list[Probe] = []
 
     async def record(session: AsyncSession, envelope: Envelope, data: ProbeHappened) -> None:
-        import time
-
         probe = probe_ref[0]
         probe.attempts.append(time.monotonic())
+        probe.correlations.append(current_correlation_id())
         await session.execute(effects.insert().values(event_id=envelope.id, label=data.label))
         if probe.broken:
             raise RuntimeError("the handler is broken on purpose")
