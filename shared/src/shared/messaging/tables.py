@@ -13,9 +13,11 @@ from sqlalchemy import (
     DateTime,
     Index,
     Integer,
+    PrimaryKeyConstraint,
     Table,
     Text,
     func,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
@@ -61,8 +63,8 @@ def create_messaging_tables() -> None:
     """
     op.create_table(
         "outbox",
-        Column("id", BigInteger, primary_key=True, autoincrement=True),
-        Column("event_id", UUID(as_uuid=True), nullable=False, unique=True),
+        Column("id", BigInteger, autoincrement=True),
+        Column("event_id", UUID(as_uuid=True), nullable=False),
         Column("event_type", Text, nullable=False),
         Column("dossier_code", Text),
         Column("envelope", JSONB, nullable=False),
@@ -70,16 +72,19 @@ def create_messaging_tables() -> None:
         Column("published_at", DateTime(timezone=True)),
         Column("attempts", Integer, nullable=False, server_default=text("0")),
         Column("last_error", Text),
+        PrimaryKeyConstraint("id", name="pk_outbox"),
+        UniqueConstraint("event_id", name="uq_outbox_event_id"),
     )
     op.create_index(
         "ix_outbox_pending", "outbox", ["id"], postgresql_where=text("published_at IS NULL")
     )
     op.create_table(
         "inbox",
-        Column("event_id", UUID(as_uuid=True), primary_key=True),
+        Column("event_id", UUID(as_uuid=True)),
         Column("event_type", Text, nullable=False),
         Column("source", Text, nullable=False),
         Column("applied_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        PrimaryKeyConstraint("event_id", name="pk_inbox"),
     )
 
 

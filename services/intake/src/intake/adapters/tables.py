@@ -1,5 +1,202 @@
 """intake's own tables (the outbox and inbox come from shared.messaging.tables)."""
 
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    SmallInteger,
+    Table,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
+
 from shared.db import new_metadata
 
 metadata = new_metadata()
+
+
+def _created() -> Column[object]:
+    return Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now())
+
+
+# --- catalogue (loaded from catalogue_data/*.json by `python -m intake load-catalogue`) ---
+
+agencies = Table(
+    "agencies",
+    metadata,
+    Column("code", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("level", Text, nullable=False),
+    Column("parent_code", Text, ForeignKey("agencies.code")),
+    Column("province", Text, nullable=False),
+    # Lower-case, diacritics removed: "cong an xa thuong giao".
+    Column("search_text", Text, nullable=False),
+    CheckConstraint("level IN ('province', 'district', 'commune')", name="level"),
+)
+
+procedures = Table(
+    "procedures",
+    metadata,
+    Column("code", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("field", Text, nullable=False),
+    Column("online_level", Text, nullable=False),
+    Column("authority_levels", ARRAY(Text), nullable=False),
+    Column("applicant_kinds", ARRAY(Text), nullable=False),
+    Column("processing_days", Integer, nullable=False),
+    Column("fee_vnd", BigInteger, nullable=False),
+    Column("cutoff_time", Text, nullable=False),
+    Column("form_schema", JSONB, nullable=False),
+    Column("documents", JSONB, nullable=False),
+    Column("cases", JSONB, nullable=False),
+    Column("search_text", Text, nullable=False),
+    Column("catalogue_version", Text, nullable=False),
+    CheckConstraint("online_level IN ('full', 'partial')", name="online_level"),
+)
+
+# --- accounts ---------------------------------------------------------------------------
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("id_number", Text, nullable=False, unique=True),
+    Column("full_name", Text, nullable=False),
+    Column("date_of_birth", Date, nullable=False),
+    Column("phone", Text, nullable=False),
+    Column("email", Text),
+    Column("password_hash", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("failed_logins", Integer, nullable=False, server_default=text("0")),
+    Column("locked_until", DateTime(timezone=True)),
+    _created(),
+    CheckConstraint("status IN ('pending_verification', 'active')", name="status"),
+)
+
+one_time_codes = Table(
+    "one_time_codes",
+    metadata,
+    Column("account_id", UUID(as_uuid=True), ForeignKey("accounts.id"), nullable=False),
+    Column("purpose", Text, nullable=False),
+    Column("code_hash", Text, nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    _created(),
+    PrimaryKeyConstraint("account_id", "purpose"),
+)
+
+# --- dossiers ---------------------------------------------------------------------------
+
+dossiers = Table(
+    "dossiers",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("code", Text, unique=True),
+    Column("owner_id", UUID(as_uuid=True), ForeignKey("accounts.id"), nullable=False),
+    Column("procedure_code", Text, ForeignKey("procedures.code"), nullable=False),
+    Column("agency_code", Text, ForeignKey("agencies.code"), nullable=False),
+    Column("case_code", Text),
+    Column("applicant", JSONB, nullable=False),
+    Column("form", JSONB, nullable=False),
+    Column("notify_via", ARRAY(Text), nullable=False),
+    Column("result_delivery", JSONB, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("update_code_hash", Text),
+    Column("submitted_at", DateTime(timezone=True)),
+    Column("received_at", DateTime(timezone=True)),
+    Column("due_at", DateTime(timezone=True)),
+    Column("resolved_at", DateTime(timezone=True)),
+    Column("supplement_request", JSONB),
+    Column("result", JSONB),
+    # Highest `sequence` of a workflow event applied to `status`: an older event arriving
+    # late adds to the timeline but never moves the status back.
+    Column("workflow_sequence", BigInteger, nullable=False, server_default=text("0")),
+    # intake's own per-dossier sequence, stamped on the events it emits.
+    Column("sequence", BigInteger, nullable=False, server_default=text("0")),
+    _created(),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("ix_dossiers_owner_created", "owner_id", "created_at"),
+)
+
+attachments = Table(
+    "attachments",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("dossier_id", UUID(as_uuid=True), ForeignKey("dossiers.id"), nullable=False),
+    Column("document_code", Text, nullable=False),
+    Column("filename", Text, nullable=False),
+    Column("content_type", Text, nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("sha256", Text, nullable=False),
+    Column("bucket", Text, nullable=False),
+    Column("object_key", Text, nullable=False, unique=True),
+    # 0 for files of the submission, n for the n-th supplement.
+    Column("round", SmallInteger, nullable=False, server_default=text("0")),
+    _created(),
+    Index("ix_attachments_dossier", "dossier_id"),
+)
+
+timeline = Table(
+    "timeline",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("dossier_id", UUID(as_uuid=True), ForeignKey("dossiers.id"), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("status", Text, nullable=False),
+    Column("note", Text),
+    Column("event_id", UUID(as_uuid=True), unique=True),
+    Index("ix_timeline_dossier_at", "dossier_id", "at"),
+)
+
+# Per agency and day, the last sequence number given: the row lock of one agency-day
+# orders concurrent submissions there and blocks no other agency.
+code_sequences = Table(
+    "code_sequences",
+    metadata,
+    Column("agency_code", Text, nullable=False),
+    Column("day", Date, nullable=False),
+    Column("last", Integer, nullable=False),
+    PrimaryKeyConstraint("agency_code", "day"),
+)
+
+feedback = Table(
+    "feedback",
+    metadata,
+    Column("dossier_id", UUID(as_uuid=True), ForeignKey("dossiers.id"), primary_key=True),
+    Column("rating", SmallInteger, nullable=False),
+    Column("comment", Text),
+    Column("complaint", Boolean, nullable=False, server_default=text("false")),
+    _created(),
+)
+
+# --- request protection -----------------------------------------------------------------
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("scope", Text, nullable=False),
+    Column("key", Text, nullable=False),
+    Column("request_hash", Text, nullable=False),
+    Column("status_code", SmallInteger, nullable=False),
+    Column("response", JSONB, nullable=False),
+    _created(),
+    PrimaryKeyConstraint("scope", "key"),
+)
+
+rate_limits = Table(
+    "rate_limits",
+    metadata,
+    Column("bucket", Text, nullable=False),
+    Column("window_start", DateTime(timezone=True), nullable=False),
+    Column("hits", Integer, nullable=False),
+    PrimaryKeyConstraint("bucket", "window_start"),
+)

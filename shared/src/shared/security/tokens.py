@@ -1,0 +1,116 @@
+"""Access tokens: Ed25519-signed JWTs.
+
+Intake issues citizens' tokens, workflow officers'. Each issuer publishes its public key
+at `/.well-known/jwks.json`, so any service verifies a token offline; a verifier is
+given the keys it trusts (its own issuer's, or those fetched from another's JWKS).
+
+The signing key is derived from the service's `jwt_secret` (32 bytes of SHA-256 as the
+Ed25519 seed): one secret to provision per issuer, stable across restarts and replicas.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from fastapi import APIRouter
+
+ALGORITHM = "EdDSA"
+
+
+class TokenError(Exception):
+    """The token is missing, malformed, expired, or not signed by a trusted key."""
+
+
+@dataclass(frozen=True)
+class Claims:
+    subject: str
+    role: str
+    issuer: str
+    expires_at: datetime
+    extra: dict[str, Any]
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _public_bytes(key: Ed25519PublicKey) -> bytes:
+    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+class TokenIssuer:
+    def __init__(self, secret: str, issuer: str, ttl: timedelta = timedelta(hours=1)) -> None:
+        self._key = Ed25519PrivateKey.from_private_bytes(hashlib.sha256(secret.encode()).digest())
+        self.issuer = issuer
+        self.ttl = ttl
+        public = _public_bytes(self._key.public_key())
+        self.kid = hashlib.sha256(public).hexdigest()[:16]
+        self.jwk = {"kty": "OKP", "crv": "Ed25519", "x": _b64(public), "kid": self.kid,
+                    "alg": ALGORITHM, "use": "sig"}  # fmt: skip
+
+    def issue(self, subject: str, role: str, **extra: Any) -> tuple[str, int]:
+        """A token for `subject` and its lifetime in seconds."""
+        now = datetime.now(UTC)
+        claims = {
+            "sub": subject,
+            "role": role,
+            "iss": self.issuer,
+            "iat": now,
+            "exp": now + self.ttl,
+            "jti": uuid.uuid4().hex,
+            **extra,
+        }
+        token = jwt.encode(claims, self._key, algorithm=ALGORITHM, headers={"kid": self.kid})
+        return token, int(self.ttl.total_seconds())
+
+    def verifier(self) -> TokenVerifier:
+        return TokenVerifier([self.jwk])
+
+
+class TokenVerifier:
+    def __init__(self, jwks: list[dict[str, Any]]) -> None:
+        self._keys = {
+            k["kid"]: Ed25519PublicKey.from_public_bytes(
+                base64.urlsafe_b64decode(k["x"] + "=" * (-len(k["x"]) % 4))
+            )
+            for k in jwks
+        }
+
+    def verify(self, token: str) -> Claims:
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+            key = self._keys.get(kid)
+            if key is None:
+                raise TokenError("unknown signing key")
+            payload = jwt.decode(
+                token, key, algorithms=[ALGORITHM], options={"require": ["exp", "sub", "iss"]}
+            )
+        except jwt.PyJWTError as exc:
+            raise TokenError(str(exc)) from exc
+        standard = {"sub", "role", "iss", "iat", "exp", "jti"}
+        return Claims(
+            subject=payload["sub"],
+            role=payload.get("role", ""),
+            issuer=payload["iss"],
+            expires_at=datetime.fromtimestamp(payload["exp"], UTC),
+            extra={k: v for k, v in payload.items() if k not in standard},
+        )
+
+
+def jwks_router(issuer: TokenIssuer) -> APIRouter:
+    router = APIRouter(tags=["auth"])
+
+    @router.get("/.well-known/jwks.json")
+    async def jwks() -> dict[str, list[dict[str, str]]]:
+        """The public keys that verify this service's tokens."""
+        return {"keys": [issuer.jwk]}
+
+    return router
