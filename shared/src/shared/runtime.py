@@ -18,7 +18,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -59,7 +59,7 @@ class ServiceDefinition:
     buckets: Sequence[str] = ()
     version: str = "0.1.0"
     # Called once the runtime is up, to build the service's use cases on app.state.
-    on_start: Callable[[Runtime, FastAPI], None] | None = None
+    on_start: Callable[[Runtime, FastAPI], Awaitable[None]] | None = None
 
 
 class Runtime:
@@ -132,7 +132,7 @@ def create_app(runtime: Runtime, roles: set[Role]) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.start(roles)
         if definition.on_start is not None:
-            definition.on_start(runtime, app)
+            await definition.on_start(runtime, app)
         try:
             yield
         finally:

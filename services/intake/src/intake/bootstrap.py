@@ -1,19 +1,43 @@
 """The composition root of intake: every dependency is chosen here, once."""
 
+from datetime import timedelta
 from pathlib import Path
+
+from fastapi import FastAPI
+
+from shared.runtime import Runtime, ServiceDefinition
+from shared.security import TokenIssuer, jwks_router
 
 from intake.api import router
 from intake.config import IntakeSettings
 from intake.consumers import HANDLERS
-from shared.runtime import ServiceDefinition
+from intake.services.context import ATTACHMENTS_BUCKET, Context
 
 
 def build(settings: IntakeSettings | None = None) -> ServiceDefinition:
+    settings = settings or IntakeSettings()
+    tokens = TokenIssuer(
+        settings.secret("jwt_secret"),
+        issuer="intake",
+        ttl=timedelta(seconds=settings.token_ttl_seconds),
+    )
+
+    async def on_start(runtime: Runtime, app: FastAPI) -> None:
+        app.state.ctx = Context(
+            settings=settings,
+            db=runtime.db,
+            outbox=runtime.outbox,
+            store=runtime.store,
+            tokens=tokens,
+            verifier=tokens.verifier(),
+        )
+
     return ServiceDefinition(
         name="intake",
-        settings=settings or IntakeSettings(),
+        settings=settings,
         migrations=Path(__file__).parent / "migrations",
-        routers=[router],
+        routers=[router, jwks_router(tokens)],
         handlers=HANDLERS,
-        buckets=("dossier-attachments",),
+        buckets=(ATTACHMENTS_BUCKET,),
+        on_start=on_start,
     )

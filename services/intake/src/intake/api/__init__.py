@@ -2,4 +2,8 @@
 
 from fastapi import APIRouter
 
+from intake.api import accounts, catalogue, dossiers, tracking
+
 router = APIRouter(prefix="/api/v1")
+for module in (catalogue, accounts, dossiers, tracking):
+    router.include_router(module.router)

@@ -1,0 +1,5 @@
+"""intake API: accounts."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["accounts"])

@@ -1,0 +1,5 @@
+"""intake API: catalogue."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["catalogue"])

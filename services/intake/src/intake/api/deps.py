@@ -1,0 +1,73 @@
+"""Request dependencies shared by intake's routers."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from shared.api.problems import Problem
+from shared.security import TokenError
+
+from intake.services.context import Context
+
+
+def get_ctx(request: Request) -> Context:
+    ctx: Context = request.app.state.ctx
+    return ctx
+
+
+Ctx = Annotated[Context, Depends(get_ctx)]
+
+
+@dataclass(frozen=True)
+class Citizen:
+    account_id: uuid.UUID
+
+
+def _bearer(authorization: str | None) -> str | None:
+    if authorization and authorization.lower().startswith("bearer "):
+        return authorization[7:].strip()
+    return None
+
+
+def optional_citizen(
+    ctx: Ctx, authorization: Annotated[str | None, Header()] = None
+) -> Citizen | None:
+    token = _bearer(authorization)
+    if token is None:
+        return None
+    try:
+        claims = ctx.verifier.verify(token)
+    except TokenError:
+        raise Problem(
+            401,
+            "Phiên đăng nhập không hợp lệ hoặc đã hết hạn, vui lòng đăng nhập lại.",
+            headers={"WWW-Authenticate": "Bearer"},
+        ) from None
+    if claims.role != "citizen":
+        raise Problem(403, "Tài khoản này không dùng được cho cổng dịch vụ công.")
+    return Citizen(uuid.UUID(claims.subject))
+
+
+def current_citizen(citizen: Annotated[Citizen | None, Depends(optional_citizen)]) -> Citizen:
+    if citizen is None:
+        raise Problem(
+            401, "Vui lòng đăng nhập để thực hiện thao tác này.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )  # fmt: skip
+    return citizen
+
+
+CurrentCitizen = Annotated[Citizen, Depends(current_citizen)]
+OptionalCitizen = Annotated[Citizen | None, Depends(optional_citizen)]
+
+
+def client_address(request: Request) -> str:
+    """The caller's address, for abuse limits (the proxy in front sets the peer)."""
+    return request.client.host if request.client else "unknown"
+
+
+ClientAddress = Annotated[str, Depends(client_address)]

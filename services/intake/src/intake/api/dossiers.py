@@ -1,0 +1,5 @@
+"""intake API: dossiers."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["dossiers"])

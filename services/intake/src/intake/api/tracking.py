@@ -1,0 +1,5 @@
+"""intake API: tracking."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["tracking"])
