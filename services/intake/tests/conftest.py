@@ -6,11 +6,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from shared.testing.infra import ObjectStoreServer
-from shared.testing.service import ServiceUnderTest, running_service, test_settings
-
 from intake.bootstrap import build
 from intake.config import IntakeSettings
+from shared.testing.infra import ObjectStoreServer
+from shared.testing.service import ServiceUnderTest, running_service, service_settings
 
 
 @pytest.fixture
@@ -20,7 +19,7 @@ async def intake(
     amqp_namespace: str,
     object_store_server: ObjectStoreServer,
 ) -> AsyncIterator[ServiceUnderTest]:
-    settings = test_settings(
+    settings = service_settings(
         IntakeSettings,
         database_url=database_url,
         amqp_url=rabbit[1],

@@ -5,13 +5,13 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from shared.runtime import Runtime, ServiceDefinition
-from shared.security import TokenIssuer, jwks_router
-
 from intake.api import router
 from intake.config import IntakeSettings
 from intake.consumers import HANDLERS
+from intake.services import catalogue
 from intake.services.context import ATTACHMENTS_BUCKET, Context
+from shared.runtime import Runtime, ServiceDefinition
+from shared.security import TokenIssuer, jwks_router
 
 
 def build(settings: IntakeSettings | None = None) -> ServiceDefinition:
@@ -23,7 +23,7 @@ def build(settings: IntakeSettings | None = None) -> ServiceDefinition:
     )
 
     async def on_start(runtime: Runtime, app: FastAPI) -> None:
-        app.state.ctx = Context(
+        ctx = Context(
             settings=settings,
             db=runtime.db,
             outbox=runtime.outbox,
@@ -31,6 +31,9 @@ def build(settings: IntakeSettings | None = None) -> ServiceDefinition:
             tokens=tokens,
             verifier=tokens.verifier(),
         )
+        # The catalogue shipped with this version of the service is the one in force.
+        await catalogue.load_catalogue(ctx)
+        app.state.ctx = ctx
 
     return ServiceDefinition(
         name="intake",

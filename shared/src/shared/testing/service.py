@@ -29,7 +29,7 @@ class ServiceUnderTest:
         return httpx.AsyncClient(base_url=self.url, timeout=30, **kwargs)
 
 
-def test_settings(
+def service_settings(
     settings_class: type[BaseServiceSettings],
     *,
     database_url: str,

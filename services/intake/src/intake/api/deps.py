@@ -8,10 +8,9 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
+from intake.services.context import Context
 from shared.api.problems import Problem
 from shared.security import TokenError
-
-from intake.services.context import Context
 
 
 def get_ctx(request: Request) -> Context:

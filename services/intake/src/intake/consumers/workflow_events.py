@@ -1,0 +1,121 @@
+"""Workflow's changes to a dossier, kept as the citizen sees them: status, dates, the
+supplement request, the result, and a timeline entry per event.
+
+Events may arrive late, twice or out of order. The timeline takes every event once (by
+id) at its own time; facts set once (received, resolved, the result) are kept from
+whichever event brings them; the status and current values (due date, supplement request)
+follow only an event newer, by the workflow's per-dossier `sequence`, than the last one
+applied. So the dossier converges to the same state whatever the order. A dossier the
+citizen withdrew stays withdrawn.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, literal, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from intake.adapters.tables import dossiers, timeline
+from shared.contracts import Envelope
+from shared.contracts import events as ev
+
+NOTES: dict[str, str] = {
+    "dossier.received": "Hồ sơ đã được tiếp nhận.",
+    "dossier.supplement_requested": "Cơ quan yêu cầu bổ sung, hoàn thiện hồ sơ.",
+    "dossier.rejected": "Hồ sơ bị từ chối.",
+    "dossier.assigned": "Hồ sơ đang được xử lý.",
+    "dossier.submitted_for_approval": "Hồ sơ đang trình lãnh đạo phê duyệt.",
+    "dossier.sent_back": "Hồ sơ được chuyển lại để xử lý tiếp.",
+    "dossier.approved": "Hồ sơ đã được phê duyệt.",
+    "dossier.result_ready": "Đã có kết quả giải quyết.",
+    "dossier.returned": "Đã trả kết quả.",
+    "dossier.deadline_extended": "Cơ quan xin lỗi và hẹn lại ngày trả kết quả.",
+}
+
+
+def _changes(data: ev.WorkflowDossierEvent) -> tuple[dict[str, Any], dict[str, Any]]:
+    """What this event says besides the status: facts that are set once (kept from
+    whichever event brings them first), and current values (taken from the newest)."""
+    once: dict[str, Any] = {}
+    # The request stands until the next change: a newer event of another kind clears it.
+    current: dict[str, Any] = {"supplement_request": None}
+    if data.received_at is not None:
+        once["received_at"] = data.received_at
+    if data.due_at is not None:
+        current["due_at"] = data.due_at
+    match data:
+        case ev.DossierSupplementRequested():
+            current["supplement_request"] = {
+                "items": [i.model_dump(mode="json") for i in data.items],
+                "note": data.note,
+                "requested_at": data.requested_at.isoformat(),
+                "supplement_due_at": data.supplement_due_at.isoformat()
+                if data.supplement_due_at
+                else None,
+                "round": data.round,
+            }
+        case ev.DossierRejected():
+            once["resolved_at"] = data.rejected_at
+        case ev.DossierResultReady():
+            once["resolved_at"] = data.resolved_at
+            once["result"] = {
+                "summary": data.result_summary,
+                "judgement": data.judgement.value,
+                "file": data.result_file.model_dump(mode="json") if data.result_file else None,
+            }
+        case ev.DossierDeadlineExtended():
+            current["due_at"] = data.new_due_at
+    return once, current
+
+
+def _note(envelope: Envelope, data: ev.WorkflowDossierEvent) -> str:
+    note = NOTES[envelope.type]
+    if isinstance(data, ev.DossierRejected):
+        return f"{note} Lý do: {data.reason}"
+    if isinstance(data, ev.DossierSupplementRequested):
+        return f"{note} " + "; ".join(i.description for i in data.items)
+    return note
+
+
+async def apply_workflow_event(
+    session: AsyncSession, envelope: Envelope, data: ev.WorkflowDossierEvent
+) -> None:
+    dossier = (
+        await session.execute(
+            select(dossiers.c.id, dossiers.c.status, dossiers.c.workflow_sequence)
+            .where(dossiers.c.code == envelope.dossier_code)
+            .with_for_update()
+        )
+    ).first()
+    if dossier is None:
+        # Only dossiers submitted here reach workflow; anything else is a bug upstream,
+        # and raising keeps the event (retried, then parked) instead of dropping it.
+        raise LookupError("event for a dossier intake does not know")
+    await session.execute(
+        insert(timeline)
+        .values(
+            dossier_id=dossier.id,
+            at=envelope.occurred_at,
+            status=data.status.value,
+            note=_note(envelope, data),
+            event_id=envelope.id,
+        )
+        .on_conflict_do_nothing()
+    )
+    once, current = _changes(data)
+    values: dict[str, Any] = {
+        column: func.coalesce(dossiers.c[column], literal(value, dossiers.c[column].type))
+        for column, value in once.items()
+    }
+    sequence = envelope.sequence or 0
+    if sequence > dossier.workflow_sequence and dossier.status != "withdrawn":
+        values.update(
+            status=data.status.value,
+            workflow_sequence=sequence,
+            updated_at=envelope.occurred_at,
+            **current,
+        )
+    if values:
+        await session.execute(dossiers.update().where(dossiers.c.id == dossier.id).values(**values))

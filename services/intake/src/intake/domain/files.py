@@ -1,0 +1,59 @@
+"""Attachment rules: what a file really is (by its first bytes), and a file name that is
+safe to show and to send back in a header."""
+
+from __future__ import annotations
+
+import unicodedata
+
+# The content types the catalogue may accept, recognised by their magic bytes.
+_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"%PDF-", "application/pdf"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+)
+SNIFF_BYTES = 16
+
+_MAX_NAME = 120
+
+
+def sniff(head: bytes) -> str | None:
+    """The content type the bytes actually are, or None when not one we accept."""
+    for signature, content_type in _SIGNATURES:
+        if head.startswith(signature):
+            return content_type
+    return None
+
+
+def filename_problem(name: str | None) -> str | None:
+    """Why a file name is refused (a path, or control characters in it), or None.
+
+    Such a name is never a citizen's honest scan; refusing it says so clearly instead of
+    storing something other than what they sent.
+    """
+    if name is None:
+        return None
+    if "\x00" in name or any(unicodedata.category(c) == "Cc" for c in name):
+        return "Tên tệp chứa ký tự không hợp lệ."
+    if "/" in name or "\\" in name or name.strip() in {".", ".."}:
+        return "Tên tệp không được chứa đường dẫn."
+    return None
+
+
+def safe_filename(name: str | None, fallback: str = "tep-dinh-kem") -> str:
+    """The last path component, NFC-normalised, without control characters.
+
+    The name is only displayed: objects are stored under keys that never derive from it.
+    """
+    text = unicodedata.normalize("NFC", name or "")
+    text = text.replace("\\", "/").rsplit("/", 1)[-1]
+    text = "".join(c for c in text if unicodedata.category(c)[0] != "C").strip().strip(".")
+    if not text:
+        return fallback
+    if len(text) > _MAX_NAME:
+        stem, dot, ext = text.rpartition(".")
+        text = (
+            stem[: _MAX_NAME - len(ext) - 1] + dot + ext
+            if dot and len(ext) <= 10
+            else text[:_MAX_NAME]
+        )
+    return text

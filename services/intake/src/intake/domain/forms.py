@@ -1,0 +1,48 @@
+"""The declaration form checked against the procedure's JSON Schema, with one Vietnamese
+message per field the citizen must correct."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+
+def _field(error: ValidationError, schema: dict[str, Any]) -> tuple[str, str]:
+    path = [str(p) for p in error.absolute_path]
+    if error.validator == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else ""
+        path.append(missing)
+    name = ".".join(path) or "form"
+    title = schema.get("properties", {}).get(path[0], {}).get("title") if path else None
+    return name, title or name
+
+
+def _message(error: ValidationError, title: str) -> str:
+    kind = error.validator
+    if kind == "required":
+        return f"Vui lòng nhập {title}."
+    if kind == "additionalProperties":
+        return "Biểu mẫu có trường không thuộc tờ khai này."
+    if kind in {"pattern", "format"}:
+        return f"{title} không đúng định dạng."
+    if kind in {"maxLength", "maximum"}:
+        return f"{title} vượt quá giới hạn cho phép."
+    if kind in {"minLength", "minimum"}:
+        return f"{title} chưa đạt giá trị tối thiểu."
+    if kind == "enum":
+        return f"{title} phải là một trong các lựa chọn cho phép."
+    if kind == "type":
+        return f"{title} không đúng kiểu dữ liệu."
+    return f"{title} không hợp lệ."
+
+
+def form_errors(schema: dict[str, Any], form: dict[str, Any]) -> list[dict[str, str]]:
+    """`[{field, message}]` for every problem in `form`, in field order; [] when valid."""
+    validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    out = []
+    for error in sorted(validator.iter_errors(form), key=lambda e: list(map(str, e.absolute_path))):
+        name, title = _field(error, schema)
+        out.append({"field": f"form.{name}", "message": _message(error, title)})
+    return out

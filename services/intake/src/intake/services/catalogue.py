@@ -1,0 +1,207 @@
+"""The procedure catalogue and the agency tree: loaded from the versioned data files
+shipped with the service, searched by the portal."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import and_, select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from intake.adapters.tables import agencies, procedures
+from intake.domain.text import fold
+from intake.services.context import Context
+from shared.api.problems import Problem
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "catalogue_data"
+_LEVEL_ORDER = {"province": 0, "district": 1, "commune": 2}
+# Any constant works: it only keeps two replicas starting together from loading at once.
+_LOAD_LOCK = 0x1D05_CA7A
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+async def load_catalogue(ctx: Context, data_dir: Path = DATA_DIR) -> str:
+    """Upsert every agency and procedure of the data files; returns the catalogue version.
+
+    Procedures missing from a newer file are kept: dossiers already refer to them.
+    """
+    agency_data = json.loads((data_dir / "agencies.json").read_text(encoding="utf-8"))
+    procedure_data = json.loads((data_dir / "procedures.json").read_text(encoding="utf-8"))
+    version = str(procedure_data["version"])
+    async with ctx.db.transaction() as session:
+        await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOAD_LOCK})
+        for agency in sorted(agency_data["agencies"], key=lambda a: _LEVEL_ORDER[a["level"]]):
+            row = {
+                "code": agency["code"],
+                "name": agency["name"],
+                "level": agency["level"],
+                "parent_code": agency.get("parent_code"),
+                "province": agency["province"],
+                "search_text": fold(f"{agency['name']} {agency['province']}"),
+            }
+            await _upsert(session, agencies, row, "code")
+        for proc in procedure_data["procedures"]:
+            row = {
+                "code": proc["code"],
+                "name": proc["name"],
+                "field": proc["field"],
+                "online_level": proc["online_level"],
+                "authority_levels": proc["authority_levels"],
+                "applicant_kinds": proc.get("applicant_kinds") or ["citizen", "proxy"],
+                "processing_days": proc["processing_days"],
+                "fee_vnd": proc["fee_vnd"],
+                "cutoff_time": proc.get("cutoff_time") or "15:00",
+                "form_schema": proc["form_schema"],
+                "documents": proc["documents"],
+                "cases": proc.get("cases") or [],
+                "search_text": fold(f"{proc['code']} {proc['name']}"),
+                "catalogue_version": version,
+            }
+            await _upsert(session, procedures, row, "code")
+    return version
+
+
+async def _upsert(session: AsyncSession, table: Any, row: dict[str, Any], key: str) -> None:
+    statement = insert(table).values(**row)
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[key], set_={k: statement.excluded[k] for k in row if k != key}
+        )
+    )
+
+
+def _words_match(column: Any, q: str | None) -> Any:
+    words = fold(q or "").split()
+    return and_(*(column.contains(w, autoescape=True) for w in words)) if words else None
+
+
+async def search_procedures(
+    ctx: Context,
+    *,
+    q: str | None = None,
+    field: str | None = None,
+    agency_code: str | None = None,
+    limit: int = 20,
+    cursor: str | None = None,
+) -> Page:
+    """Procedures matching every word of `q` (with or without diacritics)."""
+    query = select(procedures).order_by(procedures.c.code).limit(limit + 1)
+    conditions = [c for c in (_words_match(procedures.c.search_text, q),) if c is not None]
+    if field:
+        conditions.append(procedures.c.field == field)
+    if cursor:
+        conditions.append(procedures.c.code > cursor)
+    async with ctx.db.transaction() as session:
+        if agency_code:
+            level = await session.scalar(
+                select(agencies.c.level).where(agencies.c.code == agency_code)
+            )
+            if level is None:
+                raise Problem(404, "Không tìm thấy cơ quan thực hiện này.")
+            conditions.append(procedures.c.authority_levels.any(level))
+        rows = (await session.execute(query.where(*conditions))).mappings().all()
+    items = [procedure_summary(r) for r in rows[:limit]]
+    return Page(items, items[-1]["code"] if len(rows) > limit else None)
+
+
+def procedure_summary(row: Any) -> dict[str, Any]:
+    return {
+        "code": row["code"],
+        "name": row["name"],
+        "field": row["field"],
+        "online_level": row["online_level"],
+        "authority_levels": row["authority_levels"],
+        "processing_days": row["processing_days"],
+        "fee_vnd": row["fee_vnd"],
+    }
+
+
+async def get_procedure(ctx: Context, code: str) -> dict[str, Any]:
+    async with ctx.db.transaction() as session:
+        row = (
+            (await session.execute(select(procedures).where(procedures.c.code == code)))
+            .mappings()
+            .first()
+        )
+    if row is None:
+        raise Problem(404, "Không tìm thấy thủ tục hành chính này.")
+    return {
+        **procedure_summary(row),
+        "applicant_kinds": row["applicant_kinds"],
+        "cutoff_time": row["cutoff_time"],
+        "form_schema": row["form_schema"],
+        "documents": row["documents"],
+        "cases": row["cases"],
+        "catalogue_version": row["catalogue_version"],
+    }
+
+
+async def list_agencies(
+    ctx: Context,
+    *,
+    q: str | None = None,
+    level: str | None = None,
+    parent_code: str | None = None,
+    limit: int = 100,
+    cursor: str | None = None,
+) -> Page:
+    """Agencies by level and parent (province → district → commune), or by name."""
+    conditions = [c for c in (_words_match(agencies.c.search_text, q),) if c is not None]
+    if level:
+        conditions.append(agencies.c.level == level)
+    if parent_code:
+        conditions.append(agencies.c.parent_code == parent_code)
+    if cursor:
+        conditions.append(agencies.c.code > cursor)
+    query = (
+        select(
+            agencies.c.code,
+            agencies.c.name,
+            agencies.c.level,
+            agencies.c.parent_code,
+            agencies.c.province,
+        )
+        .where(*conditions)
+        .order_by(agencies.c.code)
+        .limit(limit + 1)
+    )
+    async with ctx.db.transaction() as session:
+        rows = [dict(r) for r in (await session.execute(query)).mappings().all()]
+    return Page(rows[:limit], rows[limit - 1]["code"] if len(rows) > limit else None)
+
+
+async def agency_and_procedure(
+    session: AsyncSession, agency_code: str, procedure_code: str
+) -> tuple[Any, Any]:
+    """Both rows, or a 422 problem naming the one that does not exist."""
+    agency = (
+        (await session.execute(select(agencies).where(agencies.c.code == agency_code)))
+        .mappings()
+        .first()
+    )
+    procedure = (
+        (await session.execute(select(procedures).where(procedures.c.code == procedure_code)))
+        .mappings()
+        .first()
+    )
+    errors = []
+    if procedure is None:
+        errors.append({"field": "procedure_code", "message": "Thủ tục hành chính không tồn tại."})
+    if agency is None:
+        errors.append({"field": "agency_code", "message": "Cơ quan thực hiện không tồn tại."})
+    elif procedure is not None and agency["level"] not in procedure["authority_levels"]:
+        errors.append(
+            {"field": "agency_code", "message": "Cơ quan này không giải quyết thủ tục đã chọn."}
+        )
+    if errors:
+        raise Problem(422, "Thủ tục hoặc cơ quan thực hiện không phù hợp.", errors=errors)
+    return agency, procedure

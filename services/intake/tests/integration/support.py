@@ -1,0 +1,114 @@
+"""Building blocks of intake's integration tests: an active citizen with a token, a test
+procedure with a known form and documents, multipart bodies, outbox reads."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+
+from intake.adapters.tables import accounts, agencies, procedures
+from intake.domain.text import fold
+from shared.contracts import Envelope
+from shared.messaging.tables import outbox
+from shared.testing.service import ServiceUnderTest
+
+PROCEDURE = "9.000001"
+PDF = b"%PDF-1.7\n" + b"0" * 2048 + b"\n%%EOF\n"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 512
+
+FORM_SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["ho_ten", "dia_chi"],
+    "properties": {
+        "ho_ten": {"type": "string", "title": "Họ và tên", "maxLength": 100},
+        "dia_chi": {"type": "string", "title": "Địa chỉ tạm trú", "maxLength": 300},
+        "ly_do": {"type": "string", "title": "Lý do", "maxLength": 300},
+    },
+}
+DOCUMENTS = [
+    {"code": "TP1", "name": "Tờ khai CT01", "required": True,
+     "accepted_types": ["application/pdf"], "max_files": 2},
+    {"code": "TP2", "name": "Ảnh giấy tờ chỗ ở", "required": False,
+     "accepted_types": ["image/jpeg", "image/png"], "max_files": 1},
+]  # fmt: skip
+FORM = {"ho_ten": "Nguyễn Thị Bích", "dia_chi": "Tổ 5, phường Đức Xuân, thành phố Bắc Kạn"}
+
+
+@dataclass(frozen=True)
+class Citizen:
+    account_id: uuid.UUID
+    id_number: str
+    phone: str
+    token: str
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+async def add_citizen(service: ServiceUnderTest, *, email: str | None = None) -> Citizen:
+    """An active account made directly (registration has its own tests) and its token."""
+    account_id = uuid.uuid4()
+    id_number = f"{uuid.uuid4().int % 10**12:012d}"
+    phone = f"09{uuid.uuid4().int % 10**8:08d}"
+    async with service.runtime.db.transaction() as session:
+        await session.execute(
+            accounts.insert().values(
+                id=account_id, id_number=id_number, full_name="Nguyễn Thị Bích",
+                date_of_birth=date(1990, 5, 17), phone=phone, email=email,
+                password_hash="not-used-here", status="active",
+            )
+        )  # fmt: skip
+    token, _ = service.app.state.ctx.tokens.issue(str(account_id), "citizen")
+    return Citizen(account_id, id_number, phone, token)
+
+
+async def add_test_procedure(service: ServiceUnderTest, *, online_level: str = "full") -> str:
+    """A procedure with a known form and documents; returns a province agency's code."""
+    async with service.runtime.db.transaction() as session:
+        await session.execute(
+            procedures.insert().values(
+                code=PROCEDURE, name="Đăng ký tạm trú (thử nghiệm)", field="residence",
+                online_level=online_level, authority_levels=["province", "district", "commune"],
+                applicant_kinds=["citizen", "proxy"], processing_days=3, fee_vnd=15000,
+                cutoff_time="15:00", form_schema=FORM_SCHEMA, documents=DOCUMENTS, cases=[],
+                search_text=fold("dang ky tam tru thu nghiem"), catalogue_version="test",
+            )
+        )  # fmt: skip
+        return str(
+            await session.scalar(
+                select(agencies.c.code)
+                .where(agencies.c.level == "province")
+                .order_by(agencies.c.code)
+            )
+        )
+
+
+def draft_body(agency_code: str, **changes: Any) -> dict[str, Any]:
+    return {
+        "procedure_code": PROCEDURE,
+        "agency_code": agency_code,
+        "form": FORM,
+        "notify_via": ["sms"],
+        "result_delivery": {"method": "online"},
+        **changes,
+    }
+
+
+def file_part(
+    content: bytes, filename: str = "to-khai.pdf", content_type: str = "application/pdf"
+) -> Any:
+    return ("file", (filename, content, content_type))
+
+
+async def outbox_events(service: ServiceUnderTest, event_type: str) -> list[Envelope]:
+    async with service.runtime.db.transaction() as session:
+        rows = await session.execute(
+            select(outbox.c.envelope).where(outbox.c.event_type == event_type).order_by(outbox.c.id)
+        )
+        return [Envelope.model_validate(r) for r in rows.scalars()]

@@ -1,0 +1,388 @@
+"""Dossiers from draft to submission and after, against the real PostgreSQL, RabbitMQ and
+object store, through a real HTTP server."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import re
+import uuid
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from minio import Minio
+from sqlalchemy import func, select
+
+from intake.adapters.tables import attachments, dossiers
+from intake.bootstrap import build
+from intake.config import IntakeSettings
+from services.intake.tests.integration.support import (
+    PDF,
+    PNG,
+    PROCEDURE,
+    Citizen,
+    add_citizen,
+    add_test_procedure,
+    draft_body,
+    file_part,
+    outbox_events,
+)
+from shared.testing.infra import ObjectStoreServer
+from shared.testing.service import ServiceUnderTest, running_service, service_settings
+
+pytestmark = pytest.mark.integration
+
+CODE = re.compile(r"^G01\.\d{3}\.\d{3}\.\d{3}-\d{6}-(\d{4})$")
+
+
+@pytest.fixture
+async def world(intake: ServiceUnderTest) -> tuple[ServiceUnderTest, Citizen, str]:
+    agency = await add_test_procedure(intake)
+    return intake, await add_citizen(intake), agency
+
+
+async def new_draft(client: httpx.AsyncClient, citizen: Citizen, agency: str) -> str:
+    created = await client.post("/api/v1/dossiers", json=draft_body(agency), headers=citizen.auth)
+    assert created.status_code == 201, created.text
+    return str(created.json()["id"])
+
+
+async def attach(
+    client: httpx.AsyncClient, citizen: Citizen, dossier_id: str, content: bytes = PDF, **part: str
+) -> httpx.Response:
+    return await client.post(
+        f"/api/v1/dossiers/{dossier_id}/attachments",
+        data={"document_code": part.pop("document_code", "TP1")},
+        files=[file_part(content, **part)],
+        headers=citizen.auth,
+    )
+
+
+async def test_a_citizen_drafts_attaches_and_submits(
+    world: tuple[ServiceUnderTest, Citizen, str],
+) -> None:
+    service, citizen, agency = world
+    async with service.client() as client:
+        dossier_id = await new_draft(client, citizen, agency)
+        attached = await attach(client, citizen, dossier_id, filename="Tờ khai CT01.pdf")
+        assert attached.status_code == 201, attached.text
+        assert attached.json() | {"id": "-"} == {
+            "id": "-", "document_code": "TP1", "filename": "Tờ khai CT01.pdf", "size": len(PDF),
+            "sha256": hashlib.sha256(PDF).hexdigest(), "content_type": "application/pdf",
+        }  # fmt: skip
+
+        submitted = await client.post(
+            f"/api/v1/dossiers/{dossier_id}/submit", json={"commitment": True}, headers=citizen.auth
+        )
+        assert submitted.status_code == 200, submitted.text
+        body = submitted.json()
+        assert body["status"] == "submitted"
+        assert CODE.match(body["code"]) and body["code"].startswith(agency)
+        assert re.fullmatch(r"[A-Z2-9]{8}", body["update_code"])
+
+        mine = await client.get(f"/api/v1/dossiers/{body['code']}", headers=citizen.auth)
+        public = await client.get(f"/api/v1/tracking/{body['code']}")
+
+    view = mine.json()
+    assert view["status"] == "submitted" and view["applicant"]["id_number"] == citizen.id_number
+    assert [a["filename"] for a in view["attachments"]] == ["Tờ khai CT01.pdf"]
+    assert [t["status"] for t in view["timeline"]] == ["submitted"]
+
+    tracked = public.json()
+    assert tracked["status"] == "submitted" and tracked["procedure_name"].startswith(
+        "Đăng ký tạm trú"
+    )
+    for personal in (citizen.id_number, citizen.phone, "Nguyễn Thị Bích", "Đức Xuân"):
+        assert personal not in public.text
+
+    (event,) = await outbox_events(service, "dossier.submitted")
+    assert event.dossier_code == body["code"] and event.sequence == 1
+    data = event.payload()
+    assert data.update_code == body["update_code"]
+    assert [(f.document_code, f.sha256) for f in data.attachments] == [
+        ("TP1", hashlib.sha256(PDF).hexdigest())
+    ]
+    async with service.runtime.db.transaction() as session:
+        stored = await session.scalar(
+            select(dossiers.c.update_code_hash).where(dossiers.c.code == body["code"])
+        )
+    assert stored and body["update_code"] not in stored
+
+
+async def test_form_documents_and_commitment_are_checked(
+    world: tuple[ServiceUnderTest, Citizen, str],
+) -> None:
+    service, citizen, agency = world
+    async with service.client() as client:
+        bad_form = await client.post(
+            "/api/v1/dossiers", json=draft_body(agency, form={"ho_ten": "A"}), headers=citizen.auth
+        )
+        dossier_id = await new_draft(client, citizen, agency)
+        no_commitment = await client.post(
+            f"/api/v1/dossiers/{dossier_id}/submit",
+            json={"commitment": False},
+            headers=citizen.auth,
+        )
+        incomplete = await client.post(
+            f"/api/v1/dossiers/{dossier_id}/submit", json={"commitment": True}, headers=citizen.auth
+        )
+    assert bad_form.status_code == 422
+    assert bad_form.headers["content-type"] == "application/problem+json"
+    assert bad_form.json()["errors"] == [
+        {"field": "form.dia_chi", "message": "Vui lòng nhập Địa chỉ tạm trú."}
+    ]
+    assert no_commitment.status_code == 422
+    assert no_commitment.json()["errors"][0]["field"] == "commitment"
+    assert incomplete.status_code == 422
+    assert incomplete.json()["errors"] == [
+        {"field": "attachments", "message": "Thiếu thành phần hồ sơ: Tờ khai CT01."}
+    ]
+    assert await outbox_events(service, "dossier.submitted") == []
+
+
+@pytest.fixture
+async def small_limits(
+    database_url: str,
+    rabbit: tuple[str, str],
+    amqp_namespace: str,
+    object_store_server: ObjectStoreServer,
+) -> AsyncIterator[ServiceUnderTest]:
+    settings = service_settings(
+        IntakeSettings, database_url=database_url, amqp_url=rabbit[1], namespace=amqp_namespace,
+        store=object_store_server, max_file_bytes=200_000, max_dossier_bytes=300_000,
+    )  # fmt: skip
+    async with running_service(build, settings) as service:
+        yield service
+
+
+async def test_refused_files_leave_nothing_behind(
+    small_limits: ServiceUnderTest, object_store_server: ObjectStoreServer
+) -> None:
+    service = small_limits
+    agency = await add_test_procedure(service)
+    citizen = await add_citizen(service)
+
+    async def chunked(body: bytes) -> AsyncIterator[bytes]:
+        for i in range(0, len(body), 16_384):
+            yield body[i : i + 16_384]
+
+    async with service.client() as client:
+        dossier_id = await new_draft(client, citizen, agency)
+        fake_pdf = await attach(client, citizen, dossier_id, b"<html>not a pdf</html>" * 10)
+        wrong_type = await attach(
+            client, citizen, dossier_id, PNG, filename="anh.png", content_type="image/png"
+        )
+        traversal = await attach(client, citizen, dossier_id, filename="../../etc/passwd.pdf")
+        # Written by hand: a browser or httpx would percent-encode the NUL byte.
+        raw = (
+            b'--b\r\nContent-Disposition: form-data; name="document_code"\r\n\r\nTP1\r\n'
+            b'--b\r\nContent-Disposition: form-data; name="file"; filename="to\x00khai.pdf"\r\n'
+            b"Content-Type: application/pdf\r\n\r\n" + PDF + b"\r\n--b--\r\n"
+        )
+        nul = await client.post(
+            f"/api/v1/dossiers/{dossier_id}/attachments", content=raw,
+            headers={**citizen.auth, "content-type": "multipart/form-data; boundary=b"},
+        )  # fmt: skip
+        declared_too_big = await attach(client, citizen, dossier_id, PDF + b"0" * 250_000)
+        # No Content-Length: refused while streaming, once past the limit.
+        request = client.build_request(
+            "POST", f"/api/v1/dossiers/{dossier_id}/attachments", headers=citizen.auth,
+            data={"document_code": "TP1"}, files=[file_part(PDF + b"0" * 250_000)],
+        )  # fmt: skip
+        body = request.read()
+        request = client.build_request(
+            "POST", request.url, headers={**citizen.auth, "content-type": request.headers["content-type"]},
+            content=chunked(body),
+        )  # fmt: skip
+        streamed_too_big = await client.send(request)
+
+    for response, status in [
+        (fake_pdf, 415), (wrong_type, 415), (traversal, 422), (nul, 422),
+        (declared_too_big, 413), (streamed_too_big, 413),
+    ]:  # fmt: skip
+        assert response.status_code == status, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["detail"]
+    assert "PDF" in fake_pdf.json()["detail"]
+
+    async with service.runtime.db.transaction() as session:
+        assert await session.scalar(select(func.count()).select_from(attachments)) == 0
+    s = object_store_server
+    store = Minio(s.endpoint, access_key=s.access_key, secret_key=s.secret_key, secure=False)
+    left = await asyncio.to_thread(
+        lambda: list(
+            store.list_objects("dossier-attachments", prefix=f"{dossier_id}/", recursive=True)
+        )
+    )
+    assert left == []
+
+
+async def test_file_count_per_document_is_limited(
+    world: tuple[ServiceUnderTest, Citizen, str],
+) -> None:
+    service, citizen, agency = world
+    async with service.client() as client:
+        dossier_id = await new_draft(client, citizen, agency)
+        codes = [(await attach(client, citizen, dossier_id)).status_code for _ in range(3)]
+    assert codes == [201, 201, 422]
+
+
+async def test_concurrent_submissions_to_one_agency_get_consecutive_distinct_codes(
+    database_url: str,
+    rabbit: tuple[str, str],
+    amqp_namespace: str,
+    object_store_server: ObjectStoreServer,
+) -> None:
+    settings = service_settings(
+        IntakeSettings, database_url=database_url, amqp_url=rabbit[1], namespace=amqp_namespace,
+        store=object_store_server, limit_submit_per_ip_hour=10_000, database_pool_size=20,
+    )  # fmt: skip
+    async with running_service(build, settings) as service:
+        agency = await add_test_procedure(service)
+        citizens = [await add_citizen(service) for _ in range(20)]
+        drafts = []
+        async with service.client() as client:
+            for i in range(200):
+                citizen = citizens[i % len(citizens)]
+                dossier_id = await new_draft(client, citizen, agency)
+                async with service.runtime.db.transaction() as session:
+                    await session.execute(
+                        attachments.insert().values(
+                            id=uuid.uuid4(), dossier_id=uuid.UUID(dossier_id), document_code="TP1",
+                            filename="a.pdf", content_type="application/pdf", size=1, sha256="0" * 64,
+                            bucket="dossier-attachments", object_key=f"{dossier_id}/x",
+                        )
+                    )  # fmt: skip
+                drafts.append((citizen, dossier_id))
+
+            async def submit(citizen: Citizen, dossier_id: str) -> httpx.Response:
+                return await client.post(
+                    f"/api/v1/dossiers/{dossier_id}/submit",
+                    json={"commitment": True},
+                    headers=citizen.auth,
+                )
+
+            responses = await asyncio.gather(*(submit(c, d) for c, d in drafts))
+        assert [r.status_code for r in responses] == [200] * 200, {
+            r.text for r in responses if r.status_code != 200
+        }
+        codes = [r.json()["code"] for r in responses]
+        numbers = sorted(int(CODE.match(code).group(1)) for code in codes)  # type: ignore[union-attr]
+        assert len(set(codes)) == 200
+        assert numbers == list(range(1, 201))
+        assert len(await outbox_events(service, "dossier.submitted")) == 200
+
+
+async def test_a_retried_submit_with_the_same_key_creates_one_dossier_and_one_event(
+    world: tuple[ServiceUnderTest, Citizen, str],
+) -> None:
+    service, citizen, agency = world
+    async with service.client() as client:
+        dossier_id = await new_draft(client, citizen, agency)
+        assert (await attach(client, citizen, dossier_id)).status_code == 201
+        headers = {**citizen.auth, "Idempotency-Key": "submit-7f3a"}
+        url = f"/api/v1/dossiers/{dossier_id}/submit"
+        answers = await asyncio.gather(
+            *(client.post(url, json={"commitment": True}, headers=headers) for _ in range(5))
+        )
+        later = await client.post(url, json={"commitment": True}, headers=headers)
+        without_key = await client.post(url, json={"commitment": True}, headers=citizen.auth)
+    assert {a.status_code for a in answers} == {200}
+    assert len({json.dumps(a.json(), sort_keys=True) for a in [*answers, later]}) == 1
+    assert without_key.status_code == 409  # already submitted, and no key to replay
+    assert len(await outbox_events(service, "dossier.submitted")) == 1
+
+
+async def test_drafts_are_idempotent_by_key_too(
+    world: tuple[ServiceUnderTest, Citizen, str],
+) -> None:
+    service, citizen, agency = world
+    headers = {**citizen.auth, "Idempotency-Key": "draft-1"}
+    async with service.client() as client:
+        first = await client.post("/api/v1/dossiers", json=draft_body(agency), headers=headers)
+        again = await client.post("/api/v1/dossiers", json=draft_body(agency), headers=headers)
+        other = await client.post(
+            "/api/v1/dossiers",
+            json=draft_body(agency, notify_via=["sms", "email"]),
+            headers=headers,
+        )
+    assert first.status_code == again.status_code == 201
+    assert first.json() == again.json()
+    assert other.status_code == 422  # same key, another request
+
+
+async def test_a_citizen_never_sees_or_changes_another_citizens_dossier(
+    world: tuple[ServiceUnderTest, Citizen, str],
+) -> None:
+    service, owner, agency = world
+    other = await add_citizen(service)
+    async with service.client() as client:
+        dossier_id = await new_draft(client, owner, agency)
+        assert (await attach(client, owner, dossier_id)).status_code == 201
+        code = (
+            await client.post(
+                f"/api/v1/dossiers/{dossier_id}/submit",
+                json={"commitment": True},
+                headers=owner.auth,
+            )
+        ).json()["code"]
+        attempts = [
+            await client.get(f"/api/v1/dossiers/{code}", headers=other.auth),
+            await client.get(f"/api/v1/dossiers/{dossier_id}", headers=other.auth),
+            await attach(client, other, dossier_id),
+            await client.post(f"/api/v1/dossiers/{dossier_id}/submit", json={"commitment": True}, headers=other.auth),
+            await client.post(f"/api/v1/dossiers/{code}/withdraw", json={"reason": "không cần nữa"}, headers=other.auth),
+            await client.post(f"/api/v1/dossiers/{code}/supplement", files=[file_part(PDF)], data={"document_code": "TP1"}, headers=other.auth),
+            await client.get(f"/api/v1/dossiers/{code}/result", headers=other.auth),
+        ]  # fmt: skip
+        others_list = await client.get("/api/v1/dossiers", headers=other.auth)
+        anonymous = await client.get(f"/api/v1/dossiers/{code}")
+    assert [r.status_code for r in attempts] == [404] * len(attempts)
+    assert others_list.json() == {"items": [], "next_cursor": None}
+    assert anonymous.status_code == 401
+    async with service.client() as client:
+        still = await client.get(f"/api/v1/dossiers/{code}", headers=owner.auth)
+    assert still.json()["status"] == "submitted" and len(still.json()["attachments"]) == 1
+
+
+async def test_the_citizen_lists_their_dossiers_page_by_page(
+    world: tuple[ServiceUnderTest, Citizen, str],
+) -> None:
+    service, citizen, agency = world
+    async with service.client() as client:
+        made = [await new_draft(client, citizen, agency) for _ in range(5)]
+        seen, cursor = [], None
+        while True:
+            params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+            page = (
+                await client.get("/api/v1/dossiers", params=params, headers=citizen.auth)
+            ).json()
+            seen += [item["id"] for item in page["items"]]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+    assert seen == list(reversed(made))
+
+
+async def test_search_finds_procedures_with_or_without_diacritics(intake: ServiceUnderTest) -> None:
+    async with intake.client() as client:
+        plain = await client.get("/api/v1/procedures", params={"q": "dang ky tam tru"})
+        accented = await client.get("/api/v1/procedures", params={"q": "Đăng ký TẠM TRÚ"})
+        seals = await client.get("/api/v1/procedures", params={"field": "seals", "limit": 100})
+        detail = await client.get(f"/api/v1/procedures/{plain.json()['items'][0]['code']}")
+        provinces = await client.get("/api/v1/agencies", params={"level": "province"})
+        missing = await client.get(f"/api/v1/procedures/{PROCEDURE}")
+    names = [p["name"] for p in plain.json()["items"]]
+    assert names and all("tạm trú" in n.lower() for n in names)
+    assert plain.json() == accented.json()
+    assert seals.json()["items"] and {p["field"] for p in seals.json()["items"]} == {"seals"}
+    assert {"form_schema", "documents", "cases"} <= set(detail.json())
+    assert {"Công an tỉnh Bắc Kạn", "Công an tỉnh Sóc Trăng"} <= {
+        a["name"] for a in provinces.json()["items"]
+    }
+    assert (
+        missing.status_code == 404
+        and missing.json()["detail"] == "Không tìm thấy thủ tục hành chính này."
+    )
