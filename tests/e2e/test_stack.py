@@ -5,14 +5,15 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.e2e.conftest import SERVICES, RunningService
+from shared.testing.processes import ServiceProcess
+from tests.e2e.conftest import SERVICES
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
 
 @pytest.mark.parametrize("name", SERVICES)
 async def test_service_is_ready_and_exposes_operations_endpoints(
-    stack: dict[str, RunningService], name: str
+    stack: dict[str, ServiceProcess], name: str
 ) -> None:
     service = stack[name]
     async with httpx.AsyncClient(base_url=service.url, timeout=5) as client:

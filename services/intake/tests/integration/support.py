@@ -14,6 +14,7 @@ from intake.adapters.tables import accounts, agencies, procedures
 from intake.domain.text import fold
 from shared.contracts import Envelope
 from shared.messaging.tables import outbox
+from shared.security import TokenIssuer
 from shared.testing.service import ServiceUnderTest
 
 PROCEDURE = "9.000001"
@@ -64,7 +65,8 @@ async def add_citizen(service: ServiceUnderTest, *, email: str | None = None) ->
                 password_hash="not-used-here", status="active",
             )
         )  # fmt: skip
-    token, _ = service.app.state.ctx.tokens.issue(str(account_id), "citizen")
+    issuer = TokenIssuer(service.runtime.settings.secret("jwt_secret"), issuer="intake")
+    token, _ = issuer.issue(str(account_id), "citizen")
     return Citizen(account_id, id_number, phone, token)
 
 

@@ -36,7 +36,6 @@ Handler = Callable[[AsyncSession, Envelope, Any], Awaitable[None]]
 """`handler(session, envelope, data)`: apply one event within the given transaction."""
 
 ATTEMPT_HEADER = "x-attempt"
-PARKED_GAUGE_INTERVAL = 10.0
 
 
 class InboxConsumer:
@@ -49,6 +48,7 @@ class InboxConsumer:
         metrics: ServiceMetrics,
         *,
         prefetch: int = 32,
+        parked_gauge_interval: float = 10.0,
     ) -> None:
         self.service = service
         self.db = db
@@ -56,6 +56,7 @@ class InboxConsumer:
         self.handlers = {model.event_type: (model, h) for model, h in handlers.items()}
         self.metrics = metrics
         self.prefetch = prefetch
+        self.parked_gauge_interval = parked_gauge_interval
         self.topology = broker.topology
         self._queue: AbstractQueue | None = None
         self._consumer_tag: str | None = None
@@ -180,11 +181,12 @@ class InboxConsumer:
             await channel.close()
 
     async def _watch_parked(self) -> None:
-        """Keep the parked gauge true, including messages RabbitMQ parked by itself."""
+        """Keep the parked gauge true, including messages RabbitMQ parked by itself (a
+        quorum queue's count lags a publish a little, so one reading is not enough)."""
         while True:
             with contextlib.suppress(Exception):
                 await self._update_parked_gauge()
-            await asyncio.sleep(PARKED_GAUGE_INTERVAL)
+            await asyncio.sleep(self.parked_gauge_interval)
 
 
 def _forwarded(message: AbstractIncomingMessage, headers: dict[str, Any]) -> dict[str, Any]:

@@ -20,16 +20,17 @@ def object_store_server(
 
 
 @pytest.fixture(scope="session")
-def rabbit() -> Iterator[tuple[str, str]]:
-    """(vhost, amqp url) of a vhost that lives for the test session."""
-    with infra.rabbit_vhost() as vhost:
-        yield vhost
+def rabbit() -> tuple[str, str]:
+    """(vhost, amqp url) of the tests' broker vhost."""
+    return infra.ensure_test_vhost()
 
 
 @pytest.fixture
-def amqp_namespace() -> str:
-    """A prefix of exchange and queue names no other test uses."""
-    return f"t{uuid.uuid4().hex[:10]}"
+async def amqp_namespace(rabbit: tuple[str, str]) -> AsyncIterator[str]:
+    """A prefix of exchange and queue names no other test uses; removed afterwards."""
+    namespace = f"t{uuid.uuid4().hex[:10]}"
+    yield namespace
+    await infra.delete_namespace(rabbit[1], namespace)
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -96,16 +95,34 @@ def rabbitmqctl(*args: str) -> str:
     return done.stdout
 
 
-@contextmanager
-def rabbit_vhost() -> Iterator[tuple[str, str]]:
-    """A fresh vhost for a test session, deleted afterwards: (name, amqp url)."""
-    name = f"dvc_test_{uuid.uuid4().hex[:8]}"
-    rabbitmqctl("add_vhost", name)
-    rabbitmqctl("set_permissions", "-p", name, "guest", ".*", ".*", ".*")
+TEST_VHOST = os.environ.get("DVC_TEST_VHOST", "dvc_test")
+
+
+def ensure_test_vhost() -> tuple[str, str]:
+    """The broker vhost of the tests, created once and kept: creating and deleting vhosts
+    full of quorum queues is slow and heavy for RabbitMQ. Tests keep apart by namespace."""
+    if TEST_VHOST not in rabbitmqctl("-q", "list_vhosts").split():
+        rabbitmqctl("add_vhost", TEST_VHOST)
+    rabbitmqctl("set_permissions", "-p", TEST_VHOST, "guest", ".*", ".*", ".*")
+    return TEST_VHOST, f"{AMQP_BASE}/{TEST_VHOST}"
+
+
+async def delete_namespace(amqp_url: str, namespace: str) -> None:
+    """Remove every queue and the exchange a test declared under its namespace."""
+    import aio_pika
+
+    listed = await asyncio.to_thread(
+        rabbitmqctl, "-q", "list_queues", "-p", TEST_VHOST, "name", "--no-table-headers"
+    )
+    names = [n for n in listed.split() if n.startswith(f"{namespace}.")]
+    connection = await aio_pika.connect(amqp_url)
     try:
-        yield name, f"{AMQP_BASE}/{name}"
+        channel = await connection.channel()
+        for name in names:
+            await channel.queue_delete(name)
+        await channel.exchange_delete(f"{namespace}.events")
     finally:
-        rabbitmqctl("delete_vhost", name)
+        await connection.close()
 
 
 # --- Object store ---------------------------------------------------------------------

@@ -119,7 +119,9 @@ async def build_probe(
         if probe.broken:
             raise RuntimeError("the handler is broken on purpose")
 
-    consumer = InboxConsumer(service, db, broker, {ProbeHappened: record}, metrics)
+    consumer = InboxConsumer(
+        service, db, broker, {ProbeHappened: record}, metrics, parked_gauge_interval=0.2
+    )
     relay = OutboxRelay(db, broker, metrics, poll_interval=0.5)
     probe = Probe(service, db, broker, Outbox(service), relay, consumer, metrics)
     probe_ref.append(probe)

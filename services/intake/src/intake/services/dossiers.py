@@ -462,11 +462,10 @@ async def submit(
         account = await _account(session, owner_id)
 
         now = datetime.now(UTC)
-        # Allocated last, just before commit: the agency-day row stays locked only briefly.
         code = dossier_code(
             agency["code"],
             now.astimezone(VIETNAM).date(),
-            await _next_sequence(session, agency["code"], now),
+            await _next_sequence(ctx, agency["code"], now),
         )
         sequence = dossier["sequence"] + 1
         await session.execute(
@@ -524,16 +523,22 @@ async def submit(
     return Answer(200, body)
 
 
-async def _next_sequence(session: AsyncSession, agency_code: str, now: datetime) -> int:
-    """The next number of that agency's day: consecutive, never repeated, and the lock is
-    on that one agency-day row only (a rolled-back submission gives its number back)."""
+async def _next_sequence(ctx: Context, agency_code: str, now: datetime) -> int:
+    """The next number of that agency's day, never repeated.
+
+    Taken in its own one-statement transaction: the agency-day row is then locked for
+    one statement, not for the rest of a submission (measured: holding it to the end let
+    concurrent submissions queue behind each other). Only the agency's own day waits; a
+    submission that dies after taking its number leaves a gap, never a duplicate.
+    """
     statement = insert(code_sequences).values(
         agency_code=agency_code, day=now.astimezone(VIETNAM).date(), last=1
     )
     upserted = statement.on_conflict_do_update(
         index_elements=["agency_code", "day"], set_={"last": code_sequences.c.last + 1}
     ).returning(code_sequences.c.last)
-    return int((await session.execute(upserted)).scalar_one())
+    async with ctx.db.transaction() as session:
+        return int((await session.execute(upserted)).scalar_one())
 
 
 # --- after submission ---------------------------------------------------------------------

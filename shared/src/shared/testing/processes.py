@@ -1,0 +1,95 @@
+"""Services as real processes (`python -m <service> all`), as they run in production: for
+end-to-end tests and benchmarks, where the client must not share the service's CPU."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from shared.testing import infra
+
+
+@dataclass
+class ServiceProcess:
+    name: str
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+
+def service_env(
+    name: str,
+    *,
+    database_url: str,
+    amqp_url: str,
+    namespace: str,
+    store: infra.ObjectStoreServer,
+    port: int,
+    **settings: str,
+) -> dict[str, str]:
+    prefix = name.upper()
+    values = {
+        "DATABASE_URL": database_url,
+        "AMQP_URL": amqp_url,
+        "AMQP_NAMESPACE": namespace,
+        "S3_ENDPOINT": store.endpoint,
+        "S3_ACCESS_KEY": store.access_key,
+        "S3_SECRET_KEY": store.secret_key,
+        "PORT": str(port),
+        **{k.upper(): v for k, v in settings.items()},
+    }
+    return {**os.environ, **{f"{prefix}_{k}": v for k, v in values.items()}}
+
+
+async def start_service(name: str, env: dict[str, str], log: Path) -> ServiceProcess:
+    """Migrate, start, and wait for `/readyz` = 200."""
+    migrated = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", name, "migrate"],
+        env=env,
+        capture_output=True,
+        timeout=120,
+    )
+    if migrated.returncode != 0:
+        raise RuntimeError(migrated.stdout.decode() + migrated.stderr.decode())
+    with log.open("wb") as out:
+        process = subprocess.Popen(  # noqa: ASYNC220 (starting it, not waiting for it)
+            [sys.executable, "-m", name, "all"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    service = ServiceProcess(name, f"http://127.0.0.1:{env[f'{name.upper()}_PORT']}", process, log)
+
+    async def ready() -> bool:
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited:\n{log.read_text()[-3000:]}")
+        try:
+            async with httpx.AsyncClient(timeout=5) as client:
+                return (await client.get(f"{service.url}/readyz")).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    try:
+        await infra.eventually(ready, timeout=60, interval=0.2, what=f"{name} /readyz")
+    except BaseException:
+        service.stop()
+        raise
+    return service
