@@ -386,3 +386,33 @@ async def test_search_finds_procedures_with_or_without_diacritics(intake: Servic
         missing.status_code == 404
         and missing.json()["detail"] == "Không tìm thấy thủ tục hành chính này."
     )
+
+
+async def test_submissions_are_rate_limited_per_account_with_retry_after(
+    database_url: str,
+    rabbit: tuple[str, str],
+    amqp_namespace: str,
+    object_store_server: ObjectStoreServer,
+) -> None:
+    settings = service_settings(
+        IntakeSettings, database_url=database_url, amqp_url=rabbit[1], namespace=amqp_namespace,
+        store=object_store_server, limit_submit_per_account_hour=2,
+    )  # fmt: skip
+    async with running_service(build, settings) as service:
+        agency = await add_test_procedure(service)
+        citizen = await add_citizen(service)
+        async with service.client() as client:
+            drafts = [await new_draft(client, citizen, agency) for _ in range(3)]
+            for dossier_id in drafts:
+                assert (await attach(client, citizen, dossier_id)).status_code == 201
+            answers = [
+                await client.post(
+                    f"/api/v1/dossiers/{d}/submit", json={"commitment": True}, headers=citizen.auth
+                )
+                for d in drafts
+            ]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    refused = answers[2]
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert 0 < int(refused.headers["retry-after"]) <= 3600
+    assert len(await outbox_events(service, "dossier.submitted")) == 2
