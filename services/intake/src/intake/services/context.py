@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from intake.config import IntakeSettings
 from shared.db import Database
 from shared.messaging import Outbox
 from shared.security import TokenIssuer, TokenVerifier
 from shared.storage import ObjectStore
-
-from intake.config import IntakeSettings
 
 ATTACHMENTS_BUCKET = "dossier-attachments"
 
