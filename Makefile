@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PACKAGES := -e shared -e services/intake -e services/workflow -e services/notify -e services/stats
 SERVICES := intake workflow notify stats
 
-.PHONY: install up down status test test-unit lint format bench asyncapi replay-parked clean
+.PHONY: install up down status test test-unit lint format bench asyncapi replay-parked clean check-deploy
 
 $(BIN)/.installed: requirements.lock shared/pyproject.toml $(wildcard services/*/pyproject.toml)
 	$(PYTHON) -m venv $(VENV)
@@ -59,3 +59,9 @@ replay-parked: install
 
 clean: down
 	rm -rf $(VENV) .local
+
+## Validate docker-compose.yml and the Prometheus configuration (needs docker-compose, promtool).
+check-deploy:
+	docker-compose -f docker-compose.yml config -q
+	promtool check config deploy/prometheus/prometheus.yml
+	$(BIN)/python -c "import json, sys; json.load(open('deploy/grafana/dashboards/operations.json'))"

@@ -1,5 +1,205 @@
-"""intake API: accounts."""
+"""intake API: citizen accounts (registration, phone verification, sign-in, profile)."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+import unicodedata
+from datetime import date, datetime, timedelta
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
+
+from email_validator import EmailNotValidError, validate_email
+from fastapi import APIRouter, Form, Header, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from intake.api.deps import ClientAddress, Ctx, CurrentCitizen
+from intake.domain import identity
+from intake.services import accounts
+from intake.services.limits import hit
 
 router = APIRouter(tags=["accounts"])
+
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+_MINUTE = timedelta(minutes=1)
+_QUARTER = timedelta(minutes=15)
+_HOUR = timedelta(hours=1)
+
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _WithIdNumber(_Strict):
+    id_number: str = Field(
+        max_length=32, description="Số định danh cá nhân (số CCCD), 12 chữ số.",
+        examples=["001099012345"],
+    )  # fmt: skip
+
+    @field_validator("id_number")
+    @classmethod
+    def _id_number(cls, value: str) -> str:
+        return identity.check_id_number(value)
+
+
+class AccountCreate(_WithIdNumber):
+    full_name: str = Field(max_length=100, examples=["Nguyễn Văn An"])
+    date_of_birth: date = Field(examples=["1999-05-17"])
+    phone: str = Field(max_length=20, examples=["0912345678"])
+    email: str | None = Field(None, max_length=254, examples=["nguyenvanan@example.vn"])
+    password: str = Field(
+        max_length=identity.PASSWORD_MAX_LENGTH,
+        description="Ít nhất 8 ký tự, có cả chữ cái và chữ số.",
+    )
+
+    @field_validator("full_name")
+    @classmethod
+    def _full_name(cls, value: str) -> str:
+        # Phones and some keyboards send decomposed Vietnamese: store one spelling.
+        name = " ".join(unicodedata.normalize("NFC", value).split())
+        if not name:
+            raise ValueError("Vui lòng nhập họ và tên.")
+        if any(c.isdigit() or not c.isprintable() for c in name):
+            raise ValueError("Họ và tên không được chứa chữ số hoặc ký tự điều khiển.")
+        return name
+
+    @field_validator("date_of_birth")
+    @classmethod
+    def _date_of_birth(cls, value: date) -> date:
+        return identity.check_date_of_birth(value, datetime.now(VIETNAM).date())
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str) -> str:
+        return identity.normalise_phone(value)
+
+    @field_validator("email", mode="before")
+    @classmethod
+    def _email(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return None
+        if not isinstance(value, str):
+            return value
+        try:
+            return validate_email(value.strip(), check_deliverability=False).normalized
+        except EmailNotValidError:
+            raise ValueError("Địa chỉ email không hợp lệ.") from None
+
+    @field_validator("password")
+    @classmethod
+    def _password(cls, value: str) -> str:
+        return identity.check_password(value)
+
+
+class FieldWarning(BaseModel):
+    field: str
+    message: str
+
+
+class AccountCreated(BaseModel):
+    id: str
+    status: Literal["pending_verification"]
+    warnings: list[FieldWarning] = Field(
+        description="Điểm cần kiểm tra lại; không ngăn việc đăng ký."
+    )
+
+
+class AccountVerify(_WithIdNumber):
+    otp: str = Field(pattern=r"^[0-9]{6}$", examples=["123456"])
+
+
+class AccountStatus(BaseModel):
+    status: Literal["active"]
+
+
+class OtpRequest(_WithIdNumber):
+    pass
+
+
+class OtpRequested(BaseModel):
+    detail: str
+
+
+class TokenRead(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"]
+    expires_in: int
+
+
+class AccountRead(BaseModel):
+    id: str
+    id_number: str
+    full_name: str
+    date_of_birth: date
+    phone: str
+    email: str | None
+    status: str
+    created_at: datetime
+
+
+@router.post("/accounts", status_code=201, response_model=AccountCreated)
+async def register(
+    body: AccountCreate, ctx: Ctx, address: ClientAddress, key: IdempotencyKey = None
+) -> JSONResponse:
+    """Register with the citizen ID number; a verification code goes to the phone by SMS."""
+    limits = ctx.settings
+    await hit(ctx, f"register-ip:{address}", limits.limit_register_per_ip_hour, _HOUR)
+    await hit(ctx, f"otp-account:{body.id_number}", limits.limit_otp_per_account_hour, _HOUR)
+    answer = await accounts.register(
+        ctx,
+        accounts.Registration(
+            id_number=body.id_number, full_name=body.full_name, date_of_birth=body.date_of_birth,
+            phone=body.phone, email=body.email, password=body.password,
+        ),
+        key,
+    )  # fmt: skip
+    return JSONResponse(answer.body, status_code=answer.status_code)
+
+
+@router.post("/accounts/verify", response_model=AccountStatus)
+async def verify(body: AccountVerify, ctx: Ctx) -> dict[str, str]:
+    """Activate the account with the code received by SMS."""
+    await accounts.verify(ctx, body.id_number, body.otp)
+    return {"status": accounts.ACTIVE}
+
+
+@router.post("/accounts/otp", status_code=202, response_model=OtpRequested)
+async def resend_otp(body: OtpRequest, ctx: Ctx, address: ClientAddress) -> dict[str, str]:
+    """Send a new verification code; the same answer whether or not the account exists."""
+    limits = ctx.settings
+    await hit(ctx, f"otp-ip:{address}", limits.limit_register_per_ip_hour, _HOUR)
+    await hit(ctx, f"otp-account:{body.id_number}", limits.limit_otp_per_account_hour, _HOUR)
+    await accounts.resend_otp(ctx, body.id_number)
+    return {
+        "detail": "Nếu số định danh đã đăng ký và chưa xác thực, mã xác thực mới đã được gửi "
+        "tới số điện thoại đã khai."
+    }
+
+
+@router.post("/auth/token", response_model=TokenRead)
+async def token(
+    username: Annotated[str, Form(max_length=32, description="Số định danh cá nhân")],
+    password: Annotated[str, Form(max_length=identity.PASSWORD_MAX_LENGTH)],
+    ctx: Ctx,
+    address: ClientAddress,
+    response: Response,
+    grant_type: Annotated[str | None, Form(pattern="^password$")] = None,
+) -> dict[str, Any]:
+    """Sign in with the ID number and password (OAuth2 password form) for a citizen token."""
+    limits = ctx.settings
+    await hit(ctx, f"login-ip:{address}", limits.limit_login_per_ip_minute, _MINUTE)
+    await hit(
+        ctx, f"login-account:{username.strip()}", limits.limit_login_per_account_15min, _QUARTER
+    )
+    access_token, expires_in = await accounts.authenticate(ctx, username, password)
+    # RFC 6749 §5.1: a token answer must not be cached.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+    return {"access_token": access_token, "token_type": "bearer", "expires_in": expires_in}
+
+
+@router.get("/accounts/me", response_model=AccountRead)
+async def me(ctx: Ctx, citizen: CurrentCitizen) -> dict[str, Any]:
+    """The signed-in citizen's own profile, unmasked, to prefill declarations."""
+    return await accounts.profile(ctx, citizen.account_id)

@@ -1,0 +1,425 @@
+"""Citizen accounts through a real HTTP server on the real PostgreSQL and RabbitMQ:
+registration, the SMS code read from the outbox as notify would receive it, sign-in,
+lockout, abuse limits, and what must never be stored or logged in clear."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select, text, update
+
+from intake.adapters.tables import accounts, idempotency_keys, one_time_codes, rate_limits
+from intake.bootstrap import build
+from intake.config import IntakeSettings
+from services.intake.tests.integration.support import outbox_events
+from shared.observability.logging import JsonFormatter
+from shared.security import TokenVerifier
+from shared.testing.infra import ObjectStoreServer
+from shared.testing.service import ServiceUnderTest, running_service, service_settings
+
+pytestmark = pytest.mark.integration
+
+ID_NUMBER = "001099012345"
+PHONE = "0912345678"
+PASSWORD = "matkhau2024"
+
+Start = Callable[..., Awaitable[ServiceUnderTest]]
+
+
+@pytest.fixture
+async def start(
+    database_url: str,
+    rabbit: tuple[str, str],
+    amqp_namespace: str,
+    object_store_server: ObjectStoreServer,
+) -> AsyncIterator[Start]:
+    """Start intake with settings of the test's choosing (small limits, short lockouts)."""
+    async with AsyncExitStack() as stack:
+
+        async def start(**overrides: Any) -> ServiceUnderTest:
+            settings = service_settings(
+                IntakeSettings, database_url=database_url, amqp_url=rabbit[1],
+                namespace=amqp_namespace, store=object_store_server, **overrides,
+            )  # fmt: skip
+            return await stack.enter_async_context(running_service(build, settings))
+
+        yield start
+
+
+def registration(**changes: Any) -> dict[str, Any]:
+    return {
+        "id_number": ID_NUMBER,
+        "full_name": "Nguyễn Văn An",
+        "date_of_birth": "1999-05-17",
+        "phone": "+84912345678",
+        "email": "an.nguyen@example.vn",
+        "password": PASSWORD,
+        **changes,
+    }
+
+
+async def otp_sent(service: ServiceUnderTest, account_id: str) -> dict[str, Any]:
+    """The latest `account.otp_requested` of the account, as notify receives it."""
+    events = [
+        e.data
+        for e in await outbox_events(service, "account.otp_requested")
+        if e.data["account_id"] == account_id
+    ]
+    assert events, "no verification code was sent"
+    return events[-1]
+
+
+def other_than(otp: str) -> str:
+    return f"{(int(otp) + 1) % 10**6:06d}"
+
+
+async def login(
+    client: httpx.AsyncClient, password: str = PASSWORD, username: str = ID_NUMBER
+) -> httpx.Response:
+    return await client.post(
+        "/api/v1/auth/token",
+        data={"username": username, "password": password, "grant_type": "password"},
+    )
+
+
+async def register_and_verify(service: ServiceUnderTest, client: httpx.AsyncClient) -> str:
+    registered = await client.post("/api/v1/accounts", json=registration())
+    assert registered.status_code == 201, registered.text
+    account_id = str(registered.json()["id"])
+    code = (await otp_sent(service, account_id))["otp"]
+    verified = await client.post(
+        "/api/v1/accounts/verify", json={"id_number": ID_NUMBER, "otp": code}
+    )
+    assert verified.status_code == 200, verified.text
+    return account_id
+
+
+async def test_register_verify_sign_in_and_read_the_profile(intake: ServiceUnderTest) -> None:
+    async with intake.client() as client:
+        registered = await client.post("/api/v1/accounts", json=registration())
+        assert registered.status_code == 201, registered.text
+        body = registered.json()
+        assert body["status"] == "pending_verification"
+        assert body["warnings"] == []
+        account_id = body["id"]
+
+        sent = await otp_sent(intake, account_id)
+        assert sent["purpose"] == "register"
+        assert sent["phone"] == PHONE  # stored and sent in the national form
+        assert len(sent["otp"]) == 6 and sent["otp"].isdigit()
+
+        not_yet = await login(client)
+        assert not_yet.status_code == 403
+        assert "xác thực số điện thoại" in not_yet.json()["detail"]
+
+        verified = await client.post(
+            "/api/v1/accounts/verify", json={"id_number": ID_NUMBER, "otp": sent["otp"]}
+        )
+        assert verified.status_code == 200, verified.text
+        assert verified.json() == {"status": "active"}
+        again = await client.post(
+            "/api/v1/accounts/verify", json={"id_number": ID_NUMBER, "otp": sent["otp"]}
+        )
+        assert again.status_code == 409
+
+        signed_in = await login(client)
+        assert signed_in.status_code == 200, signed_in.text
+        token = signed_in.json()
+        assert token["token_type"] == "bearer"
+        assert token["expires_in"] == intake.app.state.ctx.settings.token_ttl_seconds
+        assert signed_in.headers["cache-control"] == "no-store"
+
+        me = await client.get(
+            "/api/v1/accounts/me", headers={"Authorization": f"Bearer {token['access_token']}"}
+        )
+        assert me.status_code == 200, me.text
+        assert me.json() | {"created_at": "-"} == {
+            "id": account_id, "id_number": ID_NUMBER, "full_name": "Nguyễn Văn An",
+            "date_of_birth": "1999-05-17", "phone": PHONE, "email": "an.nguyen@example.vn",
+            "status": "active", "created_at": "-",
+        }  # fmt: skip
+        anonymous = await client.get("/api/v1/accounts/me")
+        assert anonymous.status_code == 401
+
+        jwks = (await client.get("/.well-known/jwks.json")).json()
+    claims = TokenVerifier(jwks["keys"]).verify(token["access_token"])
+    assert (claims.subject, claims.role, claims.issuer) == (account_id, "citizen", "intake")
+
+    async with intake.runtime.db.transaction() as session:
+        code_left = await session.scalar(
+            select(one_time_codes.c.code_hash).where(
+                one_time_codes.c.account_id == uuid.UUID(account_id)
+            )
+        )
+    assert code_left is None  # a used code is gone
+
+
+async def test_an_active_id_number_cannot_register_again(intake: ServiceUnderTest) -> None:
+    async with intake.client() as client:
+        await register_and_verify(intake, client)
+        again = await client.post("/api/v1/accounts", json=registration(phone="0987654321"))
+    assert again.status_code == 409
+    assert again.headers["content-type"] == "application/problem+json"
+    assert "đã có tài khoản" in again.json()["detail"]
+
+
+async def test_a_citizen_whose_code_never_came_registers_again(intake: ServiceUnderTest) -> None:
+    async with intake.client() as client:
+        first = await client.post("/api/v1/accounts", json=registration(phone="0987654321"))
+        account_id = first.json()["id"]
+        lost = (await otp_sent(intake, account_id))["otp"]
+        # Corrected phone number, same ID number: the same account, a new code.
+        second = await client.post("/api/v1/accounts", json=registration())
+        assert second.status_code == 201, second.text
+        assert second.json()["id"] == account_id
+        sent = await otp_sent(intake, account_id)
+        assert sent["phone"] == PHONE
+        if lost != sent["otp"]:
+            stale = await client.post(
+                "/api/v1/accounts/verify", json={"id_number": ID_NUMBER, "otp": lost}
+            )
+            assert stale.status_code == 422
+        verified = await client.post(
+            "/api/v1/accounts/verify", json={"id_number": ID_NUMBER, "otp": sent["otp"]}
+        )
+        assert verified.status_code == 200, verified.text
+        assert (await login(client)).status_code == 200
+
+
+async def test_a_retried_registration_with_its_idempotency_key_sends_one_code(
+    intake: ServiceUnderTest,
+) -> None:
+    headers = {"Idempotency-Key": str(uuid.uuid4())}
+    async with intake.client() as client:
+        first = await client.post("/api/v1/accounts", json=registration(), headers=headers)
+        retried = await client.post("/api/v1/accounts", json=registration(), headers=headers)
+        changed = await client.post(
+            "/api/v1/accounts", json=registration(password="matkhaukhac1"), headers=headers
+        )
+    assert first.status_code == retried.status_code == 201
+    assert retried.json() == first.json()
+    assert changed.status_code == 422
+    assert len(await outbox_events(intake, "account.otp_requested")) == 1
+
+
+@pytest.mark.parametrize("id_number", ["00109901234", "00109901234a", "CCCD01234567", ""])
+async def test_a_malformed_id_number_is_refused_with_a_vietnamese_message(
+    intake: ServiceUnderTest, id_number: str
+) -> None:
+    async with intake.client() as client:
+        refused = await client.post("/api/v1/accounts", json=registration(id_number=id_number))
+    assert refused.status_code == 422
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert {
+        "field": "id_number",
+        "message": "Số định danh cá nhân (số CCCD) phải gồm đúng 12 chữ số.",
+    } in refused.json()["errors"]
+    assert await outbox_events(intake, "account.otp_requested") == []
+
+
+async def test_other_fields_are_checked_with_vietnamese_messages(intake: ServiceUnderTest) -> None:
+    async with intake.client() as client:
+        refused = await client.post(
+            "/api/v1/accounts",
+            json=registration(
+                phone="0212345678", password="matkhaumoi", email="không-phải-email",
+                date_of_birth="2999-01-01", full_name="  ",
+            ),
+        )  # fmt: skip
+    assert refused.status_code == 422
+    errors = {e["field"]: e["message"] for e in refused.json()["errors"]}
+    assert errors == {
+        "full_name": "Vui lòng nhập họ và tên.",
+        "date_of_birth": "Ngày sinh không được sau ngày hôm nay.",
+        "phone": errors["phone"],
+        "email": "Địa chỉ email không hợp lệ.",
+        "password": "Mật khẩu phải có cả chữ cái và chữ số.",
+    }
+    assert errors["phone"].startswith("Số điện thoại di động không hợp lệ")
+
+
+async def test_an_id_number_contradicting_the_birth_year_registers_with_a_warning(
+    intake: ServiceUnderTest,
+) -> None:
+    async with intake.client() as client:
+        registered = await client.post(
+            "/api/v1/accounts", json=registration(date_of_birth="1989-05-17")
+        )
+    assert registered.status_code == 201, registered.text
+    (warning,) = registered.json()["warnings"]
+    assert warning["field"] == "id_number"
+    assert "năm sinh 1999" in warning["message"]
+
+
+async def test_wrong_codes_are_counted_until_a_new_code_is_needed(intake: ServiceUnderTest) -> None:
+    attempts = intake.app.state.ctx.settings.otp_max_attempts
+    async with intake.client() as client:
+        account_id = (await client.post("/api/v1/accounts", json=registration())).json()["id"]
+        otp = (await otp_sent(intake, account_id))["otp"]
+        for remaining in reversed(range(attempts)):
+            wrong = await client.post(
+                "/api/v1/accounts/verify", json={"id_number": ID_NUMBER, "otp": other_than(otp)}
+            )
+            assert wrong.status_code == 422
+            assert wrong.json()["title"] == "Mã xác thực không đúng"
+            assert wrong.json()["remaining_attempts"] == remaining
+        async with intake.runtime.db.transaction() as session:
+            counted = await session.scalar(select(one_time_codes.c.attempts))
+        assert counted == attempts
+
+        # Even the right code is refused now: guessing must not go on.
+        exhausted = await client.post(
+            "/api/v1/accounts/verify", json={"id_number": ID_NUMBER, "otp": otp}
+        )
+        assert exhausted.status_code == 410
+        assert "yêu cầu gửi lại mã" in exhausted.json()["detail"]
+
+        resent = await client.post("/api/v1/accounts/otp", json={"id_number": ID_NUMBER})
+        assert resent.status_code == 202
+        fresh = (await otp_sent(intake, account_id))["otp"]
+        verified = await client.post(
+            "/api/v1/accounts/verify", json={"id_number": ID_NUMBER, "otp": fresh}
+        )
+        assert verified.status_code == 200, verified.text
+
+
+async def test_an_expired_code_is_refused(intake: ServiceUnderTest) -> None:
+    async with intake.client() as client:
+        account_id = (await client.post("/api/v1/accounts", json=registration())).json()["id"]
+        otp = (await otp_sent(intake, account_id))["otp"]
+        async with intake.runtime.db.transaction() as session:
+            await session.execute(
+                text("UPDATE one_time_codes SET expires_at = now() - interval '1 second'")
+            )
+        expired = await client.post(
+            "/api/v1/accounts/verify", json={"id_number": ID_NUMBER, "otp": otp}
+        )
+    assert expired.status_code == 410
+    assert "hết hạn" in expired.json()["detail"]
+
+
+async def test_asking_for_a_code_does_not_tell_whether_the_account_exists(
+    intake: ServiceUnderTest,
+) -> None:
+    async with intake.client() as client:
+        await register_and_verify(intake, client)
+        active = await client.post("/api/v1/accounts/otp", json={"id_number": ID_NUMBER})
+        unknown = await client.post("/api/v1/accounts/otp", json={"id_number": "079305001234"})
+    assert active.status_code == unknown.status_code == 202
+    assert active.json() == unknown.json()
+    assert len(await outbox_events(intake, "account.otp_requested")) == 1
+
+
+async def test_codes_and_passwords_are_not_stored_in_clear(intake: ServiceUnderTest) -> None:
+    async with intake.client() as client:
+        account_id = (
+            await client.post(
+                "/api/v1/accounts", json=registration(), headers={"Idempotency-Key": "k-1"}
+            )
+        ).json()["id"]
+        await client.post("/api/v1/accounts/otp", json={"id_number": ID_NUMBER})
+        otp = (await otp_sent(intake, account_id))["otp"]
+    async with intake.runtime.db.transaction() as session:
+        password_hash = await session.scalar(select(accounts.c.password_hash))
+        code_hash = await session.scalar(select(one_time_codes.c.code_hash))
+        buckets = list(await session.scalars(select(rate_limits.c.bucket)))
+        keys = (await session.execute(select(idempotency_keys))).mappings().all()
+    assert password_hash is not None and password_hash.startswith("$argon2id$")
+    assert code_hash is not None and code_hash.startswith("$argon2id$")
+    assert PASSWORD not in password_hash and otp not in code_hash
+    # Abuse counters and idempotency records name nobody.
+    assert buckets and keys
+    stored = repr(buckets) + repr([dict(k) for k in keys])
+    for secret in (ID_NUMBER, PHONE, PASSWORD, "127.0.0.1"):
+        assert secret not in stored
+
+
+async def test_wrong_passwords_lock_the_account_for_longer_each_time(start: Start) -> None:
+    service = await start(login_max_failures=3, lockout_seconds=120)
+    async with service.client() as client:
+        await register_and_verify(service, client)
+
+        unknown = await login(client, username="079305001234")
+        first = await login(client, "sai-mat-khau-1")
+        assert unknown.status_code == first.status_code == 401
+        assert unknown.json() == first.json()  # who has an account is not told
+        assert (await login(client, "sai-mat-khau-2")).status_code == 401
+        locked = await login(client, "sai-mat-khau-3")
+        assert locked.status_code == 423
+        assert 110 <= int(locked.headers["retry-after"]) <= 120
+        assert "tạm thời bị khóa" in locked.json()["detail"]
+
+        right_but_locked = await login(client)
+        assert right_but_locked.status_code == 423
+        assert "retry-after" in right_but_locked.headers
+
+        await expire_lock(service)
+        for attempt in range(3):
+            again = await login(client, f"van-sai-{attempt}")
+        assert again.status_code == 423
+        assert 230 <= int(again.headers["retry-after"]) <= 240  # twice as long
+
+        await expire_lock(service)
+        assert (await login(client)).status_code == 200
+    async with service.runtime.db.transaction() as session:
+        row = (
+            await session.execute(select(accounts.c.failed_logins, accounts.c.locked_until))
+        ).one()
+    assert (row.failed_logins, row.locked_until) == (0, None)
+
+
+async def expire_lock(service: ServiceUnderTest) -> None:
+    async with service.runtime.db.transaction() as session:
+        await session.execute(
+            update(accounts).values(locked_until=text("now() - interval '1 second'"))
+        )
+
+
+async def until_refused(
+    send: Callable[[], Awaitable[httpx.Response]], limit: int
+) -> list[httpx.Response]:
+    """Send until a 429; a fixed window may roll over once, so 2 × limit + 1 tries suffice."""
+    answers = []
+    for _ in range(2 * limit + 1):
+        answers.append(await send())
+        if answers[-1].status_code == 429:
+            break
+    return answers
+
+
+async def test_too_many_requests_are_refused_with_retry_after(start: Start) -> None:
+    service = await start(limit_login_per_ip_minute=3, limit_otp_per_account_hour=2)
+    async with service.client() as client:
+        logins = await until_refused(lambda: login(client, "sai-mat-khau"), 3)
+        codes = await until_refused(
+            lambda: client.post("/api/v1/accounts/otp", json={"id_number": ID_NUMBER}), 2
+        )
+    for answers, limit, window in ((logins, 3, 60), (codes, 2, 3600)):
+        refused = answers[-1]
+        assert refused.status_code == 429, [a.status_code for a in answers]
+        assert len(answers) > limit
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert 1 <= int(refused.headers["retry-after"]) <= window
+        assert "thử lại sau" in refused.json()["detail"]
+
+
+async def test_no_id_number_or_phone_reaches_the_logs(
+    intake: ServiceUnderTest, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO):
+        async with intake.client() as client:
+            await register_and_verify(intake, client)
+            assert (await login(client, "sai-mat-khau")).status_code == 401
+            token = (await login(client)).json()["access_token"]
+            await client.get("/api/v1/accounts/me", headers={"Authorization": f"Bearer {token}"})
+    formatter = JsonFormatter("intake")
+    lines = [formatter.format(record) for record in caplog.records]
+    assert sum('"logger": "http"' in line for line in lines) == 5  # the capture saw the requests
+    for secret in (ID_NUMBER, PHONE, "912345678", PASSWORD):
+        assert not [line for line in lines if secret in line]
