@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from prometheus_client import REGISTRY
 
 from shared.api.middleware import RequestMiddleware
@@ -36,14 +36,17 @@ def widget_app(probe: Probe) -> FastAPI:
     app = FastAPI()
     install_problem_handlers(app)
     app.add_middleware(RequestMiddleware, metrics=probe.metrics)
+    api, widgets_router = APIRouter(prefix="/api/v1"), APIRouter()
 
-    @app.post("/widgets/{widget_id}")
+    @widgets_router.post("/widgets/{widget_id}")
     async def create(widget_id: int) -> dict[str, str]:
         async with probe.db.transaction() as session:
             await session.execute(widgets.insert().values(id=widget_id, name="w"))
             envelope = await probe.emit(session, f"widget {widget_id}")
         return {"event_id": str(envelope.id), "correlation_id": envelope.correlation_id or ""}
 
+    api.include_router(widgets_router)
+    app.include_router(api)
     return app
 
 
@@ -56,8 +59,10 @@ async def test_correlation_id_follows_the_request_into_the_event_and_its_handler
     transport = httpx.ASGITransport(widget_app(probe))
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            given = await client.post("/widgets/7", headers={"X-Correlation-ID": "c0ffee-42"})
-            made = await client.post("/widgets/8")
+            given = await client.post(
+                "/api/v1/widgets/7", headers={"X-Correlation-ID": "c0ffee-42"}
+            )
+            made = await client.post("/api/v1/widgets/8")
         assert given.headers["x-correlation-id"] == "c0ffee-42"
         assert given.json()["correlation_id"] == "c0ffee-42"
         minted = made.headers["x-correlation-id"]
@@ -68,8 +73,9 @@ async def test_correlation_id_follows_the_request_into_the_event_and_its_handler
         await relay
     assert sorted(probe.correlations) == sorted(["c0ffee-42", minted])
 
-    # Latency is labelled by the route template, never by the raw path.
-    labels = {"method": "POST", "route": "/widgets/{widget_id}", "status": "200"}
+    # Latency is labelled by the full route template (prefixes of nested routers included),
+    # never by the raw path.
+    labels = {"method": "POST", "route": "/api/v1/widgets/{widget_id}", "status": "200"}
     name = f"{probe.service}_http_request_duration_seconds_count"
     assert REGISTRY.get_sample_value(name, labels) == 2
 

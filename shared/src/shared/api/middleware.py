@@ -45,8 +45,7 @@ class RequestMiddleware:
                 await self.app(scope, receive, send_with_id)
             finally:
                 elapsed = time.perf_counter() - started
-                route = scope.get("route")
-                template = getattr(route, "path", None) or "unmatched"
+                template = _route_template(scope)
                 self.metrics.http_request_duration.labels(
                     scope["method"], template, str(status)
                 ).observe(elapsed)
@@ -60,6 +59,17 @@ class RequestMiddleware:
                             "ms": round(elapsed * 1000, 1),
                         },
                     )
+
+
+def _route_template(scope: Scope) -> str:
+    """The matched route as declared, with its routers' prefixes: `/api/v1/dossiers/{code}`.
+
+    FastAPI puts the inner route in `scope["route"]` (without the prefixes of the routers
+    that include it) and the effective, prefixed one in its own scope entry.
+    """
+    effective = (scope.get("fastapi") or {}).get("effective_route_context")
+    path = getattr(effective, "path", None) or getattr(scope.get("route"), "path", None)
+    return str(path) if path else "unmatched"
 
 
 def _is_token(value: bytes) -> bool:
