@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack
+from typing import Any
 
 import pytest
 
@@ -11,20 +13,33 @@ from intake.config import IntakeSettings
 from shared.testing.infra import ObjectStoreServer
 from shared.testing.service import ServiceUnderTest, running_service, service_settings
 
+StartIntake = Callable[..., Awaitable[ServiceUnderTest]]
+
 
 @pytest.fixture
-async def intake(
+async def start_intake(
     database_url: str,
     rabbit: tuple[str, str],
     amqp_namespace: str,
     object_store_server: ObjectStoreServer,
-) -> AsyncIterator[ServiceUnderTest]:
-    settings = service_settings(
-        IntakeSettings,
-        database_url=database_url,
-        amqp_url=rabbit[1],
-        namespace=amqp_namespace,
-        store=object_store_server,
-    )
-    async with running_service(build, settings) as service:
-        yield service
+) -> AsyncIterator[StartIntake]:
+    """Start intake with settings of the test's choosing (small limits, short lockouts)."""
+    async with AsyncExitStack() as stack:
+
+        async def start(**overrides: Any) -> ServiceUnderTest:
+            settings = service_settings(
+                IntakeSettings,
+                database_url=database_url,
+                amqp_url=rabbit[1],
+                namespace=amqp_namespace,
+                store=object_store_server,
+                **overrides,
+            )
+            return await stack.enter_async_context(running_service(build, settings))
+
+        yield start
+
+
+@pytest.fixture
+async def intake(start_intake: StartIntake) -> ServiceUnderTest:
+    return await start_intake()

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -15,41 +14,17 @@ import pytest
 from sqlalchemy import select, text, update
 
 from intake.adapters.tables import accounts, idempotency_keys, one_time_codes, rate_limits
-from intake.bootstrap import build
-from intake.config import IntakeSettings
+from services.intake.tests.conftest import StartIntake
 from services.intake.tests.integration.support import outbox_events
 from shared.observability.logging import JsonFormatter
 from shared.security import TokenVerifier
-from shared.testing.infra import ObjectStoreServer
-from shared.testing.service import ServiceUnderTest, running_service, service_settings
+from shared.testing.service import ServiceUnderTest
 
 pytestmark = pytest.mark.integration
 
 ID_NUMBER = "001099012345"
 PHONE = "0912345678"
 PASSWORD = "matkhau2024"
-
-Start = Callable[..., Awaitable[ServiceUnderTest]]
-
-
-@pytest.fixture
-async def start(
-    database_url: str,
-    rabbit: tuple[str, str],
-    amqp_namespace: str,
-    object_store_server: ObjectStoreServer,
-) -> AsyncIterator[Start]:
-    """Start intake with settings of the test's choosing (small limits, short lockouts)."""
-    async with AsyncExitStack() as stack:
-
-        async def start(**overrides: Any) -> ServiceUnderTest:
-            settings = service_settings(
-                IntakeSettings, database_url=database_url, amqp_url=rabbit[1],
-                namespace=amqp_namespace, store=object_store_server, **overrides,
-            )  # fmt: skip
-            return await stack.enter_async_context(running_service(build, settings))
-
-        yield start
 
 
 def registration(**changes: Any) -> dict[str, Any]:
@@ -340,8 +315,10 @@ async def test_codes_and_passwords_are_not_stored_in_clear(intake: ServiceUnderT
         assert secret not in stored
 
 
-async def test_wrong_passwords_lock_the_account_for_longer_each_time(start: Start) -> None:
-    service = await start(login_max_failures=3, lockout_seconds=120)
+async def test_wrong_passwords_lock_the_account_for_longer_each_time(
+    start_intake: StartIntake,
+) -> None:
+    service = await start_intake(login_max_failures=3, lockout_seconds=120)
     async with service.client() as client:
         await register_and_verify(service, client)
 
@@ -393,8 +370,8 @@ async def until_refused(
     return answers
 
 
-async def test_too_many_requests_are_refused_with_retry_after(start: Start) -> None:
-    service = await start(limit_login_per_ip_minute=3, limit_otp_per_account_hour=2)
+async def test_too_many_requests_are_refused_with_retry_after(start_intake: StartIntake) -> None:
+    service = await start_intake(limit_login_per_ip_minute=3, limit_otp_per_account_hour=2)
     async with service.client() as client:
         logins = await until_refused(lambda: login(client, "sai-mat-khau"), 3)
         codes = await until_refused(

@@ -16,8 +16,7 @@ from minio import Minio
 from sqlalchemy import func, select
 
 from intake.adapters.tables import attachments, dossiers
-from intake.bootstrap import build
-from intake.config import IntakeSettings
+from services.intake.tests.conftest import StartIntake
 from services.intake.tests.integration.support import (
     PDF,
     PNG,
@@ -30,7 +29,7 @@ from services.intake.tests.integration.support import (
     outbox_events,
 )
 from shared.testing.infra import ObjectStoreServer
-from shared.testing.service import ServiceUnderTest, running_service, service_settings
+from shared.testing.service import ServiceUnderTest
 
 pytestmark = pytest.mark.integration
 
@@ -142,25 +141,10 @@ async def test_form_documents_and_commitment_are_checked(
     assert await outbox_events(service, "dossier.submitted") == []
 
 
-@pytest.fixture
-async def small_limits(
-    database_url: str,
-    rabbit: tuple[str, str],
-    amqp_namespace: str,
-    object_store_server: ObjectStoreServer,
-) -> AsyncIterator[ServiceUnderTest]:
-    settings = service_settings(
-        IntakeSettings, database_url=database_url, amqp_url=rabbit[1], namespace=amqp_namespace,
-        store=object_store_server, max_file_bytes=200_000, max_dossier_bytes=300_000,
-    )  # fmt: skip
-    async with running_service(build, settings) as service:
-        yield service
-
-
 async def test_refused_files_leave_nothing_behind(
-    small_limits: ServiceUnderTest, object_store_server: ObjectStoreServer
+    start_intake: StartIntake, object_store_server: ObjectStoreServer
 ) -> None:
-    service = small_limits
+    service = await start_intake(max_file_bytes=200_000, max_dossier_bytes=300_000)
     agency = await add_test_procedure(service)
     citizen = await add_citizen(service)
 
@@ -230,49 +214,42 @@ async def test_file_count_per_document_is_limited(
 
 
 async def test_concurrent_submissions_to_one_agency_get_consecutive_distinct_codes(
-    database_url: str,
-    rabbit: tuple[str, str],
-    amqp_namespace: str,
-    object_store_server: ObjectStoreServer,
+    start_intake: StartIntake,
 ) -> None:
-    settings = service_settings(
-        IntakeSettings, database_url=database_url, amqp_url=rabbit[1], namespace=amqp_namespace,
-        store=object_store_server, limit_submit_per_ip_hour=10_000, database_pool_size=20,
-    )  # fmt: skip
-    async with running_service(build, settings) as service:
-        agency = await add_test_procedure(service)
-        citizens = [await add_citizen(service) for _ in range(20)]
-        drafts = []
-        async with service.client() as client:
-            for i in range(200):
-                citizen = citizens[i % len(citizens)]
-                dossier_id = await new_draft(client, citizen, agency)
-                async with service.runtime.db.transaction() as session:
-                    await session.execute(
-                        attachments.insert().values(
-                            id=uuid.uuid4(), dossier_id=uuid.UUID(dossier_id), document_code="TP1",
-                            filename="a.pdf", content_type="application/pdf", size=1, sha256="0" * 64,
-                            bucket="dossier-attachments", object_key=f"{dossier_id}/x",
-                        )
-                    )  # fmt: skip
-                drafts.append((citizen, dossier_id))
+    service = await start_intake(limit_submit_per_ip_hour=10_000, database_pool_size=20)
+    agency = await add_test_procedure(service)
+    citizens = [await add_citizen(service) for _ in range(20)]
+    drafts = []
+    async with service.client() as client:
+        for i in range(200):
+            citizen = citizens[i % len(citizens)]
+            dossier_id = await new_draft(client, citizen, agency)
+            async with service.runtime.db.transaction() as session:
+                await session.execute(
+                    attachments.insert().values(
+                        id=uuid.uuid4(), dossier_id=uuid.UUID(dossier_id), document_code="TP1",
+                        filename="a.pdf", content_type="application/pdf", size=1, sha256="0" * 64,
+                        bucket="dossier-attachments", object_key=f"{dossier_id}/x",
+                    )
+                )  # fmt: skip
+            drafts.append((citizen, dossier_id))
 
-            async def submit(citizen: Citizen, dossier_id: str) -> httpx.Response:
-                return await client.post(
-                    f"/api/v1/dossiers/{dossier_id}/submit",
-                    json={"commitment": True},
-                    headers=citizen.auth,
-                )
+        async def submit(citizen: Citizen, dossier_id: str) -> httpx.Response:
+            return await client.post(
+                f"/api/v1/dossiers/{dossier_id}/submit",
+                json={"commitment": True},
+                headers=citizen.auth,
+            )
 
-            responses = await asyncio.gather(*(submit(c, d) for c, d in drafts))
-        assert [r.status_code for r in responses] == [200] * 200, {
-            r.text for r in responses if r.status_code != 200
-        }
-        codes = [r.json()["code"] for r in responses]
-        numbers = sorted(int(CODE.match(code).group(1)) for code in codes)  # type: ignore[union-attr]
-        assert len(set(codes)) == 200
-        assert numbers == list(range(1, 201))
-        assert len(await outbox_events(service, "dossier.submitted")) == 200
+        responses = await asyncio.gather(*(submit(c, d) for c, d in drafts))
+    assert [r.status_code for r in responses] == [200] * 200, {
+        r.text for r in responses if r.status_code != 200
+    }
+    codes = [r.json()["code"] for r in responses]
+    numbers = sorted(int(CODE.match(code).group(1)) for code in codes)  # type: ignore[union-attr]
+    assert len(set(codes)) == 200
+    assert numbers == list(range(1, 201))
+    assert len(await outbox_events(service, "dossier.submitted")) == 200
 
 
 async def test_a_retried_submit_with_the_same_key_creates_one_dossier_and_one_event(
@@ -389,28 +366,21 @@ async def test_search_finds_procedures_with_or_without_diacritics(intake: Servic
 
 
 async def test_submissions_are_rate_limited_per_account_with_retry_after(
-    database_url: str,
-    rabbit: tuple[str, str],
-    amqp_namespace: str,
-    object_store_server: ObjectStoreServer,
+    start_intake: StartIntake,
 ) -> None:
-    settings = service_settings(
-        IntakeSettings, database_url=database_url, amqp_url=rabbit[1], namespace=amqp_namespace,
-        store=object_store_server, limit_submit_per_account_hour=2,
-    )  # fmt: skip
-    async with running_service(build, settings) as service:
-        agency = await add_test_procedure(service)
-        citizen = await add_citizen(service)
-        async with service.client() as client:
-            drafts = [await new_draft(client, citizen, agency) for _ in range(3)]
-            for dossier_id in drafts:
-                assert (await attach(client, citizen, dossier_id)).status_code == 201
-            answers = [
-                await client.post(
-                    f"/api/v1/dossiers/{d}/submit", json={"commitment": True}, headers=citizen.auth
-                )
-                for d in drafts
-            ]
+    service = await start_intake(limit_submit_per_account_hour=2)
+    agency = await add_test_procedure(service)
+    citizen = await add_citizen(service)
+    async with service.client() as client:
+        drafts = [await new_draft(client, citizen, agency) for _ in range(3)]
+        for dossier_id in drafts:
+            assert (await attach(client, citizen, dossier_id)).status_code == 201
+        answers = [
+            await client.post(
+                f"/api/v1/dossiers/{d}/submit", json={"commitment": True}, headers=citizen.auth
+            )
+            for d in drafts
+        ]
     assert [a.status_code for a in answers] == [200, 200, 429]
     refused = answers[2]
     assert refused.headers["content-type"] == "application/problem+json"

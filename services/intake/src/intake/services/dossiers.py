@@ -429,15 +429,7 @@ async def submit(
         dossier = await _owned(session, owner_id, dossier_id=dossier_id, lock=True)
         _require_status(dossier, {"draft"}, "Hồ sơ đã được nộp.")
         procedure = await _procedure(session, dossier["procedure_code"])
-        agency = (
-            (
-                await session.execute(
-                    select(agencies).where(agencies.c.code == dossier["agency_code"])
-                )
-            )
-            .mappings()
-            .one()
-        )
+        agency = await _agency(session, dossier["agency_code"])
         files = (
             (
                 await session.execute(
@@ -563,15 +555,7 @@ async def supplement(
     try:
         async with ctx.db.transaction() as session:
             dossier = await _for_supplement(ctx, session, code, owner_id, update_code, lock=True)
-            agency = (
-                (
-                    await session.execute(
-                        select(agencies).where(agencies.c.code == dossier["agency_code"])
-                    )
-                )
-                .mappings()
-                .one()
-            )
+            agency = await _agency(session, dossier["agency_code"])
             await _check_counts(
                 session, dossier["id"], procedure, [f.document_code for f in received.files]
             )
@@ -671,15 +655,7 @@ async def withdraw(
             dossier, OPEN_STATUSES, "Hồ sơ đã có kết quả hoặc đã kết thúc, không thể rút."
         )
         procedure = await _procedure(session, dossier["procedure_code"])
-        agency = (
-            (
-                await session.execute(
-                    select(agencies).where(agencies.c.code == dossier["agency_code"])
-                )
-            )
-            .mappings()
-            .one()
-        )
+        agency = await _agency(session, dossier["agency_code"])
         account = await _account(session, owner_id)
         now = datetime.now(UTC)
         sequence = dossier["sequence"] + 1
@@ -960,6 +936,10 @@ async def _account(session: AsyncSession, account_id: uuid.UUID) -> Any:
     if account is None or account["status"] != "active":
         raise Problem(403, "Tài khoản chưa được kích hoạt.")
     return account
+
+
+async def _agency(session: AsyncSession, code: str) -> Any:
+    return (await session.execute(select(agencies).where(agencies.c.code == code))).mappings().one()
 
 
 async def _procedure(session: AsyncSession, code: str) -> Any:
