@@ -109,8 +109,11 @@ class Runtime:
     async def start(self, roles: set[Role]) -> None:
         await self.broker.connect()
         await self.store.ensure_buckets(*self.definition.buckets)
-        if Role.CONSUME in roles:
+        if Role.CONSUME in roles and self.definition.handlers:
             await self.consumer.start()
+        elif Role.CONSUME in roles:
+            # Nothing handles events yet: leave them in the queue for the version that will.
+            log.warning("no event handlers: not consuming", extra={"service": self.definition.name})
         if Role.RELAY in roles:
             self._stop.clear()
             self._relay_task = asyncio.create_task(self.relay.run(self._stop))

@@ -15,12 +15,16 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from fastapi import FastAPI
+from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 
 from shared.api.health import health_router
+from shared.contracts.envelope import Envelope
+from shared.messaging import Broker, InboxConsumer, Topology
 from shared.messaging.tables import outbox
+from shared.observability.metrics import metrics_for
 from shared.testing.infra import eventually, rabbitmqctl
-from shared.testing.probe import Probe, build_probe, widgets
+from shared.testing.probe import Probe, ProbeHappened, build_probe, widgets
 
 pytestmark = pytest.mark.integration
 
@@ -265,3 +269,42 @@ async def test_rows_committing_out_of_id_order_are_both_published(probe: Probe) 
 
 async def _applied_ids(probe: Probe, expected: set) -> bool:
     return set(await probe.effects_by_event()) == expected
+
+
+async def test_an_unhandled_subscribed_type_is_parked_and_a_wildcard_one_ignored(
+    database_url: str, rabbit: tuple[str, str], amqp_namespace: str
+) -> None:
+    """Nothing is dropped silently: only a type that arrives through a wider binding and
+    that the service does not handle is acknowledged without effect."""
+    service = f"u{amqp_namespace}"
+    topology = Topology(
+        namespace=amqp_namespace,
+        retry_delays_ms=(100,),
+        subscriptions={service: ("probe.happened", "other.#")},
+    )
+    broker = Broker(rabbit[1], topology, name=service)
+    await broker.connect()
+    probe = await build_probe(database_url, rabbit[1], amqp_namespace)
+    metrics = metrics_for(service)
+    consumer = InboxConsumer(service, probe.db, broker, {}, metrics, parked_gauge_interval=0.2)
+    await consumer.start()
+    try:
+        for event_type in ("probe.happened", "other.thing"):
+            envelope = Envelope.wrap(ProbeHappened(label="x"), source="test")
+            body = envelope.model_copy(update={"type": event_type}).model_dump_json().encode()
+            await broker.publish_event(body, event_type)
+
+        def outcome(event_type: str, name: str) -> float:
+            labels = {"event_type": event_type, "outcome": name}
+            return REGISTRY.get_sample_value(f"{service}_consumer_messages_total", labels) or 0.0
+
+        async def settled() -> bool:
+            return (
+                outcome("probe.happened", "parked") == 1 and outcome("other.thing", "ignored") == 1
+            )
+
+        await eventually(settled, what="one parked, one ignored")
+    finally:
+        await consumer.stop()
+        await broker.close()
+        await probe.close()

@@ -85,7 +85,11 @@ class InboxConsumer:
             return
         registered = self.handlers.get(envelope.type)
         if registered is None:
-            # Bound by a wider key (`dossier.#`) but of no interest to this service.
+            if envelope.type in self.topology.subscriptions.get(self.service, ()):
+                # Subscribed by name yet unhandled: a deployment mistake, never a drop.
+                await self._park(message, envelope.type, "no handler for a subscribed type")
+                return
+            # Arrived through a wider key (`dossier.#`) and of no interest to this service.
             await message.ack()
             self.metrics.consumer_messages.labels(envelope.type, "ignored").inc()
             return
