@@ -95,6 +95,27 @@ SCHEMA = {
 }
 
 
+def test_nested_fields_are_named_by_their_own_title() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "address": {
+                "type": "object", "title": "Địa chỉ", "required": ["street"],
+                "properties": {"street": {"type": "string", "title": "Số nhà, đường phố"}},
+            },
+            "members": {
+                "type": "array",
+                "items": {"type": "object", "required": ["full_name"],
+                          "properties": {"full_name": {"type": "string", "title": "Họ và tên"}}},
+            },
+        },
+    }  # fmt: skip
+    assert form_errors(schema, {"address": {}, "members": [{"full_name": "A"}, {}]}) == [
+        {"field": "form.address.street", "message": "Vui lòng nhập Số nhà, đường phố."},
+        {"field": "form.members.1.full_name", "message": "Vui lòng nhập Họ và tên."},
+    ]
+
+
 def test_form_errors_name_each_field_in_vietnamese() -> None:
     errors = form_errors(SCHEMA, {"address": "x" * 11, "id_number": "123", "from_date": "hôm nay"})
     assert errors == [

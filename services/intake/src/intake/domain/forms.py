@@ -15,8 +15,19 @@ def _field(error: ValidationError, schema: dict[str, Any]) -> tuple[str, str]:
         missing = error.message.split("'")[1] if "'" in error.message else ""
         path.append(missing)
     name = ".".join(path) or "form"
-    title = schema.get("properties", {}).get(path[0], {}).get("title") if path else None
-    return name, title or name
+    return name, _title(schema, path) or name
+
+
+def _title(schema: dict[str, Any], path: list[str]) -> str | None:
+    """The title of the field at `path`, through nested objects and arrays."""
+    node: dict[str, Any] = schema
+    for step in path:
+        if step.isdigit() and "items" in node:
+            node = node["items"]
+            continue
+        node = node.get("properties", {}).get(step, {})
+    title = node.get("title")
+    return str(title) if title else None
 
 
 def _message(error: ValidationError, title: str) -> str:
