@@ -11,8 +11,9 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from intake.api.deps import ClientAddress, Ctx, CurrentCitizen, OptionalCitizen
-from intake.services import dossiers
+from intake.services import dossiers, views
 from intake.services.limits import hit
+from intake.services.records import Answer
 
 router = APIRouter(tags=["dossiers"])
 
@@ -69,7 +70,7 @@ class FeedbackIn(_Strict):
     complaint: bool = False
 
 
-def _answer(answer: dossiers.Answer) -> JSONResponse:
+def _answer(answer: Answer) -> JSONResponse:
     return JSONResponse(answer.body, status_code=answer.status_code)
 
 
@@ -125,13 +126,13 @@ async def list_dossiers(
     cursor: str | None = None,
 ) -> dict[str, Any]:
     """The caller's dossiers, newest first."""
-    return await dossiers.list_own(ctx, citizen.account_id, limit, cursor)
+    return await views.list_own(ctx, citizen.account_id, limit, cursor)
 
 
 @router.get("/dossiers/{ref}")
 async def get_dossier(ref: str, ctx: Ctx, citizen: CurrentCitizen) -> dict[str, Any]:
     """One of the caller's dossiers in full, by code (or by id while a draft)."""
-    return await dossiers.owner_view(ctx, citizen.account_id, ref)
+    return await views.owner_view(ctx, citizen.account_id, ref)
 
 
 @router.post("/dossiers/{code}/supplement")

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from intake.api.deps import ClientAddress, Ctx
-from intake.services import dossiers
+from intake.services import views
 from intake.services.limits import hit
 
 router = APIRouter(tags=["tracking"])
@@ -18,4 +18,4 @@ router = APIRouter(tags=["tracking"])
 async def track(code: str, ctx: Ctx, address: ClientAddress) -> dict[str, Any]:
     """Status and dates of a dossier for anyone with its code; no personal data."""
     await hit(ctx, f"tracking-ip:{address}", 600, timedelta(hours=1))
-    return await dossiers.public_tracking(ctx, code)
+    return await views.public_tracking(ctx, code)

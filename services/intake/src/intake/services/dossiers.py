@@ -6,54 +6,56 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 
 from intake.adapters.tables import (
-    accounts,
-    agencies,
     attachments,
     code_sequences,
     dossiers,
     feedback,
-    procedures,
-    timeline,
 )
 from intake.domain.codes import dossier_code, new_update_code
-from intake.domain.files import SNIFF_BYTES, filename_problem, safe_filename, sniff
 from intake.domain.forms import form_errors
 from intake.services import idempotency
 from intake.services.catalogue import agency_and_procedure
-from intake.services.context import ATTACHMENTS_BUCKET, Context
+from intake.services.context import Context
+from intake.services.records import (
+    NOT_FOUND,
+    OPEN_STATUSES,
+    RESOLVED_STATUSES,
+    VIETNAM,
+    Answer,
+    active_account,
+    add_timeline,
+    agency_row,
+    err,
+    facts,
+    file_ref,
+    owned,
+    procedure_row,
+    recipient,
+    require_status,
+)
 from intake.services.sealing import update_code_digest, update_code_matches
+from intake.services.uploads import (
+    FRAMING_BYTES,
+    check_counts,
+    discard,
+    insert_attachment,
+    receive_files,
+    stored_bytes,
+)
 from shared.api.problems import Problem
-from shared.api.uploads import MultipartStream, Part, refuse_if_declared_too_large, too_large
+from shared.api.uploads import refuse_if_declared_too_large, too_large
 from shared.contracts import events
-from shared.storage import ObjectTooLarge, StoredObject
 
 log = logging.getLogger(__name__)
-
-VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
-# Multipart framing around one file: boundaries, part headers, the document_code field.
-_FRAMING_BYTES = 64 * 1024
-OPEN_STATUSES = {"submitted", "received", "supplement_requested", "in_progress", "pending_approval"}
-RESOLVED_STATUSES = {"result_ready", "returned"}
-
-NOT_FOUND = "Không tìm thấy hồ sơ."
-
-
-@dataclass(frozen=True)
-class Answer:
-    status_code: int
-    body: dict[str, Any]
 
 
 # --- drafts -------------------------------------------------------------------------------
@@ -71,7 +73,7 @@ async def create_draft(
         )
         if replay is not None:
             return Answer(replay.status_code, replay.body)
-        account = await _account(session, owner_id)
+        account = await active_account(session, owner_id)
         _, procedure = await agency_and_procedure(
             session, draft["agency_code"], draft["procedure_code"]
         )
@@ -179,30 +181,30 @@ async def add_attachment(
 ) -> dict[str, Any]:
     """Stream one file of a draft to the store, checked by size, real type and count."""
     limits = ctx.settings
-    refuse_if_declared_too_large(request, limits.max_file_bytes + _FRAMING_BYTES)
+    refuse_if_declared_too_large(request, limits.max_file_bytes + FRAMING_BYTES)
     async with ctx.db.transaction() as session:
-        dossier = await _owned(session, owner_id, dossier_id=dossier_id)
-        _require_status(dossier, {"draft"}, "Chỉ thêm tệp khi hồ sơ chưa nộp.")
-        procedure = await _procedure(session, dossier["procedure_code"])
-        used = await _stored_bytes(session, dossier_id)
+        dossier = await owned(session, owner_id, dossier_id=dossier_id)
+        require_status(dossier, {"draft"}, "Chỉ thêm tệp khi hồ sơ chưa nộp.")
+        procedure = await procedure_row(session, dossier["procedure_code"])
+        used = await stored_bytes(session, dossier_id)
     room = limits.max_dossier_bytes - used
-    refuse_if_declared_too_large(request, room + _FRAMING_BYTES)
+    refuse_if_declared_too_large(request, room + FRAMING_BYTES)
 
-    uploads = await _receive_files(ctx, request, procedure, dossier_id, room, single=True)
+    uploads = await receive_files(ctx, request, procedure, dossier_id, room, single=True)
     upload = uploads.files[0]
     try:
         async with ctx.db.transaction() as session:
-            dossier = await _owned(session, owner_id, dossier_id=dossier_id, lock=True)
-            _require_status(dossier, {"draft"}, "Chỉ thêm tệp khi hồ sơ chưa nộp.")
-            await _check_counts(session, dossier_id, procedure, [upload.document_code])
+            dossier = await owned(session, owner_id, dossier_id=dossier_id, lock=True)
+            require_status(dossier, {"draft"}, "Chỉ thêm tệp khi hồ sơ chưa nộp.")
+            await check_counts(session, dossier_id, procedure, [upload.document_code])
             if (
-                await _stored_bytes(session, dossier_id) + upload.stored.size
+                await stored_bytes(session, dossier_id) + upload.stored.size
                 > limits.max_dossier_bytes
             ):
                 raise too_large(limits.max_dossier_bytes)
-            row = await _insert_attachment(session, dossier_id, upload, round_=0)
+            row = await insert_attachment(session, dossier_id, upload, round_=0)
     except BaseException:
-        await _discard(ctx, [upload])
+        await discard(ctx, [upload])
         raise
     return row
 
@@ -212,8 +214,8 @@ async def remove_attachment(
 ) -> None:
     """Remove a file from a draft."""
     async with ctx.db.transaction() as session:
-        dossier = await _owned(session, owner_id, dossier_id=dossier_id, lock=True)
-        _require_status(dossier, {"draft"}, "Chỉ xoá tệp khi hồ sơ chưa nộp.")
+        dossier = await owned(session, owner_id, dossier_id=dossier_id, lock=True)
+        require_status(dossier, {"draft"}, "Chỉ xoá tệp khi hồ sơ chưa nộp.")
         deleted = (
             await session.execute(
                 attachments.delete()
@@ -224,177 +226,6 @@ async def remove_attachment(
     if deleted is None:
         raise Problem(404, "Không tìm thấy tệp đính kèm.")
     await ctx.store.remove(deleted.bucket, deleted.object_key)
-
-
-@dataclass(frozen=True)
-class _Upload:
-    document_code: str
-    filename: str
-    stored: StoredObject
-
-
-@dataclass(frozen=True)
-class _Received:
-    files: list[_Upload]
-    note: str | None
-
-
-async def _receive_files(
-    ctx: Context,
-    request: Request,
-    procedure: Any,
-    dossier_id: uuid.UUID,
-    room: int,
-    *,
-    single: bool,
-) -> _Received:
-    """Read `document_code` + `file` pairs (and an optional `note`), streaming each file to
-    the store. Any refusal removes what this request already stored."""
-    documents = {d["code"]: d for d in procedure["documents"]}
-    limits = ctx.settings
-    stream = MultipartStream(request, max_body=room + _FRAMING_BYTES * 4)
-    received: list[_Upload] = []
-    document_code: str | None = None
-    note: str | None = None
-    try:
-        async for part in stream.parts():
-            if part.filename is None:
-                value = (await part.text()).strip()
-                if part.name == "document_code":
-                    document_code = value
-                elif part.name == "note":
-                    note = value[:2000] or None
-                continue
-            if part.name != "file":
-                continue
-            if single and received:
-                raise Problem(
-                    422, "Mỗi lần chỉ gửi một tệp.", errors=[_err("file", "Chỉ gửi một tệp.")]
-                )
-            if (problem := filename_problem(part.filename)) is not None:
-                raise Problem(422, problem, errors=[_err("file", problem)])
-            document = documents.get(document_code or "")
-            if document is None:
-                raise Problem(
-                    422,
-                    "Thành phần hồ sơ không đúng.",
-                    errors=[
-                        _err(
-                            "document_code", "Vui lòng chọn thành phần hồ sơ của thủ tục trước tệp."
-                        )
-                    ],
-                )
-            stored = await _store_part(
-                ctx, part, document, dossier_id, min(limits.max_file_bytes, room)
-            )
-            room -= stored.size
-            received.append(_Upload(document["code"], safe_filename(part.filename), stored))
-            document_code = None
-    except BaseException:
-        await _discard(ctx, received)
-        raise
-    if not received and (single or note is None):
-        raise Problem(422, "Chưa có tệp nào được gửi.", errors=[_err("file", "Vui lòng chọn tệp.")])
-    return _Received(received, note)
-
-
-async def _store_part(
-    ctx: Context, part: Part, document: dict[str, Any], dossier_id: uuid.UUID, limit: int
-) -> StoredObject:
-    chunks = part.chunks()
-    head = bytearray()
-    async for chunk in chunks:
-        head += chunk
-        if len(head) >= SNIFF_BYTES:
-            break
-    content_type = sniff(bytes(head))
-    if content_type is None or content_type not in document["accepted_types"]:
-        accepted = ", ".join(t.split("/")[1].upper() for t in document["accepted_types"])
-        raise Problem(
-            415,
-            f"Tệp không đúng định dạng cho phép ({accepted}).",
-            errors=[_err("file", f"Nội dung tệp không phải {accepted}.")],
-        )
-
-    async def body() -> AsyncIterator[bytes]:
-        yield bytes(head)
-        async for chunk in chunks:
-            yield chunk
-
-    # The key is random: it never carries the citizen's file name or anything they chose.
-    key = f"{dossier_id}/{uuid.uuid4()}"
-    try:
-        return await ctx.store.put_stream(
-            ATTACHMENTS_BUCKET, key, body(), content_type=content_type, max_size=limit
-        )
-    except ObjectTooLarge:
-        raise too_large(limit) from None
-
-
-async def _discard(ctx: Context, uploads: list[_Upload]) -> None:
-    for upload in uploads:
-        try:
-            await ctx.store.remove(upload.stored.bucket, upload.stored.key)
-        except Exception:
-            log.exception("could not remove a refused upload", extra={"key": upload.stored.key})
-
-
-async def _check_counts(
-    session: AsyncSession, dossier_id: uuid.UUID, procedure: Any, adding: list[str]
-) -> None:
-    rows = await session.execute(
-        select(attachments.c.document_code, func.count())
-        .where(attachments.c.dossier_id == dossier_id)
-        .group_by(attachments.c.document_code)
-    )
-    counts: dict[str, int] = {code: n for code, n in rows.all()}
-    for code in adding:
-        counts[code] = counts.get(code, 0) + 1
-    for document in procedure["documents"]:
-        if counts.get(document["code"], 0) > document["max_files"]:
-            raise Problem(
-                422,
-                "Quá số tệp cho phép của thành phần hồ sơ.",
-                errors=[_err("file", f"{document['name']}: tối đa {document['max_files']} tệp.")],
-            )
-
-
-async def _insert_attachment(
-    session: AsyncSession, dossier_id: uuid.UUID, upload: _Upload, round_: int
-) -> dict[str, Any]:
-    attachment_id = uuid.uuid4()
-    stored = upload.stored
-    await session.execute(
-        attachments.insert().values(
-            id=attachment_id,
-            dossier_id=dossier_id,
-            document_code=upload.document_code,
-            filename=upload.filename,
-            content_type=stored.content_type,
-            size=stored.size,
-            sha256=stored.sha256,
-            bucket=stored.bucket,
-            object_key=stored.key,
-            round=round_,
-        )
-    )
-    return {
-        "id": str(attachment_id),
-        "document_code": upload.document_code,
-        "filename": upload.filename,
-        "size": stored.size,
-        "sha256": stored.sha256,
-        "content_type": stored.content_type,
-    }
-
-
-async def _stored_bytes(session: AsyncSession, dossier_id: uuid.UUID) -> int:
-    total = await session.scalar(
-        select(func.coalesce(func.sum(attachments.c.size), 0)).where(
-            attachments.c.dossier_id == dossier_id
-        )
-    )
-    return int(total or 0)
 
 
 # --- submission ---------------------------------------------------------------------------
@@ -410,7 +241,7 @@ async def submit(
             422,
             "Vui lòng xác nhận cam đoan trước khi nộp hồ sơ.",
             errors=[
-                _err(
+                err(
                     "commitment",
                     "Vui lòng đánh dấu cam đoan chịu trách nhiệm về thông tin đã khai.",
                 )
@@ -426,10 +257,10 @@ async def submit(
         )
         if replay is not None:
             return Answer(replay.status_code, replay.body)
-        dossier = await _owned(session, owner_id, dossier_id=dossier_id, lock=True)
-        _require_status(dossier, {"draft"}, "Hồ sơ đã được nộp.")
-        procedure = await _procedure(session, dossier["procedure_code"])
-        agency = await _agency(session, dossier["agency_code"])
+        dossier = await owned(session, owner_id, dossier_id=dossier_id, lock=True)
+        require_status(dossier, {"draft"}, "Hồ sơ đã được nộp.")
+        procedure = await procedure_row(session, dossier["procedure_code"])
+        agency = await agency_row(session, dossier["agency_code"])
         files = (
             (
                 await session.execute(
@@ -443,7 +274,7 @@ async def submit(
         )
         present = {f["document_code"] for f in files}
         errors = [
-            _err("attachments", f"Thiếu thành phần hồ sơ: {d['name']}.")
+            err("attachments", f"Thiếu thành phần hồ sơ: {d['name']}.")
             for d in procedure["documents"]
             if d["required"] and d["code"] not in present
         ] + form_errors(procedure["form_schema"], dossier["form"])
@@ -451,7 +282,7 @@ async def submit(
             raise Problem(
                 422, "Hồ sơ chưa đủ thành phần, vui lòng bổ sung trước khi nộp.", errors=errors
             )
-        account = await _account(session, owner_id)
+        account = await active_account(session, owner_id)
 
         now = datetime.now(UTC)
         code = dossier_code(
@@ -472,11 +303,11 @@ async def submit(
                 updated_at=now,
             )
         )
-        await _add_timeline(session, dossier_id, now, "submitted", "Hồ sơ đã được nộp trực tuyến.")
+        await add_timeline(session, dossier_id, now, "submitted", "Hồ sơ đã được nộp trực tuyến.")
         await ctx.outbox.add(
             session,
             events.DossierSubmitted(
-                **_facts(procedure, agency, "submitted"),
+                **facts(procedure, agency, "submitted"),
                 dossier_id=dossier_id,
                 case_code=dossier["case_code"],
                 online_level=procedure["online_level"],
@@ -490,9 +321,9 @@ async def submit(
                     tax_code=dossier["applicant"].get("tax_code"),
                 ),
                 form=dossier["form"],
-                attachments=[_file_ref(f) for f in files],
+                attachments=[file_ref(f) for f in files],
                 result_delivery=events.ResultDelivery(**dossier["result_delivery"]),
-                recipient=_recipient(account, dossier["notify_via"]),
+                recipient=recipient(account, dossier["notify_via"]),
                 update_code=update_code,
                 fee_vnd=procedure["fee_vnd"],
             ),
@@ -547,16 +378,16 @@ async def supplement(
     goes back to the officer and the clock resumes there."""
     async with ctx.db.transaction() as session:
         dossier = await _for_supplement(ctx, session, code, owner_id, update_code)
-        procedure = await _procedure(session, dossier["procedure_code"])
-        used = await _stored_bytes(session, dossier["id"])
+        procedure = await procedure_row(session, dossier["procedure_code"])
+        used = await stored_bytes(session, dossier["id"])
     room = ctx.settings.max_dossier_bytes - used
-    refuse_if_declared_too_large(request, room + _FRAMING_BYTES * 4)
-    received = await _receive_files(ctx, request, procedure, dossier["id"], room, single=False)
+    refuse_if_declared_too_large(request, room + FRAMING_BYTES * 4)
+    received = await receive_files(ctx, request, procedure, dossier["id"], room, single=False)
     try:
         async with ctx.db.transaction() as session:
             dossier = await _for_supplement(ctx, session, code, owner_id, update_code, lock=True)
-            agency = await _agency(session, dossier["agency_code"])
-            await _check_counts(
+            agency = await agency_row(session, dossier["agency_code"])
+            await check_counts(
                 session, dossier["id"], procedure, [f.document_code for f in received.files]
             )
             round_ = (
@@ -571,7 +402,7 @@ async def supplement(
                 + 1
             )
             rows = [
-                await _insert_attachment(session, dossier["id"], f, round_) for f in received.files
+                await insert_attachment(session, dossier["id"], f, round_) for f in received.files
             ]
             now = datetime.now(UTC)
             sequence = dossier["sequence"] + 1
@@ -580,7 +411,7 @@ async def supplement(
                 .where(dossiers.c.id == dossier["id"])
                 .values(status="submitted", sequence=sequence, updated_at=now)
             )
-            await _add_timeline(
+            await add_timeline(
                 session, dossier["id"], now, "submitted", "Công dân đã bổ sung hồ sơ."
             )
             stored = {f.stored.key for f in received.files}
@@ -596,9 +427,9 @@ async def supplement(
             await ctx.outbox.add(
                 session,
                 events.DossierSupplemented(
-                    **_facts(procedure, agency, "submitted"),
+                    **facts(procedure, agency, "submitted"),
                     dossier_id=dossier["id"],
-                    attachments=[_file_ref(f) for f in files],
+                    attachments=[file_ref(f) for f in files],
                     note=received.note,
                     supplemented_at=now,
                 ),
@@ -607,7 +438,7 @@ async def supplement(
                 occurred_at=now,
             )
     except BaseException:
-        await _discard(ctx, received.files)
+        await discard(ctx, received.files)
         raise
     return {"code": code, "status": "submitted", "attachments": rows}
 
@@ -634,7 +465,7 @@ async def _for_supplement(
     )
     if not allowed:
         raise Problem(404, NOT_FOUND)
-    _require_status(dossier, {"supplement_requested"}, "Hồ sơ không ở trạng thái chờ bổ sung.")
+    require_status(dossier, {"supplement_requested"}, "Hồ sơ không ở trạng thái chờ bổ sung.")
     return dossier
 
 
@@ -650,13 +481,13 @@ async def withdraw(
         )
         if replay is not None:
             return Answer(replay.status_code, replay.body)
-        dossier = await _owned(session, owner_id, code=code, lock=True)
-        _require_status(
+        dossier = await owned(session, owner_id, code=code, lock=True)
+        require_status(
             dossier, OPEN_STATUSES, "Hồ sơ đã có kết quả hoặc đã kết thúc, không thể rút."
         )
-        procedure = await _procedure(session, dossier["procedure_code"])
-        agency = await _agency(session, dossier["agency_code"])
-        account = await _account(session, owner_id)
+        procedure = await procedure_row(session, dossier["procedure_code"])
+        agency = await agency_row(session, dossier["agency_code"])
+        account = await active_account(session, owner_id)
         now = datetime.now(UTC)
         sequence = dossier["sequence"] + 1
         await session.execute(
@@ -664,15 +495,15 @@ async def withdraw(
             .where(dossiers.c.id == dossier["id"])
             .values(status="withdrawn", sequence=sequence, updated_at=now)
         )
-        await _add_timeline(session, dossier["id"], now, "withdrawn", "Công dân đã rút hồ sơ.")
+        await add_timeline(session, dossier["id"], now, "withdrawn", "Công dân đã rút hồ sơ.")
         await ctx.outbox.add(
             session,
             events.DossierWithdrawn(
-                **_facts(procedure, agency, "withdrawn"),
+                **facts(procedure, agency, "withdrawn"),
                 dossier_id=dossier["id"],
                 reason=reason,
                 withdrawn_at=now,
-                recipient=_recipient(account, dossier["notify_via"]),
+                recipient=recipient(account, dossier["notify_via"]),
             ),
             dossier_code=code,
             sequence=sequence,
@@ -688,8 +519,8 @@ async def give_feedback(
 ) -> dict[str, Any]:
     """The citizen's satisfaction rating, once per resolved dossier."""
     async with ctx.db.transaction() as session:
-        dossier = await _owned(session, owner_id, code=code, lock=True)
-        _require_status(dossier, RESOLVED_STATUSES, "Chỉ đánh giá khi hồ sơ đã có kết quả.")
+        dossier = await owned(session, owner_id, code=code, lock=True)
+        require_status(dossier, RESOLVED_STATUSES, "Chỉ đánh giá khi hồ sơ đã có kết quả.")
         now = datetime.now(UTC)
         added = await session.execute(
             insert(feedback)
@@ -718,280 +549,8 @@ async def give_feedback(
 async def result_link(ctx: Context, owner_id: uuid.UUID, code: str) -> str:
     """A short-lived link to the electronic result, for its owner."""
     async with ctx.db.transaction() as session:
-        dossier = await _owned(session, owner_id, code=code)
+        dossier = await owned(session, owner_id, code=code)
     result_file = (dossier["result"] or {}).get("file")
     if dossier["status"] not in RESOLVED_STATUSES or not result_file:
         raise Problem(404, "Hồ sơ chưa có kết quả điện tử.")
     return ctx.store.presigned_get(result_file["bucket"], result_file["key"], timedelta(minutes=10))
-
-
-# --- reading ------------------------------------------------------------------------------
-
-
-async def list_own(
-    ctx: Context, owner_id: uuid.UUID, limit: int, cursor: str | None
-) -> dict[str, Any]:
-    """The caller's dossiers, newest first."""
-    query = (
-        select(dossiers, procedures.c.name.label("procedure_name"))
-        .join(procedures, procedures.c.code == dossiers.c.procedure_code)
-        .where(dossiers.c.owner_id == owner_id)
-        .order_by(dossiers.c.created_at.desc(), dossiers.c.id.desc())
-        .limit(limit + 1)
-    )
-    if cursor:
-        try:
-            at, _, last_id = cursor.partition("|")
-            position = (datetime.fromisoformat(at), uuid.UUID(last_id))
-        except ValueError:
-            raise Problem(400, "Con trỏ phân trang không hợp lệ.") from None
-        query = query.where(tuple_(dossiers.c.created_at, dossiers.c.id) < tuple_(*position))
-    async with ctx.db.transaction() as session:
-        rows = (await session.execute(query)).mappings().all()
-    items = [
-        {
-            "id": str(r["id"]),
-            "code": r["code"],
-            "status": r["status"],
-            "procedure_code": r["procedure_code"],
-            "procedure_name": r["procedure_name"],
-            "agency_code": r["agency_code"],
-            "created_at": r["created_at"].isoformat(),
-            "submitted_at": _iso(r["submitted_at"]),
-            "due_at": _iso(r["due_at"]),
-        }
-        for r in rows[:limit]
-    ]
-    last = rows[limit - 1] if len(rows) > limit else None
-    return {
-        "items": items,
-        "next_cursor": f"{last['created_at'].isoformat()}|{last['id']}" if last else None,
-    }
-
-
-async def owner_view(ctx: Context, owner_id: uuid.UUID, ref: str) -> dict[str, Any]:
-    """Everything about one of the caller's dossiers (by code, or by id while a draft)."""
-    async with ctx.db.transaction() as session:
-        dossier = await _owned(session, owner_id, **_ref(ref))
-        names = (
-            await session.execute(
-                select(
-                    select(procedures.c.name)
-                    .where(procedures.c.code == dossier["procedure_code"])
-                    .scalar_subquery(),
-                    select(agencies.c.name)
-                    .where(agencies.c.code == dossier["agency_code"])
-                    .scalar_subquery(),
-                )
-            )
-        ).one()
-        files = (
-            (
-                await session.execute(
-                    select(attachments)
-                    .where(attachments.c.dossier_id == dossier["id"])
-                    .order_by(attachments.c.created_at)
-                )
-            )
-            .mappings()
-            .all()
-        )
-        entries = (
-            (
-                await session.execute(
-                    select(timeline.c.at, timeline.c.status, timeline.c.note)
-                    .where(timeline.c.dossier_id == dossier["id"])
-                    .order_by(timeline.c.at, timeline.c.id)
-                )
-            )
-            .mappings()
-            .all()
-        )
-    return {
-        "id": str(dossier["id"]),
-        "code": dossier["code"],
-        "status": dossier["status"],
-        "procedure_code": dossier["procedure_code"],
-        "procedure_name": names[0],
-        "agency_code": dossier["agency_code"],
-        "agency_name": names[1],
-        "case_code": dossier["case_code"],
-        "applicant": dossier["applicant"],
-        "form": dossier["form"],
-        "notify_via": dossier["notify_via"],
-        "result_delivery": dossier["result_delivery"],
-        "submitted_at": _iso(dossier["submitted_at"]),
-        "received_at": _iso(dossier["received_at"]),
-        "due_at": _iso(dossier["due_at"]),
-        "resolved_at": _iso(dossier["resolved_at"]),
-        "supplement_request": dossier["supplement_request"],
-        "result_available": bool((dossier["result"] or {}).get("file")),
-        "timeline": [
-            {"at": e["at"].isoformat(), "status": e["status"], "note": e["note"]} for e in entries
-        ],
-        "attachments": [
-            {
-                "id": str(f["id"]),
-                "document_code": f["document_code"],
-                "filename": f["filename"],
-                "size": f["size"],
-                "sha256": f["sha256"],
-                "content_type": f["content_type"],
-                "round": f["round"],
-            }
-            for f in files
-        ],
-    }
-
-
-async def public_tracking(ctx: Context, code: str) -> dict[str, Any]:
-    """What anyone with the code may see: status and dates, no personal data."""
-    async with ctx.db.transaction() as session:
-        row = (
-            (
-                await session.execute(
-                    select(
-                        dossiers.c.code,
-                        dossiers.c.status,
-                        dossiers.c.submitted_at,
-                        dossiers.c.received_at,
-                        dossiers.c.due_at,
-                        dossiers.c.resolved_at,
-                        procedures.c.name.label("procedure_name"),
-                        agencies.c.name.label("agency_name"),
-                    )
-                    .join(procedures, procedures.c.code == dossiers.c.procedure_code)
-                    .join(agencies, agencies.c.code == dossiers.c.agency_code)
-                    .where(dossiers.c.code == code)
-                )
-            )
-            .mappings()
-            .first()
-        )
-    if row is None:
-        raise Problem(404, "Không tìm thấy hồ sơ với mã này.")
-    return {
-        "code": row["code"],
-        "status": row["status"],
-        "procedure_name": row["procedure_name"],
-        "agency_name": row["agency_name"],
-        "submitted_at": _iso(row["submitted_at"]),
-        "received_at": _iso(row["received_at"]),
-        "due_at": _iso(row["due_at"]),
-        "resolved_at": _iso(row["resolved_at"]),
-    }
-
-
-# --- helpers ------------------------------------------------------------------------------
-
-
-def _err(field: str, message: str) -> dict[str, str]:
-    return {"field": field, "message": message}
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
-def _ref(ref: str) -> dict[str, Any]:
-    try:
-        return {"dossier_id": uuid.UUID(ref)}
-    except ValueError:
-        return {"code": ref}
-
-
-async def _owned(
-    session: AsyncSession,
-    owner_id: uuid.UUID,
-    *,
-    dossier_id: uuid.UUID | None = None,
-    code: str | None = None,
-    lock: bool = False,
-) -> Any:
-    """The dossier if the caller owns it; 404 otherwise (another's dossier does not exist
-    for them)."""
-    query = select(dossiers).where(dossiers.c.owner_id == owner_id)
-    query = (
-        query.where(dossiers.c.id == dossier_id)
-        if dossier_id
-        else query.where(dossiers.c.code == code)
-    )
-    dossier = (await session.execute(query.with_for_update() if lock else query)).mappings().first()
-    if dossier is None:
-        raise Problem(404, NOT_FOUND)
-    return dossier
-
-
-def _require_status(dossier: Any, allowed: set[str], detail: str) -> None:
-    if dossier["status"] not in allowed:
-        raise Problem(409, detail, current_status=dossier["status"])
-
-
-async def _account(session: AsyncSession, account_id: uuid.UUID) -> Any:
-    account = (
-        (await session.execute(select(accounts).where(accounts.c.id == account_id)))
-        .mappings()
-        .first()
-    )
-    if account is None or account["status"] != "active":
-        raise Problem(403, "Tài khoản chưa được kích hoạt.")
-    return account
-
-
-async def _agency(session: AsyncSession, code: str) -> Any:
-    return (await session.execute(select(agencies).where(agencies.c.code == code))).mappings().one()
-
-
-async def _procedure(session: AsyncSession, code: str) -> Any:
-    return (
-        (await session.execute(select(procedures).where(procedures.c.code == code)))
-        .mappings()
-        .one()
-    )
-
-
-async def _add_timeline(
-    session: AsyncSession,
-    dossier_id: uuid.UUID,
-    at: datetime,
-    status: str,
-    note: str | None,
-    event_id: uuid.UUID | None = None,
-) -> None:
-    await session.execute(
-        insert(timeline)
-        .values(dossier_id=dossier_id, at=at, status=status, note=note, event_id=event_id)
-        .on_conflict_do_nothing()
-    )
-
-
-def _facts(procedure: Any, agency: Any, status: str) -> dict[str, Any]:
-    return {
-        "procedure_code": procedure["code"],
-        "procedure_name": procedure["name"],
-        "field": procedure["field"],
-        "agency_code": agency["code"],
-        "agency_name": agency["name"],
-        "status": events.DossierStatus(status),
-    }
-
-
-def _file_ref(row: Any) -> events.FileRef:
-    return events.FileRef(
-        bucket=row["bucket"],
-        key=row["object_key"],
-        size=row["size"],
-        content_type=row["content_type"],
-        sha256=row["sha256"],
-        document_code=row["document_code"],
-        filename=row["filename"],
-    )
-
-
-def _recipient(account: Any, channels: list[str]) -> events.Recipient:
-    return events.Recipient(
-        full_name=account["full_name"],
-        phone=account["phone"],
-        email=account["email"],
-        channels=[events.Channel(c) for c in channels],
-    )

@@ -1,0 +1,140 @@
+"""What the dossier use cases share: reading a dossier its owner may touch, checking its
+status, the rows and event parts they build."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from intake.adapters.tables import (
+    accounts,
+    agencies,
+    dossiers,
+    procedures,
+    timeline,
+)
+from shared.api.problems import Problem
+from shared.contracts import events
+
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+OPEN_STATUSES = {"submitted", "received", "supplement_requested", "in_progress", "pending_approval"}
+RESOLVED_STATUSES = {"result_ready", "returned"}
+NOT_FOUND = "Không tìm thấy hồ sơ."
+
+
+@dataclass(frozen=True)
+class Answer:
+    status_code: int
+    body: dict[str, Any]
+
+
+def err(field: str, message: str) -> dict[str, str]:
+    return {"field": field, "message": message}
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+async def owned(
+    session: AsyncSession,
+    owner_id: uuid.UUID,
+    *,
+    dossier_id: uuid.UUID | None = None,
+    code: str | None = None,
+    lock: bool = False,
+) -> Any:
+    """The dossier if the caller owns it; 404 otherwise (another's dossier does not exist
+    for them)."""
+    query = select(dossiers).where(dossiers.c.owner_id == owner_id)
+    query = (
+        query.where(dossiers.c.id == dossier_id)
+        if dossier_id
+        else query.where(dossiers.c.code == code)
+    )
+    dossier = (await session.execute(query.with_for_update() if lock else query)).mappings().first()
+    if dossier is None:
+        raise Problem(404, NOT_FOUND)
+    return dossier
+
+
+def require_status(dossier: Any, allowed: set[str], detail: str) -> None:
+    if dossier["status"] not in allowed:
+        raise Problem(409, detail, current_status=dossier["status"])
+
+
+async def active_account(session: AsyncSession, account_id: uuid.UUID) -> Any:
+    account = (
+        (await session.execute(select(accounts).where(accounts.c.id == account_id)))
+        .mappings()
+        .first()
+    )
+    if account is None or account["status"] != "active":
+        raise Problem(403, "Tài khoản chưa được kích hoạt.")
+    return account
+
+
+async def agency_row(session: AsyncSession, code: str) -> Any:
+    return (await session.execute(select(agencies).where(agencies.c.code == code))).mappings().one()
+
+
+async def procedure_row(session: AsyncSession, code: str) -> Any:
+    return (
+        (await session.execute(select(procedures).where(procedures.c.code == code)))
+        .mappings()
+        .one()
+    )
+
+
+async def add_timeline(
+    session: AsyncSession,
+    dossier_id: uuid.UUID,
+    at: datetime,
+    status: str,
+    note: str | None,
+    event_id: uuid.UUID | None = None,
+) -> None:
+    await session.execute(
+        insert(timeline)
+        .values(dossier_id=dossier_id, at=at, status=status, note=note, event_id=event_id)
+        .on_conflict_do_nothing()
+    )
+
+
+def facts(procedure: Any, agency: Any, status: str) -> dict[str, Any]:
+    return {
+        "procedure_code": procedure["code"],
+        "procedure_name": procedure["name"],
+        "field": procedure["field"],
+        "agency_code": agency["code"],
+        "agency_name": agency["name"],
+        "status": events.DossierStatus(status),
+    }
+
+
+def file_ref(row: Any) -> events.FileRef:
+    return events.FileRef(
+        bucket=row["bucket"],
+        key=row["object_key"],
+        size=row["size"],
+        content_type=row["content_type"],
+        sha256=row["sha256"],
+        document_code=row["document_code"],
+        filename=row["filename"],
+    )
+
+
+def recipient(account: Any, channels: list[str]) -> events.Recipient:
+    return events.Recipient(
+        full_name=account["full_name"],
+        phone=account["phone"],
+        email=account["email"],
+        channels=[events.Channel(c) for c in channels],
+    )

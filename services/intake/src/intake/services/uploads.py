@@ -1,0 +1,201 @@
+"""Attachments received as a stream: each file checked by its real type, counted per
+document, stored under a random key with its SHA-256; anything refused is removed."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+
+from intake.adapters.tables import (
+    attachments,
+)
+from intake.domain.files import SNIFF_BYTES, filename_problem, safe_filename, sniff
+from intake.services.context import ATTACHMENTS_BUCKET, Context
+from intake.services.records import (
+    err,
+)
+from shared.api.problems import Problem
+from shared.api.uploads import MultipartStream, Part, too_large
+from shared.storage import ObjectTooLarge, StoredObject
+
+# Multipart framing around one file: boundaries, part headers, the document_code field.
+FRAMING_BYTES = 64 * 1024
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Upload:
+    document_code: str
+    filename: str
+    stored: StoredObject
+
+
+@dataclass(frozen=True)
+class Received:
+    files: list[Upload]
+    note: str | None
+
+
+async def receive_files(
+    ctx: Context,
+    request: Request,
+    procedure: Any,
+    dossier_id: uuid.UUID,
+    room: int,
+    *,
+    single: bool,
+) -> Received:
+    """Read `document_code` + `file` pairs (and an optional `note`), streaming each file to
+    the store. Any refusal removes what this request already stored."""
+    documents = {d["code"]: d for d in procedure["documents"]}
+    limits = ctx.settings
+    stream = MultipartStream(request, max_body=room + FRAMING_BYTES * 4)
+    received: list[Upload] = []
+    document_code: str | None = None
+    note: str | None = None
+    try:
+        async for part in stream.parts():
+            if part.filename is None:
+                value = (await part.text()).strip()
+                if part.name == "document_code":
+                    document_code = value
+                elif part.name == "note":
+                    note = value[:2000] or None
+                continue
+            if part.name != "file":
+                continue
+            if single and received:
+                raise Problem(
+                    422, "Mỗi lần chỉ gửi một tệp.", errors=[err("file", "Chỉ gửi một tệp.")]
+                )
+            if (problem := filename_problem(part.filename)) is not None:
+                raise Problem(422, problem, errors=[err("file", problem)])
+            document = documents.get(document_code or "")
+            if document is None:
+                raise Problem(
+                    422,
+                    "Thành phần hồ sơ không đúng.",
+                    errors=[
+                        err(
+                            "document_code", "Vui lòng chọn thành phần hồ sơ của thủ tục trước tệp."
+                        )
+                    ],
+                )
+            stored = await store_part(
+                ctx, part, document, dossier_id, min(limits.max_file_bytes, room)
+            )
+            room -= stored.size
+            received.append(Upload(document["code"], safe_filename(part.filename), stored))
+            document_code = None
+    except BaseException:
+        await discard(ctx, received)
+        raise
+    if not received and (single or note is None):
+        raise Problem(422, "Chưa có tệp nào được gửi.", errors=[err("file", "Vui lòng chọn tệp.")])
+    return Received(received, note)
+
+
+async def store_part(
+    ctx: Context, part: Part, document: dict[str, Any], dossier_id: uuid.UUID, limit: int
+) -> StoredObject:
+    chunks = part.chunks()
+    head = bytearray()
+    async for chunk in chunks:
+        head += chunk
+        if len(head) >= SNIFF_BYTES:
+            break
+    content_type = sniff(bytes(head))
+    if content_type is None or content_type not in document["accepted_types"]:
+        accepted = ", ".join(t.split("/")[1].upper() for t in document["accepted_types"])
+        raise Problem(
+            415,
+            f"Tệp không đúng định dạng cho phép ({accepted}).",
+            errors=[err("file", f"Nội dung tệp không phải {accepted}.")],
+        )
+
+    async def body() -> AsyncIterator[bytes]:
+        yield bytes(head)
+        async for chunk in chunks:
+            yield chunk
+
+    # The key is random: it never carries the citizen's file name or anything they chose.
+    key = f"{dossier_id}/{uuid.uuid4()}"
+    try:
+        return await ctx.store.put_stream(
+            ATTACHMENTS_BUCKET, key, body(), content_type=content_type, max_size=limit
+        )
+    except ObjectTooLarge:
+        raise too_large(limit) from None
+
+
+async def discard(ctx: Context, uploads: list[Upload]) -> None:
+    for upload in uploads:
+        try:
+            await ctx.store.remove(upload.stored.bucket, upload.stored.key)
+        except Exception:
+            log.exception("could not remove a refused upload", extra={"key": upload.stored.key})
+
+
+async def check_counts(
+    session: AsyncSession, dossier_id: uuid.UUID, procedure: Any, adding: list[str]
+) -> None:
+    rows = await session.execute(
+        select(attachments.c.document_code, func.count())
+        .where(attachments.c.dossier_id == dossier_id)
+        .group_by(attachments.c.document_code)
+    )
+    counts: dict[str, int] = {code: n for code, n in rows.all()}
+    for code in adding:
+        counts[code] = counts.get(code, 0) + 1
+    for document in procedure["documents"]:
+        if counts.get(document["code"], 0) > document["max_files"]:
+            raise Problem(
+                422,
+                "Quá số tệp cho phép của thành phần hồ sơ.",
+                errors=[err("file", f"{document['name']}: tối đa {document['max_files']} tệp.")],
+            )
+
+
+async def insert_attachment(
+    session: AsyncSession, dossier_id: uuid.UUID, upload: Upload, round_: int
+) -> dict[str, Any]:
+    attachment_id = uuid.uuid4()
+    stored = upload.stored
+    await session.execute(
+        attachments.insert().values(
+            id=attachment_id,
+            dossier_id=dossier_id,
+            document_code=upload.document_code,
+            filename=upload.filename,
+            content_type=stored.content_type,
+            size=stored.size,
+            sha256=stored.sha256,
+            bucket=stored.bucket,
+            object_key=stored.key,
+            round=round_,
+        )
+    )
+    return {
+        "id": str(attachment_id),
+        "document_code": upload.document_code,
+        "filename": upload.filename,
+        "size": stored.size,
+        "sha256": stored.sha256,
+        "content_type": stored.content_type,
+    }
+
+
+async def stored_bytes(session: AsyncSession, dossier_id: uuid.UUID) -> int:
+    total = await session.scalar(
+        select(func.coalesce(func.sum(attachments.c.size), 0)).where(
+            attachments.c.dossier_id == dossier_id
+        )
+    )
+    return int(total or 0)

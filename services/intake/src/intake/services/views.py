@@ -1,0 +1,184 @@
+"""Reading dossiers: the owner's list and full view, and the public tracking view."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, tuple_
+
+from intake.adapters.tables import (
+    agencies,
+    attachments,
+    dossiers,
+    procedures,
+    timeline,
+)
+from intake.services.context import Context
+from intake.services.records import (
+    iso,
+    owned,
+)
+from shared.api.problems import Problem
+
+
+async def list_own(
+    ctx: Context, owner_id: uuid.UUID, limit: int, cursor: str | None
+) -> dict[str, Any]:
+    """The caller's dossiers, newest first."""
+    query = (
+        select(dossiers, procedures.c.name.label("procedure_name"))
+        .join(procedures, procedures.c.code == dossiers.c.procedure_code)
+        .where(dossiers.c.owner_id == owner_id)
+        .order_by(dossiers.c.created_at.desc(), dossiers.c.id.desc())
+        .limit(limit + 1)
+    )
+    if cursor:
+        try:
+            at, _, last_id = cursor.partition("|")
+            position = (datetime.fromisoformat(at), uuid.UUID(last_id))
+        except ValueError:
+            raise Problem(400, "Con trỏ phân trang không hợp lệ.") from None
+        query = query.where(tuple_(dossiers.c.created_at, dossiers.c.id) < tuple_(*position))
+    async with ctx.db.transaction() as session:
+        rows = (await session.execute(query)).mappings().all()
+    items = [
+        {
+            "id": str(r["id"]),
+            "code": r["code"],
+            "status": r["status"],
+            "procedure_code": r["procedure_code"],
+            "procedure_name": r["procedure_name"],
+            "agency_code": r["agency_code"],
+            "created_at": r["created_at"].isoformat(),
+            "submitted_at": iso(r["submitted_at"]),
+            "due_at": iso(r["due_at"]),
+        }
+        for r in rows[:limit]
+    ]
+    last = rows[limit - 1] if len(rows) > limit else None
+    return {
+        "items": items,
+        "next_cursor": f"{last['created_at'].isoformat()}|{last['id']}" if last else None,
+    }
+
+
+async def owner_view(ctx: Context, owner_id: uuid.UUID, ref: str) -> dict[str, Any]:
+    """Everything about one of the caller's dossiers (by code, or by id while a draft)."""
+    async with ctx.db.transaction() as session:
+        dossier = await owned(session, owner_id, **_ref(ref))
+        names = (
+            await session.execute(
+                select(
+                    select(procedures.c.name)
+                    .where(procedures.c.code == dossier["procedure_code"])
+                    .scalar_subquery(),
+                    select(agencies.c.name)
+                    .where(agencies.c.code == dossier["agency_code"])
+                    .scalar_subquery(),
+                )
+            )
+        ).one()
+        files = (
+            (
+                await session.execute(
+                    select(attachments)
+                    .where(attachments.c.dossier_id == dossier["id"])
+                    .order_by(attachments.c.created_at)
+                )
+            )
+            .mappings()
+            .all()
+        )
+        entries = (
+            (
+                await session.execute(
+                    select(timeline.c.at, timeline.c.status, timeline.c.note)
+                    .where(timeline.c.dossier_id == dossier["id"])
+                    .order_by(timeline.c.at, timeline.c.id)
+                )
+            )
+            .mappings()
+            .all()
+        )
+    return {
+        "id": str(dossier["id"]),
+        "code": dossier["code"],
+        "status": dossier["status"],
+        "procedure_code": dossier["procedure_code"],
+        "procedure_name": names[0],
+        "agency_code": dossier["agency_code"],
+        "agency_name": names[1],
+        "case_code": dossier["case_code"],
+        "applicant": dossier["applicant"],
+        "form": dossier["form"],
+        "notify_via": dossier["notify_via"],
+        "result_delivery": dossier["result_delivery"],
+        "submitted_at": iso(dossier["submitted_at"]),
+        "received_at": iso(dossier["received_at"]),
+        "due_at": iso(dossier["due_at"]),
+        "resolved_at": iso(dossier["resolved_at"]),
+        "supplement_request": dossier["supplement_request"],
+        "result_available": bool((dossier["result"] or {}).get("file")),
+        "timeline": [
+            {"at": e["at"].isoformat(), "status": e["status"], "note": e["note"]} for e in entries
+        ],
+        "attachments": [
+            {
+                "id": str(f["id"]),
+                "document_code": f["document_code"],
+                "filename": f["filename"],
+                "size": f["size"],
+                "sha256": f["sha256"],
+                "content_type": f["content_type"],
+                "round": f["round"],
+            }
+            for f in files
+        ],
+    }
+
+
+async def public_tracking(ctx: Context, code: str) -> dict[str, Any]:
+    """What anyone with the code may see: status and dates, no personal data."""
+    async with ctx.db.transaction() as session:
+        row = (
+            (
+                await session.execute(
+                    select(
+                        dossiers.c.code,
+                        dossiers.c.status,
+                        dossiers.c.submitted_at,
+                        dossiers.c.received_at,
+                        dossiers.c.due_at,
+                        dossiers.c.resolved_at,
+                        procedures.c.name.label("procedure_name"),
+                        agencies.c.name.label("agency_name"),
+                    )
+                    .join(procedures, procedures.c.code == dossiers.c.procedure_code)
+                    .join(agencies, agencies.c.code == dossiers.c.agency_code)
+                    .where(dossiers.c.code == code)
+                )
+            )
+            .mappings()
+            .first()
+        )
+    if row is None:
+        raise Problem(404, "Không tìm thấy hồ sơ với mã này.")
+    return {
+        "code": row["code"],
+        "status": row["status"],
+        "procedure_name": row["procedure_name"],
+        "agency_name": row["agency_name"],
+        "submitted_at": iso(row["submitted_at"]),
+        "received_at": iso(row["received_at"]),
+        "due_at": iso(row["due_at"]),
+        "resolved_at": iso(row["resolved_at"]),
+    }
+
+
+def _ref(ref: str) -> dict[str, Any]:
+    try:
+        return {"dossier_id": uuid.UUID(ref)}
+    except ValueError:
+        return {"code": ref}
