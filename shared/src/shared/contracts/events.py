@@ -264,12 +264,18 @@ class DossierDueSoon(WorkflowDossierEvent):
 
     working_hours_left: float
     officers: list[Actor] = Field(default_factory=list)
+    officer_contacts: list[Recipient] = sensitive(
+        default_factory=list, description="How to reach the officers named in `officers`."
+    )
 
 
 class DossierOverdue(WorkflowDossierEvent):
     event_type = "dossier.overdue"
 
     officers: list[Actor] = Field(default_factory=list)
+    officer_contacts: list[Recipient] = sensitive(
+        default_factory=list, description="How to reach the officers named in `officers`."
+    )
 
 
 # --- notify -------------------------------------------------------------------------
