@@ -5,7 +5,9 @@ routers, event handlers, buckets, migrations); `Runtime` builds the shared parts
 it (database, broker, store, outbox, metrics) and runs the requested roles:
 
 - `api`: the HTTP API,
-- `consume`: the inbox consumer of the service's queue,
+- `consume`: the inbox consumer of the service's queue, and the service's background
+  workers (timers, senders): loops over database rows claimed with `SKIP LOCKED`, so any
+  number of `consume` processes can run them side by side,
 - `relay`: the outbox relay,
 
 each in its own process (`python -m intake api`) or all in one (`python -m intake all`).
@@ -18,7 +20,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -48,6 +50,9 @@ class Role(StrEnum):
     RELAY = "relay"
 
 
+Worker = Callable[["Runtime", asyncio.Event], Coroutine[Any, Any, None]]
+
+
 @dataclass
 class ServiceDefinition:
     name: str
@@ -60,6 +65,9 @@ class ServiceDefinition:
     version: str = "0.1.0"
     # Called once the runtime is up, to build the service's use cases on app.state.
     on_start: Callable[[Runtime, FastAPI], Awaitable[None]] | None = None
+    # Background loops run by the `consume` process: `worker(runtime, stop)` returns
+    # once `stop` is set.
+    workers: Sequence[Worker] = ()
 
 
 class Runtime:
@@ -94,6 +102,7 @@ class Runtime:
         self.relay = OutboxRelay(self.db, self.broker, self.metrics)
         self._stop = asyncio.Event()
         self._relay_task: asyncio.Task[None] | None = None
+        self._worker_tasks: list[asyncio.Task[None]] = []
 
     @property
     def checks(self) -> dict[str, Callable[[], Any]]:
@@ -114,8 +123,12 @@ class Runtime:
         elif Role.CONSUME in roles:
             # Nothing handles events yet: leave them in the queue for the version that will.
             log.warning("no event handlers: not consuming", extra={"service": self.definition.name})
+        self._stop.clear()
+        if Role.CONSUME in roles:
+            self._worker_tasks = [
+                asyncio.create_task(worker(self, self._stop)) for worker in self.definition.workers
+            ]
         if Role.RELAY in roles:
-            self._stop.clear()
             self._relay_task = asyncio.create_task(self.relay.run(self._stop))
         log.info("started", extra={"roles": sorted(roles)})
 
@@ -124,6 +137,8 @@ class Runtime:
         await self.consumer.stop()
         if self._relay_task is not None:
             await self._relay_task
+        if self._worker_tasks:
+            await asyncio.gather(*self._worker_tasks)
         await self.broker.close()
         await self.db.dispose()
 
