@@ -10,19 +10,25 @@ Ed25519 seed): one secret to provision per issuer, stable across restarts and re
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from fastapi import APIRouter
 
 ALGORITHM = "EdDSA"
+UNKNOWN_KEY = "unknown signing key"
+
+log = logging.getLogger(__name__)
 
 
 class TokenError(Exception):
@@ -89,7 +95,7 @@ class TokenVerifier:
             kid = jwt.get_unverified_header(token).get("kid")
             key = self._keys.get(kid)
             if key is None:
-                raise TokenError("unknown signing key")
+                raise TokenError(UNKNOWN_KEY)
             payload = jwt.decode(
                 token, key, algorithms=[ALGORITHM], options={"require": ["exp", "sub", "iss"]}
             )
@@ -103,6 +109,57 @@ class TokenVerifier:
             expires_at=datetime.fromtimestamp(payload["exp"], UTC),
             extra={k: v for k, v in payload.items() if k not in standard},
         )
+
+
+class RemoteTokenVerifier:
+    """Verifies another issuer's tokens by the keys it publishes at its JWKS URL.
+
+    The keys are fetched on first use and again when a token names a key not seen yet
+    (the issuer rotated), at most once per `refresh_interval`, so a flood of forged
+    tokens cannot turn into a flood of requests to the issuer. `keys` given up front
+    (tests, air-gapped set-ups) are trusted as well.
+    """
+
+    def __init__(
+        self,
+        url: str | None,
+        *,
+        keys: list[dict[str, Any]] | None = None,
+        refresh_interval: timedelta = timedelta(seconds=30),
+    ) -> None:
+        self.url = url
+        self._static = list(keys or [])
+        self._verifier = TokenVerifier(self._static)
+        self._refresh_interval = refresh_interval
+        self._fetched_at: datetime | None = None
+        self._lock = asyncio.Lock()
+
+    async def verify(self, token: str) -> Claims:
+        try:
+            return self._verifier.verify(token)
+        except TokenError as exc:
+            if str(exc) != UNKNOWN_KEY or not await self._refresh():
+                raise
+        return self._verifier.verify(token)
+
+    async def _refresh(self) -> bool:
+        if self.url is None:
+            return False
+        async with self._lock:
+            now = datetime.now(UTC)
+            if self._fetched_at and now - self._fetched_at < self._refresh_interval:
+                return False
+            self._fetched_at = now
+            try:
+                async with httpx.AsyncClient(timeout=5) as client:
+                    response = await client.get(self.url)
+                    response.raise_for_status()
+                    fetched = response.json()["keys"]
+            except (httpx.HTTPError, ValueError, KeyError) as exc:
+                log.warning("could not fetch the issuer's keys", extra={"error": str(exc)})
+                return False
+            self._verifier = TokenVerifier([*self._static, *fetched])
+            return True
 
 
 def jwks_router(issuer: TokenIssuer) -> APIRouter:
