@@ -365,6 +365,27 @@ async def test_search_finds_procedures_with_or_without_diacritics(intake: Servic
     )
 
 
+async def test_the_catalogue_in_force_is_published_for_the_other_services(
+    intake: ServiceUnderTest,
+) -> None:
+    (published,) = await outbox_events(intake, "catalogue.published")
+    terms = {p["code"]: p for p in published.data["procedures"]}
+    async with intake.client() as client:
+        listed = (await client.get("/api/v1/procedures", params={"limit": 100})).json()["items"]
+    assert {p["code"] for p in listed} <= set(terms)
+    assert all(terms[p["code"]]["processing_days"] == p["processing_days"] for p in listed)
+    assert {a["code"] for a in published.data["agencies"]} >= {
+        p["code"] for p in (await _provinces(intake))
+    }
+
+
+async def _provinces(intake: ServiceUnderTest) -> list[dict[str, str]]:
+    async with intake.client() as client:
+        answer = await client.get("/api/v1/agencies", params={"level": "province"})
+    items: list[dict[str, str]] = answer.json()["items"]
+    return items
+
+
 async def test_submissions_are_rate_limited_per_account_with_retry_after(
     start_intake: StartIntake,
 ) -> None:

@@ -135,6 +135,12 @@ class DossierSubmitted(DossierEvent):
     recipient: Recipient = sensitive()
     update_code: str = sensitive(description="Secret for supplementing without an account.")
     fee_vnd: int = 0
+    processing_days: int = Field(
+        0, description="The procedure's processing time in working days when submitted."
+    )
+    cutoff_time: str = Field(
+        "15:00", description="Receipts after this local time count from the next working day."
+    )
 
 
 class DossierSupplemented(DossierEvent):
@@ -153,6 +159,43 @@ class DossierWithdrawn(DossierEvent):
     reason: str = sensitive()
     withdrawn_at: AwareDatetime
     recipient: Recipient | None = sensitive(default=None)
+
+
+class DocumentName(_Part):
+    code: str
+    name: str
+    required: bool = False
+
+
+class ProcedureTerms(_Part):
+    """What other services need to know of a procedure: its name and its deadline terms."""
+
+    code: str
+    name: str
+    field: str
+    online_level: Literal["full", "partial"]
+    processing_days: int
+    cutoff_time: str = "15:00"
+    fee_vnd: int = 0
+    documents: list[DocumentName] = Field(default_factory=list)
+
+
+class AgencyRef(_Part):
+    code: str
+    name: str
+    level: Literal["province", "district", "commune"]
+    parent_code: str | None = None
+
+
+class CataloguePublished(EventData):
+    """The catalogue in force, published when intake starts with a new version of it, so
+    workflow can answer appointment previews for procedures no dossier has used yet."""
+
+    event_type = "catalogue.published"
+
+    catalogue_version: str
+    procedures: list[ProcedureTerms]
+    agencies: list[AgencyRef]
 
 
 class AccountOtpRequested(EventData):

@@ -37,6 +37,7 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
         "dossier.deadline_extended",
     ),
     "workflow": (
+        "catalogue.published",
         "dossier.submitted",
         "dossier.supplemented",
         "dossier.withdrawn",

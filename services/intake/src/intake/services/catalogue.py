@@ -16,6 +16,7 @@ from intake.adapters.tables import agencies, procedures
 from intake.domain.text import fold
 from intake.services.context import Context
 from shared.api.problems import Problem
+from shared.contracts import events
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "catalogue_data"
 _LEVEL_ORDER = {"province": 0, "district": 1, "commune": 2}
@@ -32,7 +33,9 @@ class Page:
 async def load_catalogue(ctx: Context, data_dir: Path = DATA_DIR) -> str:
     """Upsert every agency and procedure of the data files; returns the catalogue version.
 
-    Procedures missing from a newer file are kept: dossiers already refer to them.
+    Procedures missing from a newer file are kept: dossiers already refer to them. The
+    catalogue is published as an event at every start, not only when its version changes:
+    it costs one message, and a consumer that lost its copy gets it back.
     """
     agency_data = json.loads((data_dir / "agencies.json").read_text(encoding="utf-8"))
     procedure_data = json.loads((data_dir / "procedures.json").read_text(encoding="utf-8"))
@@ -67,7 +70,36 @@ async def load_catalogue(ctx: Context, data_dir: Path = DATA_DIR) -> str:
                 "catalogue_version": version,
             }
             await _upsert(session, procedures, row, "code")
+        await ctx.outbox.add(session, _published(version, agency_data, procedure_data))
     return version
+
+
+def _published(version: str, agency_data: Any, procedure_data: Any) -> events.CataloguePublished:
+    return events.CataloguePublished(
+        catalogue_version=version,
+        agencies=[
+            events.AgencyRef(
+                code=a["code"], name=a["name"], level=a["level"], parent_code=a.get("parent_code")
+            )
+            for a in agency_data["agencies"]
+        ],
+        procedures=[
+            events.ProcedureTerms(
+                code=p["code"],
+                name=p["name"],
+                field=p["field"],
+                online_level=p["online_level"],
+                processing_days=p["processing_days"],
+                cutoff_time=p.get("cutoff_time") or "15:00",
+                fee_vnd=p["fee_vnd"],
+                documents=[
+                    events.DocumentName(code=d["code"], name=d["name"], required=d["required"])
+                    for d in p["documents"]
+                ],
+            )
+            for p in procedure_data["procedures"]
+        ],
+    )
 
 
 async def _upsert(session: AsyncSession, table: Any, row: dict[str, Any], key: str) -> None:

@@ -326,6 +326,8 @@ async def submit(
                 recipient=recipient(account, dossier["notify_via"]),
                 update_code=update_code,
                 fee_vnd=procedure["fee_vnd"],
+                processing_days=procedure["processing_days"],
+                cutoff_time=procedure["cutoff_time"],
             ),
             dossier_code=code,
             sequence=sequence,
