@@ -97,4 +97,5 @@ def test_published_asyncapi_document_matches_the_models() -> None:
         "dossier_submitted_for_approval",
         "dossier_sent_back",
         "catalogue_published",
+        "dossier_resumed",
     }

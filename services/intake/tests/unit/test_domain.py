@@ -8,9 +8,9 @@ from datetime import date
 import pytest
 
 from intake.domain.codes import DOSSIER_CODE, dossier_code, new_update_code
-from intake.domain.files import safe_filename, sniff
 from intake.domain.forms import form_errors
 from intake.domain.text import fold
+from shared.storage.files import safe_filename, sniff
 
 
 @pytest.mark.parametrize(

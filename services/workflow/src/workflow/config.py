@@ -11,3 +11,19 @@ class WorkflowSettings(BaseServiceSettings):
 
     port: int = 8002
     metrics_port: int = 9102
+    # The public tracking page of a dossier, printed as a QR code on every form.
+    public_tracking_url: str = "https://dichvucong.bocongan.gov.vn/tra-cuu/{code}"
+
+    # An officer's token lasts a working shift.
+    token_ttl_seconds: int = 8 * 3600
+    # Demo officers (officers.json) with this password; only ever in development.
+    seed_demo_officers: bool = True
+    demo_password: str = "demo-officer-2026"  # noqa: S105
+
+    # Links to the citizen's files and the e-result stay valid this long.
+    download_link_seconds: int = 900
+    max_result_bytes: int = 20 * 1024 * 1024
+
+    # How often the timers look for due-soon and overdue dossiers, and how many per pass.
+    timer_poll_seconds: float = 30.0
+    timer_batch: int = 200

@@ -248,6 +248,19 @@ class DossierSupplementRequested(WorkflowDossierEvent):
     round: int = Field(1, description="1 for the first request on this dossier, 2 for the next…")
 
 
+class DossierResumed(WorkflowDossierEvent):
+    """The citizen supplemented: the clock runs again, the due date moved by the pause."""
+
+    event_type = "dossier.resumed"
+
+    round: int
+    resumed_at: AwareDatetime
+    paused_working_hours: float = Field(
+        description="Working time the clock stood still (0 before receipt)."
+    )
+    previous_due_at: AwareDatetime | None = None
+
+
 class DossierRejected(WorkflowDossierEvent):
     event_type = "dossier.rejected"
 

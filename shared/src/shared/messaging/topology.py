@@ -27,6 +27,7 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "intake": (
         "dossier.received",
         "dossier.supplement_requested",
+        "dossier.resumed",
         "dossier.rejected",
         "dossier.assigned",
         "dossier.submitted_for_approval",
@@ -44,7 +45,7 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
         "payment.completed",
     ),
     "notify": ("account.#", "dossier.#"),
-    "stats": ("dossier.#", "feedback.#", "payment.#", "notification.#"),
+    "stats": ("catalogue.#", "dossier.#", "feedback.#", "payment.#", "notification.#"),
 }
 
 

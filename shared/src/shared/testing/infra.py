@@ -143,25 +143,15 @@ def weed_binary() -> str:
     return found
 
 
-@contextmanager
-def seaweedfs(data_dir: Path) -> Iterator[ObjectStoreServer]:
-    """A real `weed mini` (S3 gateway) on free ports, data on disk under `data_dir`."""
+def _start_seaweedfs(data_dir: Path) -> tuple[subprocess.Popen[bytes], ObjectStoreServer]:
+    """Start weed on free ports and wait until it answers S3 requests."""
     access, secret = "dvc-test", "dvc-test-secret-key"
-    ports = {
-        "-master.port": free_port(),
-        "-master.port.grpc": free_port(),
-        "-volume.port": free_port(),
-        "-volume.port.grpc": free_port(),
-        "-filer.port": free_port(),
-        "-filer.port.grpc": free_port(),
-        "-s3.port": free_port(),
-        "-s3.port.grpc": free_port(),
-        "-s3.port.iceberg": free_port(),
-        "-s3.port.lance": free_port(),
-        "-admin.port": free_port(),
-        "-admin.port.grpc": free_port(),
-        "-webdav.port": free_port(),
-    }
+    flags = (
+        "-master.port", "-master.port.grpc", "-volume.port", "-volume.port.grpc",
+        "-filer.port", "-filer.port.grpc", "-s3.port", "-s3.port.grpc", "-s3.port.iceberg",
+        "-s3.port.lance", "-admin.port", "-admin.port.grpc", "-webdav.port",
+    )  # fmt: skip
+    ports = {flag: free_port() for flag in flags}
     args = [
         weed_binary(),
         "mini",
@@ -171,32 +161,55 @@ def seaweedfs(data_dir: Path) -> Iterator[ObjectStoreServer]:
         *(f"{flag}={port}" for flag, port in ports.items()),
     ]
     env = {**os.environ, "AWS_ACCESS_KEY_ID": access, "AWS_SECRET_ACCESS_KEY": secret}
-    log = (data_dir / "weed.log").open("wb")
-    proc = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=data_dir)
+    with (data_dir / "weed.log").open("wb") as log:
+        # The child keeps its own copy of the file descriptor.
+        proc = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=data_dir)
     server = ObjectStoreServer(f"127.0.0.1:{ports['-s3.port']}", access, secret)
+    from minio import Minio
+
+    client = Minio(server.endpoint, access_key=access, secret_key=secret, secure=False)
+
+    def answers() -> bool:
+        if proc.poll() is not None:
+            raise RuntimeError(f"weed mini exited: {(data_dir / 'weed.log').read_text()[-2000:]}")
+        try:
+            client.bucket_exists("dvc-ping")
+        except Exception:
+            return False
+        return True
+
     try:
-        from minio import Minio
-
-        client = Minio(server.endpoint, access_key=access, secret_key=secret, secure=False)
-
-        def answers() -> bool:
-            if proc.poll() is not None:
-                raise RuntimeError(
-                    f"weed mini exited: {(data_dir / 'weed.log').read_text()[-2000:]}"
-                )
-            try:
-                client.bucket_exists("dvc-ping")
-            except Exception:
-                return False
-            return True
-
         wait_for(answers, timeout=60, interval=0.2, what="the object store")
+    except BaseException:
+        _stop(proc)
+        raise
+    return proc, server
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+@contextmanager
+def seaweedfs(data_dir: Path) -> Iterator[ObjectStoreServer]:
+    """A real `weed mini` (S3 gateway) on free ports, data on disk under `data_dir`.
+
+    A port found free can be taken by another process before weed binds it; weed then
+    exits at once, and it is started again on other ports.
+    """
+    for attempt in range(3):
+        try:
+            proc, server = _start_seaweedfs(data_dir)
+            break
+        except RuntimeError as exc:
+            if "address already in use" not in str(exc) or attempt == 2:
+                raise
+    try:
         yield server
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+        _stop(proc)

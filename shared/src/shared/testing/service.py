@@ -15,6 +15,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from shared.config import BaseServiceSettings
+from shared.contracts import Envelope
 from shared.runtime import Role, Runtime, ServiceDefinition, create_app, migrate
 from shared.testing.infra import ObjectStoreServer, eventually, free_port
 
@@ -27,6 +28,16 @@ class ServiceUnderTest:
 
     def client(self, **kwargs: Any) -> httpx.AsyncClient:
         return httpx.AsyncClient(base_url=self.url, timeout=30, **kwargs)
+
+    async def publish(self, envelope: Envelope) -> None:
+        """Publish an event on the service's exchange as another service's relay would."""
+        await self.runtime.broker.publish_event(
+            envelope.model_dump_json().encode(),
+            envelope.type,
+            message_id=str(envelope.id),
+            type=envelope.type,
+            app_id=envelope.source,
+        )
 
 
 def service_settings(

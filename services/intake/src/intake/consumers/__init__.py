@@ -9,6 +9,7 @@ HANDLERS: dict[type, Handler] = {
     for model in (
         ev.DossierReceived,
         ev.DossierSupplementRequested,
+        ev.DossierResumed,
         ev.DossierRejected,
         ev.DossierAssigned,
         ev.DossierSubmittedForApproval,

@@ -24,6 +24,7 @@ from shared.contracts import events as ev
 NOTES: dict[str, str] = {
     "dossier.received": "Hồ sơ đã được tiếp nhận.",
     "dossier.supplement_requested": "Cơ quan yêu cầu bổ sung, hoàn thiện hồ sơ.",
+    "dossier.resumed": "Hồ sơ đã bổ sung được tiếp tục giải quyết.",
     "dossier.rejected": "Hồ sơ bị từ chối.",
     "dossier.assigned": "Hồ sơ đang được xử lý.",
     "dossier.submitted_for_approval": "Hồ sơ đang trình lãnh đạo phê duyệt.",

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +15,6 @@ from starlette.requests import Request
 from intake.adapters.tables import (
     attachments,
 )
-from intake.domain.files import SNIFF_BYTES, filename_problem, safe_filename, sniff
 from intake.services.context import ATTACHMENTS_BUCKET, Context
 from intake.services.records import (
     err,
@@ -24,6 +22,7 @@ from intake.services.records import (
 from shared.api.problems import Problem
 from shared.api.uploads import MultipartStream, Part, too_large
 from shared.storage import ObjectTooLarge, StoredObject
+from shared.storage.files import UnacceptedContent, filename_problem, put_checked, safe_filename
 
 # Multipart framing around one file: boundaries, part headers, the document_code field.
 FRAMING_BYTES = 64 * 1024
@@ -105,32 +104,20 @@ async def receive_files(
 async def store_part(
     ctx: Context, part: Part, document: dict[str, Any], dossier_id: uuid.UUID, limit: int
 ) -> StoredObject:
-    chunks = part.chunks()
-    head = bytearray()
-    async for chunk in chunks:
-        head += chunk
-        if len(head) >= SNIFF_BYTES:
-            break
-    content_type = sniff(bytes(head))
-    if content_type is None or content_type not in document["accepted_types"]:
+    # The key is random: it never carries the citizen's file name or anything they chose.
+    key = f"{dossier_id}/{uuid.uuid4()}"
+    try:
+        return await put_checked(
+            ctx.store, ATTACHMENTS_BUCKET, key, part.chunks(),
+            accepted=document["accepted_types"], max_size=limit,
+        )  # fmt: skip
+    except UnacceptedContent:
         accepted = ", ".join(t.split("/")[1].upper() for t in document["accepted_types"])
         raise Problem(
             415,
             f"Tệp không đúng định dạng cho phép ({accepted}).",
             errors=[err("file", f"Nội dung tệp không phải {accepted}.")],
-        )
-
-    async def body() -> AsyncIterator[bytes]:
-        yield bytes(head)
-        async for chunk in chunks:
-            yield chunk
-
-    # The key is random: it never carries the citizen's file name or anything they chose.
-    key = f"{dossier_id}/{uuid.uuid4()}"
-    try:
-        return await ctx.store.put_stream(
-            ATTACHMENTS_BUCKET, key, body(), content_type=content_type, max_size=limit
-        )
+        ) from None
     except ObjectTooLarge:
         raise too_large(limit) from None
 

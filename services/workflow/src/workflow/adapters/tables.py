@@ -1,5 +1,196 @@
 """workflow's own tables (the outbox and inbox come from shared.messaging.tables)."""
 
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    SmallInteger,
+    Table,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+
 from shared.db import new_metadata
 
 metadata = new_metadata()
+
+
+def _at(name: str, *, nullable: bool = True) -> Column[object]:
+    return Column(name, DateTime(timezone=True), nullable=nullable)
+
+
+# --- reference data, learned from intake's `catalogue.published` -------------------------
+
+agencies = Table(
+    "agencies",
+    metadata,
+    Column("code", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("level", Text, nullable=False),
+    Column("parent_code", Text),
+    # [["07:00", "11:30"], ["13:30", "17:00"]]; null: the default office hours.
+    Column("office_hours", JSONB),
+)
+
+procedures = Table(
+    "procedures",
+    metadata,
+    Column("code", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("field", Text, nullable=False),
+    Column("online_level", Text, nullable=False),
+    Column("processing_days", Integer, nullable=False),
+    Column("cutoff_time", Text, nullable=False),
+    Column("fee_vnd", BigInteger, nullable=False),
+    Column("documents", JSONB, nullable=False),
+)
+
+# One row per year: the calendar an administrator entered from the official notice.
+calendar_years = Table(
+    "calendar_years",
+    metadata,
+    Column("year", Integer, primary_key=True),
+    Column("data", JSONB, nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("updated_by", Text, nullable=False),
+    _at("updated_at", nullable=False),
+)
+
+# --- officers ---------------------------------------------------------------------------
+
+officers = Table(
+    "officers",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("username", Text, nullable=False, unique=True),
+    Column("full_name", Text, nullable=False),
+    Column("role", Text, nullable=False),
+    Column("agency_code", Text, nullable=False),
+    Column("password_hash", Text, nullable=False),
+    Column("phone", Text),
+    Column("email", Text),
+    Column("active", Boolean, nullable=False, server_default=text("true")),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("role IN ('receiver', 'processor', 'approver', 'admin')", name="role"),
+    Index("ix_officers_agency_role", "agency_code", "role"),
+)
+
+# --- cases: the dossier as the officers handle it ---------------------------------------
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),  # intake's dossier id
+    Column("code", Text, nullable=False, unique=True),
+    Column("status", Text, nullable=False),
+    Column("agency_code", Text, nullable=False),
+    Column("agency_name", Text, nullable=False),
+    Column("procedure_code", Text, nullable=False),
+    Column("procedure_name", Text, nullable=False),
+    Column("field", Text, nullable=False),
+    Column("online_level", Text, nullable=False),
+    Column("processing_days", Integer, nullable=False),
+    Column("cutoff_time", Text, nullable=False),
+    Column("fee_vnd", BigInteger, nullable=False),
+    # Personal data: shown to the agency's officers only, never logged.
+    Column("applicant", JSONB, nullable=False),
+    Column("applicant_name", Text, nullable=False),
+    Column("form", JSONB, nullable=False),
+    Column("attachments", JSONB, nullable=False),
+    Column("result_delivery", JSONB, nullable=False),
+    Column("recipient", JSONB, nullable=False),
+    _at("submitted_at", nullable=False),
+    _at("received_at"),
+    _at("counted_from"),
+    Column("received_by", Text),
+    Column("rule_set", Text),
+    _at("due_at"),
+    # The work list's order: the due date once there is one; before receipt, the
+    # submission time (the desk takes the oldest first).
+    _at("priority_at", nullable=False),
+    # The due date first announced; reports judge against it even after an apology.
+    _at("original_due_at"),
+    _at("extended_at"),
+    # Grows with every change of due date, so a timer fires once per version.
+    Column("deadline_version", Integer, nullable=False, server_default=text("0")),
+    # The status to return to when the citizen supplements.
+    Column("resume_status", Text),
+    Column("supplement_rounds", SmallInteger, nullable=False, server_default=text("0")),
+    Column("assignee_id", UUID(as_uuid=True)),
+    Column("assignee_name", Text),
+    Column("result_summary", Text),
+    Column("result_file", JSONB),
+    _at("resolved_at"),
+    Column("judgement", Text),
+    # The sequence of the last event emitted about this dossier (Envelope.sequence).
+    Column("sequence", Integer, nullable=False, server_default=text("0")),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    _at("updated_at", nullable=False),
+    # The work list: an agency's dossiers (by status, assignee, procedure) in due order.
+    Index("ix_cases_worklist", "agency_code", "status", "priority_at", "code"),
+    Index("ix_cases_agency_priority", "agency_code", "priority_at", "code"),
+    Index("ix_cases_assignee", "assignee_id", "priority_at", "code"),
+    Index("ix_cases_procedure", "agency_code", "procedure_code", "priority_at", "code"),
+    Index(
+        "ix_cases_applicant_trgm",
+        text("lower(applicant_name) gin_trgm_ops"),
+        postgresql_using="gin",
+    ),
+)
+
+# Each supplement round: the clock stops at `paused_at` and resumes at `resumed_at`.
+pauses = Table(
+    "pauses",
+    metadata,
+    Column("case_id", UUID(as_uuid=True), ForeignKey("cases.id"), nullable=False),
+    Column("round", SmallInteger, nullable=False),
+    Column("items", JSONB, nullable=False),
+    Column("note", Text),
+    _at("paused_at", nullable=False),
+    _at("supplement_due_at"),
+    _at("resumed_at"),
+    # Whether the processing clock was running when the dossier paused (not before receipt).
+    Column("clock_was_running", Boolean, nullable=False),
+    Column("paused_seconds", BigInteger),
+    PrimaryKeyConstraint("case_id", "round"),
+)
+
+# The audit trail: appended by every action, never updated or deleted (a trigger refuses).
+history = Table(
+    "history",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("case_id", UUID(as_uuid=True), ForeignKey("cases.id"), nullable=False),
+    _at("at", nullable=False),
+    Column("actor_kind", Text, nullable=False),
+    Column("actor_id", Text),
+    Column("actor_name", Text),
+    Column("actor_role", Text),
+    Column("action", Text, nullable=False),
+    Column("from_status", Text),
+    Column("to_status", Text, nullable=False),
+    Column("note", Text),
+    Index("ix_history_case", "case_id", "id"),
+)
+
+# Due-soon and overdue announcements, one row per dossier, kind and deadline version.
+timers = Table(
+    "timers",
+    metadata,
+    Column("case_id", UUID(as_uuid=True), ForeignKey("cases.id"), nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("deadline_version", Integer, nullable=False),
+    _at("fire_at", nullable=False),
+    _at("fired_at"),
+    PrimaryKeyConstraint("case_id", "kind", "deadline_version"),
+    CheckConstraint("kind IN ('due_soon', 'overdue')", name="kind"),
+    Index("ix_timers_pending", "fire_at", postgresql_where=text("fired_at IS NULL")),
+)

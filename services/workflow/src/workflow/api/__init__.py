@@ -2,4 +2,8 @@
 
 from fastapi import APIRouter
 
+from workflow.api import auth, calendar, dossiers
+
 router = APIRouter(prefix="/api/v1")
+for module in (auth, dossiers, calendar):
+    router.include_router(module.router)

@@ -1,5 +1,15 @@
 """Handlers of the events workflow consumes, keyed by event model."""
 
-from shared.messaging import Handler
+from shared.contracts import events as ev
+from shared.messaging import Handler, Outbox
+from workflow.services import inbound
 
-HANDLERS: dict[type, Handler] = {}
+
+def handlers(outbox: Outbox) -> dict[type, Handler]:
+    return {
+        ev.CataloguePublished: inbound.catalogue_published,
+        ev.DossierSubmitted: inbound.dossier_submitted(outbox),
+        ev.DossierSupplemented: inbound.dossier_supplemented(outbox),
+        ev.DossierWithdrawn: inbound.dossier_withdrawn(outbox),
+        ev.PaymentCompleted: inbound.payment_completed,
+    }

@@ -1,9 +1,13 @@
-"""Attachment rules: what a file really is (by its first bytes), and a file name that is
-safe to show and to send back in a header."""
+"""Files people send: what a file really is (by its first bytes, never by its name), a
+file name that is safe to show and to send back in a header, and storing a stream after
+checking its type."""
 
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import AsyncIterator, Collection
+
+from shared.storage.store import ObjectStore, StoredObject
 
 # The content types the catalogue may accept, recognised by their magic bytes.
 _SIGNATURES: tuple[tuple[bytes, str], ...] = (
@@ -57,3 +61,39 @@ def safe_filename(name: str | None, fallback: str = "tep-dinh-kem") -> str:
             else text[:_MAX_NAME]
         )
     return text
+
+
+class UnacceptedContent(Exception):
+    """The file is not of an accepted type (`found` is what it is, None if unknown)."""
+
+    def __init__(self, found: str | None) -> None:
+        super().__init__(f"content type {found} is not accepted")
+        self.found = found
+
+
+async def put_checked(
+    store: ObjectStore,
+    bucket: str,
+    key: str,
+    chunks: AsyncIterator[bytes],
+    *,
+    accepted: Collection[str],
+    max_size: int,
+) -> StoredObject:
+    """Store a stream whose first bytes show one of the `accepted` types; nothing is
+    stored otherwise. Raises UnacceptedContent, or ObjectTooLarge past `max_size`."""
+    head = bytearray()
+    async for chunk in chunks:
+        head += chunk
+        if len(head) >= SNIFF_BYTES:
+            break
+    content_type = sniff(bytes(head))
+    if content_type is None or content_type not in accepted:
+        raise UnacceptedContent(content_type)
+
+    async def body() -> AsyncIterator[bytes]:
+        yield bytes(head)
+        async for chunk in chunks:
+            yield chunk
+
+    return await store.put_stream(bucket, key, body(), content_type=content_type, max_size=max_size)

@@ -1,0 +1,34 @@
+"""workflow API: officers sign in."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Form, Response
+from pydantic import BaseModel
+
+from workflow.api.deps import Ctx
+from workflow.services import officers
+
+router = APIRouter(tags=["auth"])
+
+
+class TokenRead(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"]
+    expires_in: int
+
+
+@router.post("/auth/token", response_model=TokenRead)
+async def token(
+    username: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=256)],
+    ctx: Ctx,
+    response: Response,
+    grant_type: Annotated[str | None, Form(pattern="^password$")] = None,
+) -> dict[str, Any]:
+    """Sign in with username and password (OAuth2 password form) for an officer token."""
+    answer = await officers.sign_in(ctx, username, password)
+    # RFC 6749 §5.1: a token answer must not be cached.
+    response.headers["Cache-Control"] = "no-store"
+    return answer

@@ -1,0 +1,55 @@
+"""Request dependencies shared by workflow's routers: the context and the signed-in officer."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from shared.api.problems import Problem
+from shared.security import TokenError
+from workflow.domain.lifecycle import Role
+from workflow.services.changes import Officer
+from workflow.services.context import Context
+
+
+def get_ctx(request: Request) -> Context:
+    ctx: Context = request.app.state.ctx
+    return ctx
+
+
+Ctx = Annotated[Context, Depends(get_ctx)]
+
+
+def current_officer(ctx: Ctx, authorization: Annotated[str | None, Header()] = None) -> Officer:
+    if not authorization or not authorization.lower().startswith("bearer "):
+        raise Problem(401, "Vui lòng đăng nhập.", headers={"WWW-Authenticate": "Bearer"})
+    try:
+        claims = ctx.verifier.verify(authorization[7:].strip())
+    except TokenError:
+        raise Problem(
+            401,
+            "Phiên đăng nhập không hợp lệ hoặc đã hết hạn, vui lòng đăng nhập lại.",
+            headers={"WWW-Authenticate": "Bearer"},
+        ) from None
+    if claims.role not in set(Role) or "agency" not in claims.extra:
+        raise Problem(403, "Chỉ cán bộ của đơn vị mới dùng được chức năng này.")
+    return Officer(
+        id=uuid.UUID(claims.subject),
+        name=str(claims.extra.get("name", "")),
+        role=claims.role,
+        agency_code=str(claims.extra["agency"]),
+    )
+
+
+CurrentOfficer = Annotated[Officer, Depends(current_officer)]
+
+
+def current_admin(officer: CurrentOfficer) -> Officer:
+    if officer.role != Role.ADMIN:
+        raise Problem(403, "Chỉ quản trị viên được thực hiện thao tác này.")
+    return officer
+
+
+CurrentAdmin = Annotated[Officer, Depends(current_admin)]

@@ -1,0 +1,176 @@
+"""workflow API: the agency's work list, a dossier's detail, and the officers' actions."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.contracts import events as ev
+from workflow.api.deps import Ctx, CurrentOfficer
+from workflow.services import actions, forms, results, views
+
+router = APIRouter(tags=["dossiers"])
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class NoteIn(_Strict):
+    note: str | None = Field(None, max_length=2000)
+
+
+class RequiredNoteIn(_Strict):
+    note: str = Field(min_length=1, max_length=2000)
+
+
+class SupplementItemIn(_Strict):
+    document_code: str | None = Field(None, max_length=50)
+    description: str = Field(min_length=1, max_length=1000)
+
+
+class SupplementRequestIn(_Strict):
+    items: list[SupplementItemIn] = Field(min_length=1, max_length=50)
+    note: str | None = Field(None, max_length=2000)
+
+
+class RejectIn(_Strict):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class AssignIn(_Strict):
+    officer: str = Field(min_length=1, max_length=64, description="Username or id.")
+
+
+class ReturnIn(_Strict):
+    originals_verified: bool
+    note: str | None = Field(None, max_length=2000)
+
+
+class ExtendIn(_Strict):
+    new_due_date: date
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+@router.get("/dossiers")
+async def work_list(
+    ctx: Ctx,
+    officer: CurrentOfficer,
+    status: Annotated[list[ev.DossierStatus] | None, Query()] = None,
+    overdue: bool | None = None,
+    assignee: Annotated[str | None, Query(max_length=64, description="`me` or an id")] = None,
+    procedure_code: Annotated[str | None, Query(max_length=50)] = None,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> dict[str, Any]:
+    """The agency's dossiers, most urgent first, with `due_at` and `overdue`."""
+    return await views.work_list(
+        ctx, officer,
+        status=[s.value for s in status] if status else None, overdue=overdue,
+        assignee=assignee, procedure_code=procedure_code, q=q, limit=limit, cursor=cursor,
+    )  # fmt: skip
+
+
+@router.get("/dossiers/{code}")
+async def detail(code: str, ctx: Ctx, officer: CurrentOfficer) -> dict[str, Any]:
+    """Applicant, form, files with time-limited links, deadline and history."""
+    return await views.detail(ctx, officer, code)
+
+
+@router.post("/dossiers/{code}/receive")
+async def receive(
+    code: str, ctx: Ctx, officer: CurrentOfficer, body: NoteIn | None = None
+) -> dict[str, Any]:
+    """Accept the complete dossier: the clock starts, the appointment is set."""
+    return await actions.receive(ctx, officer, code, body.note if body else None)
+
+
+@router.post("/dossiers/{code}/request-supplement")
+async def request_supplement(
+    code: str, body: SupplementRequestIn, ctx: Ctx, officer: CurrentOfficer
+) -> dict[str, Any]:
+    """Ask for everything missing at once; the clock stops."""
+    request = actions.SupplementRequest(
+        items=[ev.SupplementItem(**i.model_dump()) for i in body.items], note=body.note
+    )
+    return await actions.request_supplement(ctx, officer, code, request)
+
+
+@router.post("/dossiers/{code}/reject")
+async def reject(code: str, body: RejectIn, ctx: Ctx, officer: CurrentOfficer) -> dict[str, Any]:
+    """Refuse the dossier with a reason."""
+    return await actions.reject(ctx, officer, code, body.reason)
+
+
+@router.post("/dossiers/{code}/assign")
+async def assign(code: str, body: AssignIn, ctx: Ctx, officer: CurrentOfficer) -> dict[str, Any]:
+    """Hand the dossier to a processor of the agency."""
+    return await actions.assign(ctx, officer, code, body.officer)
+
+
+@router.post("/dossiers/{code}/result")
+async def record_result(
+    code: str, request: Request, ctx: Ctx, officer: CurrentOfficer
+) -> dict[str, Any]:
+    """The processor's result: multipart `summary` and an optional e-result `file`."""
+    return await results.record(ctx, officer, code, request)
+
+
+@router.post("/dossiers/{code}/submit-for-approval")
+async def submit_for_approval(
+    code: str, ctx: Ctx, officer: CurrentOfficer, body: NoteIn | None = None
+) -> dict[str, Any]:
+    """Send the processed dossier to the leader."""
+    return await actions.submit_for_approval(ctx, officer, code, body.note if body else None)
+
+
+@router.post("/dossiers/{code}/send-back")
+async def send_back(
+    code: str, body: RequiredNoteIn, ctx: Ctx, officer: CurrentOfficer
+) -> dict[str, Any]:
+    """The leader returns the dossier to processing, saying why."""
+    return await actions.send_back(ctx, officer, code, body.note)
+
+
+@router.post("/dossiers/{code}/approve")
+async def approve(
+    code: str, ctx: Ctx, officer: CurrentOfficer, body: NoteIn | None = None
+) -> dict[str, Any]:
+    """The leader approves: the result is ready."""
+    return await actions.approve(ctx, officer, code, body.note if body else None)
+
+
+@router.post("/dossiers/{code}/return-result")
+async def return_result(
+    code: str, body: ReturnIn, ctx: Ctx, officer: CurrentOfficer
+) -> dict[str, Any]:
+    """Hand the result over after comparing the paper originals."""
+    return await actions.return_result(ctx, officer, code, body.originals_verified, body.note)
+
+
+@router.post("/dossiers/{code}/extend-deadline")
+async def extend_deadline(
+    code: str, body: ExtendIn, ctx: Ctx, officer: CurrentOfficer
+) -> dict[str, Any]:
+    """The apology letter with a new appointment date (once per dossier)."""
+    return await actions.extend_deadline(ctx, officer, code, body.new_due_date, body.reason)
+
+
+@router.get(
+    "/dossiers/{code}/forms/{form}.pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}},
+)
+async def form_pdf(code: str, form: str, ctx: Ctx, officer: CurrentOfficer) -> Response:
+    """An official form of the dossier as PDF, with its code and a QR code for tracking."""
+    pdf = await forms.render_for(ctx, officer, code, form)
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{form}-{code}.pdf"'},
+    )

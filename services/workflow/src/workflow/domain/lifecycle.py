@@ -1,0 +1,117 @@
+"""The dossier's state machine (ARCHITECTURE.md, "Dossier lifecycle"): which action may
+be taken from which status, by which role, and where it leads.
+
+Officers act through the API; the citizen acts through intake's events (supplement,
+withdraw); timers only announce and never change a status.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from enum import StrEnum
+
+from shared.contracts.events import DossierStatus as S
+from shared.contracts.events import Judgement
+
+
+class Role(StrEnum):
+    RECEIVER = "receiver"
+    PROCESSOR = "processor"
+    APPROVER = "approver"
+    ADMIN = "admin"
+
+
+class Action(StrEnum):
+    RECEIVE = "receive"
+    REQUEST_SUPPLEMENT = "request-supplement"
+    REJECT = "reject"
+    ASSIGN = "assign"
+    RECORD_RESULT = "result"
+    SUBMIT_FOR_APPROVAL = "submit-for-approval"
+    SEND_BACK = "send-back"
+    APPROVE = "approve"
+    RETURN_RESULT = "return-result"
+    EXTEND_DEADLINE = "extend-deadline"
+    # The citizen's, arriving as intake's events.
+    SUPPLEMENT = "supplement"
+    WITHDRAW = "withdraw"
+
+
+@dataclass(frozen=True)
+class Rule:
+    sources: frozenset[S]
+    roles: frozenset[Role]
+    # None: the status stays what it was (recording a result, extending the deadline).
+    target: S | None
+
+
+def _rule(sources: set[S], roles: set[Role], target: S | None) -> Rule:
+    return Rule(frozenset(sources), frozenset(roles), target)
+
+
+OPEN = {S.SUBMITTED, S.RECEIVED, S.SUPPLEMENT_REQUESTED, S.IN_PROGRESS, S.PENDING_APPROVAL}
+# The statuses in which the processing clock runs.
+CLOCK_RUNNING = {S.RECEIVED, S.IN_PROGRESS, S.PENDING_APPROVAL}
+FINAL = {S.RETURNED, S.REJECTED, S.WITHDRAWN}
+
+R, P, A = Role.RECEIVER, Role.PROCESSOR, Role.APPROVER
+
+RULES: dict[Action, Rule] = {
+    Action.RECEIVE: _rule({S.SUBMITTED}, {R}, S.RECEIVED),
+    # Before receipt (the desk finds the dossier incomplete) or while processing.
+    Action.REQUEST_SUPPLEMENT: _rule(
+        {S.SUBMITTED, S.RECEIVED, S.IN_PROGRESS}, {R, P}, S.SUPPLEMENT_REQUESTED
+    ),
+    Action.REJECT: _rule(OPEN, {R, A}, S.REJECTED),
+    Action.ASSIGN: _rule({S.RECEIVED, S.IN_PROGRESS}, {R, A}, S.IN_PROGRESS),
+    Action.RECORD_RESULT: _rule({S.IN_PROGRESS}, {P}, None),
+    Action.SUBMIT_FOR_APPROVAL: _rule({S.IN_PROGRESS}, {P}, S.PENDING_APPROVAL),
+    Action.SEND_BACK: _rule({S.PENDING_APPROVAL}, {A}, S.IN_PROGRESS),
+    Action.APPROVE: _rule({S.PENDING_APPROVAL}, {A}, S.RESULT_READY),
+    Action.RETURN_RESULT: _rule({S.RESULT_READY}, {R}, S.RETURNED),
+    Action.EXTEND_DEADLINE: _rule(CLOCK_RUNNING | {S.SUPPLEMENT_REQUESTED}, {A}, None),
+    # Back to where the dossier was when the supplement was requested (set by the caller).
+    Action.SUPPLEMENT: _rule({S.SUPPLEMENT_REQUESTED}, set(), None),
+    # Intake allows it only before a result; by the time the event arrives the result may
+    # be ready, and the citizen's withdrawal still stands.
+    Action.WITHDRAW: _rule(OPEN | {S.RESULT_READY}, set(), S.WITHDRAWN),
+}
+
+
+class NotAllowed(Exception):
+    """The action does not apply to a dossier in this status."""
+
+    def __init__(self, action: Action, status: S) -> None:
+        super().__init__(f"{action} is not allowed from {status}")
+        self.action = action
+        self.status = status
+
+
+def may(role: str, action: Action) -> bool:
+    """Whether an officer of `role` may ever take `action` (admins administer, not process)."""
+    return role in RULES[action].roles
+
+
+def next_status(action: Action, current: S, resume_to: S | None = None) -> S:
+    """The status after `action`, or NotAllowed. A supplement resumes at `resume_to`."""
+    rule = RULES[action]
+    if current not in rule.sources:
+        raise NotAllowed(action, current)
+    if action is Action.SUPPLEMENT:
+        assert resume_to is not None
+        return resume_to
+    return rule.target if rule.target is not None else current
+
+
+def judge(resolved_at: datetime, due_at: datetime, zone: tzinfo) -> Judgement:
+    """Early: resolved on a day before the due date; on time: by the due moment; late: after.
+
+    "Early" counts in days, as the official report does: a result an hour before the
+    appointment on the appointment day is on time, not early.
+    """
+    if resolved_at > due_at:
+        return Judgement.LATE
+    if resolved_at.astimezone(zone).date() < due_at.astimezone(zone).date():
+        return Judgement.EARLY
+    return Judgement.ON_TIME

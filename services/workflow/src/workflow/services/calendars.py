@@ -1,0 +1,188 @@
+"""The working-day calendars as an administrator keeps them, and the deadline engine of
+an agency built from them.
+
+The years shipped with the service (calendar_data/) are stored the first time it starts;
+from then on the database is the truth and an administrator edits a year through the API.
+Editing a year never moves a due date already announced: due dates are stored on the
+dossier when computed, and only a later computation (a resumption after a supplement)
+uses the new calendar. The answer to an edit says how many announced due dates now fall
+on a day off, so the administrator can tell those citizens.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.api.problems import Problem
+from workflow.adapters.tables import agencies, calendar_years, cases, procedures
+from workflow.domain.calendar import Calendar, YearCalendar, shipped_years
+from workflow.domain.deadlines import VIETNAM, DeadlineEngine, OfficeHours
+from workflow.domain.lifecycle import OPEN
+from workflow.services.context import Context
+
+
+async def store_shipped_years(ctx: Context) -> None:
+    """Store the shipped years an administrator has not entered yet."""
+    async with ctx.db.transaction() as session:
+        for year, calendar in shipped_years().items():
+            await session.execute(
+                insert(calendar_years)
+                .values(
+                    year=year,
+                    data=calendar.to_json(),
+                    revision=1,
+                    updated_by="calendar_data",
+                    updated_at=datetime.now(UTC),
+                )
+                .on_conflict_do_nothing()
+            )
+
+
+async def _years(session: AsyncSession) -> dict[int, YearCalendar]:
+    rows = await session.execute(select(calendar_years.c.year, calendar_years.c.data))
+    return {year: YearCalendar.from_json(data) for year, data in rows}
+
+
+def _hours(office_hours: Any) -> OfficeHours:
+    if not office_hours:
+        return OfficeHours()
+    return OfficeHours(
+        periods=tuple((time.fromisoformat(a), time.fromisoformat(b)) for a, b in office_hours)
+    )
+
+
+async def _lineage(session: AsyncSession, agency_code: str) -> list[Any]:
+    """The agency and its ancestors, nearest first."""
+    tree = (
+        select(agencies.c.code, agencies.c.parent_code, agencies.c.office_hours)
+        .where(agencies.c.code == agency_code)
+        .cte("tree", recursive=True)
+    )
+    tree = tree.union_all(
+        select(agencies.c.code, agencies.c.parent_code, agencies.c.office_hours).where(
+            agencies.c.code == tree.c.parent_code
+        )
+    )
+    return list((await session.execute(select(tree))).mappings())
+
+
+async def engine_for(session: AsyncSession, agency_code: str) -> DeadlineEngine:
+    """The deadline engine of an agency: the calendars in force (with the entries made for
+    it or a parent unit) and its office hours (else the nearest parent's, else default)."""
+    lineage = await _lineage(session, agency_code)
+    codes = {agency_code} | {a["code"] for a in lineage}
+    office_hours = next((a["office_hours"] for a in lineage if a["office_hours"]), None)
+    return DeadlineEngine(Calendar(await _years(session), codes), _hours(office_hours))
+
+
+def cutoff(value: str | None) -> time | None:
+    return time.fromisoformat(value) if value else None
+
+
+async def get_year(ctx: Context, year: int) -> dict[str, Any]:
+    """One year's calendar as stored, with its revision."""
+    async with ctx.db.transaction() as session:
+        row = (
+            (await session.execute(select(calendar_years).where(calendar_years.c.year == year)))
+            .mappings()
+            .first()
+        )
+    if row is None:
+        raise Problem(
+            404,
+            f"Chưa có lịch làm việc năm {year}: hãy nhập theo thông báo chính thức.",
+        )
+    return {
+        **row["data"],
+        "revision": row["revision"],
+        "updated_by": row["updated_by"],
+        "updated_at": row["updated_at"],
+    }
+
+
+async def put_year(ctx: Context, year: int, data: dict[str, Any], officer: str) -> dict[str, Any]:
+    """Replace a year's calendar, after checking it."""
+    try:
+        calendar = YearCalendar.from_json({**data, "year": year})
+    except (KeyError, TypeError, ValueError) as exc:
+        raise Problem(422, f"Lịch không đúng định dạng: {exc}") from None
+    problems = calendar.validate()
+    if problems:
+        raise Problem(
+            422,
+            "Lịch làm việc có mục không hợp lệ.",
+            errors=[{"field": "entries", "message": m} for m in problems],
+        )
+    async with ctx.db.transaction() as session:
+        statement = insert(calendar_years).values(
+            year=year,
+            data=calendar.to_json(),
+            revision=1,
+            updated_by=officer,
+            updated_at=datetime.now(UTC),
+        )
+        await session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[calendar_years.c.year],
+                set_={
+                    "data": statement.excluded.data,
+                    "revision": calendar_years.c.revision + 1,
+                    "updated_by": statement.excluded.updated_by,
+                    "updated_at": statement.excluded.updated_at,
+                },
+            )
+        )
+        affected = await _announced_on_days_off(session, year)
+    answer = await get_year(ctx, year)
+    answer["announced_due_dates_on_days_off"] = affected
+    return answer
+
+
+async def _announced_on_days_off(session: AsyncSession, year: int) -> int:
+    """Open dossiers of the year whose announced due date the new calendar makes a day off."""
+    start = datetime(year, 1, 1, tzinfo=VIETNAM)
+    end = datetime(year + 1, 1, 1, tzinfo=VIETNAM)
+    rows = await session.execute(
+        select(cases.c.agency_code, cases.c.due_at).where(
+            cases.c.status.in_([s.value for s in OPEN]),
+            cases.c.due_at >= start,
+            cases.c.due_at < end,
+        )
+    )
+    years = await _years(session)
+    count = 0
+    for agency_code, due_at in rows:
+        codes = {a["code"] for a in await _lineage(session, agency_code)} | {agency_code}
+        if not Calendar(years, codes).is_working_day(due_at.astimezone(VIETNAM).date()):
+            count += 1
+    return count
+
+
+async def preview(
+    ctx: Context, agency_code: str, procedure_code: str, received_at: datetime
+) -> dict[str, Any] | None:
+    """The appointment of a dossier received at `received_at`, from the same engine."""
+    async with ctx.db.transaction() as session:
+        procedure = (
+            (await session.execute(select(procedures).where(procedures.c.code == procedure_code)))
+            .mappings()
+            .first()
+        )
+        known = await session.scalar(select(agencies.c.code).where(agencies.c.code == agency_code))
+        if procedure is None or known is None:
+            return None
+        engine = await engine_for(session, agency_code)
+    limit = cutoff(procedure["cutoff_time"])
+    return {
+        "agency_code": agency_code,
+        "procedure_code": procedure_code,
+        "processing_days": procedure["processing_days"],
+        "received_at": received_at,
+        "counted_from": engine.counted_from(received_at, limit),
+        "due_at": engine.due_at(received_at, procedure["processing_days"], limit),
+    }

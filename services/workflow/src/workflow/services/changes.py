@@ -1,0 +1,168 @@
+"""How any change to a case is made: under the case's row lock, checked against the state
+machine, appended to the audit trail, and announced through the outbox, all in one
+transaction. Officers' actions, the citizen's events and the timers all go through here,
+so no path can change a dossier without its audit entry and its event.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.api.problems import Problem
+from shared.contracts import events as ev
+from shared.contracts.envelope import EventData
+from shared.messaging import Outbox
+from workflow.adapters.tables import cases, history, timers
+from workflow.domain.deadlines import DeadlineEngine
+from workflow.domain.lifecycle import Action, NotAllowed, next_status
+
+Case = Mapping[str, Any]
+
+STATUS_NAMES = {
+    "submitted": "Mới nộp",
+    "received": "Đã tiếp nhận",
+    "supplement_requested": "Chờ bổ sung",
+    "in_progress": "Đang xử lý",
+    "pending_approval": "Chờ phê duyệt",
+    "result_ready": "Có kết quả",
+    "returned": "Đã trả kết quả",
+    "rejected": "Từ chối",
+    "withdrawn": "Đã rút",
+}
+
+
+@dataclass(frozen=True)
+class Officer:
+    id: uuid.UUID
+    name: str
+    role: str
+    agency_code: str
+
+    @property
+    def actor(self) -> ev.Actor:
+        return ev.Actor(kind="officer", id=str(self.id), name=self.name, role=self.role)
+
+
+CITIZEN = ev.Actor(kind="citizen")
+TIMER = ev.Actor(kind="timer")
+
+
+async def lock_case(session: AsyncSession, code: str, agency_code: str | None = None) -> Case:
+    """The case, locked until the transaction ends; 404 if missing or of another agency."""
+    query = select(cases).where(cases.c.code == code).with_for_update()
+    row = (await session.execute(query)).mappings().first()
+    if row is None or (agency_code is not None and row["agency_code"] != agency_code):
+        raise Problem(404, "Không tìm thấy hồ sơ này trong đơn vị của bạn.")
+    return dict(row)
+
+
+def facts(case: Case, status: str, actor: ev.Actor, note: str | None) -> dict[str, Any]:
+    """What every workflow event says about the dossier (WorkflowDossierEvent)."""
+    return {
+        "procedure_code": case["procedure_code"],
+        "procedure_name": case["procedure_name"],
+        "field": case["field"],
+        "agency_code": case["agency_code"],
+        "agency_name": case["agency_name"],
+        "status": ev.DossierStatus(status),
+        "actor": actor,
+        "note": note,
+        "received_at": case["received_at"],
+        "due_at": case["due_at"],
+        "recipient": ev.Recipient.model_validate(case["recipient"]),
+    }
+
+
+def check(action: Action, case: Case, resume_to: str | None = None) -> ev.DossierStatus:
+    """The status `action` leads to from the case's, or 409 when the state machine says no."""
+    try:
+        return next_status(
+            action,
+            ev.DossierStatus(case["status"]),
+            ev.DossierStatus(resume_to) if resume_to else None,
+        )
+    except NotAllowed:
+        raise Problem(
+            409,
+            f"Không thể thực hiện thao tác này khi hồ sơ đang ở trạng thái "
+            f"“{STATUS_NAMES[case['status']]}”.",
+            current_status=case["status"],
+            action=action.value,
+        ) from None
+
+
+EventsOf = Callable[[Case, dict[str, Any]], list[EventData]]
+"""Given the case after the change and the common event facts, the events to emit."""
+
+
+async def change(
+    outbox: Outbox,
+    session: AsyncSession,
+    case: Case,
+    action: Action,
+    actor: ev.Actor,
+    *,
+    note: str | None = None,
+    values: Mapping[str, Any] | None = None,
+    resume_to: str | None = None,
+    emit: EventsOf | None = None,
+    now: datetime | None = None,
+) -> Case:
+    """Apply `action` to the locked `case`: new status, `values`, audit entry, events."""
+    now = now or datetime.now(UTC)
+    status = check(action, case, resume_to)
+    updated = {**case, **(values or {}), "status": status.value, "updated_at": now}
+    if updated.get("due_at") is not None:
+        updated["priority_at"] = updated["due_at"]
+    await session.execute(
+        history.insert().values(
+            case_id=case["id"],
+            at=now,
+            actor_kind=actor.kind,
+            actor_id=actor.id,
+            actor_name=actor.name,
+            actor_role=actor.role,
+            action=action.value,
+            from_status=case["status"],
+            to_status=status.value,
+            note=note,
+        )
+    )
+    sequence = case["sequence"]
+    for data in emit(updated, facts(updated, status, actor, note)) if emit else []:
+        sequence += 1
+        await outbox.add(
+            session, data, dossier_code=case["code"], sequence=sequence, occurred_at=now
+        )
+    updated["sequence"] = sequence
+    changed = {k: v for k, v in updated.items() if k != "id" and case.get(k) != v}
+    if changed:
+        await session.execute(cases.update().where(cases.c.id == case["id"]).values(**changed))
+    return updated
+
+
+async def schedule_timers(session: AsyncSession, case: Case, engine: DeadlineEngine) -> None:
+    """Due-soon and overdue announcements for the case's current deadline version.
+
+    Timers of older versions stay in the table and are skipped when they come due.
+    """
+    due_at = case["due_at"]
+    for kind, fire_at in (("due_soon", engine.due_soon_at(due_at)), ("overdue", due_at)):
+        await session.execute(
+            insert(timers)
+            .values(
+                case_id=case["id"],
+                kind=kind,
+                deadline_version=case["deadline_version"],
+                fire_at=fire_at,
+            )
+            .on_conflict_do_nothing()
+        )

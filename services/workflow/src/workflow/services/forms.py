@@ -1,0 +1,130 @@
+"""The official forms of a dossier, built from its case and audit trail."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from sqlalchemy import select
+
+import workflow.adapters.forms as pdf
+from shared.api.problems import Problem
+from workflow.adapters.tables import history, pauses, procedures
+from workflow.services.changes import STATUS_NAMES, Officer
+from workflow.services.context import Context
+from workflow.services.views import read_case
+
+DELIVERY = {
+    "in_person": "Nhận trực tiếp tại Bộ phận Một cửa",
+    "post": "Qua dịch vụ bưu chính công ích",
+    "online": "Trực tuyến, trên Cổng dịch vụ công",
+}
+ACTIONS = {
+    "submit": "Nộp hồ sơ trực tuyến",
+    "receive": "Tiếp nhận hồ sơ",
+    "request-supplement": "Yêu cầu bổ sung, hoàn thiện",
+    "supplement": "Công dân bổ sung hồ sơ",
+    "reject": "Từ chối",
+    "assign": "Giao xử lý",
+    "result": "Cập nhật kết quả xử lý",
+    "submit-for-approval": "Trình ký",
+    "send-back": "Trả lại để xử lý tiếp",
+    "approve": "Phê duyệt",
+    "return-result": "Trả kết quả",
+    "extend-deadline": "Xin lỗi và hẹn lại",
+    "withdraw": "Công dân rút hồ sơ",
+    "payment": "Nộp lệ phí",
+}
+# Which forms exist once the dossier has reached the point they record.
+NEEDS = {
+    "receipt": lambda c, rounds: c["received_at"] is not None,
+    "supplement-request": lambda c, rounds: bool(rounds),
+    "rejection": lambda c, rounds: c["status"] == "rejected",
+    "apology": lambda c, rounds: c["extended_at"] is not None,
+    "control-sheet": lambda c, rounds: True,
+}
+
+
+async def render_for(ctx: Context, officer: Officer, code: str, form: str) -> bytes:
+    """The form as PDF; 404 for an unknown form, 409 for one the dossier has not reached."""
+    if form not in pdf.FORMS:
+        raise Problem(404, "Không có biểu mẫu này.")
+    async with ctx.db.transaction() as session:
+        case = await read_case(session, code, officer.agency_code)
+        trail = (
+            (
+                await session.execute(
+                    select(history).where(history.c.case_id == case["id"]).order_by(history.c.id)
+                )
+            )
+            .mappings()
+            .all()
+        )
+        rounds = (
+            (
+                await session.execute(
+                    select(pauses).where(pauses.c.case_id == case["id"]).order_by(pauses.c.round)
+                )
+            )
+            .mappings()
+            .all()
+        )
+        documents = await session.scalar(
+            select(procedures.c.documents).where(procedures.c.code == case["procedure_code"])
+        )
+    if not NEEDS[form](case, rounds):
+        raise Problem(409, f"Hồ sơ chưa có “{pdf.form_title(form)}”.")
+    dossier = _dossier(ctx, case, trail, rounds, documents or [])
+    # Rendering is CPU work: keep the event loop free for other requests.
+    return await asyncio.to_thread(pdf.render, form, dossier)
+
+
+def _dossier(
+    ctx: Context, case: Any, trail: Any, rounds: Any, documents: list[dict[str, Any]]
+) -> pdf.FormDossier:
+    names = {d["code"]: d["name"] for d in documents}
+    counts: dict[str, int] = {}
+    for attachment in case["attachments"]:
+        key = attachment.get("document_code") or ""
+        counts[key] = counts.get(key, 0) + 1
+    last_round = rounds[-1] if rounds else None
+    extension = next((h for h in reversed(trail) if h["action"] == "extend-deadline"), None)
+    rejection = next((h for h in reversed(trail) if h["action"] == "reject"), None)
+    reason = (extension or rejection or {}).get("note") if (extension or rejection) else None
+    applicant = case["applicant"]
+    return pdf.FormDossier(
+        code=case["code"],
+        procedure_code=case["procedure_code"],
+        procedure_name=case["procedure_name"],
+        agency_name=case["agency_name"],
+        applicant_name=case["applicant_name"],
+        applicant_address=case["result_delivery"].get("address") or applicant.get("address"),
+        applicant_phone=case["recipient"].get("phone"),
+        submitted_at=case["submitted_at"],
+        received_at=case["received_at"],
+        due_at=case["due_at"],
+        tracking_url=ctx.settings.public_tracking_url.format(code=case["code"]),
+        officer_name=case["received_by"],
+        documents=tuple(
+            pdf.FormDocument(name=names.get(code, code or "Tài liệu khác"), count=count)
+            for code, count in counts.items()
+        ),
+        supplement_items=tuple(i["description"] for i in last_round["items"]) if last_round else (),
+        supplement_due_at=last_round["supplement_due_at"] if last_round else None,
+        reason=reason,
+        original_due_at=case["original_due_at"],
+        new_due_at=case["due_at"] if case["extended_at"] else None,
+        history=tuple(
+            pdf.FormEntry(
+                at=h["at"],
+                actor=h["actor_name"]
+                or ("Công dân" if h["actor_kind"] == "citizen" else "Hệ thống"),
+                action=ACTIONS.get(h["action"], h["action"]),
+                from_status=STATUS_NAMES.get(h["from_status"] or "", None),
+                to_status=STATUS_NAMES[h["to_status"]],
+                note=h["note"],
+            )
+            for h in trail
+        ),
+        result_delivery=DELIVERY.get(case["result_delivery"].get("method", "")),
+    )

@@ -1,0 +1,88 @@
+"""The processor's e-result: streamed to the `dossier-results` bucket, then recorded.
+
+The role, agency and status are checked before a byte is stored, so a refused upload
+costs nothing; if recording fails after the file is stored, the file is removed.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from starlette.requests import Request
+
+from shared.api.problems import Problem
+from shared.api.uploads import MultipartStream, refuse_if_declared_too_large, too_large
+from shared.contracts import events as ev
+from shared.storage import ObjectTooLarge
+from shared.storage.files import UnacceptedContent, filename_problem, put_checked, safe_filename
+from workflow.domain.lifecycle import Action
+from workflow.services import actions
+from workflow.services.changes import Officer, check, lock_case
+from workflow.services.context import RESULTS_BUCKET, Context
+
+log = logging.getLogger(__name__)
+
+# E-results are signed PDFs, or scans of the paper result.
+RESULT_TYPES = ("application/pdf", "image/jpeg", "image/png")
+SUMMARY_MAX = 4000
+
+
+def _invalid(field: str, message: str) -> Problem:
+    return Problem(422, message, errors=[{"field": field, "message": message}])
+
+
+async def record(ctx: Context, officer: Officer, code: str, request: Request) -> dict[str, Any]:
+    """Read `summary` and an optional `file`, store the file, record the result."""
+    limit = ctx.settings.max_result_bytes
+    refuse_if_declared_too_large(request, limit + 64 * 1024)
+    async with ctx.db.transaction() as session:
+        actions.allowed(officer, Action.RECORD_RESULT)
+        case = await lock_case(session, code, officer.agency_code)
+        check(Action.RECORD_RESULT, case)
+        actions.own_work(officer, case)
+    summary: str | None = None
+    stored = None
+    filename = None
+    try:
+        async for part in MultipartStream(request, max_body=limit + 64 * 1024).parts():
+            if part.filename is None:
+                if part.name == "summary":
+                    summary = (await part.text()).strip()
+                continue
+            if part.name != "file" or stored is not None:
+                raise _invalid("file", "Chỉ gửi một tệp kết quả.")
+            if (problem := filename_problem(part.filename)) is not None:
+                raise _invalid("file", problem)
+            filename = safe_filename(part.filename, fallback="ket-qua")
+            stored = await put_checked(
+                ctx.store, RESULTS_BUCKET, actions.result_key(code), part.chunks(),
+                accepted=RESULT_TYPES, max_size=limit,
+            )  # fmt: skip
+        if not summary or len(summary) > SUMMARY_MAX:
+            raise _invalid("summary", "Vui lòng nhập tóm tắt kết quả (tối đa 4000 ký tự).")
+        file_ref = (
+            ev.FileRef(
+                bucket=stored.bucket, key=stored.key, size=stored.size,
+                content_type=stored.content_type, sha256=stored.sha256, filename=filename,
+            )
+            if stored
+            else None
+        )  # fmt: skip
+        return await actions.record_result(ctx, officer, code, summary, file_ref)
+    except UnacceptedContent:
+        raise Problem(415, "Tệp kết quả phải là PDF, JPEG hoặc PNG.") from None
+    except ObjectTooLarge:
+        raise too_large(limit) from None
+    except BaseException:
+        if stored is not None:
+            await _remove(ctx, stored.key)
+        raise
+
+
+async def _remove(ctx: Context, key: str) -> None:
+    try:
+        await ctx.store.remove(RESULTS_BUCKET, key)
+    except Exception:
+        # Left behind: an unreferenced object, harmless; the key is logged for clean-up.
+        log.warning("could not remove a refused e-result", extra={"key": key})

@@ -1,0 +1,137 @@
+"""Due-soon and overdue announcements.
+
+Each change of a dossier's due date writes two rows in `timers` for the new deadline
+version (changes.schedule_timers). This worker claims the rows that came due with
+`FOR UPDATE SKIP LOCKED`, so several consume processes share the work and a restart
+loses nothing: a row is marked fired in the same transaction as its event's outbox row.
+A timer of an older deadline version, or of a dossier whose clock no longer runs, is
+marked fired without an event: each dossier hears once per kind and deadline version.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.contracts import events as ev
+from shared.db import Database
+from shared.messaging import Outbox
+from workflow.adapters.tables import cases, officers, timers
+from workflow.domain.lifecycle import CLOCK_RUNNING
+from workflow.services.calendars import engine_for
+from workflow.services.changes import TIMER, facts, lock_case
+
+log = logging.getLogger(__name__)
+
+
+async def fire_due_timers(db: Database, outbox: Outbox, *, batch: int = 200) -> int:
+    """One pass: announce what came due; returns how many timers were handled."""
+    now = datetime.now(UTC)
+    async with db.transaction() as session:
+        due = (
+            (
+                await session.execute(
+                    select(timers)
+                    .where(timers.c.fired_at.is_(None), timers.c.fire_at <= now)
+                    .order_by(timers.c.fire_at)
+                    .limit(batch)
+                    .with_for_update(skip_locked=True)
+                )
+            )
+            .mappings()
+            .all()
+        )
+        for timer in due:
+            await _fire(session, outbox, timer, now)
+            await session.execute(
+                timers.update()
+                .where(
+                    timers.c.case_id == timer["case_id"],
+                    timers.c.kind == timer["kind"],
+                    timers.c.deadline_version == timer["deadline_version"],
+                )
+                .values(fired_at=now)
+            )
+    return len(due)
+
+
+async def _fire(session: AsyncSession, outbox: Outbox, timer: Any, now: datetime) -> None:
+    code = await session.scalar(select(cases.c.code).where(cases.c.id == timer["case_id"]))
+    case = await lock_case(session, str(code))
+    if case["deadline_version"] != timer["deadline_version"] or case["status"] not in CLOCK_RUNNING:
+        return
+    people = await _responsible(session, case, overdue=timer["kind"] == "overdue")
+    actors = [
+        ev.Actor(kind="officer", id=str(p["id"]), name=p["full_name"], role=p["role"])
+        for p in people
+    ]
+    contacts = [
+        ev.Recipient(
+            full_name=p["full_name"],
+            phone=p["phone"],
+            email=p["email"],
+            channels=[
+                channel
+                for channel, address in (
+                    (ev.Channel.EMAIL, p["email"]),
+                    (ev.Channel.SMS, p["phone"]),
+                )
+                if address
+            ],
+        )
+        for p in people
+    ]
+    common = facts(case, case["status"], TIMER, None)
+    data: ev.EventData
+    if timer["kind"] == "due_soon":
+        engine = await engine_for(session, case["agency_code"])
+        left = engine.working_time_left(case["due_at"], now)
+        data = ev.DossierDueSoon(
+            **common,
+            working_hours_left=round(left.total_seconds() / 3600, 2),
+            officers=actors,
+            officer_contacts=contacts,
+        )
+    else:
+        data = ev.DossierOverdue(**common, officers=actors, officer_contacts=contacts)
+    sequence = case["sequence"] + 1
+    await outbox.add(session, data, dossier_code=case["code"], sequence=sequence, occurred_at=now)
+    await session.execute(cases.update().where(cases.c.id == case["id"]).values(sequence=sequence))
+
+
+async def _responsible(session: AsyncSession, case: Any, *, overdue: bool) -> list[Any]:
+    """The processor in charge, else the desk; the leaders as well once it is overdue."""
+    roles = ["approver"] if overdue else []
+    condition = officers.c.id == case["assignee_id"]
+    if case["assignee_id"] is None:
+        roles.append("receiver")
+    query = select(officers).where(
+        officers.c.active,
+        officers.c.agency_code == case["agency_code"],
+        condition | officers.c.role.in_(roles),
+    )
+    return list((await session.execute(query.order_by(officers.c.username))).mappings())
+
+
+def timer_worker(outbox: Outbox, poll_seconds: float, batch: int) -> Any:
+    """The consume process's loop over `fire_due_timers`."""
+
+    async def run(runtime: Any, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                handled = await fire_due_timers(runtime.db, outbox, batch=batch)
+            except Exception:
+                # A database hiccup must not end the loop; the rows stay for the next pass.
+                log.exception("timer pass failed")
+                handled = 0
+            if handled < batch:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=poll_seconds)
+
+    return run

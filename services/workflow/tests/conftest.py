@@ -1,0 +1,45 @@
+"""workflow running on a real server against the real PostgreSQL, RabbitMQ and object store."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack
+from typing import Any
+
+import pytest
+
+from shared.testing.infra import ObjectStoreServer
+from shared.testing.service import ServiceUnderTest, running_service, service_settings
+from workflow.bootstrap import build
+from workflow.config import WorkflowSettings
+
+StartWorkflow = Callable[..., Awaitable[ServiceUnderTest]]
+
+
+@pytest.fixture
+async def start_workflow(
+    database_url: str,
+    rabbit: tuple[str, str],
+    amqp_namespace: str,
+    object_store_server: ObjectStoreServer,
+) -> AsyncIterator[StartWorkflow]:
+    """Start workflow with settings of the test's choosing."""
+    async with AsyncExitStack() as stack:
+
+        async def start(**overrides: Any) -> ServiceUnderTest:
+            settings = service_settings(
+                WorkflowSettings,
+                database_url=database_url,
+                amqp_url=rabbit[1],
+                namespace=amqp_namespace,
+                store=object_store_server,
+                **{"timer_poll_seconds": 0.2, **overrides},
+            )
+            return await stack.enter_async_context(running_service(build, settings))
+
+        yield start
+
+
+@pytest.fixture
+async def workflow(start_workflow: StartWorkflow) -> ServiceUnderTest:
+    return await start_workflow()
