@@ -20,8 +20,8 @@ VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 WORKING_DAY = timedelta(hours=8)
 ZERO = timedelta(0)
 NOON = time(12, 0)
-# No calendar has more than a few weeks off in a row; a search that runs longer than
-# this is a bug (an empty calendar), not a long holiday.
+# No calendar has more than a few weeks off in a row; a search that finds no working
+# time for this many days is a bug (an empty calendar), not a long holiday.
 _MAX_DAYS = 366
 
 
@@ -73,9 +73,11 @@ class DeadlineEngine:
 
     def _forward(self, since: datetime) -> Iterator[tuple[datetime, datetime]]:
         """Working periods that end after `since`, in order (clipped to start at it)."""
-        day = since.date()
-        for _ in range(_MAX_DAYS):
-            for start, end in self.periods_of(day):
+        day, idle = since.date(), 0
+        while idle < _MAX_DAYS:
+            periods = self.periods_of(day)
+            idle = 0 if periods else idle + 1
+            for start, end in periods:
                 if end > since:
                     yield max(start, since), end
             day += timedelta(days=1)
@@ -83,9 +85,11 @@ class DeadlineEngine:
 
     def _backward(self, until: datetime) -> Iterator[tuple[datetime, datetime]]:
         """Working periods that start before `until`, latest first (clipped to end at it)."""
-        day = until.date()
-        for _ in range(_MAX_DAYS):
-            for start, end in reversed(self.periods_of(day)):
+        day, idle = until.date(), 0
+        while idle < _MAX_DAYS:
+            periods = self.periods_of(day)
+            idle = 0 if periods else idle + 1
+            for start, end in reversed(periods):
                 if start < until:
                     yield start, min(end, until)
             day -= timedelta(days=1)
