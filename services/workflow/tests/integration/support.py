@@ -63,6 +63,21 @@ def submitted(
     return Envelope.wrap(data, source="intake", dossier_code=code, sequence=1, occurred_at=now)
 
 
+def catalogue() -> Envelope:
+    """intake's `catalogue.published`, reduced to the demo provinces and one procedure."""
+    data = ev.CataloguePublished(
+        catalogue_version="test",
+        agencies=[ev.AgencyRef(code=code, name=name, level="province")
+                  for code, name in AGENCY_NAMES.items()],
+        procedures=[ev.ProcedureTerms(
+            code="1.004194", name="Đăng ký tạm trú", field="residence", online_level="full",
+            processing_days=3, fee_vnd=15000,
+            documents=[ev.DocumentName(code="TP1", name="Tờ khai CT01", required=True)],
+        )],
+    )  # fmt: skip
+    return Envelope.wrap(data, source="intake")
+
+
 def supplemented(of: Envelope, at: datetime | None = None) -> Envelope:
     first = of.payload_as(ev.DossierSubmitted)
     at = at or datetime.now(UTC)

@@ -184,7 +184,8 @@ def _receipt(form: _Form) -> None:
     form.field("Số lượng hồ sơ", "01 bộ")
     form.field("Thời gian nộp trực tuyến", moment(d.submitted_at))
     form.field("Thời gian tiếp nhận", moment(d.received_at))
-    form.field("Thời gian trả kết quả giải quyết hồ sơ", moment(d.due_at))
+    # The receipt is the appointment as first given; an apology letter records a new one.
+    form.field("Thời gian trả kết quả giải quyết hồ sơ", moment(d.original_due_at or d.due_at))
     form.field("Nhận kết quả tại", d.result_delivery)
     form.line_text(
         "Vào sổ theo dõi hồ sơ. Khi đến nhận kết quả, công dân mang theo giấy tiếp nhận này "
