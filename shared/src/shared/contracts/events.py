@@ -12,9 +12,15 @@ import uuid
 from enum import StrEnum
 from typing import Any, Literal
 
+from zoneinfo import ZoneInfo
+
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from shared.contracts.envelope import EventData, sensitive
+
+
+# Events carry UTC times; dates people read (due dates, reports) are in Vietnam time.
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 class DossierStatus(StrEnum):

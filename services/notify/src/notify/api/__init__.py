@@ -2,4 +2,7 @@
 
 from fastapi import APIRouter
 
+from notify.api import notifications
+
 router = APIRouter(prefix="/api/v1")
+router.include_router(notifications.router)

@@ -12,11 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
-
+from shared.contracts.events import VIETNAM
 from workflow.domain.calendar import Calendar
 
-VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 WORKING_DAY = timedelta(hours=8)
 ZERO = timedelta(0)
 NOON = time(12, 0)

@@ -1,0 +1,63 @@
+"""Request dependencies of notify's routers: the context and the signed-in operator."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from notify.services.context import Context
+from shared.api.problems import Problem
+from shared.security import TokenError
+
+OFFICER_ROLES = {"receiver", "processor", "approver", "admin"}
+
+
+def get_ctx(request: Request) -> Context:
+    ctx: Context = request.app.state.ctx
+    return ctx
+
+
+Ctx = Annotated[Context, Depends(get_ctx)]
+
+
+@dataclass(frozen=True)
+class Operator:
+    id: str
+    name: str
+    role: str
+
+    @property
+    def admin(self) -> bool:
+        return self.role == "admin"
+
+
+async def current_operator(
+    ctx: Ctx, authorization: Annotated[str | None, Header()] = None
+) -> Operator:
+    """An officer signed in with workflow (notify trusts workflow's published keys)."""
+    if not authorization or not authorization.lower().startswith("bearer "):
+        raise Problem(401, "Vui lòng đăng nhập.", headers={"WWW-Authenticate": "Bearer"})
+    try:
+        claims = await ctx.officers.verify(authorization[7:].strip())
+    except TokenError:
+        raise Problem(
+            401, "Phiên đăng nhập không hợp lệ hoặc đã hết hạn.",
+            headers={"WWW-Authenticate": "Bearer"},
+        ) from None  # fmt: skip
+    if claims.role not in OFFICER_ROLES:
+        raise Problem(403, "Chỉ cán bộ vận hành mới xem được thông báo.")
+    return Operator(claims.subject, str(claims.extra.get("name", "")), claims.role)
+
+
+CurrentOperator = Annotated[Operator, Depends(current_operator)]
+
+
+def current_admin(operator: CurrentOperator) -> Operator:
+    if not operator.admin:
+        raise Problem(403, "Chỉ quản trị viên được thực hiện thao tác này.")
+    return operator
+
+
+CurrentAdmin = Annotated[Operator, Depends(current_admin)]

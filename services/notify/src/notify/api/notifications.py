@@ -1,0 +1,78 @@
+"""notify API: deliveries and their statuses, templates, and the development SMS box."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from notify.api.deps import Ctx, CurrentAdmin, CurrentOperator
+from notify.services import sender, templates, views
+from shared.api.problems import Problem
+
+router = APIRouter(tags=["notifications"])
+
+
+@router.get("/notifications")
+async def list_notifications(
+    ctx: Ctx,
+    operator: CurrentOperator,
+    dossier_code: Annotated[str | None, Query(max_length=64)] = None,
+    recipient: Annotated[str | None, Query(max_length=200)] = None,
+    status: Literal["pending", "sent", "failed", "dead"] | None = None,
+    channel: Literal["sms", "email"] | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> dict[str, Any]:
+    """Deliveries, newest first; phone numbers and emails masked except for admins."""
+    return await views.list_deliveries(
+        ctx, full=operator.admin, dossier_code=dossier_code, recipient=recipient,
+        status=status, channel=channel, limit=limit, cursor=cursor,
+    )  # fmt: skip
+
+
+@router.post("/notifications/{delivery_id}/resend")
+async def resend(delivery_id: uuid.UUID, ctx: Ctx, admin: CurrentAdmin) -> dict[str, Any]:
+    """Send a dead or failed delivery again."""
+    return await sender.resend(ctx, delivery_id)
+
+
+class TemplateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    subject: str | None = Field(None, max_length=300)
+    body: str = Field(min_length=1, max_length=5000)
+
+
+@router.get("/templates")
+async def list_templates(ctx: Ctx, operator: CurrentOperator) -> dict[str, Any]:
+    """The templates in force (the newest version of each)."""
+    return {"items": await templates.list_current(ctx)}
+
+
+@router.get("/templates/{key}")
+async def template_history(key: str, ctx: Ctx, operator: CurrentOperator) -> dict[str, Any]:
+    """Every version of one template, newest first."""
+    return {"key": key, "versions": await templates.history(ctx, key)}
+
+
+@router.put("/templates/{key}")
+async def save_template(
+    key: str, body: TemplateIn, ctx: Ctx, admin: CurrentAdmin
+) -> dict[str, Any]:
+    """A new version of a template, used for messages rendered from now on."""
+    return await templates.save(ctx, key, body.subject, body.body, admin.name or admin.id)
+
+
+@router.get("/dev/sms")
+async def development_sms(
+    ctx: Ctx,
+    phone: Annotated[str | None, Query(max_length=20)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 20,
+) -> dict[str, Any]:
+    """What the development SMS provider recorded (OTPs included); development only."""
+    if ctx.settings.environment != "development" or ctx.settings.sms_provider != "development":
+        raise Problem(404, "Không có.")
+    return {"items": await views.dev_messages(ctx, phone, limit)}

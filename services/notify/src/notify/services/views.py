@@ -1,0 +1,109 @@
+"""What operators read: deliveries, with addresses masked unless the reader is an admin."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, tuple_
+
+from notify.adapters.tables import attempts, deliveries, dev_sms
+from notify.domain.text import mask
+from notify.services.context import Context
+from shared.api.problems import Problem
+
+
+def _cursor(created_at: datetime, delivery_id: uuid.UUID) -> str:
+    raw = json.dumps([created_at.isoformat(), str(delivery_id)]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        at, delivery_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        return datetime.fromisoformat(at), uuid.UUID(delivery_id)
+    except (binascii.Error, ValueError, TypeError):
+        raise Problem(400, "Tham số cursor không hợp lệ.") from None
+
+
+async def list_deliveries(
+    ctx: Context,
+    *,
+    full: bool,
+    dossier_code: str | None = None,
+    recipient: str | None = None,
+    status: str | None = None,
+    channel: str | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    """Newest first; `full` shows addresses unmasked (administrators)."""
+    query = select(deliveries)
+    for column, value in (
+        (deliveries.c.dossier_code, dossier_code),
+        (deliveries.c.recipient, recipient),
+        (deliveries.c.status, status),
+        (deliveries.c.channel, channel),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    if cursor:
+        query = query.where(
+            tuple_(deliveries.c.created_at, deliveries.c.id) < tuple_(*_decode(cursor))
+        )
+    query = query.order_by(deliveries.c.created_at.desc(), deliveries.c.id.desc()).limit(limit + 1)
+    async with ctx.db.transaction() as session:
+        rows = (await session.execute(query)).mappings().all()
+        page = rows[:limit]
+        tried = (
+            await session.execute(
+                select(attempts)
+                .where(attempts.c.delivery_id.in_([r["id"] for r in page]))
+                .order_by(attempts.c.attempt)
+            )
+        ).mappings()
+        by_delivery: dict[uuid.UUID, list[dict[str, Any]]] = {}
+        for a in tried:
+            by_delivery.setdefault(a["delivery_id"], []).append(
+                {"attempt": a["attempt"], "at": a["at"], "outcome": a["outcome"],
+                 "error": a["error"], "duration_ms": a["duration_ms"]}
+            )  # fmt: skip
+    return {
+        "items": [_item(r, full, by_delivery.get(r["id"], [])) for r in page],
+        "next_cursor": _cursor(page[-1]["created_at"], page[-1]["id"])
+        if len(rows) > limit
+        else None,
+    }
+
+
+def _item(row: Any, full: bool, tried: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "event_id": row["event_id"],
+        "event_type": row["event_type"],
+        "dossier_code": row["dossier_code"],
+        "channel": row["channel"],
+        "recipient": row["recipient"] if full else mask(row["recipient"]),
+        "template": row["template_key"],
+        "template_version": row["template_version"],
+        "status": row["status"],
+        "attempts": row["attempts"],
+        "last_error": row["last_error"],
+        "created_at": row["created_at"],
+        "sent_at": row["sent_at"],
+        "subject": row["subject"],
+        "body": row["display_body"],
+        "history": tried,
+    }
+
+
+async def dev_messages(ctx: Context, phone: str | None, limit: int) -> list[dict[str, Any]]:
+    query = select(dev_sms).order_by(dev_sms.c.id.desc()).limit(limit)
+    if phone:
+        query = query.where(dev_sms.c.phone == phone)
+    async with ctx.db.transaction() as session:
+        return [dict(r) for r in (await session.execute(query)).mappings()]
