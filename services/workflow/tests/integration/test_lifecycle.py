@@ -79,6 +79,7 @@ async def test_a_dossier_from_submission_to_returned_result(workflow: ServiceUnd
     assert [e.sequence for e in events] == list(range(1, 9))
     ready = events[6].payload_as(ev.DossierResultReady)
     assert ready.judgement is ev.Judgement.EARLY and ready.original_due_at == ready.due_at
+    assert ready.processing_working_hours is not None and ready.processing_working_hours < 1
     assert ready.procedure_code == "1.004194" and ready.agency_code == BAC_KAN
     assert ready.recipient and ready.recipient.phone == "0912345678"
     assert ready.result_file and ready.result_file.bucket == "dossier-results"
@@ -154,6 +155,8 @@ async def test_supplements_pause_the_clock_and_move_the_due_date_by_the_pause(
 
         engine = await engine_for(session, BAC_KAN)
     assert second.due_at == engine.add_working_time(due_before, paused)
+    # No apology was written: the date reports judge by moves with the pause as well.
+    assert second.original_due_at == second.due_at
     assert engine.working_time_between(paused_at, resumed_at) == paused
     detail = (await desk.get("processor", f"/api/v1/dossiers/{code}")).json()
     assert [r["round"] for r in detail["supplement_rounds"]] == [1, 2]

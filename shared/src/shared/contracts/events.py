@@ -11,13 +11,11 @@ from __future__ import annotations
 import uuid
 from enum import StrEnum
 from typing import Any, Literal
-
 from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from shared.contracts.envelope import EventData, sensitive
-
 
 # Events carry UTC times; dates people read (due dates, reports) are in Vietnam time.
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -121,6 +119,11 @@ class WorkflowDossierEvent(DossierEvent):
     note: str | None = None
     received_at: AwareDatetime | None = None
     due_at: AwareDatetime | None = None
+    original_due_at: AwareDatetime | None = Field(
+        None,
+        description="The due date without the apology's extension (moved only by supplement "
+        "pauses): what reports judge the dossier against.",
+    )
     recipient: Recipient | None = sensitive(default=None)
 
 
@@ -299,8 +302,10 @@ class DossierResultReady(WorkflowDossierEvent):
     event_type = "dossier.result_ready"
 
     resolved_at: AwareDatetime
-    original_due_at: AwareDatetime | None = None
     judgement: Judgement
+    processing_working_hours: float | None = Field(
+        None, description="Working time from the clock's start to the result, pauses excluded."
+    )
     result_summary: str
     result_file: FileRef | None = None
     delivery: ResultDelivery | None = sensitive(default=None)
@@ -316,7 +321,6 @@ class DossierReturned(WorkflowDossierEvent):
 class DossierDeadlineExtended(WorkflowDossierEvent):
     event_type = "dossier.deadline_extended"
 
-    original_due_at: AwareDatetime
     new_due_at: AwareDatetime
     reason: str
 

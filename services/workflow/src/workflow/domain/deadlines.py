@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+
 from shared.contracts.events import VIETNAM
 from workflow.domain.calendar import Calendar
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.api.problems import Problem
@@ -251,6 +251,7 @@ async def approve(ctx: Context, officer: Officer, code: str, note: str | None) -
         now = datetime.now(UTC)
         original = case["original_due_at"] or case["due_at"]
         judgement = judge(now, original, VIETNAM)
+        hours = await _working_hours_used(session, case, now)
         result_file = (
             ev.FileRef.model_validate(case["result_file"]) if case["result_file"] else None
         )
@@ -262,7 +263,7 @@ async def approve(ctx: Context, officer: Officer, code: str, note: str | None) -
             emit=lambda c, f: [
                 ev.DossierApproved(**f, approved_at=now),
                 ev.DossierResultReady(
-                    **f, resolved_at=now, original_due_at=original, judgement=judgement,
+                    **f, resolved_at=now, judgement=judgement, processing_working_hours=hours,
                     result_summary=c["result_summary"], result_file=result_file,
                     delivery=delivery,
                 ),
@@ -326,7 +327,7 @@ async def extend_deadline(
             },
             emit=lambda c, f: [
                 ev.DossierDeadlineExtended(
-                    **f, original_due_at=c["original_due_at"], new_due_at=new_due_at,
+                    **f, new_due_at=new_due_at,
                     reason=reason,
                 )
             ],
@@ -335,6 +336,20 @@ async def extend_deadline(
         if case["status"] in CLOCK_RUNNING:
             await schedule_timers(session, case, engine)
     return {**_answer(case), "original_due_at": case["original_due_at"]}
+
+
+async def _working_hours_used(session: AsyncSession, case: Case, now: datetime) -> float | None:
+    """Working time from the clock's start to `now`, the supplement pauses taken out."""
+    if case["counted_from"] is None:
+        return None
+    engine = await engine_for(session, case["agency_code"])
+    paused = await session.scalar(
+        select(func.coalesce(func.sum(pauses.c.paused_seconds), 0)).where(
+            pauses.c.case_id == case["id"], pauses.c.clock_was_running
+        )
+    )
+    used = engine.working_time_between(case["counted_from"], now).total_seconds() - int(paused or 0)
+    return round(max(used, 0) / 3600, 2)
 
 
 def _bad_date(message: str) -> Problem:

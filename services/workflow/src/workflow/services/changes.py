@@ -77,6 +77,7 @@ def facts(case: Case, status: str, actor: ev.Actor, note: str | None) -> dict[st
         "note": note,
         "received_at": case["received_at"],
         "due_at": case["due_at"],
+        "original_due_at": case["original_due_at"],
         "recipient": ev.Recipient.model_validate(case["recipient"]),
     }
 

@@ -124,6 +124,10 @@ def dossier_supplemented(outbox: Outbox) -> Any:
         previous_due_at = case["due_at"]
         if pause["clock_was_running"]:
             values["due_at"] = engine.resume(case["due_at"], pause["paused_at"], resumed_at)
+            # The clock stood still for the due date without an apology's extension too.
+            values["original_due_at"] = engine.resume(
+                case["original_due_at"], pause["paused_at"], resumed_at
+            )
             values["deadline_version"] = case["deadline_version"] + 1
         else:
             paused = paused * 0
