@@ -6,14 +6,17 @@ from shared.runtime import ServiceDefinition
 from stats.api import router
 from stats.config import StatsSettings
 from stats.consumers import HANDLERS
+from stats.services.gauges import gauges_worker
 
 
 def build(settings: StatsSettings | None = None) -> ServiceDefinition:
+    settings = settings or StatsSettings()
     return ServiceDefinition(
         name="stats",
-        settings=settings or StatsSettings(),
+        settings=settings,
         migrations=Path(__file__).parent / "migrations",
         routers=[router],
         handlers=HANDLERS,
         buckets=(),
+        workers=[gauges_worker(settings.gauges_seconds)],
     )

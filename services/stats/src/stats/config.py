@@ -11,3 +11,7 @@ class StatsSettings(BaseServiceSettings):
 
     port: int = 8004
     metrics_port: int = 9104
+    # The public list shows applicants' names masked ("Nguyễn T*** B***") unless this is set.
+    public_full_names: bool = False
+    # How often the operations gauges (dossiers by status and agency…) are refreshed.
+    gauges_seconds: float = 30.0

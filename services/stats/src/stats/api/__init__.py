@@ -2,4 +2,7 @@
 
 from fastapi import APIRouter
 
+from stats.api import reports
+
 router = APIRouter(prefix="/api/v1")
+router.include_router(reports.router)

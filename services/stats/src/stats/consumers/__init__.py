@@ -1,5 +1,19 @@
-"""Handlers of the events stats consumes, keyed by event model."""
+"""Handlers of the events stats consumes, keyed by event model: every dossier event, the
+feedback, the catalogue; notifications are of no interest to the reports."""
 
+from shared.contracts import events as ev
+from shared.contracts.envelope import EventData, registry
 from shared.messaging import Handler
+from stats.services import projection
 
-HANDLERS: dict[type, Handler] = {}
+HANDLERS: dict[type[EventData], Handler] = {
+    **{
+        model: projection.apply_dossier_event
+        for model in registry.values()
+        if issubclass(model, ev.DossierEvent)
+    },
+    ev.FeedbackSubmitted: projection.apply_feedback,
+    ev.CataloguePublished: projection.apply_catalogue,
+    ev.NotificationSent: projection.ignore,
+    ev.NotificationFailed: projection.ignore,
+}

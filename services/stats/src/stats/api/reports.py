@@ -1,0 +1,91 @@
+"""stats API: the processing report (JSON, CSV, XLSX), indicators, the public list."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from stats.adapters import exports
+from stats.services import reports
+from stats.services.reports import GroupBy, Period
+
+router = APIRouter(tags=["reports"])
+
+AgencyCode = Annotated[str | None, Query(max_length=50)]
+From = Annotated[date, Query(alias="from", description="Ngày đầu kỳ (YYYY-MM-DD)")]
+To = Annotated[date, Query(alias="to", description="Ngày cuối kỳ (YYYY-MM-DD), tính cả ngày đó")]
+
+
+def _db(request: Request) -> Any:
+    return request.app.state.runtime.db
+
+
+@router.get("/reports/processing")
+async def processing(
+    request: Request,
+    start: From,
+    end: To,
+    group_by: GroupBy = "agency",
+    agency_code: AgencyCode = None,
+) -> dict[str, Any]:
+    """Seed 001's table for the period: one row per agency, procedure or field, and totals."""
+    return await reports.processing_report(_db(request), Period(start, end), group_by, agency_code)
+
+
+@router.get("/reports/processing.csv", response_class=Response)
+async def processing_csv(
+    request: Request,
+    start: From,
+    end: To,
+    group_by: GroupBy = "agency",
+    agency_code: AgencyCode = None,
+) -> Response:
+    """The same report as CSV (UTF-8)."""
+    data = await reports.processing_report(_db(request), Period(start, end), group_by, agency_code)
+    return _file(exports.to_csv(data), "text/csv; charset=utf-8", "csv", start, end)
+
+
+@router.get("/reports/processing.xlsx", response_class=Response)
+async def processing_xlsx(
+    request: Request,
+    start: From,
+    end: To,
+    group_by: GroupBy = "agency",
+    agency_code: AgencyCode = None,
+) -> Response:
+    """The same report as a spreadsheet with the official form's headings."""
+    data = await reports.processing_report(_db(request), Period(start, end), group_by, agency_code)
+    media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return _file(exports.to_xlsx(data), media, "xlsx", start, end)
+
+
+def _file(content: bytes, media: str, extension: str, start: date, end: date) -> Response:
+    name = f"bao-cao-giai-quyet-tthc-{start:%Y%m%d}-{end:%Y%m%d}.{extension}"
+    return Response(content, media_type=media,
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip
+
+
+@router.get("/indicators")
+async def indicators(
+    request: Request, start: From, end: To, agency_code: AgencyCode = None
+) -> dict[str, Any]:
+    """Service-quality indicators (Decision 766) with numerators and denominators."""
+    return await reports.indicators(_db(request), Period(start, end), agency_code)
+
+
+@router.get("/public/awaiting-pickup")
+async def awaiting_pickup(
+    request: Request,
+    agency_code: AgencyCode = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(pattern=r"^\d{1,7}$")] = None,
+) -> dict[str, Any]:
+    """Dossiers whose result waits to be collected; applicants' names masked by default."""
+    settings = request.app.state.runtime.settings
+    return await reports.awaiting_pickup(
+        _db(request), agency_code, full_names=settings.public_full_names, limit=limit,
+        offset=int(cursor or 0),
+    )  # fmt: skip

@@ -1,0 +1,122 @@
+"""The processing report's columns (DOMAIN.md, Biểu II.06a/VPCP/KSTT) from the counters of
+one group: what was counted before the period, and during it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+COLUMNS = (
+    "carried_over_in_time", "carried_over_overdue", "received", "received_online",
+    "received_direct", "total", "resolved", "resolved_early", "resolved_on_time",
+    "resolved_late", "on_time_rate", "in_progress_in_time", "in_progress_overdue",
+    "awaiting_supplement", "returned_rejected", "withdrawn",
+)  # fmt: skip
+COUNTS = tuple(c for c in COLUMNS if c != "on_time_rate")
+
+
+def rate(numerator: float, denominator: float) -> float | None:
+    """A percentage with one decimal, rounded half up as the official tables do."""
+    if not denominator:
+        return None
+    value = Decimal(numerator) * 100 / Decimal(denominator)
+    return float(value.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
+def rate_text(value: float | None) -> str:
+    """99.3 → "99,3%" (Vietnamese decimal comma)."""
+    return "" if value is None else f"{value:.1f}".replace(".", ",") + "%"
+
+
+def columns(before: Mapping[str, float], during: Mapping[str, float]) -> dict[str, Any]:
+    """One row of the report. `before`: counters summed before the period; `during`: in it."""
+
+    def b(metric: str) -> int:
+        return int(before.get(metric, 0))
+
+    def d(metric: str) -> int:
+        return int(during.get(metric, 0))
+
+    def upto_end(metric: str) -> int:
+        return b(metric) + d(metric)
+
+    received_before = b("received_online") + b("received_direct")
+    carried = received_before - b("ended")
+    carried_overdue = b("due") - b("due_or_ended")
+    received_online, received_direct = d("received_online"), d("received_direct")
+    received_by_end = received_before + received_online + received_direct
+    open_at_end = received_by_end - upto_end("ended")
+    awaiting = upto_end("pause_start") - upto_end("pause_end")
+    awaiting_overdue = upto_end("pause_due_start") - upto_end("pause_due_end")
+    open_overdue = upto_end("due") - upto_end("due_or_ended")
+    in_progress_overdue = open_overdue - awaiting_overdue
+    early, on_time, late = d("resolved_early"), d("resolved_on_time"), d("resolved_late")
+    resolved = early + on_time + late
+    on_time_rate = rate(early + on_time, resolved)
+    return {
+        "carried_over_in_time": carried - carried_overdue,
+        "carried_over_overdue": carried_overdue,
+        "received": received_online + received_direct,
+        "received_online": received_online,
+        "received_direct": received_direct,
+        "total": carried + received_online + received_direct,
+        "resolved": resolved,
+        "resolved_early": early,
+        "resolved_on_time": on_time,
+        "resolved_late": late,
+        "on_time_rate": on_time_rate,
+        "on_time_rate_text": rate_text(on_time_rate),
+        "in_progress_in_time": open_at_end - awaiting - in_progress_overdue,
+        "in_progress_overdue": in_progress_overdue,
+        "awaiting_supplement": awaiting,
+        "returned_rejected": d("rejected"),
+        "withdrawn": d("withdrawn"),
+    }
+
+
+def add(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The totals row: counts added, the rate recomputed from them."""
+    total: dict[str, Any] = {c: sum(int(r[c]) for r in rows) for c in COUNTS}
+    total["on_time_rate"] = rate(
+        total["resolved_early"] + total["resolved_on_time"], total["resolved"]
+    )
+    total["on_time_rate_text"] = rate_text(total["on_time_rate"])
+    return total
+
+
+def indicators(before: Mapping[str, float], during: Mapping[str, float],
+               feedback: Mapping[str, float]) -> dict[str, Any]:  # fmt: skip
+    """The service-quality indicators of Decision 766 (DOMAIN.md), each with its numerator
+    and denominator; `null` where the denominator is 0."""
+    row = columns(before, during)
+
+    def ratio(numerator: float, denominator: float) -> dict[str, Any]:
+        return {"numerator": numerator, "denominator": denominator,
+                "value": rate(numerator, denominator)}  # fmt: skip
+
+    handled = row["total"]
+    overdue = row["resolved_late"] + row["in_progress_overdue"]
+    rated = feedback.get("rated", 0)
+    poor = feedback.get("rated_poor", 0)
+    overdue_share = Decimal(overdue) / handled if handled else Decimal(0)
+    poor_share = Decimal(poor) / Decimal(rated) if rated else Decimal(0)
+    hours = float(during.get("processing_hours", 0))
+    return {
+        "on_time_rate": ratio(
+            row["resolved_early"] + row["resolved_on_time"] + row["in_progress_in_time"], handled
+        ),
+        "online_rate": ratio(row["received_online"], row["received"]),
+        "online_payment_rate": ratio(during.get("paid_online", 0), during.get("fee_due", 0)),
+        "digitisation_rate": ratio(during.get("digitised", 0), row["resolved"]),
+        "e_result_rate": ratio(during.get("e_result", 0), row["resolved"]),
+        "satisfaction": {
+            "overdue": overdue, "handled": handled, "rated": rated, "rated_poor": poor,
+            "value": float(((1 - overdue_share - poor_share) * 100).quantize(Decimal("0.1")))
+            if handled or rated else None,
+        },
+        "average_processing_days": {
+            "numerator": round(hours / 8, 2), "denominator": row["resolved"],
+            "value": round(hours / 8 / row["resolved"], 1) if row["resolved"] else None,
+        },
+    }  # fmt: skip

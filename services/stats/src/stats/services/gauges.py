@@ -1,0 +1,96 @@
+"""Business metrics for operations, refreshed in the background from the projections.
+
+Labels are agency codes and statuses only: bounded sets, never a dossier or a person.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from prometheus_client import Gauge
+from sqlalchemy import and_, case, exists, func, select
+
+from shared.contracts.events import VIETNAM
+from shared.db import Database
+from stats.adapters.tables import facts, pauses
+
+log = logging.getLogger(__name__)
+
+DOSSIERS = Gauge("stats_dossiers", "Dossiers by current status and agency.", ["agency", "status"])
+OVERDUE = Gauge("stats_dossiers_overdue", "Open dossiers past their due date.", ["agency"])
+ON_TIME = Gauge(
+    "stats_on_time_rate", "Resolved early or on time this month, in percent.", ["agency"]
+)
+LAG = Gauge(
+    "stats_consumer_lag_seconds", "Time from an event's occurrence to its projection (last)."
+)
+
+_open_pause = exists().where(
+    pauses.c.code == facts.c.code, pauses.c.requested_at.is_not(None), pauses.c.resumed_at.is_(None)
+)
+STATUS = case(
+    (facts.c.withdrawn_at.is_not(None), "withdrawn"),
+    (facts.c.rejected_at.is_not(None), "rejected"),
+    (facts.c.returned_at.is_not(None), "returned"),
+    (facts.c.resolved_at.is_not(None), "result_ready"),
+    (facts.c.received_at.is_(None), "submitted"),
+    (_open_pause, "supplement_requested"),
+    else_="in_progress",
+)
+
+
+async def refresh(db: Database) -> None:
+    now = datetime.now(UTC)
+    month = now.astimezone(VIETNAM).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    async with db.transaction() as session:
+        by_status = (
+            await session.execute(
+                select(facts.c.agency_code, STATUS, func.count()).group_by(
+                    facts.c.agency_code, STATUS
+                )
+            )
+        ).all()
+        overdue = (
+            await session.execute(
+                select(facts.c.agency_code, func.count())
+                .where(STATUS == "in_progress", facts.c.due_at < now)
+                .group_by(facts.c.agency_code)
+            )
+        ).all()
+        rates = (
+            await session.execute(
+                select(
+                    facts.c.agency_code,
+                    func.count().filter(facts.c.judgement.in_(("early", "on_time"))),
+                    func.count(),
+                )
+                .where(and_(facts.c.resolved_at >= month))
+                .group_by(facts.c.agency_code)
+            )
+        ).all()
+    DOSSIERS.clear()
+    for agency, status, count in by_status:
+        DOSSIERS.labels(agency, status).set(count)
+    OVERDUE.clear()
+    for agency, count in overdue:
+        OVERDUE.labels(agency).set(count)
+    ON_TIME.clear()
+    for agency, good, resolved in rates:
+        ON_TIME.labels(agency).set(round(100 * good / resolved, 1) if resolved else 0)
+
+
+def gauges_worker(interval: float) -> Any:
+    async def run(runtime: Any, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await refresh(runtime.db)
+            except Exception:
+                log.exception("could not refresh the business gauges")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=interval)
+
+    return run
