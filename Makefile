@@ -64,4 +64,4 @@ clean: down
 check-deploy:
 	docker-compose -f docker-compose.yml config -q
 	promtool check config deploy/prometheus/prometheus.yml
-	$(BIN)/python -c "import json, sys; json.load(open('deploy/grafana/dashboards/operations.json'))"
+	$(BIN)/python -c "import json, sys; [json.load(open(f)) for f in ('deploy/grafana/dashboards/operations.json', 'deploy/grafana/dashboards/business.json')]"
