@@ -25,7 +25,7 @@ from sqlalchemy import text
 from services.stats.tests.conftest import StartStats, start_stats
 from shared.contracts.events import VIETNAM
 from stats.domain.counting import Facts, Pause, contribution, unit_start
-from stats.services.projection import ALL_PROCEDURES, UNITS
+from stats.services.projection import ALL_AGENCIES, ALL_PROCEDURES, UNITS
 
 __all__ = ["start_stats"]
 
@@ -70,9 +70,9 @@ def _counters(size: int) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
         rows.append((f"D{n:08d}", agency, procedure, facts.received_at, facts.due_at,
                      facts.resolved_at, facts.judgement))  # fmt: skip
         for metric, on, value in contribution(facts):
-            for p in (procedure, ALL_PROCEDURES):
+            for a, p in ((agency, procedure), (agency, ALL_PROCEDURES), (ALL_AGENCIES, procedure)):
                 for unit in UNITS:
-                    summed[(agency, p, metric, unit, unit_start(unit, on))] += value
+                    summed[(a, p, metric, unit, unit_start(unit, on))] += value
     return [(*key, value) for key, value in summed.items()], rows
 
 

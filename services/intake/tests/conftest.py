@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack
-from typing import Any
+from collections.abc import AsyncIterator
 
 import pytest
 
 from intake.bootstrap import build
 from intake.config import IntakeSettings
 from shared.testing.infra import ObjectStoreServer
-from shared.testing.service import ServiceUnderTest, running_service, service_settings
+from shared.testing.service import ServiceUnderTest, StartService, service_starter
 
-StartIntake = Callable[..., Awaitable[ServiceUnderTest]]
+StartIntake = StartService
 
 
 @pytest.fixture
@@ -23,20 +21,11 @@ async def start_intake(
     amqp_namespace: str,
     object_store_server: ObjectStoreServer,
 ) -> AsyncIterator[StartIntake]:
-    """Start intake with settings of the test's choosing (small limits, short lockouts)."""
-    async with AsyncExitStack() as stack:
-
-        async def start(**overrides: Any) -> ServiceUnderTest:
-            settings = service_settings(
-                IntakeSettings,
-                database_url=database_url,
-                amqp_url=rabbit[1],
-                namespace=amqp_namespace,
-                store=object_store_server,
-                **overrides,
-            )
-            return await stack.enter_async_context(running_service(build, settings))
-
+    """Start intake with settings of the test's choosing."""
+    async with service_starter(
+        build, IntakeSettings, database_url=database_url, amqp_url=rabbit[1],
+        namespace=amqp_namespace, store=object_store_server,
+    ) as start:  # fmt: skip
         yield start
 
 

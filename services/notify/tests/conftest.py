@@ -3,8 +3,7 @@ real SMTP server (aiosmtpd) the tests start, and SMS to the scripted provider.""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import Message
@@ -17,10 +16,10 @@ from notify.bootstrap import build
 from notify.config import NotifySettings
 from shared.security import TokenIssuer
 from shared.testing.infra import ObjectStoreServer, free_port
-from shared.testing.service import ServiceUnderTest, running_service, service_settings
+from shared.testing.service import ServiceUnderTest, StartService, service_starter
 
 WORKFLOW = TokenIssuer("workflow-test-secret", issuer="workflow")
-StartNotify = Callable[..., Awaitable[ServiceUnderTest]]
+StartNotify = StartService
 
 
 @dataclass
@@ -65,29 +64,13 @@ async def start_notify(
     object_store_server: ObjectStoreServer,
     smtp: tuple[Mailbox, int],
 ) -> AsyncIterator[StartNotify]:
-    async with AsyncExitStack() as stack:
-
-        async def start(**overrides: Any) -> ServiceUnderTest:
-            settings = service_settings(
-                NotifySettings,
-                database_url=database_url,
-                amqp_url=rabbit[1],
-                namespace=amqp_namespace,
-                store=object_store_server,
-                **{
-                    "smtp_port": smtp[1],
-                    "sms_provider": "scripted",
-                    "officer_jwks_url": None,
-                    "officer_jwks": [WORKFLOW.jwk],
-                    "retry_base_seconds": 0.05,
-                    "retry_max_seconds": 0.2,
-                    "max_attempts": 3,
-                    "sender_poll_seconds": 0.05,
-                    **overrides,
-                },
-            )
-            return await stack.enter_async_context(running_service(build, settings))
-
+    async with service_starter(
+        build, NotifySettings, database_url=database_url, amqp_url=rabbit[1],
+        namespace=amqp_namespace, store=object_store_server, smtp_port=smtp[1],
+        sms_provider="scripted", officer_jwks_url=None, officer_jwks=[WORKFLOW.jwk],
+        retry_base_seconds=0.05, retry_max_seconds=0.2, max_attempts=3,
+        sender_poll_seconds=0.05,
+    ) as start:  # fmt: skip
         yield start
 
 

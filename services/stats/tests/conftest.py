@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack
-from typing import Any
+from collections.abc import AsyncIterator
 
 import pytest
 
 from shared.testing.infra import ObjectStoreServer
-from shared.testing.service import ServiceUnderTest, running_service, service_settings
+from shared.testing.service import ServiceUnderTest, StartService, service_starter
 from stats.bootstrap import build
 from stats.config import StatsSettings
 
-StartStats = Callable[..., Awaitable[ServiceUnderTest]]
+StartStats = StartService
 
 
 @pytest.fixture
@@ -23,15 +21,11 @@ async def start_stats(
     amqp_namespace: str,
     object_store_server: ObjectStoreServer,
 ) -> AsyncIterator[StartStats]:
-    async with AsyncExitStack() as stack:
-
-        async def start(**overrides: Any) -> ServiceUnderTest:
-            settings = service_settings(
-                StatsSettings, database_url=database_url, amqp_url=rabbit[1],
-                namespace=amqp_namespace, store=object_store_server, **overrides,
-            )  # fmt: skip
-            return await stack.enter_async_context(running_service(build, settings))
-
+    """Start stats with settings of the test's choosing."""
+    async with service_starter(
+        build, StatsSettings, database_url=database_url, amqp_url=rabbit[1],
+        namespace=amqp_namespace, store=object_store_server,
+    ) as start:  # fmt: skip
         yield start
 
 

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack
-from typing import Any
+from collections.abc import AsyncIterator
 
 import pytest
 
 from shared.testing.infra import ObjectStoreServer
-from shared.testing.service import ServiceUnderTest, running_service, service_settings
+from shared.testing.service import ServiceUnderTest, StartService, service_starter
 from workflow.bootstrap import build
 from workflow.config import WorkflowSettings
 
-StartWorkflow = Callable[..., Awaitable[ServiceUnderTest]]
+StartWorkflow = StartService
 
 
 @pytest.fixture
@@ -24,19 +22,10 @@ async def start_workflow(
     object_store_server: ObjectStoreServer,
 ) -> AsyncIterator[StartWorkflow]:
     """Start workflow with settings of the test's choosing."""
-    async with AsyncExitStack() as stack:
-
-        async def start(**overrides: Any) -> ServiceUnderTest:
-            settings = service_settings(
-                WorkflowSettings,
-                database_url=database_url,
-                amqp_url=rabbit[1],
-                namespace=amqp_namespace,
-                store=object_store_server,
-                **{"timer_poll_seconds": 0.2, **overrides},
-            )
-            return await stack.enter_async_context(running_service(build, settings))
-
+    async with service_starter(
+        build, WorkflowSettings, database_url=database_url, amqp_url=rabbit[1],
+        namespace=amqp_namespace, store=object_store_server, timer_poll_seconds=0.2,
+    ) as start:  # fmt: skip
         yield start
 
 

@@ -5,8 +5,8 @@ size limits behave as in production)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,3 +88,30 @@ async def running_service(
     finally:
         server.should_exit = True
         await task
+
+
+StartService = Callable[..., Awaitable[ServiceUnderTest]]
+
+
+@asynccontextmanager
+async def service_starter(
+    build: Callable[..., ServiceDefinition],
+    settings_class: type[BaseServiceSettings],
+    *,
+    database_url: str,
+    amqp_url: str,
+    namespace: str,
+    store: ObjectStoreServer,
+    **defaults: Any,
+) -> AsyncIterator[StartService]:
+    """`start(**overrides)` runs the service with the test's settings; all stop at the end."""
+    async with AsyncExitStack() as stack:
+
+        async def start(**overrides: Any) -> ServiceUnderTest:
+            settings = service_settings(
+                settings_class, database_url=database_url, amqp_url=amqp_url,
+                namespace=namespace, store=store, **{**defaults, **overrides},
+            )  # fmt: skip
+            return await stack.enter_async_context(running_service(build, settings))
+
+        yield start

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from stats.adapters import exports
@@ -23,47 +24,45 @@ def _db(request: Request) -> Any:
     return request.app.state.runtime.db
 
 
+@dataclass(frozen=True)
+class ReportQuery:
+    start: From
+    end: To
+    group_by: GroupBy = "agency"
+    agency_code: AgencyCode = None
+
+
+Params = Annotated[ReportQuery, Depends()]
+
+
+async def _report(request: Request, query: ReportQuery) -> dict[str, Any]:
+    period = Period(query.start, query.end)
+    return await reports.processing_report(_db(request), period, query.group_by, query.agency_code)
+
+
 @router.get("/reports/processing")
-async def processing(
-    request: Request,
-    start: From,
-    end: To,
-    group_by: GroupBy = "agency",
-    agency_code: AgencyCode = None,
-) -> dict[str, Any]:
+async def processing(request: Request, query: Params) -> dict[str, Any]:
     """Seed 001's table for the period: one row per agency, procedure or field, and totals."""
-    return await reports.processing_report(_db(request), Period(start, end), group_by, agency_code)
+    return await _report(request, query)
 
 
 @router.get("/reports/processing.csv", response_class=Response)
-async def processing_csv(
-    request: Request,
-    start: From,
-    end: To,
-    group_by: GroupBy = "agency",
-    agency_code: AgencyCode = None,
-) -> Response:
+async def processing_csv(request: Request, query: Params) -> Response:
     """The same report as CSV (UTF-8)."""
-    data = await reports.processing_report(_db(request), Period(start, end), group_by, agency_code)
-    return _file(exports.to_csv(data), "text/csv; charset=utf-8", "csv", start, end)
+    data = await _report(request, query)
+    return _file(exports.to_csv(data), "text/csv; charset=utf-8", "csv", query)
 
 
 @router.get("/reports/processing.xlsx", response_class=Response)
-async def processing_xlsx(
-    request: Request,
-    start: From,
-    end: To,
-    group_by: GroupBy = "agency",
-    agency_code: AgencyCode = None,
-) -> Response:
+async def processing_xlsx(request: Request, query: Params) -> Response:
     """The same report as a spreadsheet with the official form's headings."""
-    data = await reports.processing_report(_db(request), Period(start, end), group_by, agency_code)
+    data = await _report(request, query)
     media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return _file(exports.to_xlsx(data), media, "xlsx", start, end)
+    return _file(exports.to_xlsx(data), media, "xlsx", query)
 
 
-def _file(content: bytes, media: str, extension: str, start: date, end: date) -> Response:
-    name = f"bao-cao-giai-quyet-tthc-{start:%Y%m%d}-{end:%Y%m%d}.{extension}"
+def _file(content: bytes, media: str, extension: str, query: ReportQuery) -> Response:
+    name = f"bao-cao-giai-quyet-tthc-{query.start:%Y%m%d}-{query.end:%Y%m%d}.{extension}"
     return Response(content, media_type=media,
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip
 

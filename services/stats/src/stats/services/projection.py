@@ -25,7 +25,10 @@ from stats.domain.counting import contribution as contribution_of
 from stats.services.gauges import LAG
 
 UNITS = ("d", "m", "y")
+# Roll-ups: '' as the procedure is all of an agency's procedures, '' as the agency all
+# agencies, so a report by agency or by procedure reads one row per group and counter.
 ALL_PROCEDURES = ""
+ALL_AGENCIES = ""
 
 
 async def _archive(session: AsyncSession, envelope: Envelope, applicant_name: str | None) -> None:
@@ -42,17 +45,19 @@ async def _archive(session: AsyncSession, envelope: Envelope, applicant_name: st
 async def add_counts(
     session: AsyncSession, agency: str, procedure: str, changes: dict[tuple[str, date], float]
 ) -> None:
-    """Add to the day, month and year counters, per procedure and for all procedures."""
-    summed: dict[tuple[str, str, str, date], float] = {}
+    """Add to the day, month and year counters of the agency and procedure, and of their
+    roll-ups (the agency's all procedures, the procedure's all agencies)."""
+    summed: dict[tuple[str, str, str, str, date], float] = {}
+    groups = ((agency, procedure), (agency, ALL_PROCEDURES), (ALL_AGENCIES, procedure))
     for (metric, on), value in changes.items():
-        for p in (procedure, ALL_PROCEDURES):
+        for a, p in groups:
             for unit in UNITS:
-                key = (p, metric, unit, unit_start(unit, on))
+                key = (a, p, metric, unit, unit_start(unit, on))
                 summed[key] = summed.get(key, 0) + value
     rows = [
-        {"agency_code": agency, "procedure_code": p, "metric": metric, "unit": unit,
+        {"agency_code": a, "procedure_code": p, "metric": metric, "unit": unit,
          "start": start, "value": value}
-        for (p, metric, unit, start), value in sorted(summed.items())
+        for (a, p, metric, unit, start), value in sorted(summed.items())
         if value
     ]  # fmt: skip
     if not rows:

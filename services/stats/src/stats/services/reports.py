@@ -21,7 +21,7 @@ from shared.db import Database
 from stats.adapters.tables import agencies, counts, facts, procedures
 from stats.domain import report
 from stats.domain.counting import pieces
-from stats.services.projection import ALL_PROCEDURES
+from stats.services.projection import ALL_AGENCIES, ALL_PROCEDURES
 
 GroupBy = Literal["agency", "procedure", "field"]
 FIELDS = {
@@ -77,7 +77,9 @@ async def _sums(
     """Per group: counters summed before the period, and during it."""
     if group_by == "agency":
         key: Any = counts.c.agency_code
-        query = select(key.label("key")).where(counts.c.procedure_code == ALL_PROCEDURES)
+        query = select(key.label("key")).where(
+            counts.c.procedure_code == ALL_PROCEDURES, counts.c.agency_code != ALL_AGENCIES
+        )
     elif group_by == "procedure":
         key = counts.c.procedure_code
         query = select(key.label("key")).where(counts.c.procedure_code != ALL_PROCEDURES)
@@ -94,6 +96,8 @@ async def _sums(
     query = query.where(_in_pieces(period)).group_by(key, counts.c.metric, segment)
     if codes is not None:
         query = query.where(counts.c.agency_code.in_(codes))
+    elif group_by != "agency":
+        query = query.where(counts.c.agency_code == ALL_AGENCIES)
     groups: dict[str, tuple[dict[str, float], dict[str, float]]] = defaultdict(lambda: ({}, {}))
     for row in (await session.execute(query)).mappings():
         before, during = groups[row["key"]]
