@@ -15,6 +15,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import asyncpg
 import httpx
 from sqlalchemy import text
 
@@ -80,8 +81,8 @@ RAW = {
 }
 PARAMS: dict[str, dict[str, Any]] = {
     "first page": {},
-    "status=in_progress": {"status": "in_progress"},
     "overdue": {"overdue": "true"},
+    "status=in_progress": {"status": "in_progress"},
     "procedure": {"procedure_code": "1.004010"},
     "name search": {"q": "Hoàng Thu Lan"},
 }
@@ -108,8 +109,15 @@ async def test_work_list_latency_over_a_million_dossiers(start_workflow: StartWo
     started = time.perf_counter()
     async with workflow.runtime.db.transaction() as session:
         await session.execute(text(GENERATE), {"agency": BAC_KAN, "cases": CASES})
-    async with workflow.runtime.db.transaction() as session:
-        await session.execute(text("ANALYZE cases"))
+    # Vacuumed as a live table would be: otherwise autovacuum wakes up for the million new
+    # rows in the middle of the measurements.
+    connection = await asyncpg.connect(
+        workflow.runtime.settings.database_url.replace("postgresql+asyncpg", "postgresql")
+    )
+    try:
+        await connection.execute("VACUUM ANALYZE cases")
+    finally:
+        await connection.close()
     loaded = time.perf_counter() - started
     auth = await token(workflow, BAC_KAN, "receiver")
 
