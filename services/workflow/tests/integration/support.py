@@ -127,11 +127,19 @@ class Desk:
             self.auth[role] = await token(self.service, self.agency_code, role)
         return self
 
-    async def act(self, role: str, code: str, action: str, **kwargs: Any) -> Any:
+    async def act(
+        self,
+        role: str,
+        code: str,
+        action: str,
+        headers: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> Any:
         async with self.service.client() as client:
             return await client.post(
-                f"/api/v1/dossiers/{code}/{action}", headers=self.auth[role], **kwargs
-            )
+                f"/api/v1/dossiers/{code}/{action}", headers={**self.auth[role], **(headers or {})},
+                **kwargs,
+            )  # fmt: skip
 
     async def get(self, role: str, path: str, **kwargs: Any) -> Any:
         async with self.service.client() as client:

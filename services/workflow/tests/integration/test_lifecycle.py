@@ -100,6 +100,24 @@ async def test_disallowed_actions_answer_409_and_change_nothing(workflow: Servic
     assert wrong.status_code == 422
 
 
+async def test_a_retried_action_with_its_key_gets_the_first_answer(
+    workflow: ServiceUnderTest,
+) -> None:
+    desk = await Desk(workflow).sign_in()
+    dossier = submitted()
+    code = dossier.dossier_code or ""
+    await arrived(workflow, dossier)
+    key = {"Idempotency-Key": "nhan-ho-so-1"}
+    first = await desk.act("receiver", code, "receive", json={"note": "Đủ"}, headers=key)
+    again = await desk.act("receiver", code, "receive", json={"note": "Đủ"}, headers=key)
+    other = await desk.act("receiver", code, "receive", json={"note": "Khác"}, headers=key)
+    unkeyed = await desk.act("receiver", code, "receive", json={"note": "Đủ"})
+    assert first.status_code == again.status_code == 200
+    assert again.json() == first.json()
+    assert other.status_code == 422 and unkeyed.status_code == 409
+    assert [e.type for e in await emitted(workflow, code)] == ["dossier.received"]
+
+
 async def test_two_officers_acting_at_once_cannot_both_win(workflow: ServiceUnderTest) -> None:
     desk = await Desk(workflow).sign_in()
     dossier = submitted()

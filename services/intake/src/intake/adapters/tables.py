@@ -19,6 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
+from shared.api.idempotency import idempotency_table
 from shared.db import new_metadata
 
 metadata = new_metadata()
@@ -180,17 +181,7 @@ feedback = Table(
 
 # --- request protection -----------------------------------------------------------------
 
-idempotency_keys = Table(
-    "idempotency_keys",
-    metadata,
-    Column("scope", Text, nullable=False),
-    Column("key", Text, nullable=False),
-    Column("request_hash", Text, nullable=False),
-    Column("status_code", SmallInteger, nullable=False),
-    Column("response", JSONB, nullable=False),
-    _created(),
-    PrimaryKeyConstraint("scope", "key"),
-)
+idempotency_keys = idempotency_table(metadata)
 
 rate_limits = Table(
     "rate_limits",

@@ -21,11 +21,11 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake.adapters.tables import accounts, one_time_codes
+from intake.adapters.tables import accounts, idempotency_keys, one_time_codes
 from intake.domain.identity import id_number_warnings, new_otp
-from intake.services import idempotency
 from intake.services.context import Context
 from intake.services.limits import pseudonym
+from shared.api import idempotency
 from shared.api.problems import Problem
 from shared.contracts.events import AccountOtpRequested
 from shared.security.passwords import hash_secret, verify_secret
@@ -115,7 +115,7 @@ async def register(ctx: Context, registration: Registration, key: str | None) ->
     scope = f"register:{pseudonym(secret, registration.id_number)}"
     async with ctx.db.transaction() as session:
         replay = await idempotency.claim(
-            session, secret, scope, key, _fingerprint(secret, registration)
+            session, idempotency_keys, secret, scope, key, _fingerprint(secret, registration)
         )
         if replay is not None:
             return Answer(replay.status_code, replay.body)
@@ -151,7 +151,7 @@ async def register(ctx: Context, registration: Registration, key: str | None) ->
             for message in id_number_warnings(registration.id_number, registration.date_of_birth)
         ]
         body = {"id": str(account_id), "status": PENDING, "warnings": warnings}
-        await idempotency.remember(session, secret, scope, key, 201, body)
+        await idempotency.remember(session, idempotency_keys, secret, scope, key, 201, body)
     return Answer(201, body)
 
 

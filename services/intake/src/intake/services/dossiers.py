@@ -19,10 +19,10 @@ from intake.adapters.tables import (
     code_sequences,
     dossiers,
     feedback,
+    idempotency_keys,
 )
 from intake.domain.codes import dossier_code, new_update_code
 from intake.domain.forms import form_errors
-from intake.services import idempotency
 from intake.services.catalogue import agency_and_procedure
 from intake.services.context import Context
 from intake.services.records import (
@@ -51,6 +51,7 @@ from intake.services.uploads import (
     receive_files,
     stored_bytes,
 )
+from shared.api import idempotency
 from shared.api.problems import Problem
 from shared.api.uploads import refuse_if_declared_too_large, too_large
 from shared.contracts import events
@@ -69,7 +70,7 @@ async def create_draft(
     scope = f"draft:{owner_id}"
     async with ctx.db.transaction() as session:
         replay = await idempotency.claim(
-            session, secret, scope, key, idempotency.request_hash(draft)
+            session, idempotency_keys, secret, scope, key, idempotency.request_hash(draft)
         )
         if replay is not None:
             return Answer(replay.status_code, replay.body)
@@ -107,7 +108,7 @@ async def create_draft(
             "procedure_code": procedure["code"],
             "agency_code": draft["agency_code"],
         }
-        await idempotency.remember(session, secret, scope, key, 201, body)
+        await idempotency.remember(session, idempotency_keys, secret, scope, key, 201, body)
     return Answer(201, body)
 
 
@@ -253,7 +254,7 @@ async def submit(
     scope = f"submit:{dossier_id}"
     async with ctx.db.transaction() as session:
         replay = await idempotency.claim(
-            session, secret, scope, key, idempotency.request_hash(commitment)
+            session, idempotency_keys, secret, scope, key, idempotency.request_hash(commitment)
         )
         if replay is not None:
             return Answer(replay.status_code, replay.body)
@@ -340,7 +341,7 @@ async def submit(
             "status": "submitted",
             "submitted_at": now.isoformat(),
         }
-        await idempotency.remember(session, secret, scope, key, 200, body)
+        await idempotency.remember(session, idempotency_keys, secret, scope, key, 200, body)
     log.info(
         "dossier submitted",
         extra={"procedure_code": procedure["code"], "agency_code": agency["code"]},
@@ -479,7 +480,7 @@ async def withdraw(
     scope = f"withdraw:{code}"
     async with ctx.db.transaction() as session:
         replay = await idempotency.claim(
-            session, secret, scope, key, idempotency.request_hash(reason)
+            session, idempotency_keys, secret, scope, key, idempotency.request_hash(reason)
         )
         if replay is not None:
             return Answer(replay.status_code, replay.body)
@@ -512,7 +513,7 @@ async def withdraw(
             occurred_at=now,
         )
         body = {"code": code, "status": "withdrawn", "withdrawn_at": now.isoformat()}
-        await idempotency.remember(session, secret, scope, key, 200, body)
+        await idempotency.remember(session, idempotency_keys, secret, scope, key, 200, body)
     return Answer(200, body)
 
 

@@ -18,9 +18,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
+from shared.api.idempotency import idempotency_table
 from shared.db import new_metadata
 
 metadata = new_metadata()
+
+# Officers' retried actions (`Idempotency-Key`) answered from here.
+idempotency_keys = idempotency_table(metadata)
 
 
 def _at(name: str, *, nullable: bool = True) -> Column[object]:

@@ -5,15 +5,23 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.contracts import events as ev
 from workflow.api.deps import Ctx, CurrentOfficer
+from workflow.domain.lifecycle import Action
 from workflow.services import actions, forms, results, views
 
 router = APIRouter(tags=["dossiers"])
+
+# A retried action with the same key and body gets the first answer again, not a 409.
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
+
+
+def _retry(key: str | None, action: Action, code: str, body: BaseModel | None) -> Any:
+    return actions.Retry.of(key, action, code, body.model_dump(mode="json") if body else None)
 
 
 class _Strict(BaseModel):
@@ -84,33 +92,49 @@ async def detail(code: str, ctx: Ctx, officer: CurrentOfficer) -> dict[str, Any]
 
 @router.post("/dossiers/{code}/receive")
 async def receive(
-    code: str, ctx: Ctx, officer: CurrentOfficer, body: NoteIn | None = None
+    code: str,
+    ctx: Ctx,
+    officer: CurrentOfficer,
+    key: IdempotencyKey = None,
+    body: NoteIn | None = None,
 ) -> dict[str, Any]:
     """Accept the complete dossier: the clock starts, the appointment is set."""
-    return await actions.receive(ctx, officer, code, body.note if body else None)
+    retry = _retry(key, Action.RECEIVE, code, body)
+    return await actions.receive(ctx, officer, code, body.note if body else None, retry)
 
 
 @router.post("/dossiers/{code}/request-supplement")
 async def request_supplement(
-    code: str, body: SupplementRequestIn, ctx: Ctx, officer: CurrentOfficer
+    code: str,
+    body: SupplementRequestIn,
+    ctx: Ctx,
+    officer: CurrentOfficer,
+    key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """Ask for everything missing at once; the clock stops."""
     request = actions.SupplementRequest(
         items=[ev.SupplementItem(**i.model_dump()) for i in body.items], note=body.note
     )
-    return await actions.request_supplement(ctx, officer, code, request)
+    retry = _retry(key, Action.REQUEST_SUPPLEMENT, code, body)
+    return await actions.request_supplement(ctx, officer, code, request, retry)
 
 
 @router.post("/dossiers/{code}/reject")
-async def reject(code: str, body: RejectIn, ctx: Ctx, officer: CurrentOfficer) -> dict[str, Any]:
+async def reject(
+    code: str, body: RejectIn, ctx: Ctx, officer: CurrentOfficer, key: IdempotencyKey = None
+) -> dict[str, Any]:
     """Refuse the dossier with a reason."""
-    return await actions.reject(ctx, officer, code, body.reason)
+    retry = _retry(key, Action.REJECT, code, body)
+    return await actions.reject(ctx, officer, code, body.reason, retry)
 
 
 @router.post("/dossiers/{code}/assign")
-async def assign(code: str, body: AssignIn, ctx: Ctx, officer: CurrentOfficer) -> dict[str, Any]:
+async def assign(
+    code: str, body: AssignIn, ctx: Ctx, officer: CurrentOfficer, key: IdempotencyKey = None
+) -> dict[str, Any]:
     """Hand the dossier to a processor of the agency."""
-    return await actions.assign(ctx, officer, code, body.officer)
+    retry = _retry(key, Action.ASSIGN, code, body)
+    return await actions.assign(ctx, officer, code, body.officer, retry)
 
 
 @router.post("/dossiers/{code}/result")
@@ -123,42 +147,61 @@ async def record_result(
 
 @router.post("/dossiers/{code}/submit-for-approval")
 async def submit_for_approval(
-    code: str, ctx: Ctx, officer: CurrentOfficer, body: NoteIn | None = None
+    code: str,
+    ctx: Ctx,
+    officer: CurrentOfficer,
+    key: IdempotencyKey = None,
+    body: NoteIn | None = None,
 ) -> dict[str, Any]:
     """Send the processed dossier to the leader."""
-    return await actions.submit_for_approval(ctx, officer, code, body.note if body else None)
+    retry = _retry(key, Action.SUBMIT_FOR_APPROVAL, code, body)
+    note = body.note if body else None
+    return await actions.submit_for_approval(ctx, officer, code, note, retry)
 
 
 @router.post("/dossiers/{code}/send-back")
 async def send_back(
-    code: str, body: RequiredNoteIn, ctx: Ctx, officer: CurrentOfficer
+    code: str,
+    body: RequiredNoteIn,
+    ctx: Ctx,
+    officer: CurrentOfficer,
+    key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """The leader returns the dossier to processing, saying why."""
-    return await actions.send_back(ctx, officer, code, body.note)
+    retry = _retry(key, Action.SEND_BACK, code, body)
+    return await actions.send_back(ctx, officer, code, body.note, retry)
 
 
 @router.post("/dossiers/{code}/approve")
 async def approve(
-    code: str, ctx: Ctx, officer: CurrentOfficer, body: NoteIn | None = None
+    code: str,
+    ctx: Ctx,
+    officer: CurrentOfficer,
+    key: IdempotencyKey = None,
+    body: NoteIn | None = None,
 ) -> dict[str, Any]:
     """The leader approves: the result is ready."""
-    return await actions.approve(ctx, officer, code, body.note if body else None)
+    retry = _retry(key, Action.APPROVE, code, body)
+    return await actions.approve(ctx, officer, code, body.note if body else None, retry)
 
 
 @router.post("/dossiers/{code}/return-result")
 async def return_result(
-    code: str, body: ReturnIn, ctx: Ctx, officer: CurrentOfficer
+    code: str, body: ReturnIn, ctx: Ctx, officer: CurrentOfficer, key: IdempotencyKey = None
 ) -> dict[str, Any]:
     """Hand the result over after comparing the paper originals."""
-    return await actions.return_result(ctx, officer, code, body.originals_verified, body.note)
+    retry = _retry(key, Action.RETURN_RESULT, code, body)
+    verified = body.originals_verified
+    return await actions.return_result(ctx, officer, code, verified, body.note, retry)
 
 
 @router.post("/dossiers/{code}/extend-deadline")
 async def extend_deadline(
-    code: str, body: ExtendIn, ctx: Ctx, officer: CurrentOfficer
+    code: str, body: ExtendIn, ctx: Ctx, officer: CurrentOfficer, key: IdempotencyKey = None
 ) -> dict[str, Any]:
     """The apology letter with a new appointment date (once per dossier)."""
-    return await actions.extend_deadline(ctx, officer, code, body.new_due_date, body.reason)
+    retry = _retry(key, Action.EXTEND_DEADLINE, code, body)
+    return await actions.extend_deadline(ctx, officer, code, body.new_due_date, body.reason, retry)
 
 
 @router.get(

@@ -17,14 +17,49 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.api import idempotency
 from shared.api.problems import Problem
 from shared.contracts import events as ev
-from workflow.adapters.tables import officers, pauses
+from workflow.adapters.tables import idempotency_keys, officers, pauses
 from workflow.domain.deadlines import VIETNAM, rule_set_for
 from workflow.domain.lifecycle import CLOCK_RUNNING, Action, judge, may
 from workflow.services.calendars import cutoff, engine_for
 from workflow.services.changes import Case, Officer, change, check, lock_case, schedule_timers
 from workflow.services.context import Context
+
+
+@dataclass(frozen=True)
+class Retry:
+    """The `Idempotency-Key` of a request and a fingerprint of what it asked: the same key
+    and request get the first answer again instead of a 409 from a status already moved."""
+
+    key: str | None
+    fingerprint: str
+
+    @classmethod
+    def of(cls, key: str | None, action: Action, code: str, body: Any) -> Retry:
+        return cls(key, idempotency.request_hash(action.value, code, body))
+
+    async def replayed(
+        self, ctx: Context, session: AsyncSession, officer: Officer
+    ) -> dict[str, Any] | None:
+        replay = await idempotency.claim(
+            session, idempotency_keys, ctx.settings.secret("jwt_secret"), str(officer.id),
+            self.key, self.fingerprint,
+        )  # fmt: skip
+        return replay.body if replay else None
+
+    async def remember(
+        self, ctx: Context, session: AsyncSession, officer: Officer, body: dict[str, Any]
+    ) -> dict[str, Any]:
+        await idempotency.remember(
+            session, idempotency_keys, ctx.settings.secret("jwt_secret"), str(officer.id),
+            self.key, 200, body,
+        )  # fmt: skip
+        return body
+
+
+NO_RETRY = Retry(None, "")
 
 
 def allowed(officer: Officer, action: Action) -> None:
@@ -49,9 +84,13 @@ def _answer(case: Case) -> dict[str, Any]:
     }
 
 
-async def receive(ctx: Context, officer: Officer, code: str, note: str | None) -> dict[str, Any]:
+async def receive(
+    ctx: Context, officer: Officer, code: str, note: str | None, retry: Retry = NO_RETRY
+) -> dict[str, Any]:
     """Accept a complete dossier: the clock starts and the appointment is set."""
     async with ctx.db.transaction() as session:
+        if (replayed := await retry.replayed(ctx, session, officer)) is not None:
+            return replayed
         case = await _begin(session, officer, Action.RECEIVE, code)
         engine = await engine_for(session, case["agency_code"])
         now = datetime.now(UTC)
@@ -75,7 +114,7 @@ async def receive(ctx: Context, officer: Officer, code: str, note: str | None) -
             now=now,
         )  # fmt: skip
         await schedule_timers(session, case, engine)
-    return _answer(case)
+        return await retry.remember(ctx, session, officer, _answer(case))
 
 
 @dataclass(frozen=True)
@@ -85,10 +124,12 @@ class SupplementRequest:
 
 
 async def request_supplement(
-    ctx: Context, officer: Officer, code: str, request: SupplementRequest
+    ctx: Context, officer: Officer, code: str, request: SupplementRequest, retry: Retry = NO_RETRY
 ) -> dict[str, Any]:
     """Tell the citizen everything missing at once; the clock stops until they supplement."""
     async with ctx.db.transaction() as session:
+        if (replayed := await retry.replayed(ctx, session, officer)) is not None:
+            return replayed
         case = await _begin(session, officer, Action.REQUEST_SUPPLEMENT, code)
         engine = await engine_for(session, case["agency_code"])
         now = datetime.now(UTC)
@@ -119,12 +160,21 @@ async def request_supplement(
                 clock_was_running=clock_was_running,
             )
         )
-    return {**_answer(case), "round": round_, "supplement_due_at": supplement_due_at}
+        return await retry.remember(
+            ctx,
+            session,
+            officer,
+            {**_answer(case), "round": round_, "supplement_due_at": supplement_due_at},
+        )
 
 
-async def reject(ctx: Context, officer: Officer, code: str, reason: str) -> dict[str, Any]:
+async def reject(
+    ctx: Context, officer: Officer, code: str, reason: str, retry: Retry = NO_RETRY
+) -> dict[str, Any]:
     """Refuse the dossier, with the reason the citizen will read."""
     async with ctx.db.transaction() as session:
+        if (replayed := await retry.replayed(ctx, session, officer)) is not None:
+            return replayed
         case = await _begin(session, officer, Action.REJECT, code)
         now = datetime.now(UTC)
         stage = "intake" if case["received_at"] is None else "processing"
@@ -136,12 +186,16 @@ async def reject(ctx: Context, officer: Officer, code: str, reason: str) -> dict
             ],
             now=now,
         )  # fmt: skip
-    return _answer(case)
+        return await retry.remember(ctx, session, officer, _answer(case))
 
 
-async def assign(ctx: Context, officer: Officer, code: str, assignee_ref: str) -> dict[str, Any]:
+async def assign(
+    ctx: Context, officer: Officer, code: str, assignee_ref: str, retry: Retry = NO_RETRY
+) -> dict[str, Any]:
     """Hand the dossier to a processor of the same agency."""
     async with ctx.db.transaction() as session:
+        if (replayed := await retry.replayed(ctx, session, officer)) is not None:
+            return replayed
         case = await _begin(session, officer, Action.ASSIGN, code)
         assignee = await _processor(session, officer.agency_code, assignee_ref)
         target = ev.Actor(
@@ -153,7 +207,7 @@ async def assign(ctx: Context, officer: Officer, code: str, assignee_ref: str) -
             values={"assignee_id": assignee["id"], "assignee_name": assignee["full_name"]},
             emit=lambda c, f: [ev.DossierAssigned(**f, assignee=target)],
         )  # fmt: skip
-    return _answer(case)
+        return await retry.remember(ctx, session, officer, _answer(case))
 
 
 async def _processor(session: AsyncSession, agency_code: str, ref: str) -> Any:
@@ -216,10 +270,12 @@ def result_key(code: str) -> str:
 
 
 async def submit_for_approval(
-    ctx: Context, officer: Officer, code: str, note: str | None
+    ctx: Context, officer: Officer, code: str, note: str | None, retry: Retry = NO_RETRY
 ) -> dict[str, Any]:
     """Send the processed dossier to the leader."""
     async with ctx.db.transaction() as session:
+        if (replayed := await retry.replayed(ctx, session, officer)) is not None:
+            return replayed
         case = await _begin(session, officer, Action.SUBMIT_FOR_APPROVAL, code)
         own_work(officer, case)
         if not case["result_summary"]:
@@ -229,24 +285,32 @@ async def submit_for_approval(
             note=note,
             emit=lambda c, f: [ev.DossierSubmittedForApproval(**f)],
         )  # fmt: skip
-    return _answer(case)
+        return await retry.remember(ctx, session, officer, _answer(case))
 
 
-async def send_back(ctx: Context, officer: Officer, code: str, note: str) -> dict[str, Any]:
+async def send_back(
+    ctx: Context, officer: Officer, code: str, note: str, retry: Retry = NO_RETRY
+) -> dict[str, Any]:
     """The leader returns the dossier to the processor."""
     async with ctx.db.transaction() as session:
+        if (replayed := await retry.replayed(ctx, session, officer)) is not None:
+            return replayed
         case = await _begin(session, officer, Action.SEND_BACK, code)
         case = await change(
             ctx.outbox, session, case, Action.SEND_BACK, officer.actor,
             note=note,
             emit=lambda c, f: [ev.DossierSentBack(**f)],
         )  # fmt: skip
-    return _answer(case)
+        return await retry.remember(ctx, session, officer, _answer(case))
 
 
-async def approve(ctx: Context, officer: Officer, code: str, note: str | None) -> dict[str, Any]:
+async def approve(
+    ctx: Context, officer: Officer, code: str, note: str | None, retry: Retry = NO_RETRY
+) -> dict[str, Any]:
     """The leader signs: the result is ready, judged against the original due date."""
     async with ctx.db.transaction() as session:
+        if (replayed := await retry.replayed(ctx, session, officer)) is not None:
+            return replayed
         case = await _begin(session, officer, Action.APPROVE, code)
         now = datetime.now(UTC)
         original = case["original_due_at"] or case["due_at"]
@@ -270,11 +334,21 @@ async def approve(ctx: Context, officer: Officer, code: str, note: str | None) -
             ],
             now=now,
         )  # fmt: skip
-    return {**_answer(case), "resolved_at": now, "judgement": judgement.value}
+        return await retry.remember(
+            ctx,
+            session,
+            officer,
+            {**_answer(case), "resolved_at": now, "judgement": judgement.value},
+        )
 
 
 async def return_result(
-    ctx: Context, officer: Officer, code: str, originals_verified: bool, note: str | None
+    ctx: Context,
+    officer: Officer,
+    code: str,
+    originals_verified: bool,
+    note: str | None,
+    retry: Retry = NO_RETRY,
 ) -> dict[str, Any]:
     """Hand the result over, once the paper originals match what was submitted online."""
     if not originals_verified:
@@ -284,6 +358,8 @@ async def return_result(
             errors=[{"field": "originals_verified", "message": "Phải xác nhận đã đối chiếu."}],
         )
     async with ctx.db.transaction() as session:
+        if (replayed := await retry.replayed(ctx, session, officer)) is not None:
+            return replayed
         case = await _begin(session, officer, Action.RETURN_RESULT, code)
         now = datetime.now(UTC)
         case = await change(
@@ -294,14 +370,21 @@ async def return_result(
             ],
             now=now,
         )  # fmt: skip
-    return _answer(case)
+        return await retry.remember(ctx, session, officer, _answer(case))
 
 
 async def extend_deadline(
-    ctx: Context, officer: Officer, code: str, new_due_date: date, reason: str
+    ctx: Context,
+    officer: Officer,
+    code: str,
+    new_due_date: date,
+    reason: str,
+    retry: Retry = NO_RETRY,
 ) -> dict[str, Any]:
     """The one apology letter with a new appointment, before the original due date."""
     async with ctx.db.transaction() as session:
+        if (replayed := await retry.replayed(ctx, session, officer)) is not None:
+            return replayed
         case = await _begin(session, officer, Action.EXTEND_DEADLINE, code)
         if case["extended_at"] is not None:
             raise Problem(409, "Hồ sơ đã được xin lỗi và hẹn lại một lần; không gia hạn lần nữa.")
@@ -335,7 +418,9 @@ async def extend_deadline(
         )  # fmt: skip
         if case["status"] in CLOCK_RUNNING:
             await schedule_timers(session, case, engine)
-    return {**_answer(case), "original_due_at": case["original_due_at"]}
+        return await retry.remember(
+            ctx, session, officer, {**_answer(case), "original_due_at": case["original_due_at"]}
+        )
 
 
 async def _working_hours_used(session: AsyncSession, case: Case, now: datetime) -> float | None:
