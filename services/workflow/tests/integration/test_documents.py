@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from services.workflow.tests.conftest import StartWorkflow
 from services.workflow.tests.integration.support import (
     BAC_KAN,
+    SOC_TRANG,
     Desk,
     arrived,
     catalogue,
@@ -194,3 +195,39 @@ async def test_due_soon_and_overdue_are_announced_once_per_deadline_version(
 
 
 ALERTS = {"dossier.due_soon", "dossier.overdue"}
+
+
+async def test_an_agency_keeps_its_own_office_hours(workflow: ServiceUnderTest) -> None:
+    desk = await Desk(workflow).sign_in()
+    other = await Desk(workflow, SOC_TRANG).sign_in()
+    await workflow.publish(catalogue())
+    await arrived(workflow, submitted(processing_days=1))
+    path = f"/api/v1/agencies/{BAC_KAN}/office-hours"
+    async with workflow.client() as client:
+        default = (await client.get(path, headers=desk.auth["admin"])).json()
+        bad = await client.put(
+            path,
+            headers=desk.auth["admin"],
+            json={"periods": [["07:30", "11:30"], ["13:00", "16:00"]]},
+        )
+        saved = await client.put(
+            path,
+            headers=desk.auth["admin"],
+            json={"periods": [["07:30", "11:30"], ["13:00", "17:00"]]},
+        )
+        foreign = await client.put(path, headers=other.auth["admin"], json={"periods": None})
+        preview = await client.get(
+            "/api/v1/deadlines/preview",
+            params={"agency_code": BAC_KAN, "procedure_code": "1.004194",
+                    "received_at": "2025-03-10T12:45:00+07:00"},
+        )  # fmt: skip
+    assert default["periods"] == [["07:00", "11:30"], ["13:30", "17:00"]]
+    assert bad.status_code == 422 and foreign.status_code == 404
+    assert saved.json()["own"] is True
+    # 12:45 is in this agency's lunch break until 13:00; three days of its hours later:
+    # 4 h on Monday, 8 on Tuesday and Wednesday, Thursday's 07:30-11:30 morning.
+    counted = datetime.fromisoformat(preview.json()["counted_from"])
+    assert counted == datetime(2025, 3, 10, 13, 0, tzinfo=VIETNAM)
+    assert datetime.fromisoformat(preview.json()["due_at"]) == datetime(
+        2025, 3, 13, 11, 30, tzinfo=VIETNAM
+    )

@@ -46,6 +46,29 @@ async def put_year(year: Year, body: YearIn, ctx: Ctx, admin: CurrentAdmin) -> d
     return await calendars.put_year(ctx, year, body.model_dump(), admin.name or str(admin.id))
 
 
+class OfficeHoursIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    periods: list[list[str]] | None = Field(
+        description='[["07:00", "11:30"], ["13:30", "17:00"]]; null: the parent\'s.',
+        max_length=4,
+    )
+
+
+@router.get("/agencies/{code}/office-hours")
+async def get_office_hours(code: str, ctx: Ctx, admin: CurrentAdmin) -> dict[str, Any]:
+    """An agency's office hours (its own or inherited), which deadlines count in."""
+    return await calendars.get_office_hours(ctx, admin.agency_code, code)
+
+
+@router.put("/agencies/{code}/office-hours")
+async def put_office_hours(
+    code: str, body: OfficeHoursIn, ctx: Ctx, admin: CurrentAdmin
+) -> dict[str, Any]:
+    """Set the office hours of the administrator's agency or a unit under it."""
+    return await calendars.put_office_hours(ctx, admin.agency_code, code, body.periods)
+
+
 @router.get("/deadlines/preview")
 async def preview(
     ctx: Ctx,

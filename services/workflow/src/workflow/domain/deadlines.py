@@ -38,6 +38,16 @@ class OfficeHours:
         if not self.periods or ends != sorted(ends) or len(set(ends)) != len(ends):
             raise ValueError("office hours must be ordered, non-empty, non-overlapping periods")
 
+    def length(self) -> timedelta:
+        """Working time in a full day."""
+        return sum(
+            (
+                datetime.combine(date.min, b) - datetime.combine(date.min, a)
+                for a, b in self.periods
+            ),
+            timedelta(),
+        )
+
 
 def _local(at: datetime) -> datetime:
     if at.tzinfo is None:

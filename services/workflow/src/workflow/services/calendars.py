@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.api.problems import Problem
 from workflow.adapters.tables import agencies, calendar_years, cases, procedures
 from workflow.domain.calendar import Calendar, YearCalendar, shipped_years
-from workflow.domain.deadlines import VIETNAM, DeadlineEngine, OfficeHours
+from workflow.domain.deadlines import VIETNAM, WORKING_DAY, DeadlineEngine, OfficeHours
 from workflow.domain.lifecycle import OPEN
 from workflow.services.context import Context
 
@@ -186,3 +186,49 @@ async def preview(
         "counted_from": engine.counted_from(received_at, limit),
         "due_at": engine.due_at(received_at, procedure["processing_days"], limit),
     }
+
+
+async def get_office_hours(ctx: Context, admin_agency: str, code: str) -> dict[str, Any]:
+    """An agency's office hours: its own, else the nearest parent's, else the default."""
+    async with ctx.db.transaction() as session:
+        lineage = await _in_scope(session, admin_agency, code)
+    own = lineage[0]["office_hours"]
+    inherited = next((a for a in lineage if a["office_hours"]), None)
+    hours = _hours(inherited["office_hours"] if inherited else None)
+    return {
+        "agency_code": code,
+        "periods": [[a.strftime("%H:%M"), b.strftime("%H:%M")] for a, b in hours.periods],
+        "own": own is not None,
+        "inherited_from": inherited["code"] if inherited and not own else None,
+    }
+
+
+async def put_office_hours(
+    ctx: Context, admin_agency: str, code: str, periods: list[list[str]] | None
+) -> dict[str, Any]:
+    """Set an agency's office hours (None: back to its parent's or the default).
+
+    A working day stays 8 hours (the processing time is counted in them); due dates
+    already announced do not move."""
+    if periods is not None:
+        try:
+            length = _hours(periods).length()
+        except ValueError:
+            length = None
+        if length != WORKING_DAY:
+            message = "Giờ làm việc phải là các khoảng tăng dần, cộng lại đúng 8 giờ."
+            raise Problem(422, message, errors=[{"field": "periods", "message": message}])
+    async with ctx.db.transaction() as session:
+        await _in_scope(session, admin_agency, code)
+        await session.execute(
+            agencies.update().where(agencies.c.code == code).values(office_hours=periods)
+        )
+    return await get_office_hours(ctx, admin_agency, code)
+
+
+async def _in_scope(session: AsyncSession, admin_agency: str, code: str) -> list[Any]:
+    """The agency's lineage, if the administrator's agency is the agency or above it."""
+    lineage = await _lineage(session, code)
+    if not lineage or admin_agency not in {a["code"] for a in lineage}:
+        raise Problem(404, "Không tìm thấy đơn vị này trong phạm vi quản lý của bạn.")
+    return lineage
