@@ -88,6 +88,11 @@ SERVICES = (
 )
 
 STORE_NAME = "seaweedfs"
+# A local SMTP server that keeps every message notify sends as a file (Maildir), so the
+# citizens' and officers' mail can be read without a real mail server.
+MAIL_NAME = "mail"
+MAIL_HOST, MAIL_PORT = "127.0.0.1", 1025
+MAIL_DIR = Path(".local/mail")
 # The services' development defaults for the object store (shared/config.py): the
 # gateway must accept exactly these.
 S3_ACCESS_KEY = "dvc-dev"
@@ -281,6 +286,8 @@ def is_ours(pid: int, name: str) -> bool:
     program, args = Path(argv[0]).name, argv[1:]
     if name == STORE_NAME:
         return program == "weed" and args[:2] == ["mini", f"-dir={STORE_DIR}"]
+    if name == MAIL_NAME:
+        return program.startswith("python") and args == mail_argv()[1:]
     return program.startswith("python") and args == ["-m", name, "all"]
 
 
@@ -572,6 +579,29 @@ def start_store() -> None:
     say(f"  object store: S3 answers on {S3_HOST}:{S3_PORT}")
 
 
+def mail_argv() -> list[str]:
+    return [
+        str(BIN / "python"), "-m", "aiosmtpd", "-n", "-l", f"{MAIL_HOST}:{MAIL_PORT}",
+        "-c", "aiosmtpd.handlers.Mailbox", str(MAIL_DIR),
+    ]  # fmt: skip
+
+
+def start_mail() -> None:
+    pid = running(MAIL_NAME)
+    if pid is not None:
+        say(f"  mail: already running (pid {pid})")
+        return
+    if port_taken(MAIL_PORT):
+        say(f"  mail: port {MAIL_PORT} is taken: notify will send to whatever listens there")
+        return
+    (ROOT / MAIL_DIR).mkdir(parents=True, exist_ok=True)
+    proc = spawn(MAIL_NAME, mail_argv(), dict(os.environ))
+    if not wait_until(lambda: tcp_open(MAIL_HOST, MAIL_PORT), 15):
+        log = LOGS / f"{MAIL_NAME}.log"
+        raise StackError(f"the mail server did not start; end of {log}:\n{log_tail(log)}")
+    say(f"  mail: SMTP on {MAIL_HOST}:{MAIL_PORT} (pid {proc.pid}), messages in {MAIL_DIR}/new")
+
+
 # --- The services ------------------------------------------------------------------------
 
 
@@ -656,6 +686,10 @@ def print_urls() -> None:
         f"   filer UI http://127.0.0.1:{STORE_PORTS['-filer.port']}"
         f"   master UI http://127.0.0.1:{STORE_PORTS['-master.port']}"
     )
+    say(f"  mail          SMTP {MAIL_HOST}:{MAIL_PORT}, messages in {ROOT / MAIL_DIR}/new")
+    say(
+        "  SMS           http://127.0.0.1:8003/api/v1/dev/sms (the development provider keeps them)"
+    )
     say(f"  logs          {LOGS}/<name>.log (previous run: <name>.log.1)")
     say(f"  data          {ROOT / STORE_DIR} (kept across `make down`)")
     say("Stop it with `make down`; `make status` tells what runs.")
@@ -665,7 +699,7 @@ def print_urls() -> None:
 
 
 def all_names() -> list[str]:
-    return [STORE_NAME, *(s.name for s in SERVICES)]
+    return [STORE_NAME, MAIL_NAME, *(s.name for s in SERVICES)]
 
 
 def cmd_up() -> int:
@@ -683,6 +717,8 @@ def cmd_up() -> int:
         migrate(service)
     say("Object store")
     start_store()
+    say("Mail")
+    start_mail()
     say("Services")
     start_services()
     wait_services_ready()
@@ -694,7 +730,7 @@ def cmd_down() -> int:
     say("Stopping")
     # Services first, so that none loses the object store while still serving.
     stop(s.name for s in SERVICES)
-    stop([STORE_NAME])
+    stop([STORE_NAME, MAIL_NAME])
     return 0
 
 
