@@ -594,7 +594,8 @@ def start_mail() -> None:
     if port_taken(MAIL_PORT):
         say(f"  mail: port {MAIL_PORT} is taken: notify will send to whatever listens there")
         return
-    (ROOT / MAIL_DIR).mkdir(parents=True, exist_ok=True)
+    for folder in ("tmp", "new", "cur"):  # a Maildir
+        (ROOT / MAIL_DIR / folder).mkdir(parents=True, exist_ok=True)
     proc = spawn(MAIL_NAME, mail_argv(), dict(os.environ))
     if not wait_until(lambda: tcp_open(MAIL_HOST, MAIL_PORT), 15):
         log = LOGS / f"{MAIL_NAME}.log"
