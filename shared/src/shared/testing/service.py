@@ -27,7 +27,7 @@ class ServiceUnderTest:
     app: FastAPI
 
     def client(self, **kwargs: Any) -> httpx.AsyncClient:
-        return httpx.AsyncClient(base_url=self.url, timeout=30, **kwargs)
+        return httpx.AsyncClient(base_url=self.url, **{"timeout": 30, **kwargs})
 
     async def publish(self, envelope: Envelope) -> None:
         """Publish an event on the service's exchange as another service's relay would."""
