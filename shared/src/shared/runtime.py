@@ -1,9 +1,19 @@
 """What every service process is made of, and the command line that starts it.
 
-A service's `bootstrap.py` describes itself with a `ServiceDefinition` (settings,
-routers, event handlers, buckets, migrations); `Runtime` builds the shared parts from
-it (database, broker, store, outbox, metrics) and runs the requested roles:
+A service's `bootstrap.py` describes itself with a `ServiceDefinition`; the wiring is
+the same for every service:
 
+- `Runtime` builds the shared parts (`Resources`: settings, database, outbox, object
+  store) and hands them once to the definition's `context` factory, which returns the
+  service's own context (its adapters, keys, caches) and does what must be ready before
+  the first request or event (a catalogue published, defaults stored);
+- that one context is given to the API (`app.state.ctx`, read by `context_of`), to every
+  event handler as `handler(ctx, session, envelope, data)` and to every background
+  worker as `worker(ctx, stop)`;
+- handlers are keyed by event model, so by `(type, version)`, and checked against the
+  service's subscriptions before anything is consumed (`wiring_errors`).
+
+The roles a process runs:
 - `api`: the HTTP API,
 - `consume`: the inbox consumer of the service's queue, and the service's background
   workers (timers, senders): loops over database rows claimed with `SKIP LOCKED`, so any
@@ -19,29 +29,36 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, Self, TypeVar
 
 import uvicorn
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.api.health import health_router
 from shared.api.middleware import RequestMiddleware
 from shared.api.problems import install_problem_handlers
 from shared.config import BaseServiceSettings
-from shared.contracts.envelope import EventData
+from shared.contracts.envelope import Envelope, EventData
 from shared.db.engine import Database
-from shared.messaging import Broker, Handler, InboxConsumer, Outbox, OutboxRelay, Topology
+from shared.messaging import Broker, InboxConsumer, Outbox, OutboxRelay, Topology
 from shared.messaging.replay import replay_parked
+from shared.messaging.topology import wiring_errors
 from shared.observability.logging import configure_logging
 from shared.observability.metrics import ServiceMetrics, metrics_for
-from shared.storage import MinioObjectStore
+from shared.storage import MinioObjectStore, ObjectStore
 
 log = logging.getLogger(__name__)
+
+S = TypeVar("S", bound=BaseServiceSettings)
+C = TypeVar("C")
 
 
 class Role(StrEnum):
@@ -50,28 +67,52 @@ class Role(StrEnum):
     RELAY = "relay"
 
 
-Worker = Callable[["Runtime", asyncio.Event], Coroutine[Any, Any, None]]
+@dataclass(frozen=True)
+class Resources(Generic[S]):
+    """The parts the runtime builds for every service; a service's context extends it."""
+
+    name: str
+    settings: S
+    db: Database
+    outbox: Outbox
+    store: ObjectStore
+
+    @classmethod
+    def extend(cls, base: Resources[Any], **own: Any) -> Self:
+        """This context class made of `base`'s parts and the service's `own`."""
+        parts = {f.name: getattr(base, f.name) for f in dataclasses.fields(Resources)}
+        return cls(**parts, **own)
+
+
+Handler = Callable[[C, AsyncSession, Envelope, Any], Awaitable[None]]
+"""`handler(ctx, session, envelope, data)`: apply one event within the given transaction."""
+
+Worker = Callable[[C, asyncio.Event], Coroutine[Any, Any, None]]
+"""`worker(ctx, stop)`: a background loop of the `consume` process; returns once `stop`
+is set."""
+
+
+async def _bare(resources: Resources[Any]) -> Any:
+    return resources
 
 
 @dataclass
-class ServiceDefinition:
+class ServiceDefinition(Generic[C]):
     name: str
     settings: BaseServiceSettings
     migrations: Path
+    # Builds the service's context from the runtime's parts, once per process.
+    context: Callable[[Resources[Any]], Awaitable[C]] = _bare
     routers: Sequence[APIRouter] = ()
-    handlers: Mapping[type[EventData], Handler] = field(default_factory=dict)
+    handlers: Mapping[type[EventData], Handler[C]] = field(default_factory=dict)
+    workers: Sequence[Worker[C]] = ()
     # Buckets the service writes; created at start if missing, checked by /readyz.
     buckets: Sequence[str] = ()
     version: str = "0.1.0"
-    # Called once the runtime is up, to build the service's use cases on app.state.
-    on_start: Callable[[Runtime, FastAPI], Awaitable[None]] | None = None
-    # Background loops run by the `consume` process: `worker(runtime, stop)` returns
-    # once `stop` is set.
-    workers: Sequence[Worker] = ()
 
 
-class Runtime:
-    def __init__(self, definition: ServiceDefinition) -> None:
+class Runtime(Generic[C]):
+    def __init__(self, definition: ServiceDefinition[C]) -> None:
         s = definition.settings
         self.definition = definition
         self.settings = s
@@ -91,18 +132,22 @@ class Runtime:
             region=s.s3_region,
         )
         self.outbox = Outbox(definition.name)
-        self.consumer = InboxConsumer(
-            definition.name,
-            self.db,
-            self.broker,
-            definition.handlers,
-            self.metrics,
-            prefetch=s.consumer_prefetch,
+        self.resources: Resources[Any] = Resources(
+            definition.name, s, self.db, self.outbox, self.store
         )
         self.relay = OutboxRelay(self.db, self.broker, self.metrics)
+        self._ctx: C | None = None
+        self._consumer: InboxConsumer | None = None
         self._stop = asyncio.Event()
         self._relay_task: asyncio.Task[None] | None = None
         self._worker_tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def ctx(self) -> C:
+        """The service's context, built by `start`."""
+        if self._ctx is None:
+            raise RuntimeError(f"{self.definition.name}: the runtime has not started")
+        return self._ctx
 
     @property
     def checks(self) -> dict[str, Callable[[], Any]]:
@@ -116,17 +161,32 @@ class Runtime:
         return {"database": self.db.ping, "broker": self.broker.ping, "store": store}
 
     async def start(self, roles: set[Role]) -> None:
+        definition = self.definition
+        # A handler no subscription routes, or a subscription nothing handles, is a
+        # deployment mistake: refuse to start rather than leave events unapplied.
+        problems = wiring_errors(definition.name, definition.handlers, self.topology.subscriptions)
+        if problems:
+            raise RuntimeError(f"{definition.name}: " + "; ".join(problems))
         await self.broker.connect()
-        await self.store.ensure_buckets(*self.definition.buckets)
-        if Role.CONSUME in roles and self.definition.handlers:
-            await self.consumer.start()
+        await self.store.ensure_buckets(*definition.buckets)
+        ctx = self._ctx = await definition.context(self.resources)
+        if Role.CONSUME in roles and definition.handlers:
+            self._consumer = InboxConsumer(
+                definition.name,
+                self.db,
+                self.broker,
+                {model: partial(handler, ctx) for model, handler in definition.handlers.items()},
+                self.metrics,
+                prefetch=self.settings.consumer_prefetch,
+            )
+            await self._consumer.start()
         elif Role.CONSUME in roles:
             # Nothing handles events yet: leave them in the queue for the version that will.
-            log.warning("no event handlers: not consuming", extra={"service": self.definition.name})
+            log.warning("no event handlers: not consuming", extra={"service": definition.name})
         self._stop.clear()
         if Role.CONSUME in roles:
             self._worker_tasks = [
-                asyncio.create_task(worker(self, self._stop)) for worker in self.definition.workers
+                asyncio.create_task(worker(ctx, self._stop)) for worker in definition.workers
             ]
         if Role.RELAY in roles:
             self._relay_task = asyncio.create_task(self.relay.run(self._stop))
@@ -134,7 +194,8 @@ class Runtime:
 
     async def stop(self) -> None:
         self._stop.set()
-        await self.consumer.stop()
+        if self._consumer is not None:
+            await self._consumer.stop()
         if self._relay_task is not None:
             await self._relay_task
         if self._worker_tasks:
@@ -143,14 +204,18 @@ class Runtime:
         await self.db.dispose()
 
 
-def create_app(runtime: Runtime, roles: set[Role]) -> FastAPI:
+def context_of(request: Request) -> Any:
+    """The service's context, for the API's dependencies (`Depends(context_of)`)."""
+    return request.app.state.ctx
+
+
+def create_app(runtime: Runtime[Any], roles: set[Role]) -> FastAPI:
     definition = runtime.definition
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.start(roles)
-        if definition.on_start is not None:
-            await definition.on_start(runtime, app)
+        app.state.ctx = runtime.ctx
         try:
             yield
         finally:
@@ -171,7 +236,7 @@ def create_app(runtime: Runtime, roles: set[Role]) -> FastAPI:
     return app
 
 
-def migrate(definition: ServiceDefinition, revision: str = "head") -> None:
+def migrate(definition: ServiceDefinition[Any], revision: str = "head") -> None:
     """Apply the service's Alembic migrations to its database."""
     from alembic import command
     from alembic.config import Config
@@ -190,7 +255,7 @@ _ROLES = {
 }
 
 
-def run_cli(build: Callable[[], ServiceDefinition], argv: Sequence[str] | None = None) -> None:
+def run_cli(build: Callable[[], ServiceDefinition[Any]], argv: Sequence[str] | None = None) -> None:
     """`python -m <service> api|consume|relay|all|migrate|replay-parked`."""
     definition = build()
     settings = definition.settings

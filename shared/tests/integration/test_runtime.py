@@ -9,7 +9,7 @@ from typing import ClassVar
 from pydantic_settings import SettingsConfigDict
 
 from shared.config import BaseServiceSettings
-from shared.runtime import Role, Runtime, ServiceDefinition
+from shared.runtime import Resources, Role, Runtime, ServiceDefinition
 from shared.testing.infra import ObjectStoreServer, eventually
 from shared.testing.service import service_settings
 
@@ -28,10 +28,10 @@ async def test_workers_run_in_the_consume_process_until_it_stops(
     runs: dict[str, int] = {}
     finished: list[str] = []
 
-    async def worker(runtime: Runtime, stop: asyncio.Event) -> None:
-        runs[runtime.definition.name] = runs.get(runtime.definition.name, 0) + 1
+    async def worker(ctx: Resources[WorkerProbeSettings], stop: asyncio.Event) -> None:
+        runs[ctx.name] = runs.get(ctx.name, 0) + 1
         await stop.wait()
-        finished.append(runtime.definition.name)
+        finished.append(ctx.name)
 
     def runtime_named(name: str) -> Runtime:
         settings = service_settings(

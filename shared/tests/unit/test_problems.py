@@ -6,7 +6,8 @@ import httpx
 from fastapi import FastAPI
 from pydantic import BaseModel, Field
 
-from shared.api.problems import PROBLEM_JSON, Problem, install_problem_handlers
+from shared.api.problems import PROBLEM_JSON, install_problem_handlers
+from shared.errors import Conflict
 
 
 class Registration(BaseModel):
@@ -24,7 +25,7 @@ def app() -> FastAPI:
 
     @app.get("/conflict")
     async def conflict() -> None:
-        raise Problem(409, "Hồ sơ đã được tiếp nhận, không thể rút.")
+        raise Conflict("Hồ sơ đã được tiếp nhận, không thể rút.")
 
     return app
 

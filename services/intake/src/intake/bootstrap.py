@@ -2,19 +2,20 @@
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
-from fastapi import FastAPI
-
+from intake.adapters.tables import idempotency_keys
 from intake.api import router
 from intake.config import IntakeSettings
 from intake.consumers import HANDLERS
 from intake.services import catalogue
 from intake.services.context import ATTACHMENTS_BUCKET, Context
-from shared.runtime import Runtime, ServiceDefinition
+from shared.db.idempotency import IdempotencyKeys
+from shared.runtime import Resources, ServiceDefinition
 from shared.security import TokenIssuer, jwks_router
 
 
-def build(settings: IntakeSettings | None = None) -> ServiceDefinition:
+def build(settings: IntakeSettings | None = None) -> ServiceDefinition[Context]:
     settings = settings or IntakeSettings()
     tokens = TokenIssuer(
         settings.secret("jwt_secret"),
@@ -22,25 +23,23 @@ def build(settings: IntakeSettings | None = None) -> ServiceDefinition:
         ttl=timedelta(seconds=settings.token_ttl_seconds),
     )
 
-    async def on_start(runtime: Runtime, app: FastAPI) -> None:
-        ctx = Context(
-            settings=settings,
-            db=runtime.db,
-            outbox=runtime.outbox,
-            store=runtime.store,
+    async def context(resources: Resources[Any]) -> Context:
+        ctx = Context.extend(
+            resources,
             tokens=tokens,
             verifier=tokens.verifier(),
+            idempotency=IdempotencyKeys(idempotency_keys, settings.secret("jwt_secret")),
         )
         # The catalogue shipped with this version of the service is the one in force.
         await catalogue.load_catalogue(ctx)
-        app.state.ctx = ctx
+        return ctx
 
     return ServiceDefinition(
         name="intake",
         settings=settings,
         migrations=Path(__file__).parent / "migrations",
+        context=context,
         routers=[router, jwks_router(tokens)],
         handlers=HANDLERS,
         buckets=(ATTACHMENTS_BUCKET,),
-        on_start=on_start,
     )

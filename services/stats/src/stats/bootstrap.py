@@ -6,10 +6,11 @@ from shared.runtime import ServiceDefinition
 from stats.api import router
 from stats.config import StatsSettings
 from stats.consumers import HANDLERS
+from stats.services.context import Context
 from stats.services.gauges import gauges_worker
 
 
-def build(settings: StatsSettings | None = None) -> ServiceDefinition:
+def build(settings: StatsSettings | None = None) -> ServiceDefinition[Context]:
     settings = settings or StatsSettings()
     return ServiceDefinition(
         name="stats",
@@ -17,6 +18,5 @@ def build(settings: StatsSettings | None = None) -> ServiceDefinition:
         migrations=Path(__file__).parent / "migrations",
         routers=[router],
         handlers=HANDLERS,
-        buckets=(),
-        workers=[gauges_worker(settings.gauges_seconds)],
+        workers=[gauges_worker],
     )

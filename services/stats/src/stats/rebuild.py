@@ -23,15 +23,16 @@ from sqlalchemy import select, text, tuple_
 
 from shared.contracts import Envelope
 from shared.contracts.envelope import registry
-from shared.db import Database
+from shared.runtime import Runtime
 from stats.adapters.tables import archive
-from stats.config import StatsSettings
+from stats.bootstrap import build
 from stats.consumers import HANDLERS
+from stats.services.context import Context
 
 _BY_TYPE = {model.event_type: handler for model, handler in HANDLERS.items()}
 
 
-async def _archived(db: Database, batch: int = 5000) -> AsyncIterator[tuple[Envelope, str | None]]:
+async def _archived(ctx: Context, batch: int = 5000) -> AsyncIterator[tuple[Envelope, str | None]]:
     last: tuple[Any, Any] | None = None
     while True:
         query = select(
@@ -39,7 +40,7 @@ async def _archived(db: Database, batch: int = 5000) -> AsyncIterator[tuple[Enve
         ).order_by(archive.c.occurred_at, archive.c.event_id)
         if last is not None:
             query = query.where(tuple_(archive.c.occurred_at, archive.c.event_id) > tuple_(*last))
-        async with db.transaction() as session:
+        async with ctx.db.transaction() as session:
             rows = (await session.execute(query.limit(batch))).all()
         if not rows:
             return
@@ -65,7 +66,7 @@ def _placeholder(annotation: Any) -> Any:
 def _restore(envelope: Envelope, applicant_name: str | None) -> Envelope:
     """An archived (redacted) envelope made valid again: the personal fields it left out
     are put back as empty stand-ins, except the applicant's name, kept for the public list."""
-    model = registry[envelope.type]
+    model = registry[envelope.key]
     data = dict(envelope.data)
     for name in model.sensitive_fields() - set(data):
         info = model.model_fields[name]
@@ -76,47 +77,48 @@ def _restore(envelope: Envelope, applicant_name: str | None) -> Envelope:
     return envelope.model_copy(update={"data": data})
 
 
-async def apply(db: Database, envelopes: Iterable[tuple[Envelope, str | None]]) -> int:
+async def apply(ctx: Context, envelopes: Iterable[tuple[Envelope, str | None]]) -> int:
     applied = 0
     seen: set[Any] = set()
     for envelope, name in envelopes:
         # An archive may hold an event twice (exported twice, merged files): apply it once,
         # as the inbox does for live deliveries.
-        if envelope.type not in _BY_TYPE or envelope.type not in registry or envelope.id in seen:
+        if envelope.type not in _BY_TYPE or envelope.key not in registry or envelope.id in seen:
             continue
         seen.add(envelope.id)
         restored = _restore(envelope, name)
-        async with db.transaction() as session:
-            await _BY_TYPE[envelope.type](session, restored, restored.payload())
+        async with ctx.db.transaction() as session:
+            await _BY_TYPE[envelope.type](ctx, session, restored, restored.payload())
         applied += 1
     return applied
 
 
-async def rebuild(db: Database, source: Path | None = None) -> int:
+async def rebuild(ctx: Context, source: Path | None = None) -> int:
     """Empty the projections and replay; returns how many events were applied."""
-    async with db.transaction() as session:
+    async with ctx.db.transaction() as session:
         await session.execute(text("TRUNCATE facts, pauses, counts"))
     if source is not None:
         with source.open(encoding="utf-8") as lines:
             loaded = [
                 (Envelope.model_validate(json.loads(line)), None) for line in lines if line.strip()
             ]
-        return await apply(db, sorted(loaded, key=lambda e: (e[0].occurred_at, str(e[0].id))))
-    replayed = [item async for item in _archived(db)]
-    return await apply(db, replayed)
+        return await apply(ctx, sorted(loaded, key=lambda e: (e[0].occurred_at, str(e[0].id))))
+    replayed = [item async for item in _archived(ctx)]
+    return await apply(ctx, replayed)
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m stats.rebuild", description=__doc__)
     parser.add_argument("--archive", type=Path, help="JSON lines of envelopes to replay")
     args = parser.parse_args(argv)
-    db = Database(StatsSettings().database_url)
+    # The runtime's parts, unstarted: rebuilding needs the database only.
+    ctx = Runtime(build()).resources
 
     async def run() -> None:
         try:
-            applied = await rebuild(db, args.archive)
+            applied = await rebuild(ctx, args.archive)
         finally:
-            await db.dispose()
+            await ctx.db.dispose()
         print(f"rebuilt the projections from {applied} event(s)")
 
     asyncio.run(run())

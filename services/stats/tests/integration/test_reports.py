@@ -69,7 +69,7 @@ async def history() -> History:
 async def test_the_report_matches_the_history_counted_dossier_by_dossier(
     stats: ServiceUnderTest, history: History
 ) -> None:
-    await apply(stats.runtime.db, [(e, None) for e in history.events])
+    await apply(stats.runtime.ctx, [(e, None) for e in history.events])
     every = set(AGENCIES)
     snapshots = []
     for start, end in PERIODS:
@@ -100,22 +100,22 @@ async def _truncate_and_apply(stats: ServiceUnderTest, events: list[Any]) -> Non
 
     async with stats.runtime.db.transaction() as session:
         await session.execute(text("TRUNCATE facts, pauses, counts"))
-    await apply(stats.runtime.db, [(e, None) for e in events])
+    await apply(stats.runtime.ctx, [(e, None) for e in events])
 
 
 async def test_rebuilding_from_the_archive_gives_the_same_report(
     stats: ServiceUnderTest, history: History
 ) -> None:
-    await apply(stats.runtime.db, [(e, None) for e in history.events[:150]])
+    await apply(stats.runtime.ctx, [(e, None) for e in history.events[:150]])
     before = await _report(stats, *PERIODS[0])
-    assert await rebuild(stats.runtime.db) == 150
+    assert await rebuild(stats.runtime.ctx) == 150
     assert await _report(stats, *PERIODS[0]) == before
 
 
 async def test_exports_carry_the_official_headings_and_the_same_numbers(
     stats: ServiceUnderTest, history: History
 ) -> None:
-    await apply(stats.runtime.db, [(e, None) for e in history.events])
+    await apply(stats.runtime.ctx, [(e, None) for e in history.events])
     start, end = PERIODS[0]
     report = await _report(stats, start, end)
     params = {"from": start.isoformat(), "to": end.isoformat()}
@@ -142,7 +142,7 @@ async def test_exports_carry_the_official_headings_and_the_same_numbers(
 async def test_indicators_show_numerators_and_denominators(
     stats: ServiceUnderTest, history: History
 ) -> None:
-    await apply(stats.runtime.db, [(e, None) for e in history.events])
+    await apply(stats.runtime.ctx, [(e, None) for e in history.events])
     start, end = PERIODS[0]
     report = await _report(stats, start, end)
     async with stats.client() as client:
@@ -164,7 +164,7 @@ async def test_indicators_show_numerators_and_denominators(
 async def test_the_public_list_masks_names_by_default(
     stats: ServiceUnderTest, history: History
 ) -> None:
-    await apply(stats.runtime.db, [(e, None) for e in history.events])
+    await apply(stats.runtime.ctx, [(e, None) for e in history.events])
     async with stats.client() as client:
         listed = (await client.get("/api/v1/public/awaiting-pickup", params={"limit": 200})).json()
         one_agency = (
@@ -183,7 +183,7 @@ async def test_the_public_list_shows_full_names_when_set_to(
     start_stats: Any, history: History
 ) -> None:
     full = await start_stats(public_full_names=True)
-    await apply(full.runtime.db, [(e, None) for e in history.events[:60]])
+    await apply(full.runtime.ctx, [(e, None) for e in history.events[:60]])
     async with full.client() as client:
         shown = (await client.get("/api/v1/public/awaiting-pickup")).json()["items"]
     assert all(i["applicant_name"] == "Nguyễn Văn An" for i in shown)

@@ -1,7 +1,8 @@
 """Errors as `application/problem+json` (RFC 9457), with Vietnamese text for citizens.
 
-Raise `Problem(...)` from a route or use case; validation errors of request bodies are
-turned into a 422 problem with one `{field, message}` per error.
+Use cases raise the framework-free refusals of `shared.errors`; this edge answers each
+with its status. Validation errors of request bodies become a 422 problem with one
+`{field, message}` per error.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shared import errors
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -55,42 +58,60 @@ _MESSAGES = {
 }
 
 
-class Problem(Exception):
-    """An error answered as problem+json."""
+# Each kind of refusal and the status it is answered with.
+STATUS: dict[type[errors.Refused], int] = {
+    errors.BadRequest: 400,
+    errors.Unauthenticated: 401,
+    errors.Forbidden: 403,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.Gone: 410,
+    errors.TooLarge: 413,
+    errors.Unsupported: 415,
+    errors.Invalid: 422,
+    errors.Locked: 423,
+    errors.TooMany: 429,
+    errors.Unavailable: 503,
+}
 
-    def __init__(
-        self,
-        status: int,
-        detail: str,
-        *,
-        title: str | None = None,
-        type_: str = "about:blank",
-        errors: list[dict[str, str]] | None = None,
-        headers: dict[str, str] | None = None,
-        **extensions: Any,
-    ) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.detail = detail
-        self.title = title or _TITLES.get(status, "Lỗi")
-        self.type = type_
-        self.errors = errors
-        self.headers = headers
-        self.extensions = extensions
 
-    def response(self) -> JSONResponse:
-        body: dict[str, Any] = {
-            "type": self.type,
-            "title": self.title,
-            "status": self.status,
-            "detail": self.detail,
-            **self.extensions,
-        }
-        if self.errors is not None:
-            body["errors"] = self.errors
-        return JSONResponse(
-            body, status_code=self.status, media_type=PROBLEM_JSON, headers=self.headers
-        )
+def problem(
+    status: int,
+    detail: str,
+    *,
+    title: str | None = None,
+    type_: str = "about:blank",
+    errors: list[dict[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
+    **extensions: Any,
+) -> JSONResponse:
+    """A problem+json answer."""
+    body: dict[str, Any] = {
+        "type": type_,
+        "title": title or _TITLES.get(status, "Lỗi"),
+        "status": status,
+        "detail": detail,
+        **extensions,
+    }
+    if errors is not None:
+        body["errors"] = errors
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def refusal_response(exc: errors.Refused) -> JSONResponse:
+    """The answer to a use case's refusal: its kind gives the status and headers."""
+    status = next(code for kind, code in STATUS.items() if isinstance(exc, kind))
+    headers: dict[str, str] = {}
+    extensions = dict(exc.extensions)
+    if isinstance(exc, errors.Unauthenticated):
+        headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(exc, errors.Later):
+        headers["Retry-After"] = str(exc.retry_after)
+        extensions["retry_after"] = exc.retry_after
+    return problem(
+        status, exc.detail, title=exc.title, type_=exc.type, errors=exc.errors,
+        headers=headers or None, **extensions,
+    )  # fmt: skip
 
 
 def field_errors(errors: list[Any]) -> list[dict[str, str]]:
@@ -107,17 +128,17 @@ def field_errors(errors: list[Any]) -> list[dict[str, str]]:
 
 
 def install_problem_handlers(app: FastAPI) -> None:
-    @app.exception_handler(Problem)
-    async def _problem(_: Request, exc: Problem) -> JSONResponse:
-        return exc.response()
+    @app.exception_handler(errors.Refused)
+    async def _refused(_: Request, exc: errors.Refused) -> JSONResponse:
+        return refusal_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return Problem(
+        return problem(
             422,
             "Dữ liệu gửi lên chưa hợp lệ, vui lòng kiểm tra các trường được đánh dấu.",
             errors=field_errors(list(exc.errors())),
-        ).response()
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -125,8 +146,8 @@ def install_problem_handlers(app: FastAPI) -> None:
         own = isinstance(exc.detail, str) and exc.detail != HTTPStatus(exc.status_code).phrase
         detail = exc.detail if own else _TITLES.get(exc.status_code, "Lỗi")
         headers = dict(exc.headers) if exc.headers else None
-        return Problem(exc.status_code, detail, headers=headers).response()
+        return problem(exc.status_code, detail, headers=headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-        return Problem(500, "Đã có lỗi xảy ra; yêu cầu chưa được thực hiện.").response()
+        return problem(500, "Đã có lỗi xảy ra; yêu cầu chưa được thực hiện.")

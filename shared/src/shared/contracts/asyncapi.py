@@ -14,14 +14,14 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from shared.contracts import events as _events
-from shared.contracts.envelope import Envelope, EventData, registry
+from shared.contracts.envelope import Envelope, EventData, EventKey, registry
 
 EXCHANGE = "dvc.events"
 
 
-def _published() -> dict[str, type[EventData]]:
+def _published() -> dict[EventKey, type[EventData]]:
     """The system's event types (tests may register their own, which are not published)."""
-    return {t: m for t, m in sorted(registry.items()) if m.__module__ == _events.__name__}
+    return {k: m for k, m in sorted(registry.items()) if m.__module__ == _events.__name__}
 
 
 def build() -> dict[str, Any]:
@@ -35,8 +35,10 @@ def build() -> dict[str, Any]:
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
     messages: dict[str, Any] = {}
-    for event_type, model in published.items():
+    for (event_type, version), model in published.items():
+        # One channel per routing key; one message per schema version travelling on it.
         name = event_type.replace(".", "_")
+        message = name if version == 1 else f"{name}_v{version}"
         payload = {
             "allOf": [
                 {"$ref": "#/components/schemas/Envelope"},
@@ -50,23 +52,27 @@ def build() -> dict[str, Any]:
                 },
             ]
         }
-        messages[name] = {
+        messages[message] = {
             "name": event_type,
             "title": event_type,
             "summary": (model.__doc__ or "").strip().splitlines()[0] if model.__doc__ else "",
             "contentType": "application/json",
             "payload": payload,
         }
-        channels[name] = {
-            "address": event_type,
-            "messages": {name: {"$ref": f"#/components/messages/{name}"}},
-            "bindings": {
-                "amqp": {
-                    "is": "routingKey",
-                    "exchange": {"name": EXCHANGE, "type": "topic", "durable": True},
-                }
+        channel = channels.setdefault(
+            name,
+            {
+                "address": event_type,
+                "messages": {},
+                "bindings": {
+                    "amqp": {
+                        "is": "routingKey",
+                        "exchange": {"name": EXCHANGE, "type": "topic", "durable": True},
+                    }
+                },
             },
-        }
+        )
+        channel["messages"][message] = {"$ref": f"#/components/messages/{message}"}
         operations[f"publish_{name}"] = {
             "action": "send",
             "channel": {"$ref": f"#/channels/{name}"},

@@ -1,8 +1,9 @@
 """The envelope every event travels in, and the base class of every event's `data`.
 
 An event type is declared once, as a subclass of `EventData` with its routing key in
-`event_type` and its schema `version`; `registry` maps keys to classes so a consumer
-can turn an envelope back into the typed model it was made from.
+`event_type` and its schema `version`; `registry` maps `(type, version)` to classes, so
+a consumer can turn an envelope back into the typed model it was made from, and a v2 of
+an event can be declared and consumed beside its v1 while emitters move over.
 """
 
 from __future__ import annotations
@@ -14,7 +15,10 @@ from typing import Any, ClassVar, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-registry: dict[str, type[EventData]] = {}
+EventKey = tuple[str, int]
+"""`(type, version)`: what identifies the schema of an event's `data`."""
+
+registry: dict[EventKey, type[EventData]] = {}
 
 T = TypeVar("T", bound="EventData")
 
@@ -43,9 +47,13 @@ class EventData(BaseModel):
         event_type = cls.__dict__.get("event_type")
         if event_type is None:  # an abstract base shared by several event types
             return
-        if event_type in registry:
-            raise TypeError(f"event type {event_type!r} is declared twice")
-        registry[event_type] = cls
+        if cls.key() in registry:
+            raise TypeError(f"event type {event_type!r} v{cls.version} is declared twice")
+        registry[cls.key()] = cls
+
+    @classmethod
+    def key(cls) -> EventKey:
+        return (cls.event_type, cls.version)
 
     @classmethod
     def sensitive_fields(cls) -> set[str]:
@@ -55,6 +63,12 @@ class EventData(BaseModel):
             if isinstance(field.json_schema_extra, dict)
             and field.json_schema_extra.get("x-sensitive")
         }
+
+
+def latest(event_type: str) -> type[EventData] | None:
+    """The newest declared version of an event type (what templates and docs describe)."""
+    versions = [model for (t, _), model in registry.items() if t == event_type]
+    return max(versions, key=lambda m: m.version, default=None)
 
 
 class Envelope(BaseModel):
@@ -100,18 +114,22 @@ class Envelope(BaseModel):
             data=data.model_dump(mode="json"),
         )
 
+    @property
+    def key(self) -> EventKey:
+        return (self.type, self.version)
+
     def payload(self) -> EventData:
-        """The typed model of `data` (raises KeyError for an unknown type)."""
-        return registry[self.type].model_validate(self.data)
+        """The typed model of `data` (raises KeyError for an unknown type or version)."""
+        return registry[self.key].model_validate(self.data)
 
     def payload_as(self, model: builtins.type[T]) -> T:
-        if model.event_type != self.type:
-            raise TypeError(f"envelope holds {self.type}, not {model.event_type}")
+        if model.key() != self.key:
+            raise TypeError(f"envelope holds {self.key}, not {model.key()}")
         return model.model_validate(self.data)
 
     def redacted(self) -> Envelope:
         """A copy without the fields marked sensitive, fit for archives and logs."""
-        model = registry.get(self.type)
+        model = registry.get(self.key)
         hidden = model.sensitive_fields() if model else set()
         return self.model_copy(
             update={"data": {k: v for k, v in self.data.items() if k not in hidden}}

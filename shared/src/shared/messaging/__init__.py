@@ -2,7 +2,7 @@
 consumer with retries and a parking queue, replay of parked messages."""
 
 from shared.messaging.broker import Broker
-from shared.messaging.consumer import Handler, InboxConsumer
+from shared.messaging.consumer import Apply, InboxConsumer
 from shared.messaging.outbox import Outbox
 from shared.messaging.relay import OutboxRelay
 from shared.messaging.replay import replay_parked
@@ -10,8 +10,8 @@ from shared.messaging.topology import SUBSCRIPTIONS, Topology
 
 __all__ = [
     "SUBSCRIPTIONS",
+    "Apply",
     "Broker",
-    "Handler",
     "InboxConsumer",
     "Outbox",
     "OutboxRelay",

@@ -32,8 +32,9 @@ from shared.observability.metrics import ServiceMetrics
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[AsyncSession, Envelope, Any], Awaitable[None]]
-"""`handler(session, envelope, data)`: apply one event within the given transaction."""
+Apply = Callable[[AsyncSession, Envelope, Any], Awaitable[None]]
+"""`apply(session, envelope, data)`: apply one event within the given transaction (a
+service's handler with its context bound, see `shared.runtime`)."""
 
 ATTEMPT_HEADER = "x-attempt"
 
@@ -44,7 +45,7 @@ class InboxConsumer:
         service: str,
         db: Database,
         broker: Broker,
-        handlers: Mapping[type[EventData], Handler],
+        handlers: Mapping[type[EventData], Apply],
         metrics: ServiceMetrics,
         *,
         prefetch: int = 32,
@@ -53,7 +54,8 @@ class InboxConsumer:
         self.service = service
         self.db = db
         self.broker = broker
-        self.handlers = {model.event_type: (model, h) for model, h in handlers.items()}
+        self.handlers = {model.key(): (model, h) for model, h in handlers.items()}
+        self._handled_types = {model.event_type for model in handlers}
         self.metrics = metrics
         self.prefetch = prefetch
         self.parked_gauge_interval = parked_gauge_interval
@@ -83,8 +85,12 @@ class InboxConsumer:
         except ValidationError as exc:
             await self._park(message, "unknown", f"unreadable envelope: {exc.error_count()} errors")
             return
-        registered = self.handlers.get(envelope.type)
+        registered = self.handlers.get(envelope.key)
         if registered is None:
+            if envelope.type in self._handled_types:
+                # A version this release does not know (yet): the one that does replays it.
+                await self._park(message, envelope.type, f"no handler for v{envelope.version}")
+                return
             if envelope.type in self.topology.subscriptions.get(self.service, ()):
                 # Subscribed by name yet unhandled: a deployment mistake, never a drop.
                 await self._park(message, envelope.type, "no handler for a subscribed type")
@@ -117,7 +123,7 @@ class InboxConsumer:
                 envelope.type, "applied" if applied else "duplicate"
             ).inc()
 
-    async def _apply(self, envelope: Envelope, data: EventData, handler: Handler) -> bool:
+    async def _apply(self, envelope: Envelope, data: EventData, handler: Apply) -> bool:
         async with self.db.transaction() as session:
             # A concurrent delivery of the same id waits on this row's lock until the first
             # commits, then inserts nothing: the effect happens once.

@@ -15,6 +15,7 @@ Per consuming service `svc` (names under the namespace, `dvc` by default):
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,6 +48,42 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "notify": ("account.#", "dossier.#"),
     "stats": ("catalogue.#", "dossier.#", "feedback.#", "payment.#", "notification.#"),
 }
+
+
+def routes(pattern: str, key: str) -> bool:
+    """Whether a topic binding `pattern` routes the routing key `key` (AMQP topic rules:
+    `*` is one word, `#` zero or more)."""
+
+    def match(p: list[str], k: list[str]) -> bool:
+        if not p:
+            return not k
+        if p[0] == "#":
+            return any(match(p[1:], k[i:]) for i in range(len(k) + 1))
+        return bool(k) and p[0] in ("*", k[0]) and match(p[1:], k[1:])
+
+    return match(pattern.split("."), key.split("."))
+
+
+def wiring_errors(
+    service: str, handled: Iterable[Any], subscriptions: dict[str, tuple[str, ...]]
+) -> list[str]:
+    """What disagrees between a service's handlers (event models) and its subscriptions:
+    a handled type no binding routes to its queue would never arrive; a type subscribed
+    by name without a handler would be parked; a wildcard binding that routes nothing
+    handled only fills the queue."""
+    keys = subscriptions.get(service, ())
+    types = {model.event_type for model in handled}
+    errors = [
+        f"handles {t!r} but no subscription routes it"
+        for t in sorted(types)
+        if not any(routes(pattern, t) for pattern in keys)
+    ]
+    errors += [
+        f"subscribes to {pattern!r} but nothing handles it"
+        for pattern in keys
+        if not any(routes(pattern, t) for t in types)
+    ]
+    return errors
 
 
 def _quorum(**extra: Any) -> dict[str, Any]:

@@ -19,8 +19,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
-from shared.api.idempotency import idempotency_table
 from shared.db import new_metadata
+from shared.db.idempotency import idempotency_table
 
 metadata = new_metadata()
 

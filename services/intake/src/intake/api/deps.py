@@ -9,16 +9,11 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 
 from intake.services.context import Context
-from shared.api.problems import Problem
+from shared.errors import Forbidden, Unauthenticated
+from shared.runtime import context_of
 from shared.security import TokenError
 
-
-def get_ctx(request: Request) -> Context:
-    ctx: Context = request.app.state.ctx
-    return ctx
-
-
-Ctx = Annotated[Context, Depends(get_ctx)]
+Ctx = Annotated[Context, Depends(context_of)]
 
 
 @dataclass(frozen=True)
@@ -41,22 +36,17 @@ def optional_citizen(
     try:
         claims = ctx.verifier.verify(token)
     except TokenError:
-        raise Problem(
-            401,
+        raise Unauthenticated(
             "Phiên đăng nhập không hợp lệ hoặc đã hết hạn, vui lòng đăng nhập lại.",
-            headers={"WWW-Authenticate": "Bearer"},
         ) from None
     if claims.role != "citizen":
-        raise Problem(403, "Tài khoản này không dùng được cho cổng dịch vụ công.")
+        raise Forbidden("Tài khoản này không dùng được cho cổng dịch vụ công.")
     return Citizen(uuid.UUID(claims.subject))
 
 
 def current_citizen(citizen: Annotated[Citizen | None, Depends(optional_citizen)]) -> Citizen:
     if citizen is None:
-        raise Problem(
-            401, "Vui lòng đăng nhập để thực hiện thao tác này.",
-            headers={"WWW-Authenticate": "Bearer"},
-        )  # fmt: skip
+        raise Unauthenticated("Vui lòng đăng nhập để thực hiện thao tác này.")
     return citizen
 
 

@@ -6,14 +6,15 @@ import uuid
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from intake.api.deps import ClientAddress, Ctx, CurrentCitizen, OptionalCitizen
 from intake.services import dossiers, views
 from intake.services.limits import hit
-from intake.services.records import Answer
+from shared.api.uploads import Multipart
+from shared.db.idempotency import Answer
 
 router = APIRouter(tags=["dossiers"])
 
@@ -85,10 +86,10 @@ async def create_draft(
 
 @router.post("/dossiers/{dossier_id}/attachments", status_code=201)
 async def add_attachment(
-    dossier_id: uuid.UUID, request: Request, ctx: Ctx, citizen: CurrentCitizen
+    dossier_id: uuid.UUID, body: Multipart, ctx: Ctx, citizen: CurrentCitizen
 ) -> dict[str, Any]:
     """Attach one file (multipart `document_code` then `file`) to a draft."""
-    return await dossiers.add_attachment(ctx, citizen.account_id, dossier_id, request)
+    return await dossiers.add_attachment(ctx, citizen.account_id, dossier_id, body)
 
 
 @router.delete("/dossiers/{dossier_id}/attachments/{attachment_id}", status_code=204)
@@ -138,7 +139,7 @@ async def get_dossier(ref: str, ctx: Ctx, citizen: CurrentCitizen) -> dict[str, 
 @router.post("/dossiers/{code}/supplement")
 async def supplement(
     code: str,
-    request: Request,
+    body: Multipart,
     ctx: Ctx,
     citizen: OptionalCitizen,
     address: ClientAddress,
@@ -150,7 +151,7 @@ async def supplement(
         await hit(ctx, f"update-code:{code}", 10, _HOUR)
         await hit(ctx, f"update-code-ip:{address}", 30, _HOUR)
     owner = citizen.account_id if citizen else None
-    return await dossiers.supplement(ctx, code, owner, update_code, request)
+    return await dossiers.supplement(ctx, code, owner, update_code, body)
 
 
 @router.post("/dossiers/{code}/withdraw")

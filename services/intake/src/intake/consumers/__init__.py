@@ -1,10 +1,12 @@
 """Handlers of the events intake consumes, keyed by event model."""
 
-from intake.consumers.workflow_events import apply_workflow_event
+from intake.services.context import Context
+from intake.services.projection import apply_workflow_event
 from shared.contracts import events as ev
-from shared.messaging import Handler
+from shared.contracts.envelope import EventData
+from shared.runtime import Handler
 
-HANDLERS: dict[type, Handler] = {
+HANDLERS: dict[type[EventData], Handler[Context]] = {
     model: apply_workflow_event
     for model in (
         ev.DossierReceived,

@@ -21,13 +21,22 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake.adapters.tables import accounts, idempotency_keys, one_time_codes
+from intake.adapters.tables import accounts, one_time_codes
 from intake.domain.identity import id_number_warnings, new_otp
 from intake.services.context import Context
 from intake.services.limits import pseudonym
-from shared.api import idempotency
-from shared.api.problems import Problem
 from shared.contracts.events import AccountOtpRequested
+from shared.db.idempotency import Answer, Retry
+from shared.errors import (
+    Conflict,
+    Forbidden,
+    Gone,
+    Invalid,
+    Locked,
+    NotFound,
+    Refused,
+    Unauthenticated,
+)
 from shared.security.passwords import hash_secret, verify_secret
 
 PENDING = "pending_verification"
@@ -46,12 +55,6 @@ class Registration:
     password: str
 
 
-@dataclass(frozen=True)
-class Answer:
-    status_code: int
-    body: dict[str, Any]
-
-
 async def _hash(secret: str) -> str:
     # Argon2 takes tens of milliseconds of CPU: off the event loop.
     return await asyncio.to_thread(hash_secret, secret)
@@ -66,12 +69,12 @@ def _decoy_hash() -> str:
     return hash_secret(uuid.uuid4().hex)
 
 
-def _fingerprint(secret: str, registration: Registration) -> str:
+def _retry(secret: str, registration: Registration, key: str | None) -> Retry:
     # The stored request hash must not make the password guessable offline.
-    key = hashlib.sha256(f"registration-password:{secret}".encode()).digest()
-    password = hmac.new(key, registration.password.encode(), "sha256").hexdigest()
-    return idempotency.request_hash(
-        registration.id_number, registration.full_name, registration.date_of_birth,
+    digest_key = hashlib.sha256(f"registration-password:{secret}".encode()).digest()
+    password = hmac.new(digest_key, registration.password.encode(), "sha256").hexdigest()
+    return Retry.of(
+        key, registration.id_number, registration.full_name, registration.date_of_birth,
         registration.phone, registration.email, password,
     )  # fmt: skip
 
@@ -114,45 +117,50 @@ async def register(ctx: Context, registration: Registration, key: str | None) ->
     }
     scope = f"register:{pseudonym(secret, registration.id_number)}"
     async with ctx.db.transaction() as session:
-        replay = await idempotency.claim(
-            session, idempotency_keys, secret, scope, key, _fingerprint(secret, registration)
-        )
-        if replay is not None:
-            return Answer(replay.status_code, replay.body)
-        account_id = await session.scalar(
-            insert(accounts)
-            .values(id=uuid.uuid4(), id_number=registration.id_number, status=PENDING, **details)
-            .on_conflict_do_nothing(index_elements=[accounts.c.id_number])
-            .returning(accounts.c.id)
-        )
-        if account_id is None:
-            existing = (
-                await session.execute(
-                    select(accounts.c.id, accounts.c.status)
-                    .where(accounts.c.id_number == registration.id_number)
-                    .with_for_update()
+
+        async def run() -> Answer:
+            account_id = await _pending_account(session, registration.id_number, details)
+            await _send_code(ctx, session, account_id, registration.phone, otp, code_hash)
+            warnings = [
+                {"field": "id_number", "message": message}
+                for message in id_number_warnings(
+                    registration.id_number, registration.date_of_birth
                 )
-            ).one()
-            if existing.status == ACTIVE:
-                raise Problem(
-                    409,
-                    "Số định danh này đã có tài khoản. Vui lòng đăng nhập.",
-                    type_="urn:dvc:account-exists",
-                )
-            # The first code may never have arrived: the citizen registers again, with
-            # corrected details if need be, and gets a new code.
-            account_id = existing.id
-            await session.execute(
-                accounts.update().where(accounts.c.id == account_id).values(**details)
-            )
-        await _send_code(ctx, session, account_id, registration.phone, otp, code_hash)
-        warnings = [
-            {"field": "id_number", "message": message}
-            for message in id_number_warnings(registration.id_number, registration.date_of_birth)
-        ]
-        body = {"id": str(account_id), "status": PENDING, "warnings": warnings}
-        await idempotency.remember(session, idempotency_keys, secret, scope, key, 201, body)
-    return Answer(201, body)
+            ]
+            return Answer(201, {"id": str(account_id), "status": PENDING, "warnings": warnings})
+
+        return await ctx.idempotency.once(session, scope, _retry(secret, registration, key), run)
+
+
+async def _pending_account(
+    session: AsyncSession, id_number: str, details: dict[str, Any]
+) -> uuid.UUID:
+    """The account awaiting verification for `id_number`, made or renewed with `details`."""
+    account_id = await session.scalar(
+        insert(accounts)
+        .values(id=uuid.uuid4(), id_number=id_number, status=PENDING, **details)
+        .on_conflict_do_nothing(index_elements=[accounts.c.id_number])
+        .returning(accounts.c.id)
+    )
+    if account_id is not None:
+        return account_id
+    existing = (
+        await session.execute(
+            select(accounts.c.id, accounts.c.status)
+            .where(accounts.c.id_number == id_number)
+            .with_for_update()
+        )
+    ).one()
+    if existing.status == ACTIVE:
+        raise Conflict(
+            "Số định danh này đã có tài khoản. Vui lòng đăng nhập.",
+            type_="urn:dvc:account-exists",
+        )
+    # The first code may never have arrived: the citizen registers again, with
+    # corrected details if need be, and gets a new code.
+    await session.execute(accounts.update().where(accounts.c.id == existing.id).values(**details))
+    existing_id: uuid.UUID = existing.id
+    return existing_id
 
 
 async def resend_otp(ctx: Context, id_number: str) -> None:
@@ -172,10 +180,8 @@ async def resend_otp(ctx: Context, id_number: str) -> None:
             await _send_code(ctx, session, account.id, account.phone, otp, code_hash)
 
 
-def _request_new_code(detail: str) -> Problem:
-    return Problem(
-        410, f"{detail} Vui lòng yêu cầu gửi lại mã xác thực mới.", type_="urn:dvc:otp-expired"
-    )
+def _request_new_code(detail: str) -> Refused:
+    return Gone(f"{detail} Vui lòng yêu cầu gửi lại mã xác thực mới.", type_="urn:dvc:otp-expired")
 
 
 async def verify(ctx: Context, id_number: str, otp: str) -> None:
@@ -188,10 +194,10 @@ async def verify(ctx: Context, id_number: str, otp: str) -> None:
             )
         ).first()
         if account is not None and account.status == ACTIVE:
-            raise Problem(
-                409, "Tài khoản này đã được xác thực, vui lòng đăng nhập.",
+            raise Conflict(
+                "Tài khoản này đã được xác thực, vui lòng đăng nhập.",
                 type_="urn:dvc:account-active",
-            )  # fmt: skip
+            )
         # Locked so that concurrent guesses are counted one after another.
         code = None
         if account is not None:
@@ -233,10 +239,12 @@ async def verify(ctx: Context, id_number: str, otp: str) -> None:
         if remaining
         else "Mã xác thực không đúng. Bạn đã hết số lần thử, vui lòng yêu cầu gửi lại mã mới."
     )
-    raise Problem(
-        422, detail, title="Mã xác thực không đúng", type_="urn:dvc:otp-wrong",
+    raise Invalid(
+        detail,
+        title="Mã xác thực không đúng",
+        type_="urn:dvc:otp-wrong",
         remaining_attempts=remaining,
-    )  # fmt: skip
+    )
 
 
 def _lockout(settings_seconds: int, failures: int, max_failures: int) -> timedelta:
@@ -245,16 +253,14 @@ def _lockout(settings_seconds: int, failures: int, max_failures: int) -> timedel
     return min(timedelta(seconds=settings_seconds * 2 ** min(rounds - 1, 20)), _MAX_LOCKOUT)
 
 
-def _locked(until: datetime, now: datetime) -> Problem:
+def _locked(until: datetime, now: datetime) -> Refused:
     retry_after = max(1, math.ceil((until - now).total_seconds()))
     minutes = math.ceil(retry_after / 60)
-    return Problem(
-        423,
+    return Locked(
         f"Tài khoản tạm thời bị khóa do nhập sai mật khẩu nhiều lần. "
         f"Vui lòng thử lại sau {minutes} phút.",
         title="Tài khoản tạm thời bị khóa",
         type_="urn:dvc:account-locked",
-        headers={"Retry-After": str(retry_after)},
         retry_after=retry_after,
     )
 
@@ -265,7 +271,7 @@ _WRONG_CREDENTIALS = "Số định danh hoặc mật khẩu không đúng."
 async def authenticate(ctx: Context, username: str, password: str) -> tuple[str, int]:
     """A citizen's access token and its lifetime in seconds, for the right password."""
     settings = ctx.settings
-    problem: Problem | None = None
+    problem: Refused | None = None
     async with ctx.db.transaction() as session:
         # Locked: concurrent wrong guesses are counted one after another.
         account = (
@@ -277,7 +283,7 @@ async def authenticate(ctx: Context, username: str, password: str) -> tuple[str,
         if account is None:
             # As slow as a real check, so the answer time does not tell who has an account.
             await _matches(_decoy_hash(), password)
-            problem = Problem(401, _WRONG_CREDENTIALS, type_="urn:dvc:invalid-credentials")
+            problem = Unauthenticated(_WRONG_CREDENTIALS, type_="urn:dvc:invalid-credentials")
         elif account.locked_until is not None and account.locked_until > now:
             # Not even a right password opens a locked account: guessing must stop.
             raise _locked(account.locked_until, now)
@@ -296,7 +302,7 @@ async def authenticate(ctx: Context, username: str, password: str) -> tuple[str,
             problem = (
                 _locked(locked_until, now)
                 if locked_until is not None
-                else Problem(401, _WRONG_CREDENTIALS, type_="urn:dvc:invalid-credentials")
+                else Unauthenticated(_WRONG_CREDENTIALS, type_="urn:dvc:invalid-credentials")
             )
         else:
             if account.failed_logins or account.locked_until is not None:
@@ -306,8 +312,7 @@ async def authenticate(ctx: Context, username: str, password: str) -> tuple[str,
                     .values(failed_logins=0, locked_until=None)
                 )
             if account.status != ACTIVE:
-                problem = Problem(
-                    403,
+                problem = Forbidden(
                     "Tài khoản chưa được xác thực số điện thoại. Vui lòng nhập mã xác thực "
                     "đã gửi qua tin nhắn, hoặc yêu cầu gửi lại mã.",
                     type_="urn:dvc:account-not-verified",
@@ -326,7 +331,7 @@ async def profile(ctx: Context, account_id: uuid.UUID) -> dict[str, Any]:
             await session.execute(select(accounts).where(accounts.c.id == account_id))
         ).first()
     if account is None:
-        raise Problem(404, "Không tìm thấy tài khoản.")
+        raise NotFound("Không tìm thấy tài khoản.")
     return {
         "id": str(account.id),
         "id_number": account.id_number,

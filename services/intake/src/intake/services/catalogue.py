@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from intake.adapters.tables import agencies, procedures
 from intake.domain.text import fold
 from intake.services.context import Context
-from shared.api.problems import Problem
 from shared.contracts import events
+from shared.errors import Invalid, NotFound
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "catalogue_data"
 _LEVEL_ORDER = {"province": 0, "district": 1, "commune": 2}
@@ -138,7 +138,7 @@ async def search_procedures(
                 select(agencies.c.level).where(agencies.c.code == agency_code)
             )
             if level is None:
-                raise Problem(404, "Không tìm thấy cơ quan thực hiện này.")
+                raise NotFound("Không tìm thấy cơ quan thực hiện này.")
             conditions.append(procedures.c.authority_levels.any(level))
         rows = (await session.execute(query.where(*conditions))).mappings().all()
     items = [procedure_summary(r) for r in rows[:limit]]
@@ -165,7 +165,7 @@ async def get_procedure(ctx: Context, code: str) -> dict[str, Any]:
             .first()
         )
     if row is None:
-        raise Problem(404, "Không tìm thấy thủ tục hành chính này.")
+        raise NotFound("Không tìm thấy thủ tục hành chính này.")
     return {
         **procedure_summary(row),
         "applicant_kinds": row["applicant_kinds"],
@@ -235,5 +235,5 @@ async def agency_and_procedure(
             {"field": "agency_code", "message": "Cơ quan này không giải quyết thủ tục đã chọn."}
         )
     if errors:
-        raise Problem(422, "Thủ tục hoặc cơ quan thực hiện không phù hợp.", errors=errors)
+        raise Invalid("Thủ tục hoặc cơ quan thực hiện không phù hợp.", errors=errors)
     return agency, procedure

@@ -1,23 +1,20 @@
-"""What intake's use cases need, built once in bootstrap."""
+"""What intake's use cases need, built once per process by bootstrap."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from intake.config import IntakeSettings
-from shared.db import Database
-from shared.messaging import Outbox
+from shared.db.idempotency import IdempotencyKeys
+from shared.runtime import Resources
 from shared.security import TokenIssuer, TokenVerifier
-from shared.storage import ObjectStore
 
 ATTACHMENTS_BUCKET = "dossier-attachments"
 
 
 @dataclass(frozen=True)
-class Context:
-    settings: IntakeSettings
-    db: Database
-    outbox: Outbox
-    store: ObjectStore
+class Context(Resources[IntakeSettings]):
     tokens: TokenIssuer
     verifier: TokenVerifier
+    # Retried requests (`Idempotency-Key`) get their first answer again.
+    idempotency: IdempotencyKeys

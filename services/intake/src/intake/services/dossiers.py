@@ -12,14 +12,12 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.requests import Request
 
 from intake.adapters.tables import (
     attachments,
     code_sequences,
     dossiers,
     feedback,
-    idempotency_keys,
 )
 from intake.domain.codes import dossier_code, new_update_code
 from intake.domain.forms import form_errors
@@ -30,10 +28,9 @@ from intake.services.records import (
     OPEN_STATUSES,
     RESOLVED_STATUSES,
     VIETNAM,
-    Answer,
     active_account,
-    add_timeline,
     agency_row,
+    change_dossier,
     err,
     facts,
     file_ref,
@@ -51,10 +48,10 @@ from intake.services.uploads import (
     receive_files,
     stored_bytes,
 )
-from shared.api import idempotency
-from shared.api.problems import Problem
-from shared.api.uploads import refuse_if_declared_too_large, too_large
 from shared.contracts import events
+from shared.db.idempotency import Answer, Retry
+from shared.errors import Conflict, Invalid, NotFound
+from shared.multipart import MultipartStream, too_large
 
 log = logging.getLogger(__name__)
 
@@ -66,50 +63,55 @@ async def create_draft(
     ctx: Context, owner_id: uuid.UUID, draft: dict[str, Any], key: str | None
 ) -> Answer:
     """A new draft for a procedure at an agency, its form checked against the schema."""
-    secret = ctx.settings.secret("jwt_secret")
-    scope = f"draft:{owner_id}"
     async with ctx.db.transaction() as session:
-        replay = await idempotency.claim(
-            session, idempotency_keys, secret, scope, key, idempotency.request_hash(draft)
+        return await ctx.idempotency.once(
+            session,
+            f"draft:{owner_id}",
+            Retry.of(key, draft),
+            lambda: _create_draft(session, owner_id, draft),
         )
-        if replay is not None:
-            return Answer(replay.status_code, replay.body)
-        account = await active_account(session, owner_id)
-        _, procedure = await agency_and_procedure(
-            session, draft["agency_code"], draft["procedure_code"]
+
+
+async def _create_draft(
+    session: AsyncSession, owner_id: uuid.UUID, draft: dict[str, Any]
+) -> Answer:
+    account = await active_account(session, owner_id)
+    _, procedure = await agency_and_procedure(
+        session, draft["agency_code"], draft["procedure_code"]
+    )
+    errors = [
+        *_case_errors(procedure, draft.get("case_code")),
+        *_delivery_errors(procedure, account, draft),
+        *form_errors(procedure["form_schema"], draft["form"]),
+    ]
+    applicant, applicant_errors = _applicant(procedure, account, draft.get("applicant"))
+    errors += applicant_errors
+    if errors:
+        raise Invalid("Thông tin hồ sơ chưa hợp lệ, vui lòng kiểm tra lại.", errors=errors)
+    dossier_id = uuid.uuid4()
+    await session.execute(
+        dossiers.insert().values(
+            id=dossier_id,
+            owner_id=owner_id,
+            procedure_code=procedure["code"],
+            agency_code=draft["agency_code"],
+            case_code=draft.get("case_code"),
+            applicant=applicant,
+            form=draft["form"],
+            notify_via=draft["notify_via"],
+            result_delivery=draft["result_delivery"],
+            status="draft",
         )
-        errors = [
-            *_case_errors(procedure, draft.get("case_code")),
-            *_delivery_errors(procedure, account, draft),
-            *form_errors(procedure["form_schema"], draft["form"]),
-        ]
-        applicant, applicant_errors = _applicant(procedure, account, draft.get("applicant"))
-        errors += applicant_errors
-        if errors:
-            raise Problem(422, "Thông tin hồ sơ chưa hợp lệ, vui lòng kiểm tra lại.", errors=errors)
-        dossier_id = uuid.uuid4()
-        await session.execute(
-            dossiers.insert().values(
-                id=dossier_id,
-                owner_id=owner_id,
-                procedure_code=procedure["code"],
-                agency_code=draft["agency_code"],
-                case_code=draft.get("case_code"),
-                applicant=applicant,
-                form=draft["form"],
-                notify_via=draft["notify_via"],
-                result_delivery=draft["result_delivery"],
-                status="draft",
-            )
-        )
-        body = {
+    )
+    return Answer(
+        201,
+        {
             "id": str(dossier_id),
             "status": "draft",
             "procedure_code": procedure["code"],
             "agency_code": draft["agency_code"],
-        }
-        await idempotency.remember(session, idempotency_keys, secret, scope, key, 201, body)
-    return Answer(201, body)
+        },
+    )
 
 
 def _case_errors(procedure: Any, case_code: str | None) -> list[dict[str, str]]:
@@ -178,20 +180,20 @@ def _applicant(
 
 
 async def add_attachment(
-    ctx: Context, owner_id: uuid.UUID, dossier_id: uuid.UUID, request: Request
+    ctx: Context, owner_id: uuid.UUID, dossier_id: uuid.UUID, body: MultipartStream
 ) -> dict[str, Any]:
     """Stream one file of a draft to the store, checked by size, real type and count."""
     limits = ctx.settings
-    refuse_if_declared_too_large(request, limits.max_file_bytes + FRAMING_BYTES)
+    body.refuse_if_declared_over(limits.max_file_bytes + FRAMING_BYTES)
     async with ctx.db.transaction() as session:
         dossier = await owned(session, owner_id, dossier_id=dossier_id)
         require_status(dossier, {"draft"}, "Chỉ thêm tệp khi hồ sơ chưa nộp.")
         procedure = await procedure_row(session, dossier["procedure_code"])
         used = await stored_bytes(session, dossier_id)
     room = limits.max_dossier_bytes - used
-    refuse_if_declared_too_large(request, room + FRAMING_BYTES)
+    body.refuse_if_declared_over(room + FRAMING_BYTES)
 
-    uploads = await receive_files(ctx, request, procedure, dossier_id, room, single=True)
+    uploads = await receive_files(ctx, body, procedure, dossier_id, room, single=True)
     upload = uploads.files[0]
     try:
         async with ctx.db.transaction() as session:
@@ -225,7 +227,7 @@ async def remove_attachment(
             )
         ).first()
     if deleted is None:
-        raise Problem(404, "Không tìm thấy tệp đính kèm.")
+        raise NotFound("Không tìm thấy tệp đính kèm.")
     await ctx.store.remove(deleted.bucket, deleted.object_key)
 
 
@@ -238,8 +240,7 @@ async def submit(
     """Check the dossier is complete, give it its code and update code, emit
     `dossier.submitted`."""
     if commitment is not True:
-        raise Problem(
-            422,
+        raise Invalid(
             "Vui lòng xác nhận cam đoan trước khi nộp hồ sơ.",
             errors=[
                 err(
@@ -251,102 +252,96 @@ async def submit(
     secret = ctx.settings.secret("jwt_secret")
     update_code = new_update_code()
     digest = update_code_digest(secret, update_code)
-    scope = f"submit:{dossier_id}"
     async with ctx.db.transaction() as session:
-        replay = await idempotency.claim(
-            session, idempotency_keys, secret, scope, key, idempotency.request_hash(commitment)
-        )
-        if replay is not None:
-            return Answer(replay.status_code, replay.body)
-        dossier = await owned(session, owner_id, dossier_id=dossier_id, lock=True)
-        require_status(dossier, {"draft"}, "Hồ sơ đã được nộp.")
-        procedure = await procedure_row(session, dossier["procedure_code"])
-        agency = await agency_row(session, dossier["agency_code"])
-        files = (
-            (
-                await session.execute(
-                    select(attachments)
-                    .where(attachments.c.dossier_id == dossier_id)
-                    .order_by(attachments.c.created_at)
-                )
-            )
-            .mappings()
-            .all()
-        )
-        present = {f["document_code"] for f in files}
-        errors = [
-            err("attachments", f"Thiếu thành phần hồ sơ: {d['name']}.")
-            for d in procedure["documents"]
-            if d["required"] and d["code"] not in present
-        ] + form_errors(procedure["form_schema"], dossier["form"])
-        if errors:
-            raise Problem(
-                422, "Hồ sơ chưa đủ thành phần, vui lòng bổ sung trước khi nộp.", errors=errors
-            )
-        account = await active_account(session, owner_id)
 
-        now = datetime.now(UTC)
-        code = dossier_code(
-            agency["code"],
-            now.astimezone(VIETNAM).date(),
-            await _next_sequence(ctx, agency["code"], now),
+        async def run() -> Answer:
+            return await _submit(ctx, session, owner_id, dossier_id, update_code, digest)
+
+        return await ctx.idempotency.once(
+            session, f"submit:{dossier_id}", Retry.of(key, commitment), run
         )
-        sequence = dossier["sequence"] + 1
-        await session.execute(
-            dossiers.update()
-            .where(dossiers.c.id == dossier_id)
-            .values(
-                code=code,
-                status="submitted",
-                submitted_at=now,
-                update_code_hash=digest,
-                sequence=sequence,
-                updated_at=now,
+
+
+async def _submit(
+    ctx: Context,
+    session: AsyncSession,
+    owner_id: uuid.UUID,
+    dossier_id: uuid.UUID,
+    update_code: str,
+    digest: str,
+) -> Answer:
+    dossier = await owned(session, owner_id, dossier_id=dossier_id, lock=True)
+    require_status(dossier, {"draft"}, "Hồ sơ đã được nộp.")
+    procedure = await procedure_row(session, dossier["procedure_code"])
+    agency = await agency_row(session, dossier["agency_code"])
+    files = (
+        (
+            await session.execute(
+                select(attachments)
+                .where(attachments.c.dossier_id == dossier_id)
+                .order_by(attachments.c.created_at)
             )
         )
-        await add_timeline(session, dossier_id, now, "submitted", "Hồ sơ đã được nộp trực tuyến.")
-        await ctx.outbox.add(
-            session,
-            events.DossierSubmitted(
-                **facts(procedure, agency, "submitted"),
-                dossier_id=dossier_id,
-                case_code=dossier["case_code"],
-                online_level=procedure["online_level"],
-                submitted_at=now,
-                applicant=events.Applicant(
-                    kind=dossier["applicant"]["kind"],
-                    full_name=dossier["applicant"].get("full_name")
-                    or dossier["applicant"].get("organisation_name", ""),
-                    id_number=dossier["applicant"].get("id_number"),
-                    organisation_name=dossier["applicant"].get("organisation_name"),
-                    tax_code=dossier["applicant"].get("tax_code"),
-                ),
-                form=dossier["form"],
-                attachments=[file_ref(f) for f in files],
-                result_delivery=events.ResultDelivery(**dossier["result_delivery"]),
-                recipient=recipient(account, dossier["notify_via"]),
-                update_code=update_code,
-                fee_vnd=procedure["fee_vnd"],
-                processing_days=procedure["processing_days"],
-                cutoff_time=procedure["cutoff_time"],
-            ),
-            dossier_code=code,
-            sequence=sequence,
-            occurred_at=now,
-        )
-        body = {
+        .mappings()
+        .all()
+    )
+    present = {f["document_code"] for f in files}
+    errors = [
+        err("attachments", f"Thiếu thành phần hồ sơ: {d['name']}.")
+        for d in procedure["documents"]
+        if d["required"] and d["code"] not in present
+    ] + form_errors(procedure["form_schema"], dossier["form"])
+    if errors:
+        raise Invalid("Hồ sơ chưa đủ thành phần, vui lòng bổ sung trước khi nộp.", errors=errors)
+    account = await active_account(session, owner_id)
+
+    now = datetime.now(UTC)
+    code = dossier_code(
+        agency["code"],
+        now.astimezone(VIETNAM).date(),
+        await _next_sequence(ctx, agency["code"], now),
+    )
+    applicant = dossier["applicant"]
+    submitted = events.DossierSubmitted(
+        **facts(procedure, agency, "submitted"),
+        dossier_id=dossier_id,
+        case_code=dossier["case_code"],
+        online_level=procedure["online_level"],
+        submitted_at=now,
+        applicant=events.Applicant(
+            kind=applicant["kind"],
+            full_name=applicant.get("full_name") or applicant.get("organisation_name", ""),
+            id_number=applicant.get("id_number"),
+            organisation_name=applicant.get("organisation_name"),
+            tax_code=applicant.get("tax_code"),
+        ),
+        form=dossier["form"],
+        attachments=[file_ref(f) for f in files],
+        result_delivery=events.ResultDelivery(**dossier["result_delivery"]),
+        recipient=recipient(account, dossier["notify_via"]),
+        update_code=update_code,
+        fee_vnd=procedure["fee_vnd"],
+        processing_days=procedure["processing_days"],
+        cutoff_time=procedure["cutoff_time"],
+    )
+    await change_dossier(
+        ctx, session, dossier, code, submitted, "Hồ sơ đã được nộp trực tuyến.", now,
+        code=code, submitted_at=now, update_code_hash=digest,
+    )  # fmt: skip
+    log.info(
+        "dossier submitted",
+        extra={"procedure_code": procedure["code"], "agency_code": agency["code"]},
+    )
+    return Answer(
+        200,
+        {
             "id": str(dossier_id),
             "code": code,
             "update_code": update_code,
             "status": "submitted",
             "submitted_at": now.isoformat(),
-        }
-        await idempotency.remember(session, idempotency_keys, secret, scope, key, 200, body)
-    log.info(
-        "dossier submitted",
-        extra={"procedure_code": procedure["code"], "agency_code": agency["code"]},
+        },
     )
-    return Answer(200, body)
 
 
 async def _next_sequence(ctx: Context, agency_code: str, now: datetime) -> int:
@@ -375,7 +370,7 @@ async def supplement(
     code: str,
     owner_id: uuid.UUID | None,
     update_code: str | None,
-    request: Request,
+    body: MultipartStream,
 ) -> dict[str, Any]:
     """Add what the officer asked for (by the owner, or with the update code); the dossier
     goes back to the officer and the clock resumes there."""
@@ -384,8 +379,8 @@ async def supplement(
         procedure = await procedure_row(session, dossier["procedure_code"])
         used = await stored_bytes(session, dossier["id"])
     room = ctx.settings.max_dossier_bytes - used
-    refuse_if_declared_too_large(request, room + FRAMING_BYTES * 4)
-    received = await receive_files(ctx, request, procedure, dossier["id"], room, single=False)
+    body.refuse_if_declared_over(room + FRAMING_BYTES * 4)
+    received = await receive_files(ctx, body, procedure, dossier["id"], room, single=False)
     try:
         async with ctx.db.transaction() as session:
             dossier = await _for_supplement(ctx, session, code, owner_id, update_code, lock=True)
@@ -408,15 +403,6 @@ async def supplement(
                 await insert_attachment(session, dossier["id"], f, round_) for f in received.files
             ]
             now = datetime.now(UTC)
-            sequence = dossier["sequence"] + 1
-            await session.execute(
-                dossiers.update()
-                .where(dossiers.c.id == dossier["id"])
-                .values(status="submitted", sequence=sequence, updated_at=now)
-            )
-            await add_timeline(
-                session, dossier["id"], now, "submitted", "Công dân đã bổ sung hồ sơ."
-            )
             stored = {f.stored.key for f in received.files}
             files = (
                 (
@@ -427,18 +413,15 @@ async def supplement(
                 .mappings()
                 .all()
             )
-            await ctx.outbox.add(
-                session,
-                events.DossierSupplemented(
-                    **facts(procedure, agency, "submitted"),
-                    dossier_id=dossier["id"],
-                    attachments=[file_ref(f) for f in files],
-                    note=received.note,
-                    supplemented_at=now,
-                ),
-                dossier_code=code,
-                sequence=sequence,
-                occurred_at=now,
+            supplemented = events.DossierSupplemented(
+                **facts(procedure, agency, "submitted"),
+                dossier_id=dossier["id"],
+                attachments=[file_ref(f) for f in files],
+                note=received.note,
+                supplemented_at=now,
+            )
+            await change_dossier(
+                ctx, session, dossier, code, supplemented, "Công dân đã bổ sung hồ sơ.", now
             )
     except BaseException:
         await discard(ctx, received.files)
@@ -467,7 +450,7 @@ async def _for_supplement(
         )
     )
     if not allowed:
-        raise Problem(404, NOT_FOUND)
+        raise NotFound(NOT_FOUND)
     require_status(dossier, {"supplement_requested"}, "Hồ sơ không ở trạng thái chờ bổ sung.")
     return dossier
 
@@ -476,45 +459,33 @@ async def withdraw(
     ctx: Context, owner_id: uuid.UUID, code: str, reason: str, key: str | None
 ) -> Answer:
     """Withdraw a dossier before its result exists."""
-    secret = ctx.settings.secret("jwt_secret")
-    scope = f"withdraw:{code}"
     async with ctx.db.transaction() as session:
-        replay = await idempotency.claim(
-            session, idempotency_keys, secret, scope, key, idempotency.request_hash(reason)
-        )
-        if replay is not None:
-            return Answer(replay.status_code, replay.body)
-        dossier = await owned(session, owner_id, code=code, lock=True)
-        require_status(
-            dossier, OPEN_STATUSES, "Hồ sơ đã có kết quả hoặc đã kết thúc, không thể rút."
-        )
-        procedure = await procedure_row(session, dossier["procedure_code"])
-        agency = await agency_row(session, dossier["agency_code"])
-        account = await active_account(session, owner_id)
-        now = datetime.now(UTC)
-        sequence = dossier["sequence"] + 1
-        await session.execute(
-            dossiers.update()
-            .where(dossiers.c.id == dossier["id"])
-            .values(status="withdrawn", sequence=sequence, updated_at=now)
-        )
-        await add_timeline(session, dossier["id"], now, "withdrawn", "Công dân đã rút hồ sơ.")
-        await ctx.outbox.add(
+        return await ctx.idempotency.once(
             session,
-            events.DossierWithdrawn(
-                **facts(procedure, agency, "withdrawn"),
-                dossier_id=dossier["id"],
-                reason=reason,
-                withdrawn_at=now,
-                recipient=recipient(account, dossier["notify_via"]),
-            ),
-            dossier_code=code,
-            sequence=sequence,
-            occurred_at=now,
+            f"withdraw:{code}",
+            Retry.of(key, reason),
+            lambda: _withdraw(ctx, session, owner_id, code, reason),
         )
-        body = {"code": code, "status": "withdrawn", "withdrawn_at": now.isoformat()}
-        await idempotency.remember(session, idempotency_keys, secret, scope, key, 200, body)
-    return Answer(200, body)
+
+
+async def _withdraw(
+    ctx: Context, session: AsyncSession, owner_id: uuid.UUID, code: str, reason: str
+) -> Answer:
+    dossier = await owned(session, owner_id, code=code, lock=True)
+    require_status(dossier, OPEN_STATUSES, "Hồ sơ đã có kết quả hoặc đã kết thúc, không thể rút.")
+    procedure = await procedure_row(session, dossier["procedure_code"])
+    agency = await agency_row(session, dossier["agency_code"])
+    account = await active_account(session, owner_id)
+    now = datetime.now(UTC)
+    withdrawn = events.DossierWithdrawn(
+        **facts(procedure, agency, "withdrawn"),
+        dossier_id=dossier["id"],
+        reason=reason,
+        withdrawn_at=now,
+        recipient=recipient(account, dossier["notify_via"]),
+    )
+    await change_dossier(ctx, session, dossier, code, withdrawn, "Công dân đã rút hồ sơ.", now)
+    return Answer(200, {"code": code, "status": "withdrawn", "withdrawn_at": now.isoformat()})
 
 
 async def give_feedback(
@@ -532,7 +503,7 @@ async def give_feedback(
             .returning(feedback.c.dossier_id)
         )
         if added.first() is None:
-            raise Problem(409, "Hồ sơ này đã được đánh giá.")
+            raise Conflict("Hồ sơ này đã được đánh giá.")
         await ctx.outbox.add(
             session,
             events.FeedbackSubmitted(
@@ -555,5 +526,5 @@ async def result_link(ctx: Context, owner_id: uuid.UUID, code: str) -> str:
         dossier = await owned(session, owner_id, code=code)
     result_file = (dossier["result"] or {}).get("file")
     if dossier["status"] not in RESOLVED_STATUSES or not result_file:
-        raise Problem(404, "Hồ sơ chưa có kết quả điện tử.")
+        raise NotFound("Hồ sơ chưa có kết quả điện tử.")
     return ctx.store.presigned_get(result_file["bucket"], result_file["key"], timedelta(minutes=10))

@@ -20,7 +20,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from intake.adapters.tables import rate_limits
 from intake.services.context import Context
-from shared.api.problems import Problem
+from shared.errors import TooMany
 
 # Windows older than this are deleted; no limit may use a longer window.
 _KEEP = timedelta(days=1)
@@ -65,10 +65,8 @@ async def hit(ctx: Context, bucket: str, limit: int, window: timedelta) -> None:
             )
     if hits is not None and hits > limit:
         retry_after = max(1, math.ceil((start + window - now).total_seconds()))
-        raise Problem(
-            429,
+        raise TooMany(
             f"Bạn đã thao tác quá nhiều lần. Vui lòng thử lại sau {_wait_text(retry_after)}.",
-            headers={"Retry-After": str(retry_after)},
             retry_after=retry_after,
         )
 

@@ -4,7 +4,6 @@ status, the rows and event parts they build."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,19 +19,14 @@ from intake.adapters.tables import (
     procedures,
     timeline,
 )
-from shared.api.problems import Problem
+from intake.services.context import Context
 from shared.contracts import events
+from shared.errors import Conflict, Forbidden, NotFound
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 OPEN_STATUSES = {"submitted", "received", "supplement_requested", "in_progress", "pending_approval"}
 RESOLVED_STATUSES = {"result_ready", "returned"}
 NOT_FOUND = "Không tìm thấy hồ sơ."
-
-
-@dataclass(frozen=True)
-class Answer:
-    status_code: int
-    body: dict[str, Any]
 
 
 def err(field: str, message: str) -> dict[str, str]:
@@ -61,13 +55,13 @@ async def owned(
     )
     dossier = (await session.execute(query.with_for_update() if lock else query)).mappings().first()
     if dossier is None:
-        raise Problem(404, NOT_FOUND)
+        raise NotFound(NOT_FOUND)
     return dossier
 
 
 def require_status(dossier: Any, allowed: set[str], detail: str) -> None:
     if dossier["status"] not in allowed:
-        raise Problem(409, detail, current_status=dossier["status"])
+        raise Conflict(detail, current_status=dossier["status"])
 
 
 async def active_account(session: AsyncSession, account_id: uuid.UUID) -> Any:
@@ -77,7 +71,7 @@ async def active_account(session: AsyncSession, account_id: uuid.UUID) -> Any:
         .first()
     )
     if account is None or account["status"] != "active":
-        raise Problem(403, "Tài khoản chưa được kích hoạt.")
+        raise Forbidden("Tài khoản chưa được kích hoạt.")
     return account
 
 
@@ -105,6 +99,32 @@ async def add_timeline(
         insert(timeline)
         .values(dossier_id=dossier_id, at=at, status=status, note=note, event_id=event_id)
         .on_conflict_do_nothing()
+    )
+
+
+async def change_dossier(
+    ctx: Context,
+    session: AsyncSession,
+    dossier: Any,
+    dossier_code: str,
+    event: events.DossierEvent,
+    note: str,
+    now: datetime,
+    **values: Any,
+) -> None:
+    """The one way a citizen's action changes a dossier, in the caller's transaction: the
+    row takes the event's status and the next sequence, the timeline an entry, the outbox
+    the event."""
+    sequence = dossier["sequence"] + 1
+    status = event.status.value
+    await session.execute(
+        dossiers.update()
+        .where(dossiers.c.id == dossier["id"])
+        .values(status=status, sequence=sequence, updated_at=now, **values)
+    )
+    await add_timeline(session, dossier["id"], now, status, note)
+    await ctx.outbox.add(
+        session, event, dossier_code=dossier_code, sequence=sequence, occurred_at=now
     )
 
 

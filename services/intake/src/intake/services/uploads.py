@@ -10,7 +10,6 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.requests import Request
 
 from intake.adapters.tables import (
     attachments,
@@ -19,8 +18,8 @@ from intake.services.context import ATTACHMENTS_BUCKET, Context
 from intake.services.records import (
     err,
 )
-from shared.api.problems import Problem
-from shared.api.uploads import MultipartStream, Part, too_large
+from shared.errors import Invalid, Unsupported
+from shared.multipart import MultipartStream, Part, too_large
 from shared.storage import ObjectTooLarge, StoredObject
 from shared.storage.files import UnacceptedContent, filename_problem, put_checked, safe_filename
 
@@ -44,7 +43,7 @@ class Received:
 
 async def receive_files(
     ctx: Context,
-    request: Request,
+    body: MultipartStream,
     procedure: Any,
     dossier_id: uuid.UUID,
     room: int,
@@ -55,12 +54,11 @@ async def receive_files(
     the store. Any refusal removes what this request already stored."""
     documents = {d["code"]: d for d in procedure["documents"]}
     limits = ctx.settings
-    stream = MultipartStream(request, max_body=room + FRAMING_BYTES * 4)
     received: list[Upload] = []
     document_code: str | None = None
     note: str | None = None
     try:
-        async for part in stream.parts():
+        async for part in body.parts(max_body=room + FRAMING_BYTES * 4):
             if part.filename is None:
                 value = (await part.text()).strip()
                 if part.name == "document_code":
@@ -71,15 +69,12 @@ async def receive_files(
             if part.name != "file":
                 continue
             if single and received:
-                raise Problem(
-                    422, "Mỗi lần chỉ gửi một tệp.", errors=[err("file", "Chỉ gửi một tệp.")]
-                )
+                raise Invalid("Mỗi lần chỉ gửi một tệp.", errors=[err("file", "Chỉ gửi một tệp.")])
             if (problem := filename_problem(part.filename)) is not None:
-                raise Problem(422, problem, errors=[err("file", problem)])
+                raise Invalid(problem, errors=[err("file", problem)])
             document = documents.get(document_code or "")
             if document is None:
-                raise Problem(
-                    422,
+                raise Invalid(
                     "Thành phần hồ sơ không đúng.",
                     errors=[
                         err(
@@ -97,7 +92,7 @@ async def receive_files(
         await discard(ctx, received)
         raise
     if not received and (single or note is None):
-        raise Problem(422, "Chưa có tệp nào được gửi.", errors=[err("file", "Vui lòng chọn tệp.")])
+        raise Invalid("Chưa có tệp nào được gửi.", errors=[err("file", "Vui lòng chọn tệp.")])
     return Received(received, note)
 
 
@@ -113,8 +108,7 @@ async def store_part(
         )  # fmt: skip
     except UnacceptedContent:
         accepted = ", ".join(t.split("/")[1].upper() for t in document["accepted_types"])
-        raise Problem(
-            415,
+        raise Unsupported(
             f"Tệp không đúng định dạng cho phép ({accepted}).",
             errors=[err("file", f"Nội dung tệp không phải {accepted}.")],
         ) from None
@@ -143,8 +137,7 @@ async def check_counts(
         counts[code] = counts.get(code, 0) + 1
     for document in procedure["documents"]:
         if counts.get(document["code"], 0) > document["max_files"]:
-            raise Problem(
-                422,
+            raise Invalid(
                 "Quá số tệp cho phép của thành phần hồ sơ.",
                 errors=[err("file", f"{document['name']}: tối đa {document['max_files']} tệp.")],
             )

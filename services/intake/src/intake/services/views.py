@@ -20,7 +20,7 @@ from intake.services.records import (
     iso,
     owned,
 )
-from shared.api.problems import Problem
+from shared.errors import BadRequest, NotFound
 
 
 async def list_own(
@@ -39,7 +39,7 @@ async def list_own(
             at, _, last_id = cursor.partition("|")
             position = (datetime.fromisoformat(at), uuid.UUID(last_id))
         except ValueError:
-            raise Problem(400, "Con trỏ phân trang không hợp lệ.") from None
+            raise BadRequest("Con trỏ phân trang không hợp lệ.") from None
         query = query.where(tuple_(dossiers.c.created_at, dossiers.c.id) < tuple_(*position))
     async with ctx.db.transaction() as session:
         rows = (await session.execute(query)).mappings().all()
@@ -164,7 +164,7 @@ async def public_tracking(ctx: Context, code: str) -> dict[str, Any]:
             .first()
         )
     if row is None:
-        raise Problem(404, "Không tìm thấy hồ sơ với mã này.")
+        raise NotFound("Không tìm thấy hồ sơ với mã này.")
     return {
         "code": row["code"],
         "status": row["status"],

@@ -5,21 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header
 
 from notify.services.context import Context
-from shared.api.problems import Problem
+from shared.errors import Forbidden, Unauthenticated
+from shared.runtime import context_of
 from shared.security import TokenError
 
 OFFICER_ROLES = {"receiver", "processor", "approver", "admin"}
 
 
-def get_ctx(request: Request) -> Context:
-    ctx: Context = request.app.state.ctx
-    return ctx
-
-
-Ctx = Annotated[Context, Depends(get_ctx)]
+Ctx = Annotated[Context, Depends(context_of)]
 
 
 @dataclass(frozen=True)
@@ -38,16 +34,13 @@ async def current_operator(
 ) -> Operator:
     """An officer signed in with workflow (notify trusts workflow's published keys)."""
     if not authorization or not authorization.lower().startswith("bearer "):
-        raise Problem(401, "Vui lòng đăng nhập.", headers={"WWW-Authenticate": "Bearer"})
+        raise Unauthenticated("Vui lòng đăng nhập.")
     try:
         claims = await ctx.officers.verify(authorization[7:].strip())
     except TokenError:
-        raise Problem(
-            401, "Phiên đăng nhập không hợp lệ hoặc đã hết hạn.",
-            headers={"WWW-Authenticate": "Bearer"},
-        ) from None  # fmt: skip
+        raise Unauthenticated("Phiên đăng nhập không hợp lệ hoặc đã hết hạn.") from None
     if claims.role not in OFFICER_ROLES:
-        raise Problem(403, "Chỉ cán bộ vận hành mới xem được thông báo.")
+        raise Forbidden("Chỉ cán bộ vận hành mới xem được thông báo.")
     return Operator(claims.subject, str(claims.extra.get("name", "")), claims.role)
 
 
@@ -56,7 +49,7 @@ CurrentOperator = Annotated[Operator, Depends(current_operator)]
 
 def current_admin(operator: CurrentOperator) -> Operator:
     if not operator.admin:
-        raise Problem(403, "Chỉ quản trị viên được thực hiện thao tác này.")
+        raise Forbidden("Chỉ quản trị viên được thực hiện thao tác này.")
     return operator
 
 

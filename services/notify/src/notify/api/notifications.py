@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from notify.api.deps import Ctx, CurrentAdmin, CurrentOperator
 from notify.services import sender, templates, views
-from shared.api.problems import Problem
+from shared.errors import NotFound
 
 router = APIRouter(tags=["notifications"])
 
@@ -74,5 +74,5 @@ async def development_sms(
 ) -> dict[str, Any]:
     """What the development SMS provider recorded (OTPs included); development only."""
     if ctx.settings.environment != "development" or ctx.settings.sms_provider != "development":
-        raise Problem(404, "Không có.")
+        raise NotFound("Không có.")
     return {"items": await views.dev_messages(ctx, phone, limit)}

@@ -1,10 +1,12 @@
 """Handlers of the events notify consumes, keyed by event model."""
 
 from notify.domain.messages import NOTIFIED, SILENT
-from notify.services.inbound import event_handler, ignore
-from shared.messaging import Handler
+from notify.services.context import Context
+from notify.services.inbound import ignore, notify
+from shared.contracts.envelope import EventData
+from shared.runtime import Handler
 
-
-def handlers(max_segments: int) -> dict[type, Handler]:
-    notify = event_handler(max_segments)
-    return {**{model: notify for model in NOTIFIED}, **{model: ignore for model in SILENT}}
+HANDLERS: dict[type[EventData], Handler[Context]] = {
+    **{model: notify for model in NOTIFIED},
+    **{model: ignore for model in SILENT},
+}

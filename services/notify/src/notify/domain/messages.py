@@ -13,7 +13,7 @@ from typing import Any
 
 from shared.contracts import Envelope
 from shared.contracts import events as ev
-from shared.contracts.envelope import EventData, registry
+from shared.contracts.envelope import EventData, latest
 from shared.contracts.events import VIETNAM
 
 # The events that produce messages.
@@ -81,7 +81,7 @@ def local_moment(at: datetime | None) -> str:
 
 def allowed_variables(event_type: str) -> set[str]:
     """What a template of `event_type` may use."""
-    model = registry.get(event_type)
+    model = latest(event_type)
     if model is None or event_type not in EXTRAS:
         return set()
     return set(model.model_fields) | COMMON | EXTRAS[event_type]

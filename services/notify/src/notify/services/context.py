@@ -1,4 +1,4 @@
-"""What notify's use cases need, built once in bootstrap."""
+"""What notify's use cases need, built once per process by bootstrap."""
 
 from __future__ import annotations
 
@@ -6,16 +6,12 @@ from dataclasses import dataclass
 
 from notify.adapters.channels import EmailSender, SmsProvider
 from notify.config import NotifySettings
-from shared.db import Database
-from shared.messaging import Outbox
+from shared.runtime import Resources
 from shared.security import RemoteTokenVerifier
 
 
 @dataclass(frozen=True)
-class Context:
-    settings: NotifySettings
-    db: Database
-    outbox: Outbox
+class Context(Resources[NotifySettings]):
     email: EmailSender
     sms: SmsProvider
     officers: RemoteTokenVerifier

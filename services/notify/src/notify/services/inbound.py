@@ -18,6 +18,7 @@ from notify.adapters.tables import deliveries
 from notify.domain.messages import FREE_TEXT, Target, targets, variables
 from notify.domain.text import fit_sms, max_length, septets, unaccent
 from notify.services import templates
+from notify.services.context import Context
 from shared.contracts import Envelope
 from shared.contracts import events as ev
 from shared.contracts.envelope import EventData
@@ -39,15 +40,15 @@ def sms_text(source: str, values: dict[str, Any], max_segments: int) -> str:
     return fit_sms(templates.render(source, values), max_segments)
 
 
-def event_handler(max_segments: int) -> Any:
-    async def handle(session: AsyncSession, envelope: Envelope, data: EventData) -> None:
-        for target in targets(data):
-            await _deliver(session, envelope, data, target, max_segments)
-
-    return handle
+async def notify(ctx: Context, session: AsyncSession, envelope: Envelope, data: EventData) -> None:
+    """The deliveries an event calls for, one per channel and recipient."""
+    for target in targets(data):
+        await _deliver(session, envelope, data, target, ctx.settings.sms_max_segments)
 
 
-async def ignore(session: AsyncSession, envelope: Envelope, data: EventData) -> None:
+async def ignore(
+    _ctx: Context, _session: AsyncSession, _envelope: Envelope, _data: EventData
+) -> None:
     """An event nobody needs to hear about."""
 
 

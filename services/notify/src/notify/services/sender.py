@@ -25,8 +25,8 @@ from notify.adapters.channels import PermanentSendError, SendError, TransientSen
 from notify.adapters.tables import attempts, deliveries
 from notify.services import metrics
 from notify.services.context import Context
-from shared.api.problems import Problem
 from shared.contracts import events as ev
+from shared.errors import Conflict, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -158,24 +158,19 @@ async def refresh_gauges(ctx: Context) -> None:
         metrics.BY_STATUS.labels(status).set(counts.get(status, 0))
 
 
-def sender_worker(get_ctx: Any) -> Any:
+async def sender_worker(ctx: Context, stop: asyncio.Event) -> None:
     """The consume process's sending loop."""
-
-    async def run(runtime: Any, stop: asyncio.Event) -> None:
-        ctx: Context = await get_ctx(runtime)
-        while not stop.is_set():
-            try:
-                handled = await send_due(ctx)
-                await refresh_gauges(ctx)
-            except Exception:
-                # The database may be away for a moment; the deliveries wait for it.
-                log.exception("sender pass failed")
-                handled = 0
-            if handled < ctx.settings.sender_batch:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=ctx.settings.sender_poll_seconds)
-
-    return run
+    while not stop.is_set():
+        try:
+            handled = await send_due(ctx)
+            await refresh_gauges(ctx)
+        except Exception:
+            # The database may be away for a moment; the deliveries wait for it.
+            log.exception("sender pass failed")
+            handled = 0
+        if handled < ctx.settings.sender_batch:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=ctx.settings.sender_poll_seconds)
 
 
 async def resend(ctx: Context, delivery_id: uuid.UUID) -> dict[str, Any]:
@@ -191,9 +186,9 @@ async def resend(ctx: Context, delivery_id: uuid.UUID) -> dict[str, Any]:
             .first()
         )
         if row is None:
-            raise Problem(404, "Không có thông báo này.")
+            raise NotFound("Không có thông báo này.")
         if row["status"] not in ("dead", "failed"):
-            raise Problem(409, "Chỉ gửi lại thông báo đã thất bại.", current_status=row["status"])
+            raise Conflict("Chỉ gửi lại thông báo đã thất bại.", current_status=row["status"])
         await session.execute(
             deliveries.update()
             .where(deliveries.c.id == delivery_id)

@@ -21,7 +21,7 @@ from notify.adapters.tables import templates
 from notify.domain.messages import allowed_variables
 from notify.domain.text import max_length, septets, unaccent
 from notify.services.context import Context
-from shared.api.problems import Problem
+from shared.errors import Invalid, NotFound
 
 ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
 
@@ -123,7 +123,7 @@ async def history(ctx: Context, key: str) -> list[dict[str, Any]]:
         )
         found = [dict(r) for r in rows.mappings()]
     if not found:
-        raise Problem(404, "Không có mẫu thông báo này.")
+        raise NotFound("Không có mẫu thông báo này.")
     return found
 
 
@@ -133,7 +133,7 @@ async def save(
     """A new version of the template, in force for messages rendered from now on."""
     errors = problems(key, subject, body, ctx.settings.sms_max_segments)
     if errors:
-        raise Problem(422, "Mẫu thông báo không hợp lệ.", errors=errors)
+        raise Invalid("Mẫu thông báo không hợp lệ.", errors=errors)
     async with ctx.db.transaction() as session:
         # One writer per key at a time, so two editors cannot take the same version.
         await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(key))))

@@ -14,7 +14,7 @@ from sqlalchemy import select, tuple_
 from notify.adapters.tables import attempts, deliveries, dev_sms
 from notify.domain.text import mask
 from notify.services.context import Context
-from shared.api.problems import Problem
+from shared.errors import BadRequest
 
 
 def _cursor(created_at: datetime, delivery_id: uuid.UUID) -> str:
@@ -27,7 +27,7 @@ def _decode(cursor: str) -> tuple[datetime, uuid.UUID]:
         at, delivery_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         return datetime.fromisoformat(at), uuid.UUID(delivery_id)
     except (binascii.Error, ValueError, TypeError):
-        raise Problem(400, "Tham số cursor không hợp lệ.") from None
+        raise BadRequest("Tham số cursor không hợp lệ.") from None
 
 
 async def list_deliveries(

@@ -6,11 +6,13 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
+from shared.runtime import context_of
 from stats.adapters import exports
 from stats.services import reports
+from stats.services.context import Context
 from stats.services.reports import GroupBy, Period
 
 router = APIRouter(tags=["reports"])
@@ -20,8 +22,7 @@ From = Annotated[date, Query(alias="from", description="Ngày đầu kỳ (YYYY-
 To = Annotated[date, Query(alias="to", description="Ngày cuối kỳ (YYYY-MM-DD), tính cả ngày đó")]
 
 
-def _db(request: Request) -> Any:
-    return request.app.state.runtime.db
+Ctx = Annotated[Context, Depends(context_of)]
 
 
 @dataclass(frozen=True)
@@ -35,28 +36,28 @@ class ReportQuery:
 Params = Annotated[ReportQuery, Depends()]
 
 
-async def _report(request: Request, query: ReportQuery) -> dict[str, Any]:
+async def _report(ctx: Context, query: ReportQuery) -> dict[str, Any]:
     period = Period(query.start, query.end)
-    return await reports.processing_report(_db(request), period, query.group_by, query.agency_code)
+    return await reports.processing_report(ctx.db, period, query.group_by, query.agency_code)
 
 
 @router.get("/reports/processing")
-async def processing(request: Request, query: Params) -> dict[str, Any]:
+async def processing(ctx: Ctx, query: Params) -> dict[str, Any]:
     """Seed 001's table for the period: one row per agency, procedure or field, and totals."""
-    return await _report(request, query)
+    return await _report(ctx, query)
 
 
 @router.get("/reports/processing.csv", response_class=Response)
-async def processing_csv(request: Request, query: Params) -> Response:
+async def processing_csv(ctx: Ctx, query: Params) -> Response:
     """The same report as CSV (UTF-8)."""
-    data = await _report(request, query)
+    data = await _report(ctx, query)
     return _file(exports.to_csv(data), "text/csv; charset=utf-8", "csv", query)
 
 
 @router.get("/reports/processing.xlsx", response_class=Response)
-async def processing_xlsx(request: Request, query: Params) -> Response:
+async def processing_xlsx(ctx: Ctx, query: Params) -> Response:
     """The same report as a spreadsheet with the official form's headings."""
-    data = await _report(request, query)
+    data = await _report(ctx, query)
     media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     return _file(exports.to_xlsx(data), media, "xlsx", query)
 
@@ -69,22 +70,21 @@ def _file(content: bytes, media: str, extension: str, query: ReportQuery) -> Res
 
 @router.get("/indicators")
 async def indicators(
-    request: Request, start: From, end: To, agency_code: AgencyCode = None
+    ctx: Ctx, start: From, end: To, agency_code: AgencyCode = None
 ) -> dict[str, Any]:
     """Service-quality indicators (Decision 766) with numerators and denominators."""
-    return await reports.indicators(_db(request), Period(start, end), agency_code)
+    return await reports.indicators(ctx.db, Period(start, end), agency_code)
 
 
 @router.get("/public/awaiting-pickup")
 async def awaiting_pickup(
-    request: Request,
+    ctx: Ctx,
     agency_code: AgencyCode = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(pattern=r"^\d{1,7}$")] = None,
 ) -> dict[str, Any]:
     """Dossiers whose result waits to be collected; applicants' names masked by default."""
-    settings = request.app.state.runtime.settings
     return await reports.awaiting_pickup(
-        _db(request), agency_code, full_names=settings.public_full_names, limit=limit,
+        ctx.db, agency_code, full_names=ctx.settings.public_full_names, limit=limit,
         offset=int(cursor or 0),
     )  # fmt: skip

@@ -3,10 +3,11 @@ feedback, the catalogue; notifications are of no interest to the reports."""
 
 from shared.contracts import events as ev
 from shared.contracts.envelope import EventData, registry
-from shared.messaging import Handler
+from shared.runtime import Handler
 from stats.services import projection
+from stats.services.context import Context
 
-HANDLERS: dict[type[EventData], Handler] = {
+HANDLERS: dict[type[EventData], Handler[Context]] = {
     **{
         model: projection.apply_dossier_event
         for model in registry.values()

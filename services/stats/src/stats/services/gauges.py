@@ -9,7 +9,6 @@ import asyncio
 import contextlib
 import logging
 from datetime import UTC, datetime
-from typing import Any
 
 from prometheus_client import Gauge
 from sqlalchemy import and_, case, exists, func, select
@@ -17,6 +16,7 @@ from sqlalchemy import and_, case, exists, func, select
 from shared.contracts.events import VIETNAM
 from shared.db import Database
 from stats.adapters.tables import facts, pauses
+from stats.services.context import Context
 
 log = logging.getLogger(__name__)
 
@@ -83,14 +83,12 @@ async def refresh(db: Database) -> None:
         ON_TIME.labels(agency).set(round(100 * good / resolved, 1) if resolved else 0)
 
 
-def gauges_worker(interval: float) -> Any:
-    async def run(runtime: Any, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                await refresh(runtime.db)
-            except Exception:
-                log.exception("could not refresh the business gauges")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=interval)
-
-    return run
+async def gauges_worker(ctx: Context, stop: asyncio.Event) -> None:
+    """The consume process's loop that keeps the business gauges current."""
+    while not stop.is_set():
+        try:
+            await refresh(ctx.db)
+        except Exception:
+            log.exception("could not refresh the business gauges")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=ctx.settings.gauges_seconds)

@@ -22,6 +22,7 @@ from shared.contracts.envelope import EventData
 from stats.adapters.tables import agencies, archive, counts, facts, pauses, procedures
 from stats.domain.counting import Counter, Facts, Pause, day, delta, unit_start
 from stats.domain.counting import contribution as contribution_of
+from stats.services.context import Context
 from stats.services.gauges import LAG
 
 UNITS = ("d", "m", "y")
@@ -135,7 +136,9 @@ def _facts(row: dict[str, Any], rounds: list[Any]) -> Facts:
     )  # fmt: skip
 
 
-async def apply_dossier_event(session: AsyncSession, envelope: Envelope, data: EventData) -> None:
+async def apply_dossier_event(
+    _ctx: Context, session: AsyncSession, envelope: Envelope, data: EventData
+) -> None:
     assert isinstance(data, ev.DossierEvent)
     LAG.set(max((datetime.now(UTC) - envelope.occurred_at).total_seconds(), 0))
     applicant = data.applicant.full_name if isinstance(data, ev.DossierSubmitted) else None
@@ -177,7 +180,7 @@ async def apply_dossier_event(session: AsyncSession, envelope: Envelope, data: E
 
 
 async def apply_feedback(
-    session: AsyncSession, envelope: Envelope, data: ev.FeedbackSubmitted
+    _ctx: Context, session: AsyncSession, envelope: Envelope, data: ev.FeedbackSubmitted
 ) -> None:
     await _archive(session, envelope, None)
     on = day(data.submitted_at)
@@ -188,7 +191,7 @@ async def apply_feedback(
 
 
 async def apply_catalogue(
-    session: AsyncSession, envelope: Envelope, data: ev.CataloguePublished
+    _ctx: Context, session: AsyncSession, envelope: Envelope, data: ev.CataloguePublished
 ) -> None:
     await _archive(session, envelope, None)
     for agency in data.agencies:
@@ -212,5 +215,7 @@ async def apply_catalogue(
         )
 
 
-async def ignore(session: AsyncSession, envelope: Envelope, data: EventData) -> None:
+async def ignore(
+    _ctx: Context, _session: AsyncSession, _envelope: Envelope, _data: EventData
+) -> None:
     """Of no interest to the reports."""

@@ -16,8 +16,8 @@ from typing import Any, Literal
 from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.api.problems import Problem
 from shared.db import Database
+from shared.errors import Invalid, NotFound
 from stats.adapters.tables import agencies, counts, facts, procedures
 from stats.domain import report
 from stats.domain.counting import pieces
@@ -44,10 +44,10 @@ class Period:
     def check(self) -> None:
         if self.end < self.start:
             message = "Ngày kết thúc phải sau ngày bắt đầu kỳ báo cáo."
-            raise Problem(422, message, errors=[{"field": "to", "message": message}])
+            raise Invalid(message, errors=[{"field": "to", "message": message}])
         if (self.end - self.start).days > MAX_DAYS:
             message = "Kỳ báo cáo dài tối đa 5 năm."
-            raise Problem(422, message, errors=[{"field": "from", "message": message}])
+            raise Invalid(message, errors=[{"field": "from", "message": message}])
 
 
 async def scope(session: AsyncSession, agency_code: str | None) -> list[str] | None:
@@ -58,7 +58,7 @@ async def scope(session: AsyncSession, agency_code: str | None) -> list[str] | N
     tree = tree.union_all(select(agencies.c.code).where(agencies.c.parent_code == tree.c.code))
     codes = list((await session.execute(select(tree.c.code))).scalars())
     if not codes:
-        raise Problem(404, "Không tìm thấy cơ quan này.")
+        raise NotFound("Không tìm thấy cơ quan này.")
     return codes
 
 

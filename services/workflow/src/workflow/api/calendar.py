@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from shared.api.problems import Problem
+from shared.errors import NotFound
 from workflow.api.deps import Ctx, CurrentAdmin
 from workflow.services import calendars
 
@@ -80,5 +80,5 @@ async def preview(
     at = received_at or datetime.now(UTC)
     answer = await calendars.preview(ctx, agency_code, procedure_code, at)
     if answer is None:
-        raise Problem(404, "Không tìm thấy thủ tục hoặc cơ quan thực hiện.")
+        raise NotFound("Không tìm thấy thủ tục hoặc cơ quan thực hiện.")
     return answer

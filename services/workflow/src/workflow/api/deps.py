@@ -5,36 +5,29 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header
 
-from shared.api.problems import Problem
+from shared.errors import Forbidden, Unauthenticated
+from shared.runtime import context_of
 from shared.security import TokenError
 from workflow.domain.lifecycle import Role
 from workflow.services.changes import Officer
 from workflow.services.context import Context
 
-
-def get_ctx(request: Request) -> Context:
-    ctx: Context = request.app.state.ctx
-    return ctx
-
-
-Ctx = Annotated[Context, Depends(get_ctx)]
+Ctx = Annotated[Context, Depends(context_of)]
 
 
 def current_officer(ctx: Ctx, authorization: Annotated[str | None, Header()] = None) -> Officer:
     if not authorization or not authorization.lower().startswith("bearer "):
-        raise Problem(401, "Vui lòng đăng nhập.", headers={"WWW-Authenticate": "Bearer"})
+        raise Unauthenticated("Vui lòng đăng nhập.")
     try:
         claims = ctx.verifier.verify(authorization[7:].strip())
     except TokenError:
-        raise Problem(
-            401,
+        raise Unauthenticated(
             "Phiên đăng nhập không hợp lệ hoặc đã hết hạn, vui lòng đăng nhập lại.",
-            headers={"WWW-Authenticate": "Bearer"},
         ) from None
     if claims.role not in set(Role) or "agency" not in claims.extra:
-        raise Problem(403, "Chỉ cán bộ của đơn vị mới dùng được chức năng này.")
+        raise Forbidden("Chỉ cán bộ của đơn vị mới dùng được chức năng này.")
     return Officer(
         id=uuid.UUID(claims.subject),
         name=str(claims.extra.get("name", "")),
@@ -48,7 +41,7 @@ CurrentOfficer = Annotated[Officer, Depends(current_officer)]
 
 def current_admin(officer: CurrentOfficer) -> Officer:
     if officer.role != Role.ADMIN:
-        raise Problem(403, "Chỉ quản trị viên được thực hiện thao tác này.")
+        raise Forbidden("Chỉ quản trị viên được thực hiện thao tác này.")
     return officer
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.api.uploads import Multipart
 from shared.contracts import events as ev
+from shared.db.idempotency import Retry
 from workflow.api.deps import Ctx, CurrentOfficer
 from workflow.domain.lifecycle import Action
 from workflow.services import actions, forms, results, views
@@ -20,8 +22,8 @@ router = APIRouter(tags=["dossiers"])
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 
 
-def _retry(key: str | None, action: Action, code: str, body: BaseModel | None) -> Any:
-    return actions.Retry.of(key, action, code, body.model_dump(mode="json") if body else None)
+def _retry(key: str | None, action: Action, code: str, body: BaseModel | None) -> Retry:
+    return Retry.of(key, action.value, code, body.model_dump(mode="json") if body else None)
 
 
 class _Strict(BaseModel):
@@ -139,10 +141,10 @@ async def assign(
 
 @router.post("/dossiers/{code}/result")
 async def record_result(
-    code: str, request: Request, ctx: Ctx, officer: CurrentOfficer
+    code: str, body: Multipart, ctx: Ctx, officer: CurrentOfficer
 ) -> dict[str, Any]:
     """The processor's result: multipart `summary` and an optional e-result `file`."""
-    return await results.record(ctx, officer, code, request)
+    return await results.record(ctx, officer, code, body)
 
 
 @router.post("/dossiers/{code}/submit-for-approval")

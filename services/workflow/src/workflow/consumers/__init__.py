@@ -1,15 +1,15 @@
 """Handlers of the events workflow consumes, keyed by event model."""
 
 from shared.contracts import events as ev
-from shared.messaging import Handler, Outbox
+from shared.contracts.envelope import EventData
+from shared.runtime import Handler
 from workflow.services import inbound
+from workflow.services.context import Context
 
-
-def handlers(outbox: Outbox) -> dict[type, Handler]:
-    return {
-        ev.CataloguePublished: inbound.catalogue_published,
-        ev.DossierSubmitted: inbound.dossier_submitted(outbox),
-        ev.DossierSupplemented: inbound.dossier_supplemented(outbox),
-        ev.DossierWithdrawn: inbound.dossier_withdrawn(outbox),
-        ev.PaymentCompleted: inbound.payment_completed,
-    }
+HANDLERS: dict[type[EventData], Handler[Context]] = {
+    ev.CataloguePublished: inbound.catalogue_published,
+    ev.DossierSubmitted: inbound.dossier_submitted,
+    ev.DossierSupplemented: inbound.dossier_supplemented,
+    ev.DossierWithdrawn: inbound.dossier_withdrawn,
+    ev.PaymentCompleted: inbound.payment_completed,
+}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
@@ -17,10 +18,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.api import idempotency
-from shared.api.problems import Problem
 from shared.contracts import events as ev
-from workflow.adapters.tables import idempotency_keys, officers, pauses
+from shared.db.idempotency import NO_RETRY, Answer, Retry
+from shared.errors import Conflict, Forbidden, Invalid, Refused
+from workflow.adapters.tables import officers, pauses
 from workflow.domain.deadlines import VIETNAM, rule_set_for
 from workflow.domain.lifecycle import CLOCK_RUNNING, Action, judge, may
 from workflow.services.calendars import cutoff, engine_for
@@ -28,43 +29,9 @@ from workflow.services.changes import Case, Officer, change, check, lock_case, s
 from workflow.services.context import Context
 
 
-@dataclass(frozen=True)
-class Retry:
-    """The `Idempotency-Key` of a request and a fingerprint of what it asked: the same key
-    and request get the first answer again instead of a 409 from a status already moved."""
-
-    key: str | None
-    fingerprint: str
-
-    @classmethod
-    def of(cls, key: str | None, action: Action, code: str, body: Any) -> Retry:
-        return cls(key, idempotency.request_hash(action.value, code, body))
-
-    async def replayed(
-        self, ctx: Context, session: AsyncSession, officer: Officer
-    ) -> dict[str, Any] | None:
-        replay = await idempotency.claim(
-            session, idempotency_keys, ctx.settings.secret("jwt_secret"), str(officer.id),
-            self.key, self.fingerprint,
-        )  # fmt: skip
-        return replay.body if replay else None
-
-    async def remember(
-        self, ctx: Context, session: AsyncSession, officer: Officer, body: dict[str, Any]
-    ) -> dict[str, Any]:
-        await idempotency.remember(
-            session, idempotency_keys, ctx.settings.secret("jwt_secret"), str(officer.id),
-            self.key, 200, body,
-        )  # fmt: skip
-        return body
-
-
-NO_RETRY = Retry(None, "")
-
-
 def allowed(officer: Officer, action: Action) -> None:
     if not may(officer.role, action):
-        raise Problem(403, "Vai trò của bạn không được thực hiện thao tác này.")
+        raise Forbidden("Vai trò của bạn không được thực hiện thao tác này.")
 
 
 async def _begin(session: AsyncSession, officer: Officer, action: Action, code: str) -> Case:
@@ -72,6 +39,27 @@ async def _begin(session: AsyncSession, officer: Officer, action: Action, code: 
     case = await lock_case(session, code, officer.agency_code)
     check(action, case)
     return case
+
+
+async def _act(
+    ctx: Context,
+    officer: Officer,
+    action: Action,
+    code: str,
+    retry: Retry,
+    step: Callable[[AsyncSession, Case], Awaitable[dict[str, Any]]],
+) -> dict[str, Any]:
+    """Every action's frame: one transaction; a retried request answered as the first
+    time (not with a 409 from a status it already moved); the role checked and the case
+    locked and checked against the state machine before `step` changes it."""
+    async with ctx.db.transaction() as session:
+
+        async def run() -> Answer:
+            case = await _begin(session, officer, action, code)
+            return Answer(200, await step(session, case))
+
+        answer = await ctx.idempotency.once(session, str(officer.id), retry, run)
+    return answer.body
 
 
 def _answer(case: Case) -> dict[str, Any]:
@@ -88,10 +76,8 @@ async def receive(
     ctx: Context, officer: Officer, code: str, note: str | None, retry: Retry = NO_RETRY
 ) -> dict[str, Any]:
     """Accept a complete dossier: the clock starts and the appointment is set."""
-    async with ctx.db.transaction() as session:
-        if (replayed := await retry.replayed(ctx, session, officer)) is not None:
-            return replayed
-        case = await _begin(session, officer, Action.RECEIVE, code)
+
+    async def step(session: AsyncSession, case: Case) -> dict[str, Any]:
         engine = await engine_for(session, case["agency_code"])
         now = datetime.now(UTC)
         limit = cutoff(case["cutoff_time"])
@@ -114,7 +100,9 @@ async def receive(
             now=now,
         )  # fmt: skip
         await schedule_timers(session, case, engine)
-        return await retry.remember(ctx, session, officer, _answer(case))
+        return _answer(case)
+
+    return await _act(ctx, officer, Action.RECEIVE, code, retry, step)
 
 
 @dataclass(frozen=True)
@@ -127,10 +115,8 @@ async def request_supplement(
     ctx: Context, officer: Officer, code: str, request: SupplementRequest, retry: Retry = NO_RETRY
 ) -> dict[str, Any]:
     """Tell the citizen everything missing at once; the clock stops until they supplement."""
-    async with ctx.db.transaction() as session:
-        if (replayed := await retry.replayed(ctx, session, officer)) is not None:
-            return replayed
-        case = await _begin(session, officer, Action.REQUEST_SUPPLEMENT, code)
+
+    async def step(session: AsyncSession, case: Case) -> dict[str, Any]:
         engine = await engine_for(session, case["agency_code"])
         now = datetime.now(UTC)
         rules = rule_set_for(case["received_at"] or now)
@@ -160,22 +146,17 @@ async def request_supplement(
                 clock_was_running=clock_was_running,
             )
         )
-        return await retry.remember(
-            ctx,
-            session,
-            officer,
-            {**_answer(case), "round": round_, "supplement_due_at": supplement_due_at},
-        )
+        return {**_answer(case), "round": round_, "supplement_due_at": supplement_due_at}
+
+    return await _act(ctx, officer, Action.REQUEST_SUPPLEMENT, code, retry, step)
 
 
 async def reject(
     ctx: Context, officer: Officer, code: str, reason: str, retry: Retry = NO_RETRY
 ) -> dict[str, Any]:
     """Refuse the dossier, with the reason the citizen will read."""
-    async with ctx.db.transaction() as session:
-        if (replayed := await retry.replayed(ctx, session, officer)) is not None:
-            return replayed
-        case = await _begin(session, officer, Action.REJECT, code)
+
+    async def step(session: AsyncSession, case: Case) -> dict[str, Any]:
         now = datetime.now(UTC)
         stage = "intake" if case["received_at"] is None else "processing"
         case = await change(
@@ -186,17 +167,17 @@ async def reject(
             ],
             now=now,
         )  # fmt: skip
-        return await retry.remember(ctx, session, officer, _answer(case))
+        return _answer(case)
+
+    return await _act(ctx, officer, Action.REJECT, code, retry, step)
 
 
 async def assign(
     ctx: Context, officer: Officer, code: str, assignee_ref: str, retry: Retry = NO_RETRY
 ) -> dict[str, Any]:
     """Hand the dossier to a processor of the same agency."""
-    async with ctx.db.transaction() as session:
-        if (replayed := await retry.replayed(ctx, session, officer)) is not None:
-            return replayed
-        case = await _begin(session, officer, Action.ASSIGN, code)
+
+    async def step(session: AsyncSession, case: Case) -> dict[str, Any]:
         assignee = await _processor(session, officer.agency_code, assignee_ref)
         target = ev.Actor(
             kind="officer", id=str(assignee["id"]), name=assignee["full_name"], role="processor"
@@ -207,7 +188,9 @@ async def assign(
             values={"assignee_id": assignee["id"], "assignee_name": assignee["full_name"]},
             emit=lambda c, f: [ev.DossierAssigned(**f, assignee=target)],
         )  # fmt: skip
-        return await retry.remember(ctx, session, officer, _answer(case))
+        return _answer(case)
+
+    return await _act(ctx, officer, Action.ASSIGN, code, retry, step)
 
 
 async def _processor(session: AsyncSession, agency_code: str, ref: str) -> Any:
@@ -229,8 +212,7 @@ async def _processor(session: AsyncSession, agency_code: str, ref: str) -> Any:
         .first()
     )
     if row is None:
-        raise Problem(
-            422,
+        raise Invalid(
             "Cán bộ được giao phải là cán bộ xử lý đang làm việc tại đơn vị.",
             errors=[{"field": "officer", "message": "Không có cán bộ xử lý này trong đơn vị."}],
         )
@@ -239,7 +221,7 @@ async def _processor(session: AsyncSession, agency_code: str, ref: str) -> Any:
 
 def own_work(officer: Officer, case: Case) -> None:
     if case["assignee_id"] is not None and case["assignee_id"] != officer.id:
-        raise Problem(403, "Hồ sơ này được giao cho cán bộ khác.")
+        raise Forbidden("Hồ sơ này được giao cho cán bộ khác.")
 
 
 async def record_result(
@@ -273,45 +255,43 @@ async def submit_for_approval(
     ctx: Context, officer: Officer, code: str, note: str | None, retry: Retry = NO_RETRY
 ) -> dict[str, Any]:
     """Send the processed dossier to the leader."""
-    async with ctx.db.transaction() as session:
-        if (replayed := await retry.replayed(ctx, session, officer)) is not None:
-            return replayed
-        case = await _begin(session, officer, Action.SUBMIT_FOR_APPROVAL, code)
+
+    async def step(session: AsyncSession, case: Case) -> dict[str, Any]:
         own_work(officer, case)
         if not case["result_summary"]:
-            raise Problem(409, "Chưa có kết quả xử lý: hãy cập nhật kết quả trước khi trình ký.")
+            raise Conflict("Chưa có kết quả xử lý: hãy cập nhật kết quả trước khi trình ký.")
         case = await change(
             ctx.outbox, session, case, Action.SUBMIT_FOR_APPROVAL, officer.actor,
             note=note,
             emit=lambda c, f: [ev.DossierSubmittedForApproval(**f)],
         )  # fmt: skip
-        return await retry.remember(ctx, session, officer, _answer(case))
+        return _answer(case)
+
+    return await _act(ctx, officer, Action.SUBMIT_FOR_APPROVAL, code, retry, step)
 
 
 async def send_back(
     ctx: Context, officer: Officer, code: str, note: str, retry: Retry = NO_RETRY
 ) -> dict[str, Any]:
     """The leader returns the dossier to the processor."""
-    async with ctx.db.transaction() as session:
-        if (replayed := await retry.replayed(ctx, session, officer)) is not None:
-            return replayed
-        case = await _begin(session, officer, Action.SEND_BACK, code)
+
+    async def step(session: AsyncSession, case: Case) -> dict[str, Any]:
         case = await change(
             ctx.outbox, session, case, Action.SEND_BACK, officer.actor,
             note=note,
             emit=lambda c, f: [ev.DossierSentBack(**f)],
         )  # fmt: skip
-        return await retry.remember(ctx, session, officer, _answer(case))
+        return _answer(case)
+
+    return await _act(ctx, officer, Action.SEND_BACK, code, retry, step)
 
 
 async def approve(
     ctx: Context, officer: Officer, code: str, note: str | None, retry: Retry = NO_RETRY
 ) -> dict[str, Any]:
     """The leader signs: the result is ready, judged against the original due date."""
-    async with ctx.db.transaction() as session:
-        if (replayed := await retry.replayed(ctx, session, officer)) is not None:
-            return replayed
-        case = await _begin(session, officer, Action.APPROVE, code)
+
+    async def step(session: AsyncSession, case: Case) -> dict[str, Any]:
         now = datetime.now(UTC)
         original = case["original_due_at"] or case["due_at"]
         judgement = judge(now, original, VIETNAM)
@@ -334,12 +314,9 @@ async def approve(
             ],
             now=now,
         )  # fmt: skip
-        return await retry.remember(
-            ctx,
-            session,
-            officer,
-            {**_answer(case), "resolved_at": now, "judgement": judgement.value},
-        )
+        return {**_answer(case), "resolved_at": now, "judgement": judgement.value}
+
+    return await _act(ctx, officer, Action.APPROVE, code, retry, step)
 
 
 async def return_result(
@@ -352,15 +329,12 @@ async def return_result(
 ) -> dict[str, Any]:
     """Hand the result over, once the paper originals match what was submitted online."""
     if not originals_verified:
-        raise Problem(
-            422,
+        raise Invalid(
             "Chỉ trả kết quả sau khi đã đối chiếu bản chính; nếu không khớp, hãy từ chối hồ sơ.",
             errors=[{"field": "originals_verified", "message": "Phải xác nhận đã đối chiếu."}],
         )
-    async with ctx.db.transaction() as session:
-        if (replayed := await retry.replayed(ctx, session, officer)) is not None:
-            return replayed
-        case = await _begin(session, officer, Action.RETURN_RESULT, code)
+
+    async def step(session: AsyncSession, case: Case) -> dict[str, Any]:
         now = datetime.now(UTC)
         case = await change(
             ctx.outbox, session, case, Action.RETURN_RESULT, officer.actor,
@@ -370,7 +344,9 @@ async def return_result(
             ],
             now=now,
         )  # fmt: skip
-        return await retry.remember(ctx, session, officer, _answer(case))
+        return _answer(case)
+
+    return await _act(ctx, officer, Action.RETURN_RESULT, code, retry, step)
 
 
 async def extend_deadline(
@@ -382,18 +358,15 @@ async def extend_deadline(
     retry: Retry = NO_RETRY,
 ) -> dict[str, Any]:
     """The one apology letter with a new appointment, before the original due date."""
-    async with ctx.db.transaction() as session:
-        if (replayed := await retry.replayed(ctx, session, officer)) is not None:
-            return replayed
-        case = await _begin(session, officer, Action.EXTEND_DEADLINE, code)
+
+    async def step(session: AsyncSession, case: Case) -> dict[str, Any]:
         if case["extended_at"] is not None:
-            raise Problem(409, "Hồ sơ đã được xin lỗi và hẹn lại một lần; không gia hạn lần nữa.")
+            raise Conflict("Hồ sơ đã được xin lỗi và hẹn lại một lần; không gia hạn lần nữa.")
         engine = await engine_for(session, case["agency_code"])
         now = datetime.now(UTC)
         due_at = case["due_at"]
         if due_at is None or not engine.can_extend(due_at, now):
-            raise Problem(
-                409,
+            raise Conflict(
                 "Chỉ được hẹn lại trước ngày hẹn trả ít nhất một ngày làm việc.",
             )
         if new_due_date <= due_at.astimezone(VIETNAM).date():
@@ -418,9 +391,9 @@ async def extend_deadline(
         )  # fmt: skip
         if case["status"] in CLOCK_RUNNING:
             await schedule_timers(session, case, engine)
-        return await retry.remember(
-            ctx, session, officer, {**_answer(case), "original_due_at": case["original_due_at"]}
-        )
+        return {**_answer(case), "original_due_at": case["original_due_at"]}
+
+    return await _act(ctx, officer, Action.EXTEND_DEADLINE, code, retry, step)
 
 
 async def _working_hours_used(session: AsyncSession, case: Case, now: datetime) -> float | None:
@@ -437,8 +410,8 @@ async def _working_hours_used(session: AsyncSession, case: Case, now: datetime) 
     return round(max(used, 0) / 3600, 2)
 
 
-def _bad_date(message: str) -> Problem:
-    return Problem(422, message, errors=[{"field": "new_due_date", "message": message}])
+def _bad_date(message: str) -> Refused:
+    return Invalid(message, errors=[{"field": "new_due_date", "message": message}])
 
 
 def _end_of_day(engine: Any, day: date) -> datetime:

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.api.problems import Problem
+from shared.errors import Invalid, NotFound
 from workflow.adapters.tables import agencies, calendar_years, cases, procedures
 from workflow.domain.calendar import Calendar, YearCalendar, shipped_years
 from workflow.domain.deadlines import VIETNAM, WORKING_DAY, DeadlineEngine, OfficeHours
@@ -93,8 +93,7 @@ async def get_year(ctx: Context, year: int) -> dict[str, Any]:
             .first()
         )
     if row is None:
-        raise Problem(
-            404,
+        raise NotFound(
             f"Chưa có lịch làm việc năm {year}: hãy nhập theo thông báo chính thức.",
         )
     return {
@@ -110,11 +109,10 @@ async def put_year(ctx: Context, year: int, data: dict[str, Any], officer: str) 
     try:
         calendar = YearCalendar.from_json({**data, "year": year})
     except (KeyError, TypeError, ValueError) as exc:
-        raise Problem(422, f"Lịch không đúng định dạng: {exc}") from None
+        raise Invalid(f"Lịch không đúng định dạng: {exc}") from None
     problems = calendar.validate()
     if problems:
-        raise Problem(
-            422,
+        raise Invalid(
             "Lịch làm việc có mục không hợp lệ.",
             errors=[{"field": "entries", "message": m} for m in problems],
         )
@@ -217,7 +215,7 @@ async def put_office_hours(
             length = None
         if length != WORKING_DAY:
             message = "Giờ làm việc phải là các khoảng tăng dần, cộng lại đúng 8 giờ."
-            raise Problem(422, message, errors=[{"field": "periods", "message": message}])
+            raise Invalid(message, errors=[{"field": "periods", "message": message}])
     async with ctx.db.transaction() as session:
         await _in_scope(session, admin_agency, code)
         await session.execute(
@@ -230,5 +228,5 @@ async def _in_scope(session: AsyncSession, admin_agency: str, code: str) -> list
     """The agency's lineage, if the administrator's agency is the agency or above it."""
     lineage = await _lineage(session, code)
     if not lineage or admin_agency not in {a["code"] for a in lineage}:
-        raise Problem(404, "Không tìm thấy đơn vị này trong phạm vi quản lý của bạn.")
+        raise NotFound("Không tìm thấy đơn vị này trong phạm vi quản lý của bạn.")
     return lineage

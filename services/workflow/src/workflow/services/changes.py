@@ -16,9 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.api.problems import Problem
 from shared.contracts import events as ev
 from shared.contracts.envelope import EventData
+from shared.errors import Conflict, NotFound
 from shared.messaging import Outbox
 from workflow.adapters.tables import cases, history, timers
 from workflow.domain.deadlines import DeadlineEngine
@@ -60,7 +60,7 @@ async def lock_case(session: AsyncSession, code: str, agency_code: str | None = 
     query = select(cases).where(cases.c.code == code).with_for_update()
     row = (await session.execute(query)).mappings().first()
     if row is None or (agency_code is not None and row["agency_code"] != agency_code):
-        raise Problem(404, "Không tìm thấy hồ sơ này trong đơn vị của bạn.")
+        raise NotFound("Không tìm thấy hồ sơ này trong đơn vị của bạn.")
     return dict(row)
 
 
@@ -91,8 +91,7 @@ def check(action: Action, case: Case, resume_to: str | None = None) -> ev.Dossie
             ev.DossierStatus(resume_to) if resume_to else None,
         )
     except NotAllowed:
-        raise Problem(
-            409,
+        raise Conflict(
             f"Không thể thực hiện thao tác này khi hồ sơ đang ở trạng thái "
             f"“{STATUS_NAMES[case['status']]}”.",
             current_status=case["status"],

@@ -1,23 +1,20 @@
-"""What workflow's use cases need, built once in bootstrap."""
+"""What workflow's use cases need, built once per process by bootstrap."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shared.db import Database
-from shared.messaging import Outbox
+from shared.db.idempotency import IdempotencyKeys
+from shared.runtime import Resources
 from shared.security import TokenIssuer, TokenVerifier
-from shared.storage import ObjectStore
 from workflow.config import WorkflowSettings
 
 RESULTS_BUCKET = "dossier-results"
 
 
 @dataclass(frozen=True)
-class Context:
-    settings: WorkflowSettings
-    db: Database
-    outbox: Outbox
-    store: ObjectStore
+class Context(Resources[WorkflowSettings]):
     tokens: TokenIssuer
     verifier: TokenVerifier
+    # Retried actions (`Idempotency-Key`) get their first answer again.
+    idempotency: IdempotencyKeys

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 import workflow.adapters.forms as pdf
-from shared.api.problems import Problem
+from shared.errors import Conflict, NotFound
 from workflow.adapters.tables import history, pauses, procedures
 from workflow.services.changes import STATUS_NAMES, Officer
 from workflow.services.context import Context
@@ -48,7 +48,7 @@ NEEDS = {
 async def render_for(ctx: Context, officer: Officer, code: str, form: str) -> bytes:
     """The form as PDF; 404 for an unknown form, 409 for one the dossier has not reached."""
     if form not in pdf.FORMS:
-        raise Problem(404, "Không có biểu mẫu này.")
+        raise NotFound("Không có biểu mẫu này.")
     async with ctx.db.transaction() as session:
         case = await read_case(session, code, officer.agency_code)
         trail = (
@@ -73,7 +73,7 @@ async def render_for(ctx: Context, officer: Officer, code: str, form: str) -> by
             select(procedures.c.documents).where(procedures.c.code == case["procedure_code"])
         )
     if not NEEDS[form](case, rounds):
-        raise Problem(409, f"Hồ sơ chưa có “{pdf.form_title(form)}”.")
+        raise Conflict(f"Hồ sơ chưa có “{pdf.form_title(form)}”.")
     dossier = _dossier(ctx, case, trail, rounds, documents or [])
     # Rendering is CPU work: keep the event loop free for other requests.
     return await asyncio.to_thread(pdf.render, form, dossier)

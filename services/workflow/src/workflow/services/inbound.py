@@ -16,11 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.contracts import Envelope
 from shared.contracts import events as ev
-from shared.messaging import Outbox
 from workflow.adapters.tables import agencies, cases, history, pauses, procedures
 from workflow.domain.lifecycle import Action
 from workflow.services.calendars import engine_for
 from workflow.services.changes import CITIZEN, change, lock_case, schedule_timers
+from workflow.services.context import Context
 
 
 async def _upsert(session: AsyncSession, table: Any, row: dict[str, Any], keep: set[str]) -> None:
@@ -35,7 +35,7 @@ async def _upsert(session: AsyncSession, table: Any, row: dict[str, Any], keep: 
 
 
 async def catalogue_published(
-    session: AsyncSession, envelope: Envelope, data: ev.CataloguePublished
+    _ctx: Context, session: AsyncSession, envelope: Envelope, data: ev.CataloguePublished
 ) -> None:
     for agency in data.agencies:
         await _upsert(session, agencies, agency.model_dump(), keep=set())
@@ -44,135 +44,129 @@ async def catalogue_published(
         await _upsert(session, procedures, row, keep=set())
 
 
-def dossier_submitted(outbox: Outbox) -> Any:
-    async def handle(session: AsyncSession, envelope: Envelope, data: ev.DossierSubmitted) -> None:
-        # The dossier's own terms win over the catalogue's: they are those it was submitted
-        # under, and the catalogue event may not have arrived yet.
+async def dossier_submitted(
+    _ctx: Context, session: AsyncSession, envelope: Envelope, data: ev.DossierSubmitted
+) -> None:
+    # The dossier's own terms win over the catalogue's: they are those it was submitted
+    # under, and the catalogue event may not have arrived yet.
+    await session.execute(
+        insert(procedures)
+        .values(
+            code=data.procedure_code, name=data.procedure_name, field=data.field,
+            online_level=data.online_level, processing_days=data.processing_days,
+            cutoff_time=data.cutoff_time, fee_vnd=data.fee_vnd, documents=[],
+        )
+        .on_conflict_do_nothing()
+    )  # fmt: skip
+    inserted = await session.execute(
+        insert(cases)
+        .values(
+            id=data.dossier_id, code=envelope.dossier_code, status="submitted",
+            agency_code=data.agency_code, agency_name=data.agency_name,
+            procedure_code=data.procedure_code, procedure_name=data.procedure_name,
+            field=data.field, online_level=data.online_level,
+            processing_days=data.processing_days, cutoff_time=data.cutoff_time,
+            fee_vnd=data.fee_vnd,
+            applicant=data.applicant.model_dump(mode="json"),
+            applicant_name=data.applicant.full_name,
+            form=data.form,
+            attachments=[a.model_dump(mode="json") for a in data.attachments],
+            result_delivery=data.result_delivery.model_dump(mode="json"),
+            recipient=data.recipient.model_dump(mode="json"),
+            submitted_at=data.submitted_at, priority_at=data.submitted_at,
+            updated_at=data.submitted_at,
+        )
+        .on_conflict_do_nothing()
+        .returning(cases.c.id)
+    )  # fmt: skip
+    case_id = inserted.scalar()
+    if case_id is not None:
         await session.execute(
-            insert(procedures)
-            .values(
-                code=data.procedure_code, name=data.procedure_name, field=data.field,
-                online_level=data.online_level, processing_days=data.processing_days,
-                cutoff_time=data.cutoff_time, fee_vnd=data.fee_vnd, documents=[],
+            history.insert().values(
+                case_id=case_id, at=data.submitted_at, actor_kind="citizen",
+                action="submit", from_status=None, to_status="submitted",
+                note="Công dân nộp hồ sơ trực tuyến.",
             )
-            .on_conflict_do_nothing()
         )  # fmt: skip
-        inserted = await session.execute(
-            insert(cases)
-            .values(
-                id=data.dossier_id, code=envelope.dossier_code, status="submitted",
-                agency_code=data.agency_code, agency_name=data.agency_name,
-                procedure_code=data.procedure_code, procedure_name=data.procedure_name,
-                field=data.field, online_level=data.online_level,
-                processing_days=data.processing_days, cutoff_time=data.cutoff_time,
-                fee_vnd=data.fee_vnd,
-                applicant=data.applicant.model_dump(mode="json"),
-                applicant_name=data.applicant.full_name,
-                form=data.form,
-                attachments=[a.model_dump(mode="json") for a in data.attachments],
-                result_delivery=data.result_delivery.model_dump(mode="json"),
-                recipient=data.recipient.model_dump(mode="json"),
-                submitted_at=data.submitted_at, priority_at=data.submitted_at,
-                updated_at=data.submitted_at,
-            )
-            .on_conflict_do_nothing()
-            .returning(cases.c.id)
-        )  # fmt: skip
-        case_id = inserted.scalar()
-        if case_id is not None:
+
+
+async def dossier_supplemented(
+    ctx: Context, session: AsyncSession, envelope: Envelope, data: ev.DossierSupplemented
+) -> None:
+    case = await lock_case(session, envelope.dossier_code or "")
+    if case["status"] != "supplement_requested":
+        # The case moved on meanwhile (rejected, say): keep the citizen's files on
+        # record, change nothing else.
+        await _note(session, case, "supplement", "Công dân bổ sung sau khi hồ sơ đã xử lý.")
+        return
+    pause = (
+        (
             await session.execute(
-                history.insert().values(
-                    case_id=case_id, at=data.submitted_at, actor_kind="citizen",
-                    action="submit", from_status=None, to_status="submitted",
-                    note="Công dân nộp hồ sơ trực tuyến.",
-                )
-            )  # fmt: skip
-
-    return handle
-
-
-def dossier_supplemented(outbox: Outbox) -> Any:
-    async def handle(
-        session: AsyncSession, envelope: Envelope, data: ev.DossierSupplemented
-    ) -> None:
-        case = await lock_case(session, envelope.dossier_code or "")
-        if case["status"] != "supplement_requested":
-            # The case moved on meanwhile (rejected, say): keep the citizen's files on
-            # record, change nothing else.
-            await _note(session, case, "supplement", "Công dân bổ sung sau khi hồ sơ đã xử lý.")
-            return
-        pause = (
-            (
-                await session.execute(
-                    select(pauses)
-                    .where(pauses.c.case_id == case["id"], pauses.c.resumed_at.is_(None))
-                    .order_by(pauses.c.round.desc())
-                )
+                select(pauses)
+                .where(pauses.c.case_id == case["id"], pauses.c.resumed_at.is_(None))
+                .order_by(pauses.c.round.desc())
             )
-            .mappings()
-            .first()
         )
-        assert pause is not None, "a case waiting for a supplement has an open pause"
-        engine = await engine_for(session, case["agency_code"])
-        resumed_at = max(data.supplemented_at, pause["paused_at"])
-        values: dict[str, Any] = {
-            "attachments": case["attachments"]
-            + [a.model_dump(mode="json") for a in data.attachments],
-            "resume_status": None,
-        }
-        paused = engine.working_time_between(pause["paused_at"], resumed_at)
-        previous_due_at = case["due_at"]
-        if pause["clock_was_running"]:
-            values["due_at"] = engine.resume(case["due_at"], pause["paused_at"], resumed_at)
-            # The clock stood still for the due date without an apology's extension too.
-            values["original_due_at"] = engine.resume(
-                case["original_due_at"], pause["paused_at"], resumed_at
+        .mappings()
+        .first()
+    )
+    assert pause is not None, "a case waiting for a supplement has an open pause"
+    engine = await engine_for(session, case["agency_code"])
+    resumed_at = max(data.supplemented_at, pause["paused_at"])
+    values: dict[str, Any] = {
+        "attachments": case["attachments"] + [a.model_dump(mode="json") for a in data.attachments],
+        "resume_status": None,
+    }
+    paused = engine.working_time_between(pause["paused_at"], resumed_at)
+    previous_due_at = case["due_at"]
+    if pause["clock_was_running"]:
+        values["due_at"] = engine.resume(case["due_at"], pause["paused_at"], resumed_at)
+        # The clock stood still for the due date without an apology's extension too.
+        values["original_due_at"] = engine.resume(
+            case["original_due_at"], pause["paused_at"], resumed_at
+        )
+        values["deadline_version"] = case["deadline_version"] + 1
+    else:
+        paused = paused * 0
+    await session.execute(
+        pauses.update()
+        .where(pauses.c.case_id == case["id"], pauses.c.round == pause["round"])
+        .values(resumed_at=resumed_at, paused_seconds=int(paused.total_seconds()))
+    )
+    case = await change(
+        ctx.outbox, session, case, Action.SUPPLEMENT, CITIZEN,
+        note="Công dân đã bổ sung hồ sơ.",
+        values=values,
+        resume_to=case["resume_status"],
+        emit=lambda c, f: [
+            ev.DossierResumed(
+                **f, round=pause["round"], resumed_at=resumed_at,
+                paused_working_hours=paused.total_seconds() / 3600,
+                previous_due_at=previous_due_at,
             )
-            values["deadline_version"] = case["deadline_version"] + 1
-        else:
-            paused = paused * 0
-        await session.execute(
-            pauses.update()
-            .where(pauses.c.case_id == case["id"], pauses.c.round == pause["round"])
-            .values(resumed_at=resumed_at, paused_seconds=int(paused.total_seconds()))
-        )
-        case = await change(
-            outbox, session, case, Action.SUPPLEMENT, CITIZEN,
-            note="Công dân đã bổ sung hồ sơ.",
-            values=values,
-            resume_to=case["resume_status"],
-            emit=lambda c, f: [
-                ev.DossierResumed(
-                    **f, round=pause["round"], resumed_at=resumed_at,
-                    paused_working_hours=paused.total_seconds() / 3600,
-                    previous_due_at=previous_due_at,
-                )
-            ],
-            now=resumed_at,
-        )  # fmt: skip
-        if pause["clock_was_running"]:
-            await schedule_timers(session, case, engine)
-
-    return handle
+        ],
+        now=resumed_at,
+    )  # fmt: skip
+    if pause["clock_was_running"]:
+        await schedule_timers(session, case, engine)
 
 
-def dossier_withdrawn(outbox: Outbox) -> Any:
-    async def handle(session: AsyncSession, envelope: Envelope, data: ev.DossierWithdrawn) -> None:
-        case = await lock_case(session, envelope.dossier_code or "")
-        if case["status"] in ("returned", "rejected", "withdrawn"):
-            await _note(session, case, "withdraw", "Công dân xin rút hồ sơ đã kết thúc.")
-            return
-        # No workflow event: intake emitted dossier.withdrawn, which every consumer has.
-        await change(
-            outbox, session, case, Action.WITHDRAW, CITIZEN,
-            note="Công dân rút hồ sơ.", now=data.withdrawn_at,
-        )  # fmt: skip
-
-    return handle
+async def dossier_withdrawn(
+    ctx: Context, session: AsyncSession, envelope: Envelope, data: ev.DossierWithdrawn
+) -> None:
+    case = await lock_case(session, envelope.dossier_code or "")
+    if case["status"] in ("returned", "rejected", "withdrawn"):
+        await _note(session, case, "withdraw", "Công dân xin rút hồ sơ đã kết thúc.")
+        return
+    # No workflow event: intake emitted dossier.withdrawn, which every consumer has.
+    await change(
+        ctx.outbox, session, case, Action.WITHDRAW, CITIZEN,
+        note="Công dân rút hồ sơ.", now=data.withdrawn_at,
+    )  # fmt: skip
 
 
 async def payment_completed(
-    session: AsyncSession, envelope: Envelope, data: ev.PaymentCompleted
+    _ctx: Context, session: AsyncSession, envelope: Envelope, data: ev.PaymentCompleted
 ) -> None:
     case = await lock_case(session, envelope.dossier_code or "")
     await _note(session, case, "payment", f"Đã nộp lệ phí {data.amount_vnd:,} đồng.")

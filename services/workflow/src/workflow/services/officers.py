@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
-from shared.api.problems import Problem
+from shared.errors import Unauthenticated
 from shared.security.passwords import hash_secret, verify_secret
 from workflow.adapters.tables import officers
 from workflow.services.context import Context
@@ -31,10 +31,8 @@ async def sign_in(ctx: Context, username: str, password: str) -> dict[str, Any]:
         )
     valid = verify_secret(row["password_hash"] if row else _DUMMY_HASH, password)
     if row is None or not valid or not row["active"]:
-        raise Problem(
-            401,
+        raise Unauthenticated(
             "Tên đăng nhập hoặc mật khẩu không đúng.",
-            headers={"WWW-Authenticate": "Bearer"},
         )
     token, expires_in = ctx.tokens.issue(
         str(row["id"]), row["role"], agency=row["agency_code"], name=row["full_name"]

@@ -9,11 +9,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from starlette.requests import Request
-
-from shared.api.problems import Problem
-from shared.api.uploads import MultipartStream, refuse_if_declared_too_large, too_large
 from shared.contracts import events as ev
+from shared.errors import Invalid, Refused, Unsupported
+from shared.multipart import MultipartStream, too_large
 from shared.storage import ObjectTooLarge
 from shared.storage.files import UnacceptedContent, filename_problem, put_checked, safe_filename
 from workflow.domain.lifecycle import Action
@@ -28,14 +26,16 @@ RESULT_TYPES = ("application/pdf", "image/jpeg", "image/png")
 SUMMARY_MAX = 4000
 
 
-def _invalid(field: str, message: str) -> Problem:
-    return Problem(422, message, errors=[{"field": field, "message": message}])
+def _invalid(field: str, message: str) -> Refused:
+    return Invalid(message, errors=[{"field": field, "message": message}])
 
 
-async def record(ctx: Context, officer: Officer, code: str, request: Request) -> dict[str, Any]:
+async def record(
+    ctx: Context, officer: Officer, code: str, body: MultipartStream
+) -> dict[str, Any]:
     """Read `summary` and an optional `file`, store the file, record the result."""
     limit = ctx.settings.max_result_bytes
-    refuse_if_declared_too_large(request, limit + 64 * 1024)
+    body.refuse_if_declared_over(limit + 64 * 1024)
     async with ctx.db.transaction() as session:
         actions.allowed(officer, Action.RECORD_RESULT)
         case = await lock_case(session, code, officer.agency_code)
@@ -45,7 +45,7 @@ async def record(ctx: Context, officer: Officer, code: str, request: Request) ->
     stored = None
     filename = None
     try:
-        async for part in MultipartStream(request, max_body=limit + 64 * 1024).parts():
+        async for part in body.parts(max_body=limit + 64 * 1024):
             if part.filename is None:
                 if part.name == "summary":
                     summary = (await part.text()).strip()
@@ -71,7 +71,7 @@ async def record(ctx: Context, officer: Officer, code: str, request: Request) ->
         )  # fmt: skip
         return await actions.record_result(ctx, officer, code, summary, file_ref)
     except UnacceptedContent:
-        raise Problem(415, "Tệp kết quả phải là PDF, JPEG hoặc PNG.") from None
+        raise Unsupported("Tệp kết quả phải là PDF, JPEG hoặc PNG.") from None
     except ObjectTooLarge:
         raise too_large(limit) from None
     except BaseException:

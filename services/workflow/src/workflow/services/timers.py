@@ -26,6 +26,7 @@ from workflow.adapters.tables import cases, officers, timers
 from workflow.domain.lifecycle import CLOCK_RUNNING
 from workflow.services.calendars import engine_for
 from workflow.services.changes import TIMER, facts, lock_case
+from workflow.services.context import Context
 
 log = logging.getLogger(__name__)
 
@@ -119,19 +120,16 @@ async def _responsible(session: AsyncSession, case: Any, *, overdue: bool) -> li
     return list((await session.execute(query.order_by(officers.c.username))).mappings())
 
 
-def timer_worker(outbox: Outbox, poll_seconds: float, batch: int) -> Any:
+async def timer_worker(ctx: Context, stop: asyncio.Event) -> None:
     """The consume process's loop over `fire_due_timers`."""
-
-    async def run(runtime: Any, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                handled = await fire_due_timers(runtime.db, outbox, batch=batch)
-            except Exception:
-                # A database hiccup must not end the loop; the rows stay for the next pass.
-                log.exception("timer pass failed")
-                handled = 0
-            if handled < batch:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=poll_seconds)
-
-    return run
+    batch = ctx.settings.timer_batch
+    while not stop.is_set():
+        try:
+            handled = await fire_due_timers(ctx.db, ctx.outbox, batch=batch)
+        except Exception:
+            # A database hiccup must not end the loop; the rows stay for the next pass.
+            log.exception("timer pass failed")
+            handled = 0
+        if handled < batch:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=ctx.settings.timer_poll_seconds)

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, select, tuple_
 
-from shared.api.problems import Problem
+from shared.errors import BadRequest, NotFound
 from workflow.adapters.tables import cases, history, pauses
 from workflow.domain.lifecycle import CLOCK_RUNNING
 from workflow.services.calendars import engine_for
@@ -46,7 +46,7 @@ def _decode(cursor: str) -> tuple[datetime, str]:
         at, code = json.loads(raw)
         return datetime.fromisoformat(at), str(code)
     except (binascii.Error, ValueError, TypeError):
-        raise Problem(400, "Tham số cursor không hợp lệ.") from None
+        raise BadRequest("Tham số cursor không hợp lệ.") from None
 
 
 def _overdue(now: datetime) -> ColumnElement[bool]:
@@ -103,7 +103,7 @@ def _uuid(value: str) -> uuid.UUID:
     try:
         return uuid.UUID(value)
     except ValueError:
-        raise Problem(400, "Mã cán bộ không hợp lệ.") from None
+        raise BadRequest("Mã cán bộ không hợp lệ.") from None
 
 
 def _item(row: Any, now: datetime) -> dict[str, Any]:
@@ -206,7 +206,7 @@ async def read_case(session: Any, code: str, agency_code: str) -> Any:
     """The case (unlocked); 404 if missing or of another agency."""
     row = (await session.execute(select(cases).where(cases.c.code == code))).mappings().first()
     if row is None or row["agency_code"] != agency_code:
-        raise Problem(404, "Không tìm thấy hồ sơ này trong đơn vị của bạn.")
+        raise NotFound("Không tìm thấy hồ sơ này trong đơn vị của bạn.")
     return row
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.adapters.tables import dossiers, timeline
+from intake.services.context import Context
 from shared.contracts import Envelope
 from shared.contracts import events as ev
 
@@ -81,8 +82,9 @@ def _note(envelope: Envelope, data: ev.WorkflowDossierEvent) -> str:
 
 
 async def apply_workflow_event(
-    session: AsyncSession, envelope: Envelope, data: ev.WorkflowDossierEvent
+    _ctx: Context, session: AsyncSession, envelope: Envelope, data: ev.WorkflowDossierEvent
 ) -> None:
+    """Keep the citizen's view of the dossier in step with one of workflow's events."""
     dossier = (
         await session.execute(
             select(dossiers.c.id, dossiers.c.status, dossiers.c.workflow_sequence)
