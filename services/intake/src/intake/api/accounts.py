@@ -5,7 +5,6 @@ from __future__ import annotations
 import unicodedata
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo
 
 from email_validator import EmailNotValidError, validate_email
 from fastapi import APIRouter, Form, Header, Response
@@ -14,12 +13,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from intake.api.deps import ClientAddress, Ctx, CurrentCitizen
 from intake.domain import identity
+from intake.domain.statuses import AccountStatus
 from intake.services import accounts
 from intake.services.limits import hit
+from shared.contracts.events import VIETNAM
 
 router = APIRouter(tags=["accounts"])
 
-VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 _MINUTE = timedelta(minutes=1)
 _QUARTER = timedelta(minutes=15)
 _HOUR = timedelta(hours=1)
@@ -109,7 +109,7 @@ class AccountVerify(_WithIdNumber):
     otp: str = Field(pattern=r"^[0-9]{6}$", examples=["123456"])
 
 
-class AccountStatus(BaseModel):
+class VerificationRead(BaseModel):
     status: Literal["active"]
 
 
@@ -157,11 +157,11 @@ async def register(
     return JSONResponse(answer.body, status_code=answer.status_code)
 
 
-@router.post("/accounts/verify", response_model=AccountStatus)
+@router.post("/accounts/verify", response_model=VerificationRead)
 async def verify(body: AccountVerify, ctx: Ctx) -> dict[str, str]:
     """Activate the account with the code received by SMS."""
     await accounts.verify(ctx, body.id_number, body.otp)
-    return {"status": accounts.ACTIVE}
+    return {"status": AccountStatus.ACTIVE}
 
 
 @router.post("/accounts/otp", status_code=202, response_model=OtpRequested)

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.adapters.tables import accounts, one_time_codes
 from intake.domain.identity import id_number_warnings, new_otp
+from intake.domain.statuses import AccountStatus
 from intake.services.context import Context
 from intake.services.limits import pseudonym
 from shared.contracts.events import AccountOtpRequested
@@ -36,11 +37,10 @@ from shared.errors import (
     NotFound,
     Refused,
     Unauthenticated,
+    field_error,
 )
 from shared.security.passwords import hash_secret, verify_secret
 
-PENDING = "pending_verification"
-ACTIVE = "active"
 _REGISTER = "register"
 _MAX_LOCKOUT = timedelta(days=1)
 
@@ -116,20 +116,19 @@ async def register(ctx: Context, registration: Registration, key: str | None) ->
         "password_hash": password_hash,
     }
     scope = f"register:{pseudonym(secret, registration.id_number)}"
-    async with ctx.db.transaction() as session:
 
-        async def run() -> Answer:
-            account_id = await _pending_account(session, registration.id_number, details)
-            await _send_code(ctx, session, account_id, registration.phone, otp, code_hash)
-            warnings = [
-                {"field": "id_number", "message": message}
-                for message in id_number_warnings(
-                    registration.id_number, registration.date_of_birth
-                )
-            ]
-            return Answer(201, {"id": str(account_id), "status": PENDING, "warnings": warnings})
+    async def run(session: AsyncSession) -> Answer:
+        account_id = await _pending_account(session, registration.id_number, details)
+        await _send_code(ctx, session, account_id, registration.phone, otp, code_hash)
+        warnings = [
+            field_error("id_number", message)
+            for message in id_number_warnings(registration.id_number, registration.date_of_birth)
+        ]
+        return Answer(
+            201, {"id": str(account_id), "status": AccountStatus.PENDING, "warnings": warnings}
+        )
 
-        return await ctx.idempotency.once(session, scope, _retry(secret, registration, key), run)
+    return await ctx.once(scope, _retry(secret, registration, key), run)
 
 
 async def _pending_account(
@@ -138,7 +137,7 @@ async def _pending_account(
     """The account awaiting verification for `id_number`, made or renewed with `details`."""
     account_id = await session.scalar(
         insert(accounts)
-        .values(id=uuid.uuid4(), id_number=id_number, status=PENDING, **details)
+        .values(id=uuid.uuid4(), id_number=id_number, status=AccountStatus.PENDING, **details)
         .on_conflict_do_nothing(index_elements=[accounts.c.id_number])
         .returning(accounts.c.id)
     )
@@ -151,7 +150,7 @@ async def _pending_account(
             .with_for_update()
         )
     ).one()
-    if existing.status == ACTIVE:
+    if existing.status == AccountStatus.ACTIVE:
         raise Conflict(
             "Số định danh này đã có tài khoản. Vui lòng đăng nhập.",
             type_="urn:dvc:account-exists",
@@ -172,7 +171,9 @@ async def resend_otp(ctx: Context, id_number: str) -> None:
         account = (
             await session.execute(
                 select(accounts.c.id, accounts.c.phone)
-                .where(accounts.c.id_number == id_number, accounts.c.status == PENDING)
+                .where(
+                    accounts.c.id_number == id_number, accounts.c.status == AccountStatus.PENDING
+                )
                 .with_for_update()
             )
         ).first()
@@ -193,7 +194,7 @@ async def verify(ctx: Context, id_number: str, otp: str) -> None:
                 select(accounts.c.id, accounts.c.status).where(accounts.c.id_number == id_number)
             )
         ).first()
-        if account is not None and account.status == ACTIVE:
+        if account is not None and account.status == AccountStatus.ACTIVE:
             raise Conflict(
                 "Tài khoản này đã được xác thực, vui lòng đăng nhập.",
                 type_="urn:dvc:account-active",
@@ -217,7 +218,9 @@ async def verify(ctx: Context, id_number: str, otp: str) -> None:
             raise _request_new_code("Mã xác thực đã bị nhập sai quá số lần cho phép.")
         if await _matches(code.code_hash, otp):
             await session.execute(
-                accounts.update().where(accounts.c.id == account.id).values(status=ACTIVE)
+                accounts.update()
+                .where(accounts.c.id == account.id)
+                .values(status=AccountStatus.ACTIVE)
             )
             await session.execute(
                 one_time_codes.delete().where(
@@ -311,7 +314,7 @@ async def authenticate(ctx: Context, username: str, password: str) -> tuple[str,
                     .where(accounts.c.id == account.id)
                     .values(failed_logins=0, locked_until=None)
                 )
-            if account.status != ACTIVE:
+            if account.status != AccountStatus.ACTIVE:
                 problem = Forbidden(
                     "Tài khoản chưa được xác thực số điện thoại. Vui lòng nhập mã xác thực "
                     "đã gửi qua tin nhắn, hoặc yêu cầu gửi lại mã.",

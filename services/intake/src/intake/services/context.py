@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from intake.config import IntakeSettings
-from shared.db.idempotency import IdempotencyKeys
+from shared.db.idempotency import Answer, IdempotencyKeys, Retry
 from shared.runtime import Resources
 from shared.security import TokenIssuer, TokenVerifier
 
@@ -18,3 +21,11 @@ class Context(Resources[IntakeSettings]):
     verifier: TokenVerifier
     # Retried requests (`Idempotency-Key`) get their first answer again.
     idempotency: IdempotencyKeys
+
+    async def once(
+        self, scope: str, retry: Retry, run: Callable[[AsyncSession], Awaitable[Answer]]
+    ) -> Answer:
+        """`run` in a transaction of its own, once per `Idempotency-Key`: a retry of the
+        same request gets the first answer again."""
+        async with self.db.transaction() as session:
+            return await self.idempotency.once(session, scope, retry, lambda: run(session))

@@ -19,19 +19,17 @@ from intake.adapters.tables import (
     dossiers,
     feedback,
 )
+from intake.domain import statuses
 from intake.domain.codes import dossier_code, new_update_code
-from intake.domain.forms import form_errors
+from intake.domain.drafts import check_complete, checked_draft
 from intake.services.catalogue import agency_and_procedure
 from intake.services.context import Context
 from intake.services.records import (
     NOT_FOUND,
-    OPEN_STATUSES,
-    RESOLVED_STATUSES,
-    VIETNAM,
     active_account,
     agency_row,
+    attachments_of,
     change_dossier,
-    err,
     facts,
     file_ref,
     owned,
@@ -49,8 +47,9 @@ from intake.services.uploads import (
     stored_bytes,
 )
 from shared.contracts import events
+from shared.contracts.events import VIETNAM, DossierStatus
 from shared.db.idempotency import Answer, Retry
-from shared.errors import Conflict, Invalid, NotFound
+from shared.errors import Conflict, Invalid, NotFound, field_error
 from shared.multipart import MultipartStream, too_large
 
 log = logging.getLogger(__name__)
@@ -63,13 +62,11 @@ async def create_draft(
     ctx: Context, owner_id: uuid.UUID, draft: dict[str, Any], key: str | None
 ) -> Answer:
     """A new draft for a procedure at an agency, its form checked against the schema."""
-    async with ctx.db.transaction() as session:
-        return await ctx.idempotency.once(
-            session,
-            f"draft:{owner_id}",
-            Retry.of(key, draft),
-            lambda: _create_draft(session, owner_id, draft),
-        )
+    return await ctx.once(
+        f"draft:{owner_id}",
+        Retry.of(key, draft),
+        lambda session: _create_draft(session, owner_id, draft),
+    )
 
 
 async def _create_draft(
@@ -79,15 +76,7 @@ async def _create_draft(
     _, procedure = await agency_and_procedure(
         session, draft["agency_code"], draft["procedure_code"]
     )
-    errors = [
-        *_case_errors(procedure, draft.get("case_code")),
-        *_delivery_errors(procedure, account, draft),
-        *form_errors(procedure["form_schema"], draft["form"]),
-    ]
-    applicant, applicant_errors = _applicant(procedure, account, draft.get("applicant"))
-    errors += applicant_errors
-    if errors:
-        raise Invalid("Thông tin hồ sơ chưa hợp lệ, vui lòng kiểm tra lại.", errors=errors)
+    applicant = checked_draft(procedure, account, draft)
     dossier_id = uuid.uuid4()
     await session.execute(
         dossiers.insert().values(
@@ -100,80 +89,18 @@ async def _create_draft(
             form=draft["form"],
             notify_via=draft["notify_via"],
             result_delivery=draft["result_delivery"],
-            status="draft",
+            status=DossierStatus.DRAFT,
         )
     )
     return Answer(
         201,
         {
             "id": str(dossier_id),
-            "status": "draft",
+            "status": DossierStatus.DRAFT,
             "procedure_code": procedure["code"],
             "agency_code": draft["agency_code"],
         },
     )
-
-
-def _case_errors(procedure: Any, case_code: str | None) -> list[dict[str, str]]:
-    cases = {c["code"] for c in procedure["cases"]}
-    if cases and case_code not in cases:
-        return [{"field": "case_code", "message": "Vui lòng chọn trường hợp thực hiện thủ tục."}]
-    if not cases and case_code is not None:
-        return [{"field": "case_code", "message": "Thủ tục này không chia trường hợp."}]
-    return []
-
-
-def _delivery_errors(procedure: Any, account: Any, draft: dict[str, Any]) -> list[dict[str, str]]:
-    errors = []
-    if "email" in draft["notify_via"] and not account["email"]:
-        errors.append(
-            {"field": "notify_via", "message": "Tài khoản chưa có thư điện tử để nhận thông báo."}
-        )
-    delivery = draft["result_delivery"]
-    if delivery["method"] == "post" and not (delivery.get("address") or "").strip():
-        errors.append(
-            {"field": "result_delivery.address", "message": "Vui lòng nhập địa chỉ nhận kết quả."}
-        )
-    if delivery["method"] == "online" and procedure["online_level"] != "full":
-        errors.append(
-            {
-                "field": "result_delivery.method",
-                "message": "Thủ tục này trả kết quả trực tiếp hoặc qua bưu chính.",
-            }
-        )
-    return errors
-
-
-def _applicant(
-    procedure: Any, account: Any, given: dict[str, Any] | None
-) -> tuple[dict[str, Any], list[dict[str, str]]]:
-    """Who the dossier is for: the account holder (prefilled from the profile), a person
-    declared on their behalf ("khai hộ"), or an organisation."""
-    given = given or {"kind": "citizen"}
-    kind = given.get("kind", "citizen")
-    if kind not in procedure["applicant_kinds"]:
-        return {}, [
-            {"field": "applicant.kind", "message": "Thủ tục này không áp dụng cho người nộp này."}
-        ]
-    declarant = {"full_name": account["full_name"], "id_number": account["id_number"]}
-    if kind == "citizen":
-        return {
-            "kind": kind,
-            **declarant,
-            "date_of_birth": account["date_of_birth"].isoformat(),
-            "phone": account["phone"],
-        }, []
-    required = (
-        ("full_name", "id_number")
-        if kind == "proxy"
-        else ("organisation_name", "tax_code", "address", "legal_representative")
-    )
-    errors = [
-        {"field": f"applicant.{name}", "message": "Trường này là bắt buộc."}
-        for name in required
-        if not str(given.get(name) or "").strip()
-    ]
-    return {**{k: v for k, v in given.items() if v is not None}, "declarant": declarant}, errors
 
 
 # --- attachments --------------------------------------------------------------------------
@@ -187,7 +114,7 @@ async def add_attachment(
     body.refuse_if_declared_over(limits.max_file_bytes + FRAMING_BYTES)
     async with ctx.db.transaction() as session:
         dossier = await owned(session, owner_id, dossier_id=dossier_id)
-        require_status(dossier, {"draft"}, "Chỉ thêm tệp khi hồ sơ chưa nộp.")
+        require_status(dossier, statuses.DRAFT, "Chỉ thêm tệp khi hồ sơ chưa nộp.")
         procedure = await procedure_row(session, dossier["procedure_code"])
         used = await stored_bytes(session, dossier_id)
     room = limits.max_dossier_bytes - used
@@ -198,7 +125,7 @@ async def add_attachment(
     try:
         async with ctx.db.transaction() as session:
             dossier = await owned(session, owner_id, dossier_id=dossier_id, lock=True)
-            require_status(dossier, {"draft"}, "Chỉ thêm tệp khi hồ sơ chưa nộp.")
+            require_status(dossier, statuses.DRAFT, "Chỉ thêm tệp khi hồ sơ chưa nộp.")
             await check_counts(session, dossier_id, procedure, [upload.document_code])
             if (
                 await stored_bytes(session, dossier_id) + upload.stored.size
@@ -218,7 +145,7 @@ async def remove_attachment(
     """Remove a file from a draft."""
     async with ctx.db.transaction() as session:
         dossier = await owned(session, owner_id, dossier_id=dossier_id, lock=True)
-        require_status(dossier, {"draft"}, "Chỉ xoá tệp khi hồ sơ chưa nộp.")
+        require_status(dossier, statuses.DRAFT, "Chỉ xoá tệp khi hồ sơ chưa nộp.")
         deleted = (
             await session.execute(
                 attachments.delete()
@@ -243,7 +170,7 @@ async def submit(
         raise Invalid(
             "Vui lòng xác nhận cam đoan trước khi nộp hồ sơ.",
             errors=[
-                err(
+                field_error(
                     "commitment",
                     "Vui lòng đánh dấu cam đoan chịu trách nhiệm về thông tin đã khai.",
                 )
@@ -252,14 +179,11 @@ async def submit(
     secret = ctx.settings.secret("jwt_secret")
     update_code = new_update_code()
     digest = update_code_digest(secret, update_code)
-    async with ctx.db.transaction() as session:
-
-        async def run() -> Answer:
-            return await _submit(ctx, session, owner_id, dossier_id, update_code, digest)
-
-        return await ctx.idempotency.once(
-            session, f"submit:{dossier_id}", Retry.of(key, commitment), run
-        )
+    return await ctx.once(
+        f"submit:{dossier_id}",
+        Retry.of(key, commitment),
+        lambda session: _submit(ctx, session, owner_id, dossier_id, update_code, digest),
+    )
 
 
 async def _submit(
@@ -271,28 +195,11 @@ async def _submit(
     digest: str,
 ) -> Answer:
     dossier = await owned(session, owner_id, dossier_id=dossier_id, lock=True)
-    require_status(dossier, {"draft"}, "Hồ sơ đã được nộp.")
+    require_status(dossier, statuses.DRAFT, "Hồ sơ đã được nộp.")
     procedure = await procedure_row(session, dossier["procedure_code"])
     agency = await agency_row(session, dossier["agency_code"])
-    files = (
-        (
-            await session.execute(
-                select(attachments)
-                .where(attachments.c.dossier_id == dossier_id)
-                .order_by(attachments.c.created_at)
-            )
-        )
-        .mappings()
-        .all()
-    )
-    present = {f["document_code"] for f in files}
-    errors = [
-        err("attachments", f"Thiếu thành phần hồ sơ: {d['name']}.")
-        for d in procedure["documents"]
-        if d["required"] and d["code"] not in present
-    ] + form_errors(procedure["form_schema"], dossier["form"])
-    if errors:
-        raise Invalid("Hồ sơ chưa đủ thành phần, vui lòng bổ sung trước khi nộp.", errors=errors)
+    files = await attachments_of(session, dossier_id)
+    check_complete(procedure, dossier["form"], {f["document_code"] for f in files})
     account = await active_account(session, owner_id)
 
     now = datetime.now(UTC)
@@ -303,7 +210,7 @@ async def _submit(
     )
     applicant = dossier["applicant"]
     submitted = events.DossierSubmitted(
-        **facts(procedure, agency, "submitted"),
+        **facts(procedure, agency, DossierStatus.SUBMITTED),
         dossier_id=dossier_id,
         case_code=dossier["case_code"],
         online_level=procedure["online_level"],
@@ -338,7 +245,7 @@ async def _submit(
             "id": str(dossier_id),
             "code": code,
             "update_code": update_code,
-            "status": "submitted",
+            "status": DossierStatus.SUBMITTED,
             "submitted_at": now.isoformat(),
         },
     )
@@ -414,7 +321,7 @@ async def supplement(
                 .all()
             )
             supplemented = events.DossierSupplemented(
-                **facts(procedure, agency, "submitted"),
+                **facts(procedure, agency, DossierStatus.SUBMITTED),
                 dossier_id=dossier["id"],
                 attachments=[file_ref(f) for f in files],
                 note=received.note,
@@ -426,7 +333,7 @@ async def supplement(
     except BaseException:
         await discard(ctx, received.files)
         raise
-    return {"code": code, "status": "submitted", "attachments": rows}
+    return {"code": code, "status": DossierStatus.SUBMITTED, "attachments": rows}
 
 
 async def _for_supplement(
@@ -451,7 +358,7 @@ async def _for_supplement(
     )
     if not allowed:
         raise NotFound(NOT_FOUND)
-    require_status(dossier, {"supplement_requested"}, "Hồ sơ không ở trạng thái chờ bổ sung.")
+    require_status(dossier, statuses.AWAITING_SUPPLEMENT, "Hồ sơ không ở trạng thái chờ bổ sung.")
     return dossier
 
 
@@ -459,33 +366,33 @@ async def withdraw(
     ctx: Context, owner_id: uuid.UUID, code: str, reason: str, key: str | None
 ) -> Answer:
     """Withdraw a dossier before its result exists."""
-    async with ctx.db.transaction() as session:
-        return await ctx.idempotency.once(
-            session,
-            f"withdraw:{code}",
-            Retry.of(key, reason),
-            lambda: _withdraw(ctx, session, owner_id, code, reason),
-        )
+    return await ctx.once(
+        f"withdraw:{code}",
+        Retry.of(key, reason),
+        lambda session: _withdraw(ctx, session, owner_id, code, reason),
+    )
 
 
 async def _withdraw(
     ctx: Context, session: AsyncSession, owner_id: uuid.UUID, code: str, reason: str
 ) -> Answer:
     dossier = await owned(session, owner_id, code=code, lock=True)
-    require_status(dossier, OPEN_STATUSES, "Hồ sơ đã có kết quả hoặc đã kết thúc, không thể rút.")
+    require_status(dossier, statuses.OPEN, "Hồ sơ đã có kết quả hoặc đã kết thúc, không thể rút.")
     procedure = await procedure_row(session, dossier["procedure_code"])
     agency = await agency_row(session, dossier["agency_code"])
     account = await active_account(session, owner_id)
     now = datetime.now(UTC)
     withdrawn = events.DossierWithdrawn(
-        **facts(procedure, agency, "withdrawn"),
+        **facts(procedure, agency, DossierStatus.WITHDRAWN),
         dossier_id=dossier["id"],
         reason=reason,
         withdrawn_at=now,
         recipient=recipient(account, dossier["notify_via"]),
     )
     await change_dossier(ctx, session, dossier, code, withdrawn, "Công dân đã rút hồ sơ.", now)
-    return Answer(200, {"code": code, "status": "withdrawn", "withdrawn_at": now.isoformat()})
+    return Answer(
+        200, {"code": code, "status": DossierStatus.WITHDRAWN, "withdrawn_at": now.isoformat()}
+    )
 
 
 async def give_feedback(
@@ -494,7 +401,7 @@ async def give_feedback(
     """The citizen's satisfaction rating, once per resolved dossier."""
     async with ctx.db.transaction() as session:
         dossier = await owned(session, owner_id, code=code, lock=True)
-        require_status(dossier, RESOLVED_STATUSES, "Chỉ đánh giá khi hồ sơ đã có kết quả.")
+        require_status(dossier, statuses.RESOLVED, "Chỉ đánh giá khi hồ sơ đã có kết quả.")
         now = datetime.now(UTC)
         added = await session.execute(
             insert(feedback)
@@ -525,6 +432,6 @@ async def result_link(ctx: Context, owner_id: uuid.UUID, code: str) -> str:
     async with ctx.db.transaction() as session:
         dossier = await owned(session, owner_id, code=code)
     result_file = (dossier["result"] or {}).get("file")
-    if dossier["status"] not in RESOLVED_STATUSES or not result_file:
+    if dossier["status"] not in statuses.RESOLVED or not result_file:
         raise NotFound("Hồ sơ chưa có kết quả điện tử.")
     return ctx.store.presigned_get(result_file["bucket"], result_file["key"], timedelta(minutes=10))

@@ -21,6 +21,7 @@ from intake.adapters.tables import dossiers, timeline
 from intake.services.context import Context
 from shared.contracts import Envelope
 from shared.contracts import events as ev
+from shared.contracts.events import DossierStatus
 
 NOTES: dict[str, str] = {
     "dossier.received": "Hồ sơ đã được tiếp nhận.",
@@ -113,7 +114,7 @@ async def apply_workflow_event(
         for column, value in once.items()
     }
     sequence = envelope.sequence or 0
-    if sequence > dossier.workflow_sequence and dossier.status != "withdrawn":
+    if sequence > dossier.workflow_sequence and dossier.status != DossierStatus.WITHDRAWN:
         values.update(
             status=data.status.value,
             workflow_sequence=sequence,

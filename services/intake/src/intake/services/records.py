@@ -4,9 +4,9 @@ status, the rows and event parts they build."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
@@ -15,22 +15,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from intake.adapters.tables import (
     accounts,
     agencies,
+    attachments,
     dossiers,
     procedures,
     timeline,
 )
+from intake.domain.statuses import AccountStatus
 from intake.services.context import Context
 from shared.contracts import events
+from shared.contracts.events import DossierStatus
 from shared.errors import Conflict, Forbidden, NotFound
 
-VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
-OPEN_STATUSES = {"submitted", "received", "supplement_requested", "in_progress", "pending_approval"}
-RESOLVED_STATUSES = {"result_ready", "returned"}
 NOT_FOUND = "Không tìm thấy hồ sơ."
-
-
-def err(field: str, message: str) -> dict[str, str]:
-    return {"field": field, "message": message}
 
 
 def iso(value: datetime | None) -> str | None:
@@ -59,7 +55,7 @@ async def owned(
     return dossier
 
 
-def require_status(dossier: Any, allowed: set[str], detail: str) -> None:
+def require_status(dossier: Any, allowed: Collection[DossierStatus], detail: str) -> None:
     if dossier["status"] not in allowed:
         raise Conflict(detail, current_status=dossier["status"])
 
@@ -70,7 +66,7 @@ async def active_account(session: AsyncSession, account_id: uuid.UUID) -> Any:
         .mappings()
         .first()
     )
-    if account is None or account["status"] != "active":
+    if account is None or account["status"] != AccountStatus.ACTIVE:
         raise Forbidden("Tài khoản chưa được kích hoạt.")
     return account
 
@@ -87,11 +83,21 @@ async def procedure_row(session: AsyncSession, code: str) -> Any:
     )
 
 
+async def attachments_of(session: AsyncSession, dossier_id: uuid.UUID) -> Any:
+    """The dossier's files, oldest first."""
+    query = (
+        select(attachments)
+        .where(attachments.c.dossier_id == dossier_id)
+        .order_by(attachments.c.created_at)
+    )
+    return (await session.execute(query)).mappings().all()
+
+
 async def add_timeline(
     session: AsyncSession,
     dossier_id: uuid.UUID,
     at: datetime,
-    status: str,
+    status: DossierStatus,
     note: str | None,
     event_id: uuid.UUID | None = None,
 ) -> None:
@@ -116,7 +122,7 @@ async def change_dossier(
     row takes the event's status and the next sequence, the timeline an entry, the outbox
     the event."""
     sequence = dossier["sequence"] + 1
-    status = event.status.value
+    status = event.status
     await session.execute(
         dossiers.update()
         .where(dossiers.c.id == dossier["id"])
@@ -128,14 +134,14 @@ async def change_dossier(
     )
 
 
-def facts(procedure: Any, agency: Any, status: str) -> dict[str, Any]:
+def facts(procedure: Any, agency: Any, status: DossierStatus) -> dict[str, Any]:
     return {
         "procedure_code": procedure["code"],
         "procedure_name": procedure["name"],
         "field": procedure["field"],
         "agency_code": agency["code"],
         "agency_name": agency["name"],
-        "status": events.DossierStatus(status),
+        "status": status,
     }
 
 

@@ -11,14 +11,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake.adapters.tables import (
-    attachments,
-)
+from intake.adapters.tables import attachments
+from intake.domain.drafts import check_file_counts
 from intake.services.context import ATTACHMENTS_BUCKET, Context
-from intake.services.records import (
-    err,
-)
-from shared.errors import Invalid, Unsupported
+from shared.errors import Invalid, Unsupported, field_error, invalid_field
 from shared.multipart import MultipartStream, Part, too_large
 from shared.storage import ObjectTooLarge, StoredObject
 from shared.storage.files import UnacceptedContent, filename_problem, put_checked, safe_filename
@@ -69,15 +65,17 @@ async def receive_files(
             if part.name != "file":
                 continue
             if single and received:
-                raise Invalid("Mỗi lần chỉ gửi một tệp.", errors=[err("file", "Chỉ gửi một tệp.")])
+                raise Invalid(
+                    "Mỗi lần chỉ gửi một tệp.", errors=[field_error("file", "Chỉ gửi một tệp.")]
+                )
             if (problem := filename_problem(part.filename)) is not None:
-                raise Invalid(problem, errors=[err("file", problem)])
+                raise invalid_field("file", problem)
             document = documents.get(document_code or "")
             if document is None:
                 raise Invalid(
                     "Thành phần hồ sơ không đúng.",
                     errors=[
-                        err(
+                        field_error(
                             "document_code", "Vui lòng chọn thành phần hồ sơ của thủ tục trước tệp."
                         )
                     ],
@@ -92,7 +90,9 @@ async def receive_files(
         await discard(ctx, received)
         raise
     if not received and (single or note is None):
-        raise Invalid("Chưa có tệp nào được gửi.", errors=[err("file", "Vui lòng chọn tệp.")])
+        raise Invalid(
+            "Chưa có tệp nào được gửi.", errors=[field_error("file", "Vui lòng chọn tệp.")]
+        )
     return Received(received, note)
 
 
@@ -110,7 +110,7 @@ async def store_part(
         accepted = ", ".join(t.split("/")[1].upper() for t in document["accepted_types"])
         raise Unsupported(
             f"Tệp không đúng định dạng cho phép ({accepted}).",
-            errors=[err("file", f"Nội dung tệp không phải {accepted}.")],
+            errors=[field_error("file", f"Nội dung tệp không phải {accepted}.")],
         ) from None
     except ObjectTooLarge:
         raise too_large(limit) from None
@@ -127,20 +127,13 @@ async def discard(ctx: Context, uploads: list[Upload]) -> None:
 async def check_counts(
     session: AsyncSession, dossier_id: uuid.UUID, procedure: Any, adding: list[str]
 ) -> None:
+    """The procedure's files-per-document limit, counting what the dossier already has."""
     rows = await session.execute(
         select(attachments.c.document_code, func.count())
         .where(attachments.c.dossier_id == dossier_id)
         .group_by(attachments.c.document_code)
     )
-    counts: dict[str, int] = {code: n for code, n in rows.all()}
-    for code in adding:
-        counts[code] = counts.get(code, 0) + 1
-    for document in procedure["documents"]:
-        if counts.get(document["code"], 0) > document["max_files"]:
-            raise Invalid(
-                "Quá số tệp cho phép của thành phần hồ sơ.",
-                errors=[err("file", f"{document['name']}: tối đa {document['max_files']} tệp.")],
-            )
+    check_file_counts(procedure["documents"], {code: n for code, n in rows.all()}, adding)
 
 
 async def insert_attachment(

@@ -10,16 +10,12 @@ from sqlalchemy import select, tuple_
 
 from intake.adapters.tables import (
     agencies,
-    attachments,
     dossiers,
     procedures,
     timeline,
 )
 from intake.services.context import Context
-from intake.services.records import (
-    iso,
-    owned,
-)
+from intake.services.records import attachments_of, iso, owned
 from shared.errors import BadRequest, NotFound
 
 
@@ -80,17 +76,7 @@ async def owner_view(ctx: Context, owner_id: uuid.UUID, ref: str) -> dict[str, A
                 )
             )
         ).one()
-        files = (
-            (
-                await session.execute(
-                    select(attachments)
-                    .where(attachments.c.dossier_id == dossier["id"])
-                    .order_by(attachments.c.created_at)
-                )
-            )
-            .mappings()
-            .all()
-        )
+        files = await attachments_of(session, dossier["id"])
         entries = (
             (
                 await session.execute(
