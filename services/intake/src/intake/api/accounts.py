@@ -3,35 +3,26 @@
 from __future__ import annotations
 
 import unicodedata
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from email_validator import EmailNotValidError, validate_email
-from fastapi import APIRouter, Form, Header, Response
+from fastapi import APIRouter, Form, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
-from intake.api.deps import ClientAddress, Ctx, CurrentCitizen
+from intake.api.deps import ClientAddress, Ctx, CurrentCitizen, IdempotencyKey, replayable
+from intake.api.schemas import Strict
 from intake.domain import identity
 from intake.domain.statuses import AccountStatus
 from intake.services import accounts
-from intake.services.limits import hit
+from intake.services.limits import HOUR, MINUTE, QUARTER, hit
 from shared.contracts.events import VIETNAM
 
 router = APIRouter(tags=["accounts"])
 
-_MINUTE = timedelta(minutes=1)
-_QUARTER = timedelta(minutes=15)
-_HOUR = timedelta(hours=1)
 
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class _WithIdNumber(_Strict):
+class _WithIdNumber(Strict):
     id_number: str = Field(
         max_length=32, description="Số định danh cá nhân (số CCCD), 12 chữ số.",
         examples=["001099012345"],
@@ -92,15 +83,15 @@ class AccountCreate(_WithIdNumber):
         return identity.check_password(value)
 
 
-class FieldWarning(BaseModel):
+class WarningRead(BaseModel):
     field: str
     message: str
 
 
-class AccountCreated(BaseModel):
+class RegistrationRead(BaseModel):
     id: str
-    status: Literal["pending_verification"]
-    warnings: list[FieldWarning] = Field(
+    status: Literal[AccountStatus.PENDING]
+    warnings: list[WarningRead] = Field(
         description="Điểm cần kiểm tra lại; không ngăn việc đăng ký."
     )
 
@@ -110,14 +101,14 @@ class AccountVerify(_WithIdNumber):
 
 
 class VerificationRead(BaseModel):
-    status: Literal["active"]
+    status: Literal[AccountStatus.ACTIVE]
 
 
 class OtpRequest(_WithIdNumber):
     pass
 
 
-class OtpRequested(BaseModel):
+class OtpRequestRead(BaseModel):
     detail: str
 
 
@@ -134,18 +125,18 @@ class AccountRead(BaseModel):
     date_of_birth: date
     phone: str
     email: str | None
-    status: str
+    status: AccountStatus
     created_at: datetime
 
 
-@router.post("/accounts", status_code=201, response_model=AccountCreated)
+@router.post("/accounts", status_code=201, response_model=RegistrationRead)
 async def register(
     body: AccountCreate, ctx: Ctx, address: ClientAddress, key: IdempotencyKey = None
 ) -> JSONResponse:
     """Register with the citizen ID number; a verification code goes to the phone by SMS."""
     limits = ctx.settings
-    await hit(ctx, f"register-ip:{address}", limits.limit_register_per_ip_hour, _HOUR)
-    await hit(ctx, f"otp-account:{body.id_number}", limits.limit_otp_per_account_hour, _HOUR)
+    await hit(ctx, f"register-ip:{address}", limits.limit_register_per_ip_hour, HOUR)
+    await hit(ctx, f"otp-account:{body.id_number}", limits.limit_otp_per_account_hour, HOUR)
     answer = await accounts.register(
         ctx,
         accounts.Registration(
@@ -154,7 +145,7 @@ async def register(
         ),
         key,
     )  # fmt: skip
-    return JSONResponse(answer.body, status_code=answer.status_code)
+    return replayable(answer)
 
 
 @router.post("/accounts/verify", response_model=VerificationRead)
@@ -164,12 +155,12 @@ async def verify(body: AccountVerify, ctx: Ctx) -> dict[str, str]:
     return {"status": AccountStatus.ACTIVE}
 
 
-@router.post("/accounts/otp", status_code=202, response_model=OtpRequested)
+@router.post("/accounts/otp", status_code=202, response_model=OtpRequestRead)
 async def resend_otp(body: OtpRequest, ctx: Ctx, address: ClientAddress) -> dict[str, str]:
     """Send a new verification code; the same answer whether or not the account exists."""
     limits = ctx.settings
-    await hit(ctx, f"otp-ip:{address}", limits.limit_register_per_ip_hour, _HOUR)
-    await hit(ctx, f"otp-account:{body.id_number}", limits.limit_otp_per_account_hour, _HOUR)
+    await hit(ctx, f"otp-ip:{address}", limits.limit_register_per_ip_hour, HOUR)
+    await hit(ctx, f"otp-account:{body.id_number}", limits.limit_otp_per_account_hour, HOUR)
     await accounts.resend_otp(ctx, body.id_number)
     return {
         "detail": "Nếu số định danh đã đăng ký và chưa xác thực, mã xác thực mới đã được gửi "
@@ -188,9 +179,9 @@ async def token(
 ) -> dict[str, Any]:
     """Sign in with the ID number and password (OAuth2 password form) for a citizen token."""
     limits = ctx.settings
-    await hit(ctx, f"login-ip:{address}", limits.limit_login_per_ip_minute, _MINUTE)
+    await hit(ctx, f"login-ip:{address}", limits.limit_login_per_ip_minute, MINUTE)
     await hit(
-        ctx, f"login-account:{username.strip()}", limits.limit_login_per_account_15min, _QUARTER
+        ctx, f"login-account:{username.strip()}", limits.limit_login_per_account_15min, QUARTER
     )
     access_token, expires_in = await accounts.authenticate(ctx, username, password)
     # RFC 6749 §5.1: a token answer must not be cached.

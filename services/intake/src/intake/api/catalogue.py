@@ -5,32 +5,76 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
+from pydantic import BaseModel
 
 from intake.api.deps import Ctx
+from intake.api.schemas import PageRead
 from intake.services import catalogue
+from intake.services.pages import Page
 
 router = APIRouter(tags=["catalogue"])
 
 Limit = Annotated[int, Query(ge=1, le=200)]
+Level = Literal["province", "district", "commune"]
 
 
-@router.get("/agencies")
+class AgencyRead(BaseModel):
+    code: str
+    name: str
+    level: Level
+    parent_code: str | None
+    province: str
+
+
+class ProcedureSummaryRead(BaseModel):
+    code: str
+    name: str
+    field: str
+    online_level: Literal["full", "partial"]
+    authority_levels: list[str]
+    processing_days: int
+    fee_vnd: int
+
+
+# Fields of stored JSON in the order jsonb keeps them, which is the order answered.
+class DocumentRead(BaseModel):
+    code: str
+    name: str
+    required: bool
+    max_files: int
+    accepted_types: list[str]
+
+
+class CaseRead(BaseModel):
+    code: str
+    name: str
+
+
+class ProcedureRead(ProcedureSummaryRead):
+    applicant_kinds: list[str]
+    cutoff_time: str
+    form_schema: dict[str, Any]
+    documents: list[DocumentRead]
+    cases: list[CaseRead]
+    catalogue_version: str
+
+
+@router.get("/agencies", response_model=PageRead[AgencyRead])
 async def list_agencies(
     ctx: Ctx,
     q: str | None = None,
-    level: Literal["province", "district", "commune"] | None = None,
+    level: Level | None = None,
     parent_code: str | None = None,
     limit: Limit = 100,
     cursor: str | None = None,
-) -> dict[str, Any]:
+) -> Page:
     """Police units that receive dossiers, as a tree: filter by level and parent."""
-    page = await catalogue.list_agencies(
+    return await catalogue.list_agencies(
         ctx, q=q, level=level, parent_code=parent_code, limit=limit, cursor=cursor
     )
-    return {"items": page.items, "next_cursor": page.next_cursor}
 
 
-@router.get("/procedures")
+@router.get("/procedures", response_model=PageRead[ProcedureSummaryRead])
 async def search_procedures(
     ctx: Ctx,
     q: str | None = None,
@@ -38,15 +82,14 @@ async def search_procedures(
     agency_code: str | None = None,
     limit: Limit = 20,
     cursor: str | None = None,
-) -> dict[str, Any]:
+) -> Page:
     """Search the catalogue by words (with or without diacritics), field and agency."""
-    page = await catalogue.search_procedures(
+    return await catalogue.search_procedures(
         ctx, q=q, field=field, agency_code=agency_code, limit=limit, cursor=cursor
     )
-    return {"items": page.items, "next_cursor": page.next_cursor}
 
 
-@router.get("/procedures/{code}")
+@router.get("/procedures/{code}", response_model=ProcedureRead)
 async def get_procedure(ctx: Ctx, code: str) -> dict[str, Any]:
     """One procedure with its declaration form schema, documents and cases."""
     return await catalogue.get_procedure(ctx, code)

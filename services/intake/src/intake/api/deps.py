@@ -1,4 +1,4 @@
-"""Request dependencies shared by intake's routers."""
+"""What intake's routers share: the context, the caller, retried requests."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
+from fastapi.responses import JSONResponse
 
 from intake.services.context import Context
+from shared.db.idempotency import Answer
 from shared.errors import Forbidden, Unauthenticated
 from shared.runtime import context_of
 from shared.security import TokenError
@@ -60,3 +62,10 @@ def client_address(request: Request) -> str:
 
 
 ClientAddress = Annotated[str, Depends(client_address)]
+
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
+
+
+def replayable(answer: Answer) -> JSONResponse:
+    """A retriable use case's answer, sent as stored: a retry reads the very same body."""
+    return JSONResponse(answer.body, status_code=answer.status_code)

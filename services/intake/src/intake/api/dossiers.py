@@ -3,31 +3,33 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import JSONResponse, RedirectResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from intake.api.deps import ClientAddress, Ctx, CurrentCitizen, OptionalCitizen
+from intake.api.deps import (
+    ClientAddress,
+    Ctx,
+    CurrentCitizen,
+    IdempotencyKey,
+    OptionalCitizen,
+    replayable,
+)
+from intake.api.schemas import PageRead, Strict, Timestamp
 from intake.services import dossiers, views
-from intake.services.limits import hit
+from intake.services.limits import HOUR, hit
+from intake.services.pages import Page
 from shared.api.uploads import Multipart
-from shared.db.idempotency import Answer
+from shared.contracts.events import Channel, DossierStatus
 
 router = APIRouter(tags=["dossiers"])
 
-_HOUR = timedelta(hours=1)
-
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
+DeliveryMethod = Literal["in_person", "post", "online"]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ApplicantIn(_Strict):
+class ApplicantIn(Strict):
     """Omitted, or `kind: citizen`: the account holder, prefilled from the profile."""
 
     kind: Literal["citizen", "proxy", "organisation"] = "citizen"
@@ -42,12 +44,12 @@ class ApplicantIn(_Strict):
     legal_representative: str | None = Field(None, max_length=200)
 
 
-class ResultDeliveryIn(_Strict):
-    method: Literal["in_person", "post", "online"]
+class ResultDeliveryIn(Strict):
+    method: DeliveryMethod
     address: str | None = Field(None, max_length=500)
 
 
-class DossierCreate(_Strict):
+class DossierCreate(Strict):
     procedure_code: str = Field(max_length=50)
     agency_code: str = Field(max_length=50)
     case_code: str | None = Field(None, max_length=50)
@@ -57,34 +59,142 @@ class DossierCreate(_Strict):
     result_delivery: ResultDeliveryIn
 
 
-class SubmitIn(_Strict):
+class SubmitIn(Strict):
     commitment: bool
 
 
-class WithdrawIn(_Strict):
+class WithdrawIn(Strict):
     reason: str = Field(min_length=3, max_length=1000)
 
 
-class FeedbackIn(_Strict):
+class FeedbackIn(Strict):
     rating: int = Field(ge=1, le=5)
     comment: str | None = Field(None, max_length=2000)
     complaint: bool = False
 
 
-def _answer(answer: Answer) -> JSONResponse:
-    return JSONResponse(answer.body, status_code=answer.status_code)
+class DraftRead(BaseModel):
+    id: str
+    status: Literal[DossierStatus.DRAFT]
+    procedure_code: str
+    agency_code: str
 
 
-@router.post("/dossiers", status_code=201)
+class AttachmentRead(BaseModel):
+    id: str
+    document_code: str
+    filename: str
+    size: int
+    sha256: str
+    content_type: str
+
+
+class SubmissionRead(BaseModel):
+    id: str
+    code: str
+    update_code: str = Field(
+        description="Mã cập nhật: lets anyone holding it supplement the dossier; shown once."
+    )
+    status: Literal[DossierStatus.SUBMITTED]
+    submitted_at: Timestamp
+
+
+class DossierSummaryRead(BaseModel):
+    id: str
+    code: str | None
+    status: DossierStatus
+    procedure_code: str
+    procedure_name: str
+    agency_code: str
+    created_at: Timestamp
+    submitted_at: Timestamp | None
+    due_at: Timestamp | None
+
+
+class ResultDeliveryRead(BaseModel):
+    method: DeliveryMethod
+    address: str | None
+
+
+# Fields of stored JSON in the order jsonb keeps them, which is the order answered.
+class SupplementItemRead(BaseModel):
+    description: str
+    document_code: str | None
+
+
+class SupplementRequestRead(BaseModel):
+    note: str | None
+    items: list[SupplementItemRead]
+    round: int
+    requested_at: Timestamp
+    supplement_due_at: Timestamp | None
+
+
+class TimelineEntryRead(BaseModel):
+    at: Timestamp
+    status: DossierStatus
+    note: str | None
+
+
+class DossierAttachmentRead(AttachmentRead):
+    round: int = Field(description="0 for the files of the submission, n for the n-th supplement.")
+
+
+class DossierRead(BaseModel):
+    id: str
+    code: str | None
+    status: DossierStatus
+    procedure_code: str
+    procedure_name: str
+    agency_code: str
+    agency_name: str
+    case_code: str | None
+    applicant: dict[str, Any] = Field(
+        description="`kind`, and the holder's details (citizen) or those declared, with the "
+        "holder as `declarant` (proxy, organisation)."
+    )
+    form: dict[str, Any]
+    notify_via: list[Channel]
+    result_delivery: ResultDeliveryRead
+    submitted_at: Timestamp | None
+    received_at: Timestamp | None
+    due_at: Timestamp | None
+    resolved_at: Timestamp | None
+    supplement_request: SupplementRequestRead | None
+    result_available: bool
+    timeline: list[TimelineEntryRead]
+    attachments: list[DossierAttachmentRead]
+
+
+class SupplementRead(BaseModel):
+    code: str
+    status: Literal[DossierStatus.SUBMITTED]
+    attachments: list[AttachmentRead]
+
+
+class WithdrawalRead(BaseModel):
+    code: str
+    status: Literal[DossierStatus.WITHDRAWN]
+    withdrawn_at: Timestamp
+
+
+class FeedbackRead(BaseModel):
+    code: str
+    rating: int
+    complaint: bool
+    submitted_at: Timestamp
+
+
+@router.post("/dossiers", status_code=201, response_model=DraftRead)
 async def create_draft(
     body: DossierCreate, ctx: Ctx, citizen: CurrentCitizen, key: IdempotencyKey = None
 ) -> JSONResponse:
     """Start a dossier: procedure, agency, declaration form, notification and delivery."""
     draft = body.model_dump(mode="json")
-    return _answer(await dossiers.create_draft(ctx, citizen.account_id, draft, key))
+    return replayable(await dossiers.create_draft(ctx, citizen.account_id, draft, key))
 
 
-@router.post("/dossiers/{dossier_id}/attachments", status_code=201)
+@router.post("/dossiers/{dossier_id}/attachments", status_code=201, response_model=AttachmentRead)
 async def add_attachment(
     dossier_id: uuid.UUID, body: Multipart, ctx: Ctx, citizen: CurrentCitizen
 ) -> dict[str, Any]:
@@ -101,7 +211,7 @@ async def remove_attachment(
     return Response(status_code=204)
 
 
-@router.post("/dossiers/{dossier_id}/submit")
+@router.post("/dossiers/{dossier_id}/submit", response_model=SubmissionRead)
 async def submit(
     dossier_id: uuid.UUID,
     body: SubmitIn,
@@ -112,31 +222,33 @@ async def submit(
 ) -> JSONResponse:
     """Submit a complete draft: returns the dossier code and the update code."""
     limits = ctx.settings
-    await hit(ctx, f"submit-ip:{address}", limits.limit_submit_per_ip_hour, _HOUR)
+    await hit(ctx, f"submit-ip:{address}", limits.limit_submit_per_ip_hour, HOUR)
     await hit(
-        ctx, f"submit-account:{citizen.account_id}", limits.limit_submit_per_account_hour, _HOUR
+        ctx, f"submit-account:{citizen.account_id}", limits.limit_submit_per_account_hour, HOUR
     )
-    return _answer(await dossiers.submit(ctx, citizen.account_id, dossier_id, body.commitment, key))
+    return replayable(
+        await dossiers.submit(ctx, citizen.account_id, dossier_id, body.commitment, key)
+    )
 
 
-@router.get("/dossiers")
+@router.get("/dossiers", response_model=PageRead[DossierSummaryRead])
 async def list_dossiers(
     ctx: Ctx,
     citizen: CurrentCitizen,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: str | None = None,
-) -> dict[str, Any]:
+) -> Page:
     """The caller's dossiers, newest first."""
     return await views.list_own(ctx, citizen.account_id, limit, cursor)
 
 
-@router.get("/dossiers/{ref}")
+@router.get("/dossiers/{ref}", response_model=DossierRead)
 async def get_dossier(ref: str, ctx: Ctx, citizen: CurrentCitizen) -> dict[str, Any]:
     """One of the caller's dossiers in full, by code (or by id while a draft)."""
     return await views.owner_view(ctx, citizen.account_id, ref)
 
 
-@router.post("/dossiers/{code}/supplement")
+@router.post("/dossiers/{code}/supplement", response_model=SupplementRead)
 async def supplement(
     code: str,
     body: Multipart,
@@ -148,21 +260,21 @@ async def supplement(
     """Send what the officer asked for (owner's token or the update code)."""
     if citizen is None:
         # Guessing update codes: a few tries per dossier and per address, then wait.
-        await hit(ctx, f"update-code:{code}", 10, _HOUR)
-        await hit(ctx, f"update-code-ip:{address}", 30, _HOUR)
+        await hit(ctx, f"update-code:{code}", 10, HOUR)
+        await hit(ctx, f"update-code-ip:{address}", 30, HOUR)
     owner = citizen.account_id if citizen else None
     return await dossiers.supplement(ctx, code, owner, update_code, body)
 
 
-@router.post("/dossiers/{code}/withdraw")
+@router.post("/dossiers/{code}/withdraw", response_model=WithdrawalRead)
 async def withdraw(
     code: str, body: WithdrawIn, ctx: Ctx, citizen: CurrentCitizen, key: IdempotencyKey = None
 ) -> JSONResponse:
     """Withdraw a dossier before its result exists."""
-    return _answer(await dossiers.withdraw(ctx, citizen.account_id, code, body.reason, key))
+    return replayable(await dossiers.withdraw(ctx, citizen.account_id, code, body.reason, key))
 
 
-@router.post("/dossiers/{code}/feedback", status_code=201)
+@router.post("/dossiers/{code}/feedback", status_code=201, response_model=FeedbackRead)
 async def feedback(
     code: str, body: FeedbackIn, ctx: Ctx, citizen: CurrentCitizen
 ) -> dict[str, Any]:
@@ -172,7 +284,17 @@ async def feedback(
     )
 
 
-@router.get("/dossiers/{code}/result")
+@router.get(
+    "/dossiers/{code}/result",
+    status_code=307,
+    response_class=RedirectResponse,
+    responses={
+        307: {
+            "description": "To the electronic result in the file store, valid for 10 minutes.",
+            "headers": {"Location": {"schema": {"type": "string", "format": "uri"}}},
+        }
+    },
+)
 async def result(code: str, ctx: Ctx, citizen: CurrentCitizen) -> RedirectResponse:
     """The electronic result file, through a link valid for a few minutes."""
     return RedirectResponse(await dossiers.result_link(ctx, citizen.account_id, code), 307)

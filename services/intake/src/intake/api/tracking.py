@@ -2,20 +2,33 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter
+from pydantic import BaseModel
 
 from intake.api.deps import ClientAddress, Ctx
+from intake.api.schemas import Timestamp
 from intake.services import views
-from intake.services.limits import hit
+from intake.services.limits import HOUR, hit
+from shared.contracts.events import DossierStatus
 
 router = APIRouter(tags=["tracking"])
 
 
-@router.get("/tracking/{code}")
+class TrackingRead(BaseModel):
+    code: str
+    status: DossierStatus
+    procedure_name: str
+    agency_name: str
+    submitted_at: Timestamp | None
+    received_at: Timestamp | None
+    due_at: Timestamp | None
+    resolved_at: Timestamp | None
+
+
+@router.get("/tracking/{code}", response_model=TrackingRead)
 async def track(code: str, ctx: Ctx, address: ClientAddress) -> dict[str, Any]:
     """Status and dates of a dossier for anyone with its code; no personal data."""
-    await hit(ctx, f"tracking-ip:{address}", 600, timedelta(hours=1))
+    await hit(ctx, f"tracking-ip:{address}", 600, HOUR)
     return await views.public_tracking(ctx, code)

@@ -4,7 +4,6 @@ shipped with the service, searched by the portal."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from intake.adapters.tables import agencies, procedures
 from intake.domain.text import fold
 from intake.services.context import Context
+from intake.services.pages import Page
 from shared.contracts import events
 from shared.errors import Invalid, NotFound
 
@@ -22,12 +22,6 @@ DATA_DIR = Path(__file__).resolve().parent.parent / "catalogue_data"
 _LEVEL_ORDER = {"province": 0, "district": 1, "commune": 2}
 # Any constant works: it only keeps two replicas starting together from loading at once.
 _LOAD_LOCK = 0x1D05_CA7A
-
-
-@dataclass(frozen=True)
-class Page:
-    items: list[dict[str, Any]]
-    next_cursor: str | None
 
 
 async def load_catalogue(ctx: Context, data_dir: Path = DATA_DIR) -> str:

@@ -22,6 +22,9 @@ from intake.adapters.tables import rate_limits
 from intake.services.context import Context
 from shared.errors import TooMany
 
+MINUTE = timedelta(minutes=1)
+QUARTER = timedelta(minutes=15)
+HOUR = timedelta(hours=1)
 # Windows older than this are deleted; no limit may use a longer window.
 _KEEP = timedelta(days=1)
 # One hit in this many also sweeps old windows: the sweep scans the table, hits must not.

@@ -15,13 +15,12 @@ from intake.adapters.tables import (
     timeline,
 )
 from intake.services.context import Context
+from intake.services.pages import Page
 from intake.services.records import attachments_of, iso, owned
 from shared.errors import BadRequest, NotFound
 
 
-async def list_own(
-    ctx: Context, owner_id: uuid.UUID, limit: int, cursor: str | None
-) -> dict[str, Any]:
+async def list_own(ctx: Context, owner_id: uuid.UUID, limit: int, cursor: str | None) -> Page:
     """The caller's dossiers, newest first."""
     query = (
         select(dossiers, procedures.c.name.label("procedure_name"))
@@ -54,10 +53,7 @@ async def list_own(
         for r in rows[:limit]
     ]
     last = rows[limit - 1] if len(rows) > limit else None
-    return {
-        "items": items,
-        "next_cursor": f"{last['created_at'].isoformat()}|{last['id']}" if last else None,
-    }
+    return Page(items, f"{last['created_at'].isoformat()}|{last['id']}" if last else None)
 
 
 async def owner_view(ctx: Context, owner_id: uuid.UUID, ref: str) -> dict[str, Any]:
