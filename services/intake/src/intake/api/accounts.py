@@ -137,14 +137,7 @@ async def register(
     limits = ctx.settings
     await hit(ctx, f"register-ip:{address}", limits.limit_register_per_ip_hour, HOUR)
     await hit(ctx, f"otp-account:{body.id_number}", limits.limit_otp_per_account_hour, HOUR)
-    answer = await accounts.register(
-        ctx,
-        accounts.Registration(
-            id_number=body.id_number, full_name=body.full_name, date_of_birth=body.date_of_birth,
-            phone=body.phone, email=body.email, password=body.password,
-        ),
-        key,
-    )  # fmt: skip
+    answer = await accounts.register(ctx, accounts.Registration(**body.model_dump()), key)
     return replayable(answer)
 
 

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import hashlib
-import hmac
 import math
 import uuid
 from dataclasses import dataclass
@@ -25,7 +23,7 @@ from intake.adapters.tables import accounts, one_time_codes
 from intake.domain.identity import id_number_warnings, new_otp
 from intake.domain.statuses import AccountStatus
 from intake.services.context import Context
-from intake.services.limits import pseudonym
+from intake.services.sealing import keyed_digest, pseudonym
 from shared.contracts.events import AccountOtpRequested
 from shared.db.idempotency import Answer, Retry
 from shared.errors import (
@@ -71,8 +69,7 @@ def _decoy_hash() -> str:
 
 def _retry(secret: str, registration: Registration, key: str | None) -> Retry:
     # The stored request hash must not make the password guessable offline.
-    digest_key = hashlib.sha256(f"registration-password:{secret}".encode()).digest()
-    password = hmac.new(digest_key, registration.password.encode(), "sha256").hexdigest()
+    password = keyed_digest(secret, "registration-password", registration.password)
     return Retry.of(
         key, registration.id_number, registration.full_name, registration.date_of_birth,
         registration.phone, registration.email, password,

@@ -32,6 +32,7 @@ from intake.services.records import (
     change_dossier,
     facts,
     file_ref,
+    find_dossier,
     owned,
     procedure_row,
     recipient,
@@ -345,8 +346,7 @@ async def _for_supplement(
     *,
     lock: bool = False,
 ) -> Any:
-    query = select(dossiers).where(dossiers.c.code == code)
-    dossier = (await session.execute(query.with_for_update() if lock else query)).mappings().first()
+    dossier = await find_dossier(session, dossiers.c.code == code, lock=lock)
     allowed = dossier is not None and (
         (owner_id is not None and dossier["owner_id"] == owner_id)
         or (

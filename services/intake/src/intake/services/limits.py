@@ -9,8 +9,6 @@ hashing every 12-digit number.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import math
 import random
 from datetime import UTC, datetime, timedelta
@@ -20,6 +18,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from intake.adapters.tables import rate_limits
 from intake.services.context import Context
+from intake.services.sealing import pseudonym
 from shared.errors import TooMany
 
 MINUTE = timedelta(minutes=1)
@@ -29,12 +28,6 @@ HOUR = timedelta(hours=1)
 _KEEP = timedelta(days=1)
 # One hit in this many also sweeps old windows: the sweep scans the table, hits must not.
 _SWEEP_ONE_IN = 200
-
-
-def pseudonym(secret: str, value: str) -> str:
-    """A stable keyed digest of personal data, for names and keys stored in clear."""
-    key = hashlib.sha256(f"pseudonym:{secret}".encode()).digest()
-    return hmac.new(key, value.encode(), "sha256").hexdigest()[:32]
 
 
 def _window_start(now: datetime, window: timedelta) -> datetime:

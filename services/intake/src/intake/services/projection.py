@@ -14,11 +14,11 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import func, literal, select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake.adapters.tables import dossiers, timeline
+from intake.adapters.tables import dossiers
 from intake.services.context import Context
+from intake.services.records import add_timeline, iso
 from shared.contracts import Envelope
 from shared.contracts import events as ev
 from shared.contracts.events import DossierStatus
@@ -54,9 +54,7 @@ def _changes(data: ev.WorkflowDossierEvent) -> tuple[dict[str, Any], dict[str, A
                 "items": [i.model_dump(mode="json") for i in data.items],
                 "note": data.note,
                 "requested_at": data.requested_at.isoformat(),
-                "supplement_due_at": data.supplement_due_at.isoformat()
-                if data.supplement_due_at
-                else None,
+                "supplement_due_at": iso(data.supplement_due_at),
                 "round": data.round,
             }
         case ev.DossierRejected():
@@ -97,16 +95,8 @@ async def apply_workflow_event(
         # Only dossiers submitted here reach workflow; anything else is a bug upstream,
         # and raising keeps the event (retried, then parked) instead of dropping it.
         raise LookupError("event for a dossier intake does not know")
-    await session.execute(
-        insert(timeline)
-        .values(
-            dossier_id=dossier.id,
-            at=envelope.occurred_at,
-            status=data.status.value,
-            note=_note(envelope, data),
-            event_id=envelope.id,
-        )
-        .on_conflict_do_nothing()
+    await add_timeline(
+        session, dossier.id, envelope.occurred_at, data.status, _note(envelope, data), envelope.id
     )
     once, current = _changes(data)
     values: dict[str, Any] = {
@@ -116,7 +106,7 @@ async def apply_workflow_event(
     sequence = envelope.sequence or 0
     if sequence > dossier.workflow_sequence and dossier.status != DossierStatus.WITHDRAWN:
         values.update(
-            status=data.status.value,
+            status=data.status,
             workflow_sequence=sequence,
             updated_at=envelope.occurred_at,
             **current,

@@ -43,16 +43,21 @@ async def owned(
 ) -> Any:
     """The dossier if the caller owns it; 404 otherwise (another's dossier does not exist
     for them)."""
-    query = select(dossiers).where(dossiers.c.owner_id == owner_id)
-    query = (
-        query.where(dossiers.c.id == dossier_id)
-        if dossier_id
-        else query.where(dossiers.c.code == code)
+    dossier = await find_dossier(
+        session,
+        dossiers.c.owner_id == owner_id,
+        dossiers.c.id == dossier_id if dossier_id else dossiers.c.code == code,
+        lock=lock,
     )
-    dossier = (await session.execute(query.with_for_update() if lock else query)).mappings().first()
     if dossier is None:
         raise NotFound(NOT_FOUND)
     return dossier
+
+
+async def find_dossier(session: AsyncSession, *where: Any, lock: bool = False) -> Any:
+    """The dossier row matching `where`, or None; `lock` holds it to the transaction's end."""
+    query = select(dossiers).where(*where)
+    return (await session.execute(query.with_for_update() if lock else query)).mappings().first()
 
 
 def require_status(dossier: Any, allowed: Collection[DossierStatus], detail: str) -> None:

@@ -1,5 +1,10 @@
-"""Update codes kept as an HMAC keyed by the service's own secret: 8 random characters
-and the per-dossier attempt limit make a slow hash unnecessary."""
+"""Keyed digests of what must not be stored in clear: update codes, personal data in the
+names of stored keys, a password in a request's fingerprint.
+
+An HMAC keyed by the service's own secret, one key per purpose, so that a digest made for
+one purpose never matches one made for another. Update codes need no slow hash: 8 random
+characters and the per-dossier attempt limit are enough.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +12,18 @@ import hashlib
 import hmac
 
 
-def _derive(secret: str, purpose: str) -> bytes:
-    return hashlib.sha256(f"{purpose}:{secret}".encode()).digest()
+def keyed_digest(secret: str, purpose: str, value: str) -> str:
+    key = hashlib.sha256(f"{purpose}:{secret}".encode()).digest()
+    return hmac.new(key, value.encode(), "sha256").hexdigest()
+
+
+def pseudonym(secret: str, value: str) -> str:
+    """A stable stand-in for personal data in names and keys stored in clear."""
+    return keyed_digest(secret, "pseudonym", value)[:32]
 
 
 def update_code_digest(secret: str, update_code: str) -> str:
-    digest = hmac.new(_derive(secret, "update-code"), update_code.upper().encode(), "sha256")
-    return digest.hexdigest()
+    return keyed_digest(secret, "update-code", update_code.upper())
 
 
 def update_code_matches(secret: str, stored_digest: str | None, given: str) -> bool:

@@ -97,10 +97,7 @@ async def owner_view(ctx: Context, owner_id: uuid.UUID, ref: str) -> dict[str, A
         "form": dossier["form"],
         "notify_via": dossier["notify_via"],
         "result_delivery": dossier["result_delivery"],
-        "submitted_at": iso(dossier["submitted_at"]),
-        "received_at": iso(dossier["received_at"]),
-        "due_at": iso(dossier["due_at"]),
-        "resolved_at": iso(dossier["resolved_at"]),
+        **_dates(dossier),
         "supplement_request": dossier["supplement_request"],
         "result_available": bool((dossier["result"] or {}).get("file")),
         "timeline": [
@@ -152,10 +149,14 @@ async def public_tracking(ctx: Context, code: str) -> dict[str, Any]:
         "status": row["status"],
         "procedure_name": row["procedure_name"],
         "agency_name": row["agency_name"],
-        "submitted_at": iso(row["submitted_at"]),
-        "received_at": iso(row["received_at"]),
-        "due_at": iso(row["due_at"]),
-        "resolved_at": iso(row["resolved_at"]),
+        **_dates(row),
+    }
+
+
+def _dates(row: Any) -> dict[str, str | None]:
+    """The dossier's milestones, as both the owner and the public see them."""
+    return {
+        name: iso(row[name]) for name in ("submitted_at", "received_at", "due_at", "resolved_at")
     }
 
 
