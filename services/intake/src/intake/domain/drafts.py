@@ -96,6 +96,7 @@ def checked_draft(procedure: Row, holder: Row, draft: Row) -> dict[str, Any]:
 
 
 def missing_documents(documents: Sequence[Row], present: Collection[str]) -> FieldErrors:
+    """One error per required document of which no file is `present`."""
     return [
         field_error("attachments", f"Thiếu thành phần hồ sơ: {d['name']}.")
         for d in documents

@@ -152,6 +152,7 @@ def procedure_summary(row: Any) -> dict[str, Any]:
 
 
 async def get_procedure(ctx: Context, code: str) -> dict[str, Any]:
+    """One procedure in full: its terms, declaration form schema, documents and cases."""
     async with ctx.db.transaction() as session:
         row = (
             (await session.execute(select(procedures).where(procedures.c.code == code)))

@@ -13,6 +13,7 @@ import hmac
 
 
 def keyed_digest(secret: str, purpose: str, value: str) -> str:
+    """HMAC-SHA256 of `value`, in hex, under the key of `purpose`."""
     key = hashlib.sha256(f"{purpose}:{secret}".encode()).digest()
     return hmac.new(key, value.encode(), "sha256").hexdigest()
 
