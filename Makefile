@@ -39,6 +39,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy shared/src services/*/src
+	$(BIN)/lint-imports
 
 format: install
 	$(BIN)/ruff format .
