@@ -38,7 +38,7 @@ test-unit: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy shared/src services/*/src shared/tests tests conftest.py
+	$(BIN)/mypy shared/src services/*/src shared/tests tests conftest.py deploy/local
 	$(BIN)/lint-imports
 
 ## The services' tests, type-checked like shared/tests and tests/: to join `make lint`
