@@ -13,6 +13,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
+import httpx
 import pytest
 from minio import Minio
 from sqlalchemy import select
@@ -111,7 +112,7 @@ async def test_submissions_per_second(
     agency = await add_bench_procedure(intake)
     citizens = [await add_citizen(intake) for _ in range(CONCURRENCY)]
 
-    async def flow(client, citizen: Citizen, with_file: bool) -> None:  # type: ignore[no-untyped-def]
+    async def flow(client: httpx.AsyncClient, citizen: Citizen, with_file: bool) -> None:
         created = await client.post(
             "/api/v1/dossiers", json=draft_body(agency), headers=citizen.auth
         )

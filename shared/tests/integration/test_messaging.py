@@ -6,6 +6,7 @@ that commit out of id order."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import subprocess
 import sys
@@ -219,7 +220,7 @@ async def test_broker_connections_dropped_while_events_flow_lose_and_duplicate_n
     async def drop_connections() -> None:
         for threshold in (30, 120, 210):
             await eventually(
-                lambda t=threshold: _applied_at_least(probe, t),
+                functools.partial(_applied_at_least, probe, threshold),
                 timeout=60,
                 what=f"{threshold} applied",
             )

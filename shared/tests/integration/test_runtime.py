@@ -6,12 +6,15 @@ import asyncio
 from pathlib import Path
 from typing import ClassVar
 
+import pytest
 from pydantic_settings import SettingsConfigDict
 
 from shared.config import BaseServiceSettings
 from shared.runtime import Resources, Role, Runtime, ServiceDefinition
 from shared.testing.infra import ObjectStoreServer, eventually
 from shared.testing.service import service_settings
+
+pytestmark = pytest.mark.integration
 
 
 class WorkerProbeSettings(BaseServiceSettings):

@@ -15,7 +15,9 @@ from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from shared.contracts.envelope import EventData, sensitive
+# Re-exported: handlers annotate with `events.EventData` beside the event types.
+from shared.contracts.envelope import EventData as EventData
+from shared.contracts.envelope import sensitive
 
 # Events carry UTC times; dates people read (due dates, reports) are in Vietnam time.
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")

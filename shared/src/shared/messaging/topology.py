@@ -15,7 +15,7 @@ Per consuming service `svc` (names under the namespace, `dvc` by default):
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,7 +65,7 @@ def routes(pattern: str, key: str) -> bool:
 
 
 def wiring_errors(
-    service: str, handled: Iterable[Any], subscriptions: dict[str, tuple[str, ...]]
+    service: str, handled: Iterable[Any], subscriptions: Mapping[str, tuple[str, ...]]
 ) -> list[str]:
     """What disagrees between a service's handlers (event models) and its subscriptions:
     a handled type no binding routes to its queue would never arrive; a type subscribed

@@ -23,7 +23,7 @@ from shared.testing.infra import ObjectStoreServer, eventually, free_port
 @dataclass
 class ServiceUnderTest:
     url: str
-    runtime: Runtime
+    runtime: Runtime[Any]
     app: FastAPI
 
     def client(self, **kwargs: Any) -> httpx.AsyncClient:
@@ -63,7 +63,7 @@ def service_settings(
 
 @asynccontextmanager
 async def running_service(
-    build: Callable[..., ServiceDefinition],
+    build: Callable[..., ServiceDefinition[Any]],
     settings: BaseServiceSettings,
     roles: frozenset[Role] = frozenset(Role),
 ) -> AsyncIterator[ServiceUnderTest]:
@@ -95,7 +95,7 @@ StartService = Callable[..., Awaitable[ServiceUnderTest]]
 
 @asynccontextmanager
 async def service_starter(
-    build: Callable[..., ServiceDefinition],
+    build: Callable[..., ServiceDefinition[Any]],
     settings_class: type[BaseServiceSettings],
     *,
     database_url: str,
