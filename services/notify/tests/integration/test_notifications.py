@@ -11,8 +11,9 @@ import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 
-from notify.adapters.channels import PermanentSendError, ScriptedSmsProvider, TransientSendError
+from notify.adapters.channels import ScriptedSmsProvider
 from notify.adapters.tables import attempts, deliveries
+from notify.domain.delivery import PermanentSendError, TransientSendError
 from services.notify.tests.conftest import Mailbox, StartNotify, officer
 from shared.contracts import Envelope
 from shared.contracts import events as ev

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from notify.api.deps import Ctx, CurrentAdmin, CurrentOperator
+from notify.domain.delivery import DeliveryStatus
 from notify.services import sender, templates, views
+from shared.contracts import events as ev
 from shared.errors import NotFound
 
 router = APIRouter(tags=["notifications"])
@@ -21,8 +23,8 @@ async def list_notifications(
     operator: CurrentOperator,
     dossier_code: Annotated[str | None, Query(max_length=64)] = None,
     recipient: Annotated[str | None, Query(max_length=200)] = None,
-    status: Literal["pending", "sent", "failed", "dead"] | None = None,
-    channel: Literal["sms", "email"] | None = None,
+    status: DeliveryStatus | None = None,
+    channel: ev.Channel | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> dict[str, Any]:
