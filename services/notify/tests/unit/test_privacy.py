@@ -69,6 +69,7 @@ def _encoded(value: object) -> str:
         "!!!!",
         _encoded({"at": NOW.isoformat(), "id": str(uuid.uuid4())}),
         _encoded([NOW.isoformat(), str(uuid.uuid4()), "extra"]),
+        _encoded([NOW.isoformat(), 5]),
         _encoded([5, str(uuid.uuid4())]),
         _encoded(["yesterday", str(uuid.uuid4())]),
         _encoded([NOW.isoformat(), "not-a-uuid"]),

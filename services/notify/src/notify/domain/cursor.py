@@ -22,5 +22,5 @@ def position(cursor: str) -> tuple[datetime, uuid.UUID]:
     try:
         at, delivery_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         return datetime.fromisoformat(at), uuid.UUID(delivery_id)
-    except (binascii.Error, ValueError, TypeError):
+    except (binascii.Error, ValueError, TypeError, AttributeError):
         raise BadRequest("Tham số cursor không hợp lệ.") from None
