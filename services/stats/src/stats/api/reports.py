@@ -11,9 +11,10 @@ from fastapi.responses import Response
 
 from shared.runtime import context_of
 from stats.adapters import exports
+from stats.domain.period import Period
 from stats.services import reports
 from stats.services.context import Context
-from stats.services.reports import GroupBy, Period
+from stats.services.reports import GroupBy
 
 router = APIRouter(tags=["reports"])
 
