@@ -16,6 +16,7 @@ from sqlalchemy import and_, case, exists, func, select
 from shared.contracts.events import VIETNAM, DossierStatus, Judgement
 from shared.db import Database
 from stats.adapters.tables import facts, pauses
+from stats.domain.report import rate
 from stats.services.context import Context
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ IN_TIME = (Judgement.EARLY.value, Judgement.ON_TIME.value)
 
 
 async def refresh(db: Database) -> None:
+    """The business gauges set from the projections as they are now."""
     now = datetime.now(UTC)
     month = now.astimezone(VIETNAM).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     async with db.transaction() as session:
@@ -81,7 +83,7 @@ async def refresh(db: Database) -> None:
         OVERDUE.labels(agency).set(count)
     ON_TIME.clear()
     for agency, good, resolved in rates:
-        ON_TIME.labels(agency).set(round(100 * good / resolved, 1) if resolved else 0)
+        ON_TIME.labels(agency).set(rate(good, resolved) or 0)
 
 
 async def gauges_worker(ctx: Context, stop: asyncio.Event) -> None:
