@@ -9,8 +9,9 @@ order (domain.facts). The dossier's counters are then recomputed from its facts
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -138,24 +139,21 @@ async def apply_catalogue(
     """The agencies (with their parents) and procedures the reports name and group by."""
     await _archive(session, envelope, None)
     for agency in data.agencies:
-        statement = insert(agencies).values(**agency.model_dump())
-        await session.execute(
-            statement.on_conflict_do_update(
-                index_elements=["code"],
-                set_={"name": statement.excluded.name, "level": statement.excluded.level,
-                      "parent_code": statement.excluded.parent_code},
-            )
-        )  # fmt: skip
+        await _replace(session, agencies, agency.model_dump())
     for procedure in data.procedures:
-        statement = insert(procedures).values(
-            code=procedure.code, name=procedure.name, field=procedure.field
+        values = {"code": procedure.code, "name": procedure.name, "field": procedure.field}
+        await _replace(session, procedures, values)
+
+
+async def _replace(session: AsyncSession, table: Table, values: dict[str, Any]) -> None:
+    """The catalogue's row for a code, in place of what was learned before."""
+    statement = insert(table).values(**values)
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["code"],
+            set_={name: statement.excluded[name] for name in values if name != "code"},
         )
-        await session.execute(
-            statement.on_conflict_do_update(
-                index_elements=["code"],
-                set_={"name": statement.excluded.name, "field": statement.excluded.field},
-            )
-        )
+    )
 
 
 async def ignore(
