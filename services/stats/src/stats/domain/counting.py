@@ -102,7 +102,7 @@ def contribution(facts: Facts) -> list[Counter]:
         kind = end[1]
         counters.append(("ended", ended, 1))
         if kind == "resolved":
-            counters.append((f"resolved_{facts.judgement or 'on_time'}", ended, 1))
+            counters.append((f"resolved_{facts.judgement or ev.Judgement.ON_TIME}", ended, 1))
             if facts.e_result:
                 counters.append(("e_result", ended, 1))
                 if facts.digitised:
