@@ -6,7 +6,7 @@ lease ends), sent outside any transaction with a timeout, a few at a time, then
 recorded with their attempt and announced (`notification.sent` / `.failed`) through
 the outbox. A transient failure is retried after an exponential back-off with a cap;
 a permanent one is `failed` at once; a delivery out of attempts is `dead` until an
-operator sends it again.
+operator sends it again (the rules are domain.delivery's).
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 
 
 async def claim(ctx: Context) -> list[Delivery]:
+    """The deliveries due now that no other sender holds, leased to this one."""
     now = datetime.now(UTC)
     async with ctx.db.transaction() as session:
         rows = (
@@ -135,6 +136,7 @@ async def send_due(ctx: Context) -> int:
 
 
 async def refresh_gauges(ctx: Context) -> None:
+    """The deliveries-by-status gauge as the table stands."""
     async with ctx.db.transaction() as session:
         counts: dict[str, int] = dict(
             (
