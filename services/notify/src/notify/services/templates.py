@@ -36,6 +36,7 @@ async def load_defaults(ctx: Context) -> None:
 
 
 async def current(session: AsyncSession, key: str) -> Any:
+    """The version in force of a template, None when the key has none."""
     return (
         (
             await session.execute(
@@ -51,6 +52,7 @@ async def current(session: AsyncSession, key: str) -> Any:
 
 
 async def list_current(ctx: Context) -> list[dict[str, Any]]:
+    """The newest version of every template, by key."""
     async with ctx.db.transaction() as session:
         newest = (
             select(templates.c.key, func.max(templates.c.version).label("version"))
@@ -69,6 +71,7 @@ async def list_current(ctx: Context) -> list[dict[str, Any]]:
 
 
 async def history(ctx: Context, key: str) -> list[dict[str, Any]]:
+    """Every version of a template, newest first; NotFound for a key never saved."""
     async with ctx.db.transaction() as session:
         rows = await session.execute(
             select(templates).where(templates.c.key == key).order_by(templates.c.version.desc())

@@ -87,6 +87,7 @@ def _item(row: Any, full: bool, tried: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 async def dev_messages(ctx: Context, phone: str | None, limit: int) -> list[dict[str, Any]]:
+    """What the development SMS provider kept, newest first."""
     query = select(dev_sms).order_by(dev_sms.c.id.desc()).limit(limit)
     if phone:
         query = query.where(dev_sms.c.phone == phone)
