@@ -13,6 +13,7 @@ from notify.adapters.channels import (
 from notify.api import router
 from notify.config import NotifySettings
 from notify.consumers import HANDLERS
+from notify.domain.delivery import RetryPolicy
 from notify.services import templates
 from notify.services.context import Context
 from notify.services.sender import sender_worker
@@ -46,6 +47,9 @@ def build(settings: NotifySettings | None = None) -> ServiceDefinition[Context]:
             ),
             sms=_sms(settings, resources.db),
             officers=RemoteTokenVerifier(settings.officer_jwks_url, keys=settings.officer_jwks),
+            retry=RetryPolicy(
+                settings.max_attempts, settings.retry_base_seconds, settings.retry_max_seconds
+            ),
         )  # fmt: skip
         await templates.load_defaults(ctx)
         return ctx

@@ -24,7 +24,7 @@ class NotifySettings(BaseServiceSettings):
     smtp_password: SecretStr | None = None
     smtp_from: str = "Cổng dịch vụ công <no-reply@dichvucong.example.vn>"
 
-    # development: recorded in the database; http: a gateway (see adapters/sms.py);
+    # development: recorded in the database; http: a gateway (see adapters/channels.py);
     # scripted: told to succeed, fail or be slow (tests and rehearsals).
     sms_provider: Literal["development", "http", "scripted"] = "development"
     sms_http_url: str = ""

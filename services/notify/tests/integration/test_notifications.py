@@ -11,8 +11,9 @@ import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 
-from notify.adapters.channels import PermanentSendError, ScriptedSmsProvider, TransientSendError
+from notify.adapters.channels import ScriptedSmsProvider
 from notify.adapters.tables import attempts, deliveries
+from notify.domain.delivery import PermanentSendError, TransientSendError
 from services.notify.tests.conftest import Mailbox, StartNotify, officer
 from shared.contracts import Envelope
 from shared.contracts import events as ev
@@ -38,6 +39,15 @@ WORKFLOW = {
 
 def envelope(data: ev.EventData, code: str | None = None) -> Envelope:
     return Envelope.wrap(data, source="test", dossier_code=code or f"G01-{uuid.uuid4().hex[:8]}")
+
+
+def otp_requested(occurred_at: datetime | None = None) -> Envelope:
+    """intake's one-time code for a new account, valid five minutes."""
+    return Envelope.wrap(
+        ev.AccountOtpRequested(account_id=uuid.uuid4(), purpose="register", phone="0911222333",
+                               otp="482913", expires_at=NOW + timedelta(minutes=5)),
+        source="intake", occurred_at=occurred_at,
+    )  # fmt: skip
 
 
 def every_event(recipient: ev.Recipient = CITIZEN) -> dict[str, ev.EventData]:
@@ -124,11 +134,7 @@ async def test_each_event_is_told_to_the_right_people_on_their_channels(
     published = {name: envelope(data) for name, data in every_event().items()}
     for item in published.values():
         await notify.publish(item)
-    otp = Envelope.wrap(
-        ev.AccountOtpRequested(account_id=uuid.uuid4(), purpose="register", phone="0911222333",
-                               otp="482913", expires_at=NOW + timedelta(minutes=5)),
-        source="intake", occurred_at=NOW,
-    )  # fmt: skip
+    otp = otp_requested(occurred_at=NOW)
     await notify.publish(otp)
     # 8 citizen events × 2 channels, 2 officer events × 2 channels, the OTP by SMS only;
     # an assignment tells nobody.
@@ -228,11 +234,7 @@ async def test_an_invalid_number_fails_at_once_without_retries(notify: ServiceUn
 
 
 async def test_operators_see_masked_addresses_and_never_an_otp(notify: ServiceUnderTest) -> None:
-    otp = Envelope.wrap(
-        ev.AccountOtpRequested(account_id=uuid.uuid4(), purpose="register", phone="0911222333",
-                               otp="482913", expires_at=NOW + timedelta(minutes=5)),
-        source="intake",
-    )  # fmt: skip
+    otp = otp_requested()
     await notify.publish(otp)
     await notify.publish(envelope(every_event()["received"]))
     await settled(notify, 3)
@@ -292,11 +294,7 @@ async def test_the_development_provider_keeps_what_it_would_send(
     start_notify: StartNotify,
 ) -> None:
     notify = await start_notify(sms_provider="development")
-    otp = Envelope.wrap(
-        ev.AccountOtpRequested(account_id=uuid.uuid4(), purpose="register", phone="0911222333",
-                               otp="482913", expires_at=NOW + timedelta(minutes=5)),
-        source="intake",
-    )  # fmt: skip
+    otp = otp_requested()
     await notify.publish(otp)
     await settled(notify, 1)
     async with notify.client() as client:

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from notify.adapters.channels import HttpSmsProvider, PermanentSendError, TransientSendError
+from notify.adapters.channels import HttpSmsProvider
+from notify.domain.delivery import PermanentSendError, TransientSendError
 
 
 @pytest.fixture

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from notify.domain.text import fit_sms, mask, segments, unaccent
-from notify.services.inbound import sms_text
-from notify.services.templates import problems
+from notify.domain.privacy import mask
+from notify.domain.templates import problems, sms_text
+from notify.domain.text import fit_sms, segments, unaccent
 
 
 def test_vietnamese_is_sent_unaccented_in_gsm7() -> None:

@@ -69,7 +69,7 @@ async def history() -> History:
 async def test_the_report_matches_the_history_counted_dossier_by_dossier(
     stats: ServiceUnderTest, history: History
 ) -> None:
-    await apply(stats.runtime.ctx, [(e, None) for e in history.events])
+    await _apply(stats, history.events)
     every = set(AGENCIES)
     snapshots = []
     for start, end in PERIODS:
@@ -95,18 +95,23 @@ async def test_the_report_matches_the_history_counted_dossier_by_dossier(
         assert await _report(stats, start, end) == before
 
 
+async def _apply(stats: ServiceUnderTest, events: list[Any]) -> None:
+    """The events through the handlers, as the consumer applies them (no archived names)."""
+    await apply(stats.runtime.ctx, [(e, None) for e in events])
+
+
 async def _truncate_and_apply(stats: ServiceUnderTest, events: list[Any]) -> None:
     from sqlalchemy import text
 
     async with stats.runtime.db.transaction() as session:
         await session.execute(text("TRUNCATE facts, pauses, counts"))
-    await apply(stats.runtime.ctx, [(e, None) for e in events])
+    await _apply(stats, events)
 
 
 async def test_rebuilding_from_the_archive_gives_the_same_report(
     stats: ServiceUnderTest, history: History
 ) -> None:
-    await apply(stats.runtime.ctx, [(e, None) for e in history.events[:150]])
+    await _apply(stats, history.events[:150])
     before = await _report(stats, *PERIODS[0])
     assert await rebuild(stats.runtime.ctx) == 150
     assert await _report(stats, *PERIODS[0]) == before
@@ -115,7 +120,7 @@ async def test_rebuilding_from_the_archive_gives_the_same_report(
 async def test_exports_carry_the_official_headings_and_the_same_numbers(
     stats: ServiceUnderTest, history: History
 ) -> None:
-    await apply(stats.runtime.ctx, [(e, None) for e in history.events])
+    await _apply(stats, history.events)
     start, end = PERIODS[0]
     report = await _report(stats, start, end)
     params = {"from": start.isoformat(), "to": end.isoformat()}
@@ -142,7 +147,7 @@ async def test_exports_carry_the_official_headings_and_the_same_numbers(
 async def test_indicators_show_numerators_and_denominators(
     stats: ServiceUnderTest, history: History
 ) -> None:
-    await apply(stats.runtime.ctx, [(e, None) for e in history.events])
+    await _apply(stats, history.events)
     start, end = PERIODS[0]
     report = await _report(stats, start, end)
     async with stats.client() as client:
@@ -164,7 +169,7 @@ async def test_indicators_show_numerators_and_denominators(
 async def test_the_public_list_masks_names_by_default(
     stats: ServiceUnderTest, history: History
 ) -> None:
-    await apply(stats.runtime.ctx, [(e, None) for e in history.events])
+    await _apply(stats, history.events)
     async with stats.client() as client:
         listed = (await client.get("/api/v1/public/awaiting-pickup", params={"limit": 200})).json()
         one_agency = (
@@ -183,7 +188,7 @@ async def test_the_public_list_shows_full_names_when_set_to(
     start_stats: Any, history: History
 ) -> None:
     full = await start_stats(public_full_names=True)
-    await apply(full.runtime.ctx, [(e, None) for e in history.events[:60]])
+    await _apply(full, history.events[:60])
     async with full.client() as client:
         shown = (await client.get("/api/v1/public/awaiting-pickup")).json()["items"]
     assert all(i["applicant_name"] == "Nguyễn Văn An" for i in shown)

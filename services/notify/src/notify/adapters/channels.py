@@ -1,8 +1,8 @@
 """The ways a message leaves: email over SMTP, SMS through a provider.
 
-Every sender raises `PermanentSendError` when trying again cannot help (an invalid
-number, an address the server refuses) and `TransientSendError` when it may (a timeout,
-a 4xx from the mail server, a gateway outage); the sender retries only the latter.
+Every sender raises `PermanentSendError` (domain.delivery) when trying again cannot help
+(an invalid number, an address the server refuses) and `TransientSendError` when it may
+(a timeout, a 4xx from the mail server, a gateway outage); only the latter is retried.
 """
 
 from __future__ import annotations
@@ -19,19 +19,8 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notify.adapters.tables import dev_sms
+from notify.domain.delivery import PermanentSendError, SendError, TransientSendError
 from shared.db import Database
-
-
-class SendError(Exception):
-    pass
-
-
-class PermanentSendError(SendError):
-    """Retrying will not help."""
-
-
-class TransientSendError(SendError):
-    """Worth another attempt later."""
 
 
 @dataclass(frozen=True)

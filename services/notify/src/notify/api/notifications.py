@@ -3,26 +3,105 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any, Literal
+from datetime import datetime
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from notify.api.deps import Ctx, CurrentAdmin, CurrentOperator
+from notify.domain.delivery import AttemptOutcome, DeliveryStatus
 from notify.services import sender, templates, views
+from shared.contracts import events as ev
 from shared.errors import NotFound
 
 router = APIRouter(tags=["notifications"])
 
 
-@router.get("/notifications")
+class AttemptRead(BaseModel):
+    attempt: int
+    at: datetime
+    outcome: AttemptOutcome
+    error: str | None
+    duration_ms: int
+
+
+class DeliveryRead(BaseModel):
+    id: uuid.UUID
+    event_id: uuid.UUID
+    event_type: str
+    dossier_code: str | None
+    channel: ev.Channel
+    recipient: str = Field(description="Masked unless the reader is an administrator.")
+    template: str
+    template_version: int
+    status: DeliveryStatus
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+    subject: str | None
+    body: str = Field(description="The message as sent, a one-time code masked.")
+    history: list[AttemptRead]
+
+
+class DeliveryPageRead(BaseModel):
+    items: list[DeliveryRead]
+    next_cursor: str | None
+
+
+class ResendRead(BaseModel):
+    id: uuid.UUID
+    status: DeliveryStatus
+
+
+class TemplateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    subject: str | None = Field(None, max_length=300)
+    body: str = Field(min_length=1, max_length=5000)
+
+
+class TemplateSavedRead(BaseModel):
+    key: str
+    version: int
+    subject: str | None
+    body: str
+    created_by: str
+
+
+class TemplateRead(TemplateSavedRead):
+    created_at: datetime
+
+
+class TemplateListRead(BaseModel):
+    items: list[TemplateRead]
+
+
+class TemplateHistoryRead(BaseModel):
+    key: str
+    versions: list[TemplateRead]
+
+
+class DevSmsRead(BaseModel):
+    id: int
+    phone: str
+    text: str
+    created_at: datetime
+
+
+class DevSmsListRead(BaseModel):
+    items: list[DevSmsRead]
+
+
+@router.get("/notifications", response_model=DeliveryPageRead)
 async def list_notifications(
     ctx: Ctx,
     operator: CurrentOperator,
     dossier_code: Annotated[str | None, Query(max_length=64)] = None,
     recipient: Annotated[str | None, Query(max_length=200)] = None,
-    status: Literal["pending", "sent", "failed", "dead"] | None = None,
-    channel: Literal["sms", "email"] | None = None,
+    status: DeliveryStatus | None = None,
+    channel: ev.Channel | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> dict[str, Any]:
@@ -33,32 +112,25 @@ async def list_notifications(
     )  # fmt: skip
 
 
-@router.post("/notifications/{delivery_id}/resend")
+@router.post("/notifications/{delivery_id}/resend", response_model=ResendRead)
 async def resend(delivery_id: uuid.UUID, ctx: Ctx, admin: CurrentAdmin) -> dict[str, Any]:
     """Send a dead or failed delivery again."""
     return await sender.resend(ctx, delivery_id)
 
 
-class TemplateIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    subject: str | None = Field(None, max_length=300)
-    body: str = Field(min_length=1, max_length=5000)
-
-
-@router.get("/templates")
+@router.get("/templates", response_model=TemplateListRead)
 async def list_templates(ctx: Ctx, operator: CurrentOperator) -> dict[str, Any]:
     """The templates in force (the newest version of each)."""
     return {"items": await templates.list_current(ctx)}
 
 
-@router.get("/templates/{key}")
+@router.get("/templates/{key}", response_model=TemplateHistoryRead)
 async def template_history(key: str, ctx: Ctx, operator: CurrentOperator) -> dict[str, Any]:
     """Every version of one template, newest first."""
     return {"key": key, "versions": await templates.history(ctx, key)}
 
 
-@router.put("/templates/{key}")
+@router.put("/templates/{key}", response_model=TemplateSavedRead)
 async def save_template(
     key: str, body: TemplateIn, ctx: Ctx, admin: CurrentAdmin
 ) -> dict[str, Any]:
@@ -66,7 +138,7 @@ async def save_template(
     return await templates.save(ctx, key, body.subject, body.body, admin.name or admin.id)
 
 
-@router.get("/dev/sms")
+@router.get("/dev/sms", response_model=DevSmsListRead)
 async def development_sms(
     ctx: Ctx,
     phone: Annotated[str | None, Query(max_length=20)] = None,

@@ -1,4 +1,4 @@
-"""SMS text as Vietnamese gateways take it, and personal data masked for display.
+"""SMS text as Vietnamese gateways take it.
 
 SMS are sent unaccented, in the GSM-7 alphabet: Vietnamese brand-name SMS gateways bill
 and accept messages by 160-character GSM-7 segments (153 when concatenated), while an
@@ -56,16 +56,3 @@ def fit_sms(text: str, max_segments: int) -> str:
     while septets(plain) > limit:
         plain = plain[: limit - 3 - (septets(plain) - len(plain))].rstrip() + "..."
     return plain
-
-
-def mask_phone(phone: str) -> str:
-    return phone[:2] + "*" * max(len(phone) - 4, 0) + phone[-2:] if len(phone) > 4 else "****"
-
-
-def mask_email(email: str) -> str:
-    local, _, domain = email.partition("@")
-    return f"{local[:1]}***@{domain}" if domain else "***"
-
-
-def mask(address: str) -> str:
-    return mask_email(address) if "@" in address else mask_phone(address)

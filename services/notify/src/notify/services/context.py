@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from notify.adapters.channels import EmailSender, SmsProvider
 from notify.config import NotifySettings
+from notify.domain.delivery import RetryPolicy
 from shared.runtime import Resources
 from shared.security import RemoteTokenVerifier
 
@@ -15,3 +16,4 @@ class Context(Resources[NotifySettings]):
     email: EmailSender
     sms: SmsProvider
     officers: RemoteTokenVerifier
+    retry: RetryPolicy

@@ -9,35 +9,19 @@ recipient) and adds nothing.
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notify.adapters.tables import deliveries
-from notify.domain.messages import FREE_TEXT, Target, targets, variables
-from notify.domain.text import fit_sms, max_length, septets, unaccent
+from notify.domain.messages import Target, targets, variables
+from notify.domain.privacy import shown_body
+from notify.domain.templates import render, sms_text
 from notify.services import templates
 from notify.services.context import Context
 from shared.contracts import Envelope
 from shared.contracts import events as ev
 from shared.contracts.envelope import EventData
-
-OTP_MASK = "******"
-
-
-def sms_text(source: str, values: dict[str, Any], max_segments: int) -> str:
-    """The SMS, unaccented; free text shortened first so the code and dates survive."""
-    values = dict(values)
-    for name in FREE_TEXT:
-        text = unaccent(templates.render(source, values))
-        over = septets(text) - max_length(max_segments)
-        if over <= 0:
-            return text
-        if isinstance(values.get(name), str) and values[name]:
-            keep = max(len(values[name]) - over - 3, 0)
-            values[name] = values[name][:keep].rstrip() + "..."
-    return fit_sms(templates.render(source, values), max_segments)
 
 
 async def notify(ctx: Context, session: AsyncSession, envelope: Envelope, data: EventData) -> None:
@@ -65,12 +49,8 @@ async def _deliver(
         body = sms_text(template["body"], values, max_segments)
         subject = None
     else:
-        body = templates.render(template["body"], values)
-        subject = templates.render(template["subject"] or "", values)
-    display = body
-    if isinstance(data, ev.AccountOtpRequested):
-        # The code is sent, never shown: operators see the message with it masked.
-        display = body.replace(data.otp, OTP_MASK)
+        body = render(template["body"], values)
+        subject = render(template["subject"] or "", values)
     await session.execute(
         insert(deliveries)
         .values(
@@ -78,7 +58,7 @@ async def _deliver(
             dossier_code=envelope.dossier_code, channel=target.channel.value,
             recipient=target.address, recipient_name=target.name or None, template_key=key,
             template_version=template["version"], subject=subject, body=body,
-            display_body=display,
+            display_body=shown_body(data, body),
         )
         .on_conflict_do_nothing(index_elements=["event_id", "channel", "recipient"])
     )  # fmt: skip

@@ -6,7 +6,7 @@ lease ends), sent outside any transaction with a timeout, a few at a time, then
 recorded with their attempt and announced (`notification.sent` / `.failed`) through
 the outbox. A transient failure is retried after an exponential back-off with a cap;
 a permanent one is `failed` at once; a delivery out of attempts is `dead` until an
-operator sends it again.
+operator sends it again (the rules are domain.delivery's).
 """
 
 from __future__ import annotations
@@ -21,23 +21,26 @@ from typing import Any
 
 from sqlalchemy import func, or_, select
 
-from notify.adapters.channels import PermanentSendError, SendError, TransientSendError
 from notify.adapters.tables import attempts, deliveries
+from notify.domain.delivery import (
+    Delivery,
+    DeliveryStatus,
+    SendError,
+    TransientSendError,
+    after_attempt,
+    announcement,
+    resend_limit,
+)
 from notify.services import metrics
 from notify.services.context import Context
 from shared.contracts import events as ev
-from shared.errors import Conflict, NotFound
+from shared.errors import NotFound
 
 log = logging.getLogger(__name__)
 
 
-def backoff(settings: Any, attempt: int) -> timedelta:
-    """The wait after the `attempt`-th failure: base × 2^(attempt-1), capped."""
-    seconds = settings.retry_base_seconds * 2 ** (attempt - 1)
-    return timedelta(seconds=min(seconds, settings.retry_max_seconds))
-
-
-async def claim(ctx: Context) -> list[Any]:
+async def claim(ctx: Context) -> list[Delivery]:
+    """The deliveries due now that no other sender holds, leased to this one."""
     now = datetime.now(UTC)
     async with ctx.db.transaction() as session:
         rows = (
@@ -45,7 +48,7 @@ async def claim(ctx: Context) -> list[Any]:
                 await session.execute(
                     select(deliveries)
                     .where(
-                        deliveries.c.status == "pending",
+                        deliveries.c.status == DeliveryStatus.PENDING,
                         deliveries.c.next_attempt_at <= now,
                         or_(deliveries.c.lease_until.is_(None), deliveries.c.lease_until < now),
                     )
@@ -63,20 +66,29 @@ async def claim(ctx: Context) -> list[Any]:
                 .where(deliveries.c.id.in_([r["id"] for r in rows]))
                 .values(lease_until=now + timedelta(seconds=ctx.settings.lease_seconds))
             )
-    return list(rows)
+    return [_delivery(row) for row in rows]
 
 
-async def _send(ctx: Context, delivery: Any) -> None:
-    if delivery["channel"] == "email":
-        await ctx.email.send(delivery["recipient"], delivery["subject"] or "", delivery["body"])
+def _delivery(row: Any) -> Delivery:
+    return Delivery(
+        id=row["id"], event_id=row["event_id"], dossier_code=row["dossier_code"],
+        channel=ev.Channel(row["channel"]), recipient=row["recipient"],
+        template_key=row["template_key"], template_version=row["template_version"],
+        subject=row["subject"], body=row["body"], attempts=row["attempts"],
+        attempt_limit=row["attempt_limit"],
+    )  # fmt: skip
+
+
+async def _send(ctx: Context, delivery: Delivery) -> None:
+    if delivery.channel is ev.Channel.EMAIL:
+        await ctx.email.send(delivery.recipient, delivery.subject or "", delivery.body)
     else:
-        await ctx.sms.send(delivery["recipient"], delivery["body"])
+        await ctx.sms.send(delivery.recipient, delivery.body)
 
 
-async def attempt(ctx: Context, delivery: Any) -> str:
+async def attempt(ctx: Context, delivery: Delivery) -> DeliveryStatus:
     """Send one delivery once and record the outcome; returns the new status."""
-    channel, template = delivery["channel"], delivery["template_key"]
-    number = delivery["attempts"] + 1
+    channel, template = delivery.channel, delivery.template_key
     started = time.perf_counter()
     error: SendError | None = None
     try:
@@ -88,54 +100,32 @@ async def attempt(ctx: Context, delivery: Any) -> str:
     elapsed = time.perf_counter() - started
     metrics.SEND_SECONDS.labels(channel).observe(elapsed)
     now = datetime.now(UTC)
-    values: dict[str, Any] = {"attempts": number, "lease_until": None}
+    verdict = after_attempt(ctx.retry, delivery, error)
+    values: dict[str, Any] = {
+        "attempts": verdict.attempt, "lease_until": None, "status": verdict.status,
+        "last_error": None if error is None else str(error)[:500],
+    }  # fmt: skip
     if error is None:
-        status, outcome = "sent", "sent"
-        values.update(status="sent", sent_at=now, last_error=None)
+        values["sent_at"] = now
     else:
         metrics.PROVIDER_ERRORS.labels(channel, type(error).__name__).inc()
-        permanent = isinstance(error, PermanentSendError)
-        if permanent:
-            status, outcome = "failed", "failed"
-        elif number >= (delivery["attempt_limit"] or ctx.settings.max_attempts):
-            status, outcome = "dead", "dead"
-        else:
-            status, outcome = "pending", "retried"
-            values["next_attempt_at"] = now + backoff(ctx.settings, number)
-        values.update(status=status, last_error=str(error)[:500])
-    metrics.DELIVERIES.labels(channel, template, outcome).inc()
+    if verdict.retry_in is not None:
+        values["next_attempt_at"] = now + verdict.retry_in
+    metrics.DELIVERIES.labels(channel, template, verdict.outcome).inc()
     async with ctx.db.transaction() as session:
         await session.execute(
-            deliveries.update().where(deliveries.c.id == delivery["id"]).values(**values)
+            deliveries.update().where(deliveries.c.id == delivery.id).values(**values)
         )
         await session.execute(
             attempts.insert().values(
-                delivery_id=delivery["id"], attempt=number, at=now, outcome=outcome,
-                error=values.get("last_error"), duration_ms=int(elapsed * 1000),
+                delivery_id=delivery.id, attempt=verdict.attempt, at=now, outcome=verdict.outcome,
+                error=values["last_error"], duration_ms=int(elapsed * 1000),
             )
         )  # fmt: skip
-        if status in ("sent", "failed", "dead"):
-            await ctx.outbox.add(session, _outcome(delivery, status, number, now, error))
-    return status
-
-
-def _outcome(
-    delivery: Any, status: str, number: int, now: datetime, error: SendError | None
-) -> ev.EventData:
-    common = {
-        "delivery_id": delivery["id"],
-        "source_event_id": delivery["event_id"],
-        "channel": ev.Channel(delivery["channel"]),
-        "template": delivery["template_key"],
-        "template_version": delivery["template_version"],
-        "dossier_code": delivery["dossier_code"],
-        "attempts": number,
-    }
-    if status == "sent":
-        return ev.NotificationSent(**common, sent_at=now)
-    return ev.NotificationFailed(
-        **common, permanent=status == "failed", error=type(error).__name__ if error else ""
-    )
+        event = announcement(delivery, verdict, now, error)
+        if event is not None:
+            await ctx.outbox.add(session, event)
+    return verdict.status
 
 
 async def send_due(ctx: Context) -> int:
@@ -146,6 +136,7 @@ async def send_due(ctx: Context) -> int:
 
 
 async def refresh_gauges(ctx: Context) -> None:
+    """The deliveries-by-status gauge as the table stands."""
     async with ctx.db.transaction() as session:
         counts: dict[str, int] = dict(
             (
@@ -154,7 +145,7 @@ async def refresh_gauges(ctx: Context) -> None:
                 )
             ).all()
         )
-    for status in ("pending", "sent", "failed", "dead"):
+    for status in DeliveryStatus:
         metrics.BY_STATUS.labels(status).set(counts.get(status, 0))
 
 
@@ -187,12 +178,11 @@ async def resend(ctx: Context, delivery_id: uuid.UUID) -> dict[str, Any]:
         )
         if row is None:
             raise NotFound("Không có thông báo này.")
-        if row["status"] not in ("dead", "failed"):
-            raise Conflict("Chỉ gửi lại thông báo đã thất bại.", current_status=row["status"])
+        limit = resend_limit(DeliveryStatus(row["status"]), row["attempts"], ctx.retry)
         await session.execute(
             deliveries.update()
             .where(deliveries.c.id == delivery_id)
-            .values(status="pending", next_attempt_at=datetime.now(UTC), lease_until=None,
-                    attempt_limit=row["attempts"] + ctx.settings.max_attempts)
+            .values(status=DeliveryStatus.PENDING, next_attempt_at=datetime.now(UTC),
+                    lease_until=None, attempt_limit=limit)
         )  # fmt: skip
-    return {"id": delivery_id, "status": "pending"}
+    return {"id": delivery_id, "status": DeliveryStatus.PENDING}

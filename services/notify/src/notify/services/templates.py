@@ -1,9 +1,5 @@
-"""Templates as data: one per event and channel, versioned, edited without a deploy.
-
-Jinja2 in a sandbox with StrictUndefined: a template names only what its event supplies
-(checked when it is saved, so a typo is refused at once, not discovered when a citizen
-should have been told), and cannot reach anything else.
-"""
+"""Templates as data: one per event and channel, versioned, edited without a deploy;
+what a template may say is domain.templates."""
 
 from __future__ import annotations
 
@@ -11,25 +7,14 @@ import json
 from importlib import resources
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, meta, nodes
-from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notify.adapters.tables import templates
-from notify.domain.messages import allowed_variables
-from notify.domain.text import max_length, septets, unaccent
+from notify.domain.templates import problems
 from notify.services.context import Context
 from shared.errors import Invalid, NotFound
-
-ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
-
-
-def split_key(key: str) -> tuple[str, str]:
-    """`dossier.received.sms` → (`dossier.received`, `sms`)."""
-    event_type, _, channel = key.rpartition(".")
-    return event_type, channel
 
 
 def defaults() -> dict[str, dict[str, Any]]:
@@ -50,36 +35,8 @@ async def load_defaults(ctx: Context) -> None:
             )  # fmt: skip
 
 
-def problems(key: str, subject: str | None, body: str, max_segments: int) -> list[dict[str, str]]:
-    """What is wrong with a template, field by field (Vietnamese), empty when it can be saved."""
-    event_type, channel = split_key(key)
-    allowed = allowed_variables(event_type)
-    if not allowed or channel not in ("sms", "email"):
-        return [{"field": "key", "message": f"Không có sự kiện hoặc kênh gửi “{key}”."}]
-    found: list[dict[str, str]] = []
-    for field, source in (("subject", subject), ("body", body)):
-        if source is None:
-            continue
-        try:
-            used = meta.find_undeclared_variables(ENV.parse(source))
-        except TemplateSyntaxError as exc:
-            found.append({"field": field, "message": f"Mẫu sai cú pháp (dòng {exc.lineno})."})
-            continue
-        for name in sorted(used - allowed):
-            found.append(
-                {"field": field, "message": f"Sự kiện {event_type} không có trường “{name}”."}
-            )
-    if channel == "email" and not subject:
-        found.append({"field": "subject", "message": "Thư điện tử cần có tiêu đề."})
-    if channel == "sms" and not found:
-        # The fixed text alone must fit; the values are shortened at send time if needed.
-        literal = "".join(node.data for node in ENV.parse(body).find_all(nodes.TemplateData))
-        if septets(unaccent(literal)) > max_length(max_segments):
-            found.append({"field": "body", "message": "Tin nhắn quá dài so với số đoạn cho phép."})
-    return found
-
-
 async def current(session: AsyncSession, key: str) -> Any:
+    """The version in force of a template, None when the key has none."""
     return (
         (
             await session.execute(
@@ -94,11 +51,8 @@ async def current(session: AsyncSession, key: str) -> Any:
     )
 
 
-def render(source: str, values: dict[str, Any]) -> str:
-    return ENV.from_string(source).render(**values).strip()
-
-
 async def list_current(ctx: Context) -> list[dict[str, Any]]:
+    """The newest version of every template, by key."""
     async with ctx.db.transaction() as session:
         newest = (
             select(templates.c.key, func.max(templates.c.version).label("version"))
@@ -117,6 +71,7 @@ async def list_current(ctx: Context) -> list[dict[str, Any]]:
 
 
 async def history(ctx: Context, key: str) -> list[dict[str, Any]]:
+    """Every version of a template, newest first; NotFound for a key never saved."""
     async with ctx.db.transaction() as session:
         rows = await session.execute(
             select(templates).where(templates.c.key == key).order_by(templates.c.version.desc())

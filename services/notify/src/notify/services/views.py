@@ -2,32 +2,17 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import uuid
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, tuple_
 
 from notify.adapters.tables import attempts, deliveries, dev_sms
-from notify.domain.text import mask
+from notify.domain.cursor import cursor_after, position
+from notify.domain.delivery import DeliveryStatus
+from notify.domain.privacy import shown_address
 from notify.services.context import Context
-from shared.errors import BadRequest
-
-
-def _cursor(created_at: datetime, delivery_id: uuid.UUID) -> str:
-    raw = json.dumps([created_at.isoformat(), str(delivery_id)]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        at, delivery_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return datetime.fromisoformat(at), uuid.UUID(delivery_id)
-    except (binascii.Error, ValueError, TypeError):
-        raise BadRequest("Tham số cursor không hợp lệ.") from None
+from shared.contracts import events as ev
 
 
 async def list_deliveries(
@@ -36,8 +21,8 @@ async def list_deliveries(
     full: bool,
     dossier_code: str | None = None,
     recipient: str | None = None,
-    status: str | None = None,
-    channel: str | None = None,
+    status: DeliveryStatus | None = None,
+    channel: ev.Channel | None = None,
     limit: int = 50,
     cursor: str | None = None,
 ) -> dict[str, Any]:
@@ -53,7 +38,7 @@ async def list_deliveries(
             query = query.where(column == value)
     if cursor:
         query = query.where(
-            tuple_(deliveries.c.created_at, deliveries.c.id) < tuple_(*_decode(cursor))
+            tuple_(deliveries.c.created_at, deliveries.c.id) < tuple_(*position(cursor))
         )
     query = query.order_by(deliveries.c.created_at.desc(), deliveries.c.id.desc()).limit(limit + 1)
     async with ctx.db.transaction() as session:
@@ -74,7 +59,7 @@ async def list_deliveries(
             )  # fmt: skip
     return {
         "items": [_item(r, full, by_delivery.get(r["id"], [])) for r in page],
-        "next_cursor": _cursor(page[-1]["created_at"], page[-1]["id"])
+        "next_cursor": cursor_after(page[-1]["created_at"], page[-1]["id"])
         if len(rows) > limit
         else None,
     }
@@ -86,11 +71,11 @@ def _item(row: Any, full: bool, tried: list[dict[str, Any]]) -> dict[str, Any]:
         "event_id": row["event_id"],
         "event_type": row["event_type"],
         "dossier_code": row["dossier_code"],
-        "channel": row["channel"],
-        "recipient": row["recipient"] if full else mask(row["recipient"]),
+        "channel": ev.Channel(row["channel"]),
+        "recipient": shown_address(row["recipient"], full=full),
         "template": row["template_key"],
         "template_version": row["template_version"],
-        "status": row["status"],
+        "status": DeliveryStatus(row["status"]),
         "attempts": row["attempts"],
         "last_error": row["last_error"],
         "created_at": row["created_at"],
@@ -102,6 +87,7 @@ def _item(row: Any, full: bool, tried: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 async def dev_messages(ctx: Context, phone: str | None, limit: int) -> list[dict[str, Any]]:
+    """What the development SMS provider kept, newest first."""
     query = select(dev_sms).order_by(dev_sms.c.id.desc()).limit(limit)
     if phone:
         query = query.where(dev_sms.c.phone == phone)

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
+from pydantic import BaseModel, Field
 
 from shared.runtime import context_of
 from stats.adapters import exports
+from stats.domain.period import Period
 from stats.services import reports
 from stats.services.context import Context
-from stats.services.reports import GroupBy, Period
+from stats.services.reports import GroupBy
 
 router = APIRouter(tags=["reports"])
 
@@ -21,8 +23,91 @@ AgencyCode = Annotated[str | None, Query(max_length=50)]
 From = Annotated[date, Query(alias="from", description="Ngày đầu kỳ (YYYY-MM-DD)")]
 To = Annotated[date, Query(alias="to", description="Ngày cuối kỳ (YYYY-MM-DD), tính cả ngày đó")]
 
+CSV = "text/csv"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 Ctx = Annotated[Context, Depends(context_of)]
+
+# Counters are summed as floats; one never counted in the period stays the integer 0.
+Number = int | float
+
+
+class ReportTotalsRead(BaseModel):
+    carried_over_in_time: int
+    carried_over_overdue: int
+    received: int
+    received_online: int
+    received_direct: int
+    total: int
+    resolved: int
+    resolved_early: int
+    resolved_on_time: int
+    resolved_late: int
+    on_time_rate: float | None = Field(description="Percent, one decimal; null: none resolved.")
+    on_time_rate_text: str = Field(examples=["99,3%"])
+    in_progress_in_time: int
+    in_progress_overdue: int
+    awaiting_supplement: int
+    returned_rejected: int
+    withdrawn: int
+
+
+class ReportRowRead(ReportTotalsRead):
+    key: str = Field(description="The agency's or procedure's code, or the field.")
+    name: str
+
+
+class ReportRead(BaseModel):
+    start: date = Field(alias="from")
+    end: date = Field(alias="to")
+    group_by: GroupBy
+    agency_code: str | None
+    rows: list[ReportRowRead]
+    totals: ReportTotalsRead
+
+
+class RatioRead(BaseModel):
+    numerator: Number
+    denominator: Number
+    value: float | None = Field(description="null where the denominator is 0.")
+
+
+class SatisfactionRead(BaseModel):
+    overdue: int
+    handled: int
+    rated: Number
+    rated_poor: Number
+    value: float | None
+
+
+class IndicatorSetRead(BaseModel):
+    on_time_rate: RatioRead
+    online_rate: RatioRead
+    online_payment_rate: RatioRead
+    digitisation_rate: RatioRead
+    e_result_rate: RatioRead
+    satisfaction: SatisfactionRead
+    average_processing_days: RatioRead
+
+
+class IndicatorsRead(BaseModel):
+    start: date = Field(alias="from")
+    end: date = Field(alias="to")
+    agency_code: str | None
+    indicators: IndicatorSetRead
+
+
+class AwaitingPickupRead(BaseModel):
+    code: str
+    applicant_name: str | None = Field(description="Masked unless the service shows names.")
+    procedure_name: str | None
+    agency_name: str | None
+    result_ready_at: datetime
+
+
+class AwaitingPickupPageRead(BaseModel):
+    items: list[AwaitingPickupRead]
+    next_cursor: str | None
 
 
 @dataclass(frozen=True)
@@ -41,25 +126,36 @@ async def _report(ctx: Context, query: ReportQuery) -> dict[str, Any]:
     return await reports.processing_report(ctx.db, period, query.group_by, query.agency_code)
 
 
-@router.get("/reports/processing")
+@router.get("/reports/processing", response_model=ReportRead)
 async def processing(ctx: Ctx, query: Params) -> dict[str, Any]:
     """Seed 001's table for the period: one row per agency, procedure or field, and totals."""
     return await _report(ctx, query)
 
 
-@router.get("/reports/processing.csv", response_class=Response)
+def _file_answer(description: str, media: str) -> dict[int | str, dict[str, Any]]:
+    return {200: {"description": description, "content": {media: {}}}}
+
+
+@router.get(
+    "/reports/processing.csv",
+    response_class=Response,
+    responses=_file_answer("The report as CSV, UTF-8 with a byte-order mark.", CSV),
+)
 async def processing_csv(ctx: Ctx, query: Params) -> Response:
     """The same report as CSV (UTF-8)."""
     data = await _report(ctx, query)
-    return _file(exports.to_csv(data), "text/csv; charset=utf-8", "csv", query)
+    return _file(exports.to_csv(data), f"{CSV}; charset=utf-8", "csv", query)
 
 
-@router.get("/reports/processing.xlsx", response_class=Response)
+@router.get(
+    "/reports/processing.xlsx",
+    response_class=Response,
+    responses=_file_answer("The report as a spreadsheet (Biểu II.06a).", XLSX),
+)
 async def processing_xlsx(ctx: Ctx, query: Params) -> Response:
     """The same report as a spreadsheet with the official form's headings."""
     data = await _report(ctx, query)
-    media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return _file(exports.to_xlsx(data), media, "xlsx", query)
+    return _file(exports.to_xlsx(data), XLSX, "xlsx", query)
 
 
 def _file(content: bytes, media: str, extension: str, query: ReportQuery) -> Response:
@@ -68,7 +164,7 @@ def _file(content: bytes, media: str, extension: str, query: ReportQuery) -> Res
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip
 
 
-@router.get("/indicators")
+@router.get("/indicators", response_model=IndicatorsRead)
 async def indicators(
     ctx: Ctx, start: From, end: To, agency_code: AgencyCode = None
 ) -> dict[str, Any]:
@@ -76,7 +172,7 @@ async def indicators(
     return await reports.indicators(ctx.db, Period(start, end), agency_code)
 
 
-@router.get("/public/awaiting-pickup")
+@router.get("/public/awaiting-pickup", response_model=AwaitingPickupPageRead)
 async def awaiting_pickup(
     ctx: Ctx,
     agency_code: AgencyCode = None,

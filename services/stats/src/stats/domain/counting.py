@@ -27,6 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from shared.contracts import events as ev
 from shared.contracts.events import VIETNAM
 
 
@@ -101,7 +102,7 @@ def contribution(facts: Facts) -> list[Counter]:
         kind = end[1]
         counters.append(("ended", ended, 1))
         if kind == "resolved":
-            counters.append((f"resolved_{facts.judgement or 'on_time'}", ended, 1))
+            counters.append((f"resolved_{facts.judgement or ev.Judgement.ON_TIME}", ended, 1))
             if facts.e_result:
                 counters.append(("e_result", ended, 1))
                 if facts.digitised:
@@ -138,6 +139,15 @@ def delta(old: Iterable[Counter], new: Iterable[Counter]) -> dict[tuple[str, dat
     for metric, on, value in new:
         change[(metric, on)] = change.get((metric, on), 0) + value
     return {key: value for key, value in change.items() if value}
+
+
+def feedback_counters(data: ev.FeedbackSubmitted) -> dict[tuple[str, date], float]:
+    """A citizen's rating counts as rated, and as poor when 1 or 2 stars or a complaint."""
+    on = day(data.submitted_at)
+    changes = {("rated", on): 1.0}
+    if data.rating <= 2 or data.complaint:
+        changes[("rated_poor", on)] = 1.0
+    return changes
 
 
 # --- periods --------------------------------------------------------------------------

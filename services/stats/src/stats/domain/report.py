@@ -3,7 +3,8 @@ one group: what was counted before the period, and during it."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -14,6 +15,18 @@ COLUMNS = (
     "awaiting_supplement", "returned_rejected", "withdrawn",
 )  # fmt: skip
 COUNTS = tuple(c for c in COLUMNS if c != "on_time_rate")
+# The fields of procedures as the report names them when grouped by field.
+FIELDS = {
+    "residence": "Cư trú",
+    "citizen_id": "Căn cước",
+    "seals": "Quản lý con dấu",
+    "conditional_business": "Ngành, nghề đầu tư kinh doanh có điều kiện về an ninh, trật tự",
+    "fire_safety": "Phòng cháy, chữa cháy",
+    "weapons": "Vũ khí, vật liệu nổ, công cụ hỗ trợ",
+}
+
+# One group's counters: summed before the period, and during it.
+Sums = tuple[Mapping[str, float], Mapping[str, float]]
 
 
 def rate(numerator: float, denominator: float) -> float | None:
@@ -75,6 +88,29 @@ def columns(before: Mapping[str, float], during: Mapping[str, float]) -> dict[st
     }
 
 
+def rows(groups: Mapping[str, Sums], names: Mapping[str, str]) -> list[dict[str, Any]]:
+    """The report's rows in key order; a group with nothing to show in any column is left
+    out (a carried-over dossier counts in `total`)."""
+    found = []
+    for key in sorted(groups):
+        row = columns(*groups[key])
+        if row["total"] or row["returned_rejected"] or row["withdrawn"]:
+            found.append({"key": key, "name": names.get(key, key), **row})
+    return found
+
+
+def combined(groups: Iterable[Sums]) -> tuple[dict[str, float], dict[str, float]]:
+    """The groups' counters added up, before and during the period."""
+    before: dict[str, float] = defaultdict(float)
+    during: dict[str, float] = defaultdict(float)
+    for b, d in groups:
+        for metric, value in b.items():
+            before[metric] += value
+        for metric, value in d.items():
+            during[metric] += value
+    return before, during
+
+
 def add(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """The totals row: counts added, the rate recomputed from them."""
     total: dict[str, Any] = {c: sum(int(r[c]) for r in rows) for c in COUNTS}
@@ -85,8 +121,7 @@ def add(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return total
 
 
-def indicators(before: Mapping[str, float], during: Mapping[str, float],
-               feedback: Mapping[str, float]) -> dict[str, Any]:  # fmt: skip
+def indicators(before: Mapping[str, float], during: Mapping[str, float]) -> dict[str, Any]:
     """The service-quality indicators of Decision 766 (DOMAIN.md), each with its numerator
     and denominator; `null` where the denominator is 0."""
     row = columns(before, during)
@@ -97,8 +132,8 @@ def indicators(before: Mapping[str, float], during: Mapping[str, float],
 
     handled = row["total"]
     overdue = row["resolved_late"] + row["in_progress_overdue"]
-    rated = feedback.get("rated", 0)
-    poor = feedback.get("rated_poor", 0)
+    rated = during.get("rated", 0)
+    poor = during.get("rated_poor", 0)
     overdue_share = Decimal(overdue) / handled if handled else Decimal(0)
     poor_share = Decimal(poor) / Decimal(rated) if rated else Decimal(0)
     hours = float(during.get("processing_hours", 0))

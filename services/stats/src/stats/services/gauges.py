@@ -13,9 +13,10 @@ from datetime import UTC, datetime
 from prometheus_client import Gauge
 from sqlalchemy import and_, case, exists, func, select
 
-from shared.contracts.events import VIETNAM
+from shared.contracts.events import VIETNAM, DossierStatus, Judgement
 from shared.db import Database
 from stats.adapters.tables import facts, pauses
+from stats.domain.report import rate
 from stats.services.context import Context
 
 log = logging.getLogger(__name__)
@@ -33,17 +34,19 @@ _open_pause = exists().where(
     pauses.c.code == facts.c.code, pauses.c.requested_at.is_not(None), pauses.c.resumed_at.is_(None)
 )
 STATUS = case(
-    (facts.c.withdrawn_at.is_not(None), "withdrawn"),
-    (facts.c.rejected_at.is_not(None), "rejected"),
-    (facts.c.returned_at.is_not(None), "returned"),
-    (facts.c.resolved_at.is_not(None), "result_ready"),
-    (facts.c.received_at.is_(None), "submitted"),
-    (_open_pause, "supplement_requested"),
-    else_="in_progress",
+    (facts.c.withdrawn_at.is_not(None), DossierStatus.WITHDRAWN.value),
+    (facts.c.rejected_at.is_not(None), DossierStatus.REJECTED.value),
+    (facts.c.returned_at.is_not(None), DossierStatus.RETURNED.value),
+    (facts.c.resolved_at.is_not(None), DossierStatus.RESULT_READY.value),
+    (facts.c.received_at.is_(None), DossierStatus.SUBMITTED.value),
+    (_open_pause, DossierStatus.SUPPLEMENT_REQUESTED.value),
+    else_=DossierStatus.IN_PROGRESS.value,
 )
+IN_TIME = (Judgement.EARLY.value, Judgement.ON_TIME.value)
 
 
 async def refresh(db: Database) -> None:
+    """The business gauges set from the projections as they are now."""
     now = datetime.now(UTC)
     month = now.astimezone(VIETNAM).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     async with db.transaction() as session:
@@ -57,7 +60,7 @@ async def refresh(db: Database) -> None:
         overdue = (
             await session.execute(
                 select(facts.c.agency_code, func.count())
-                .where(STATUS == "in_progress", facts.c.due_at < now)
+                .where(STATUS == DossierStatus.IN_PROGRESS, facts.c.due_at < now)
                 .group_by(facts.c.agency_code)
             )
         ).all()
@@ -65,7 +68,7 @@ async def refresh(db: Database) -> None:
             await session.execute(
                 select(
                     facts.c.agency_code,
-                    func.count().filter(facts.c.judgement.in_(("early", "on_time"))),
+                    func.count().filter(facts.c.judgement.in_(IN_TIME)),
                     func.count(),
                 )
                 .where(and_(facts.c.resolved_at >= month))
@@ -80,7 +83,7 @@ async def refresh(db: Database) -> None:
         OVERDUE.labels(agency).set(count)
     ON_TIME.clear()
     for agency, good, resolved in rates:
-        ON_TIME.labels(agency).set(round(100 * good / resolved, 1) if resolved else 0)
+        ON_TIME.labels(agency).set(rate(good, resolved) or 0)
 
 
 async def gauges_worker(ctx: Context, stop: asyncio.Event) -> None:

@@ -1,10 +1,9 @@
 """Events into the projections, inside the inbox transaction.
 
 Each dossier event is merged into the dossier's facts with rules that do not depend on
-order: a time is kept from whichever event brings it (set once), a due date is taken from
-the workflow event with the highest sequence, pauses are keyed by round. The dossier's
-counters are then recomputed from its facts (domain.counting) and only the difference is
-written. Every event is also archived (redacted) so the projections can be rebuilt.
+order (domain.facts). The dossier's counters are then recomputed from its facts
+(domain.counting) and only the difference is written. Every event is also archived
+(redacted) so the projections can be rebuilt.
 """
 
 from __future__ import annotations
@@ -12,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,8 +19,8 @@ from shared.contracts import Envelope
 from shared.contracts import events as ev
 from shared.contracts.envelope import EventData
 from stats.adapters.tables import agencies, archive, counts, facts, pauses, procedures
-from stats.domain.counting import Counter, Facts, Pause, day, delta, unit_start
-from stats.domain.counting import contribution as contribution_of
+from stats.domain.counting import Counter, contribution, delta, feedback_counters, unit_start
+from stats.domain.facts import facts_of, merge
 from stats.services.context import Context
 from stats.services.gauges import LAG
 
@@ -85,60 +84,10 @@ async def _names(session: AsyncSession, data: ev.DossierEvent) -> None:
     )
 
 
-def _set_once(row: dict[str, Any], values: dict[str, Any]) -> None:
-    for name, value in values.items():
-        if value is not None and row.get(name) is None:
-            row[name] = value
-
-
-def _merge(row: dict[str, Any], envelope: Envelope, data: EventData) -> tuple[int, dict] | None:
-    """Merge the event into the facts row; returns a pause change (round, values) if any."""
-    if isinstance(data, ev.WorkflowDossierEvent):
-        _set_once(row, {"received_at": data.received_at})
-        sequence = envelope.sequence or 0
-        if data.original_due_at is not None and sequence > row["due_sequence"]:
-            row["due_at"], row["due_sequence"] = data.original_due_at, sequence
-    match data:
-        case ev.DossierSubmitted():
-            _set_once(row, {"submitted_at": data.submitted_at})
-            row["fee_vnd"] = data.fee_vnd
-            row["digitised"] = row["digitised"] or bool(data.attachments)
-        case ev.DossierReceived():
-            row["online"] = data.channel == "online"
-        case ev.DossierResultReady():
-            _set_once(row, {"resolved_at": data.resolved_at, "judgement": data.judgement.value,
-                            "processing_hours": data.processing_working_hours})  # fmt: skip
-            row["e_result"] = row["e_result"] or data.result_file is not None
-        case ev.DossierRejected():
-            _set_once(row, {"rejected_at": data.rejected_at})
-        case ev.DossierWithdrawn():
-            _set_once(row, {"withdrawn_at": data.withdrawn_at})
-        case ev.DossierReturned():
-            _set_once(row, {"returned_at": data.returned_at})
-        case ev.PaymentCompleted():
-            row["paid_online"] = row["paid_online"] or data.method == "online"
-        case ev.DossierSupplementRequested():
-            return data.round, {"requested_at": data.requested_at}
-        case ev.DossierResumed():
-            return data.round, {"resumed_at": data.resumed_at}
-    return None
-
-
-def _facts(row: dict[str, Any], rounds: list[Any]) -> Facts:
-    return Facts(
-        received_at=row["received_at"], online=row["online"], due_at=row["due_at"],
-        resolved_at=row["resolved_at"], judgement=row["judgement"],
-        rejected_at=row["rejected_at"], withdrawn_at=row["withdrawn_at"],
-        pauses=tuple(Pause(p["requested_at"], p["resumed_at"]) for p in rounds
-                     if p["requested_at"] is not None),
-        processing_hours=row["processing_hours"], e_result=row["e_result"],
-        digitised=row["digitised"], fee_vnd=row["fee_vnd"], paid_online=row["paid_online"],
-    )  # fmt: skip
-
-
 async def apply_dossier_event(
     _ctx: Context, session: AsyncSession, envelope: Envelope, data: EventData
 ) -> None:
+    """A dossier event merged into the dossier's facts, and its counters moved to match."""
     assert isinstance(data, ev.DossierEvent)
     LAG.set(max((datetime.now(UTC) - envelope.occurred_at).total_seconds(), 0))
     applicant = data.applicant.full_name if isinstance(data, ev.DossierSubmitted) else None
@@ -156,21 +105,18 @@ async def apply_dossier_event(
         .one()
     )
     before = dict(row)
-    if applicant is not None:
-        _set_once(row, {"applicant_name": applicant})
-    pause = _merge(row, envelope, data)
+    pause = merge(row, data, envelope.sequence or 0)
     if pause is not None:
-        round_, values = pause
-        statement = insert(pauses).values(code=code, round=round_, **values)
+        statement = insert(pauses).values(code=code, round=pause.round, **pause.values)
         await session.execute(
             statement.on_conflict_do_update(
                 index_elements=["code", "round"],
-                set_={k: func.coalesce(pauses.c[k], statement.excluded[k]) for k in values},
+                set_={k: func.coalesce(pauses.c[k], statement.excluded[k]) for k in pause.values},
             )
         )
     rounds = (await session.execute(select(pauses).where(pauses.c.code == code))).mappings().all()
     old: list[Counter] = [(m, date.fromisoformat(d), v) for m, d, v in row["contribution"]]
-    new = contribution_of(_facts(row, list(rounds)))
+    new = contribution(facts_of(row, rounds))
     changes = delta(old, new)
     await add_counts(session, row["agency_code"], row["procedure_code"], changes)
     row["contribution"] = [[m, d.isoformat(), v] for m, d, v in new]
@@ -182,37 +128,32 @@ async def apply_dossier_event(
 async def apply_feedback(
     _ctx: Context, session: AsyncSession, envelope: Envelope, data: ev.FeedbackSubmitted
 ) -> None:
+    """A citizen's rating counted for the satisfaction indicator."""
     await _archive(session, envelope, None)
-    on = day(data.submitted_at)
-    changes = {("rated", on): 1.0}
-    if data.rating <= 2 or data.complaint:
-        changes[("rated_poor", on)] = 1.0
-    await add_counts(session, data.agency_code, data.procedure_code, changes)
+    await add_counts(session, data.agency_code, data.procedure_code, feedback_counters(data))
 
 
 async def apply_catalogue(
     _ctx: Context, session: AsyncSession, envelope: Envelope, data: ev.CataloguePublished
 ) -> None:
+    """The agencies (with their parents) and procedures the reports name and group by."""
     await _archive(session, envelope, None)
     for agency in data.agencies:
-        statement = insert(agencies).values(**agency.model_dump())
-        await session.execute(
-            statement.on_conflict_do_update(
-                index_elements=["code"],
-                set_={"name": statement.excluded.name, "level": statement.excluded.level,
-                      "parent_code": statement.excluded.parent_code},
-            )
-        )  # fmt: skip
+        await _replace(session, agencies, agency.model_dump())
     for procedure in data.procedures:
-        statement = insert(procedures).values(
-            code=procedure.code, name=procedure.name, field=procedure.field
+        values = {"code": procedure.code, "name": procedure.name, "field": procedure.field}
+        await _replace(session, procedures, values)
+
+
+async def _replace(session: AsyncSession, table: Table, values: dict[str, Any]) -> None:
+    """The catalogue's row for a code, in place of what was learned before."""
+    statement = insert(table).values(**values)
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["code"],
+            set_={name: statement.excluded[name] for name in values if name != "code"},
         )
-        await session.execute(
-            statement.on_conflict_do_update(
-                index_elements=["code"],
-                set_={"name": statement.excluded.name, "field": statement.excluded.field},
-            )
-        )
+    )
 
 
 async def ignore(

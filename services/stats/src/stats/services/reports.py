@@ -9,45 +9,22 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import Database
-from shared.errors import Invalid, NotFound
+from shared.errors import NotFound
 from stats.adapters.tables import agencies, counts, facts, procedures
 from stats.domain import report
 from stats.domain.counting import pieces
+from stats.domain.period import Period
+from stats.domain.public import next_cursor, shown_name
 from stats.services.projection import ALL_AGENCIES, ALL_PROCEDURES
 
 GroupBy = Literal["agency", "procedure", "field"]
-FIELDS = {
-    "residence": "Cư trú",
-    "citizen_id": "Căn cước",
-    "seals": "Quản lý con dấu",
-    "conditional_business": "Ngành, nghề đầu tư kinh doanh có điều kiện về an ninh, trật tự",
-    "fire_safety": "Phòng cháy, chữa cháy",
-    "weapons": "Vũ khí, vật liệu nổ, công cụ hỗ trợ",
-}
-FEEDBACK = ("rated", "rated_poor")
-MAX_DAYS = 366 * 5
-
-
-@dataclass(frozen=True)
-class Period:
-    start: date
-    end: date  # inclusive, as people write periods
-
-    def check(self) -> None:
-        if self.end < self.start:
-            message = "Ngày kết thúc phải sau ngày bắt đầu kỳ báo cáo."
-            raise Invalid(message, errors=[{"field": "to", "message": message}])
-        if (self.end - self.start).days > MAX_DAYS:
-            message = "Kỳ báo cáo dài tối đa 5 năm."
-            raise Invalid(message, errors=[{"field": "from", "message": message}])
 
 
 async def scope(session: AsyncSession, agency_code: str | None) -> list[str] | None:
@@ -107,7 +84,7 @@ async def _sums(
 
 async def _names(session: AsyncSession, group_by: GroupBy, keys: Sequence[str]) -> dict[str, str]:
     if group_by == "field":
-        return {k: FIELDS.get(k, k) for k in keys}
+        return {k: report.FIELDS.get(k, k) for k in keys}
     table = agencies if group_by == "agency" else procedures
     rows = await session.execute(select(table.c.code, table.c.name).where(table.c.code.in_(keys)))
     return dict(rows.all())
@@ -122,12 +99,7 @@ async def processing_report(
         codes = await scope(session, agency_code)
         groups = await _sums(session, period, group_by, codes)
         names = await _names(session, group_by, list(groups))
-    rows = []
-    for key in sorted(groups):
-        before, during = groups[key]
-        row = report.columns(before, during)
-        if row["total"] or row["returned_rejected"] or row["withdrawn"]:
-            rows.append({"key": key, "name": names.get(key, key), **row})
+    rows = report.rows(groups, names)
     return {
         "from": period.start,
         "to": period.end,
@@ -144,28 +116,13 @@ async def indicators(db: Database, period: Period, agency_code: str | None) -> d
     async with db.transaction() as session:
         codes = await scope(session, agency_code)
         groups = await _sums(session, period, "agency", codes)
-    before: dict[str, float] = defaultdict(float)
-    during: dict[str, float] = defaultdict(float)
-    for b, d in groups.values():
-        for metric, value in b.items():
-            before[metric] += value
-        for metric, value in d.items():
-            during[metric] += value
-    feedback = {m: during.get(m, 0) for m in FEEDBACK}
+    before, during = report.combined(groups.values())
     return {
         "from": period.start,
         "to": period.end,
         "agency_code": agency_code,
-        "indicators": report.indicators(before, during, feedback),
+        "indicators": report.indicators(before, during),
     }
-
-
-def mask_name(name: str) -> str:
-    """ "Nguyễn Thị Bích" → "Nguyễn T*** B***": the family name, initials of the rest."""
-    words = name.split()
-    if len(words) <= 1:
-        return (name[:1] + "***") if name else ""
-    return " ".join([words[0], *(w[:1] + "***" for w in words[1:])])
 
 
 async def awaiting_pickup(
@@ -193,13 +150,11 @@ async def awaiting_pickup(
     items = [
         {
             "code": r["code"],
-            "applicant_name": (
-                r["applicant_name"] if full_names else mask_name(r["applicant_name"] or "")
-            ),
+            "applicant_name": shown_name(r["applicant_name"], full=full_names),
             "procedure_name": r["procedure_name"],
             "agency_name": r["agency_name"],
             "result_ready_at": r["resolved_at"],
         }
         for r in rows[:limit]
     ]
-    return {"items": items, "next_cursor": str(offset + limit) if len(rows) > limit else None}
+    return {"items": items, "next_cursor": next_cursor(offset, limit, len(rows))}

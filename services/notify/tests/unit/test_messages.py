@@ -1,0 +1,84 @@
+"""Who is told about which event, and by which channel: pure rules, nothing running."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from notify.domain.messages import Target, targets
+from shared.contracts import events as ev
+from shared.contracts.envelope import EventData
+
+NOW = datetime(2026, 12, 1, 9, tzinfo=UTC)
+SMS, EMAIL = ev.Channel.SMS, ev.Channel.EMAIL
+DOSSIER = {
+    "procedure_code": "1.004194", "procedure_name": "Đăng ký tạm trú", "field": "residence",
+    "agency_code": "G01.306.000.000", "agency_name": "Công an tỉnh Bắc Kạn",
+    "status": ev.DossierStatus.IN_PROGRESS, "actor": ev.Actor(kind="timer"),
+}  # fmt: skip
+
+
+def citizen(*channels: ev.Channel, phone: str | None = "0912345678",
+            email: str | None = "bich@example.vn") -> ev.Recipient:  # fmt: skip
+    return ev.Recipient(full_name="Nguyễn Thị Bích", phone=phone, email=email,
+                        channels=list(channels))  # fmt: skip
+
+
+def rejected(recipient: ev.Recipient | None) -> EventData:
+    return ev.DossierRejected(**DOSSIER, reason="Ngoài địa bàn", rejected_at=NOW, stage="intake",
+                              recipient=recipient)  # fmt: skip
+
+
+OFFICERS = [
+    ev.Recipient(full_name="Nông Văn Minh", phone="0987654321", email="minh@example.vn",
+                 channels=[EMAIL, SMS]),
+    ev.Recipient(full_name="Lý Thu Hà", email="ha@example.vn", channels=[SMS, EMAIL]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        # A channel chosen without an address to send to is passed over, not an error.
+        (rejected(citizen(SMS, EMAIL, phone=None)), [(EMAIL, "bich@example.vn")]),
+        (rejected(citizen(EMAIL, email=None)), []),
+        # An address the citizen did not choose to be told at is not used.
+        (rejected(citizen(SMS)), [(SMS, "0912345678")]),
+        (rejected(citizen()), []),
+        (rejected(None), []),
+        # Officers are told on their own channels, in their order; one without a phone by
+        # email only.
+        (
+            ev.DossierOverdue(**DOSSIER, officer_contacts=OFFICERS),
+            [(EMAIL, "minh@example.vn"), (SMS, "0987654321"), (EMAIL, "ha@example.vn")],
+        ),
+        (ev.DossierDueSoon(**DOSSIER, working_hours_left=6), []),
+        # The one-time code goes by SMS to the number given, whatever else.
+        (
+            ev.AccountOtpRequested(account_id=uuid.uuid4(), purpose="register",
+                                   phone="0911222333", otp="482913",
+                                   expires_at=NOW + timedelta(minutes=5)),
+            [(SMS, "0911222333")],
+        ),
+        (
+            ev.DossierWithdrawn(**{k: v for k, v in DOSSIER.items() if k != "actor"},
+                                dossier_id=uuid.uuid4(), reason="Không cần nữa",
+                                withdrawn_at=NOW, recipient=citizen(EMAIL, SMS)),
+            [(EMAIL, "bich@example.vn"), (SMS, "0912345678")],
+        ),
+        (rejected(citizen(SMS, EMAIL)), [(SMS, "0912345678"), (EMAIL, "bich@example.vn")]),
+    ],
+)  # fmt: skip
+def test_each_event_goes_to_its_people_on_the_channels_they_chose(
+    data: EventData, expected: list[tuple[ev.Channel, str]]
+) -> None:
+    assert [(t.channel, t.address) for t in targets(data)] == expected
+
+
+def test_a_citizen_is_addressed_by_name_and_an_otp_by_nobody() -> None:
+    assert targets(rejected(citizen(SMS))) == [Target(SMS, "0912345678", "Nguyễn Thị Bích")]
+    otp = ev.AccountOtpRequested(account_id=uuid.uuid4(), purpose="register", phone="0911222333",
+                                 otp="482913", expires_at=NOW)  # fmt: skip
+    assert targets(otp)[0].name == ""
