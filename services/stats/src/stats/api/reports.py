@@ -11,11 +11,10 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from shared.runtime import context_of
-from stats.adapters import exports
 from stats.domain.period import Period
 from stats.services import reports
 from stats.services.context import Context
-from stats.services.reports import GroupBy
+from stats.services.reports import GroupBy, ReportFormat
 
 router = APIRouter(tags=["reports"])
 
@@ -143,8 +142,7 @@ def _file_answer(description: str, media: str) -> dict[int | str, dict[str, Any]
 )
 async def processing_csv(ctx: Ctx, query: Params) -> Response:
     """The same report as CSV (UTF-8)."""
-    data = await _report(ctx, query)
-    return _file(exports.to_csv(data), f"{CSV}; charset=utf-8", "csv", query)
+    return await _file(ctx, query, "csv", f"{CSV}; charset=utf-8")
 
 
 @router.get(
@@ -154,12 +152,15 @@ async def processing_csv(ctx: Ctx, query: Params) -> Response:
 )
 async def processing_xlsx(ctx: Ctx, query: Params) -> Response:
     """The same report as a spreadsheet with the official form's headings."""
-    data = await _report(ctx, query)
-    return _file(exports.to_xlsx(data), XLSX, "xlsx", query)
+    return await _file(ctx, query, "xlsx", XLSX)
 
 
-def _file(content: bytes, media: str, extension: str, query: ReportQuery) -> Response:
-    name = f"bao-cao-giai-quyet-tthc-{query.start:%Y%m%d}-{query.end:%Y%m%d}.{extension}"
+async def _file(ctx: Context, query: ReportQuery, kind: ReportFormat, media: str) -> Response:
+    period = Period(query.start, query.end)
+    content = await reports.processing_report_file(
+        ctx.db, period, query.group_by, query.agency_code, kind
+    )
+    name = f"bao-cao-giai-quyet-tthc-{query.start:%Y%m%d}-{query.end:%Y%m%d}.{kind}"
     return Response(content, media_type=media,
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip
 

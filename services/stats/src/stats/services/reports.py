@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import Database
 from shared.errors import NotFound
+from stats.adapters import exports
 from stats.adapters.tables import agencies, counts, facts, procedures
 from stats.domain import report
 from stats.domain.counting import pieces
@@ -108,6 +109,17 @@ async def processing_report(
         "rows": rows,
         "totals": report.add(rows),
     }
+
+
+ReportFormat = Literal["csv", "xlsx"]
+
+
+async def processing_report_file(
+    db: Database, period: Period, group_by: GroupBy, agency_code: str | None, kind: ReportFormat
+) -> bytes:
+    """The same report as a file: CSV (UTF-8) or a spreadsheet with the form's headings."""
+    data = await processing_report(db, period, group_by, agency_code)
+    return exports.to_csv(data) if kind == "csv" else exports.to_xlsx(data)
 
 
 async def indicators(db: Database, period: Period, agency_code: str | None) -> dict[str, Any]:
