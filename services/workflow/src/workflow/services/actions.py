@@ -19,10 +19,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.contracts import events as ev
+from shared.contracts.events import VIETNAM
 from shared.db.idempotency import NO_RETRY, Answer, Retry
 from shared.errors import Conflict, Forbidden, Invalid, Refused
 from workflow.adapters.tables import officers, pauses
-from workflow.domain.deadlines import VIETNAM, rule_set_for
+from workflow.domain.deadlines import rule_set_for
 from workflow.domain.lifecycle import CLOCK_RUNNING, Action, judge, may
 from workflow.services.calendars import cutoff, engine_for
 from workflow.services.changes import Case, Officer, change, check, lock_case, schedule_timers

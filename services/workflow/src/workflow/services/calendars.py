@@ -18,10 +18,11 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.contracts.events import VIETNAM
 from shared.errors import Invalid, NotFound
 from workflow.adapters.tables import agencies, calendar_years, cases, procedures
 from workflow.domain.calendar import Calendar, YearCalendar, shipped_years
-from workflow.domain.deadlines import VIETNAM, WORKING_DAY, DeadlineEngine, OfficeHours
+from workflow.domain.deadlines import WORKING_DAY, DeadlineEngine, OfficeHours
 from workflow.domain.lifecycle import OPEN
 from workflow.services.context import Context
 
