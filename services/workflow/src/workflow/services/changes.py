@@ -18,25 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.contracts import events as ev
 from shared.contracts.envelope import EventData
-from shared.errors import Conflict, NotFound
+from shared.errors import NotFound
 from shared.messaging import Outbox
 from workflow.adapters.tables import cases, history, timers
 from workflow.domain.deadlines import DeadlineEngine
-from workflow.domain.lifecycle import Action, NotAllowed, next_status
+from workflow.domain.lifecycle import Action, next_status
 
 Case = Mapping[str, Any]
-
-STATUS_NAMES = {
-    "submitted": "Mới nộp",
-    "received": "Đã tiếp nhận",
-    "supplement_requested": "Chờ bổ sung",
-    "in_progress": "Đang xử lý",
-    "pending_approval": "Chờ phê duyệt",
-    "result_ready": "Có kết quả",
-    "returned": "Đã trả kết quả",
-    "rejected": "Từ chối",
-    "withdrawn": "Đã rút",
-}
 
 
 @dataclass(frozen=True)
@@ -83,20 +71,12 @@ def facts(case: Case, status: str, actor: ev.Actor, note: str | None) -> dict[st
 
 
 def check(action: Action, case: Case, resume_to: str | None = None) -> ev.DossierStatus:
-    """The status `action` leads to from the case's, or 409 when the state machine says no."""
-    try:
-        return next_status(
-            action,
-            ev.DossierStatus(case["status"]),
-            ev.DossierStatus(resume_to) if resume_to else None,
-        )
-    except NotAllowed:
-        raise Conflict(
-            f"Không thể thực hiện thao tác này khi hồ sơ đang ở trạng thái "
-            f"“{STATUS_NAMES[case['status']]}”.",
-            current_status=case["status"],
-            action=action.value,
-        ) from None
+    """The status `action` leads to from the case's (Conflict when the state machine says no)."""
+    return next_status(
+        action,
+        ev.DossierStatus(case["status"]),
+        ev.DossierStatus(resume_to) if resume_to else None,
+    )
 
 
 EventsOf = Callable[[Case, dict[str, Any]], list[EventData]]

@@ -8,9 +8,11 @@ from typing import Any
 from sqlalchemy import select
 
 import workflow.adapters.forms as pdf
+from shared.contracts.events import DossierStatus as S
 from shared.errors import Conflict, NotFound
 from workflow.adapters.tables import history, pauses, procedures
-from workflow.services.changes import STATUS_NAMES, Officer
+from workflow.domain.lifecycle import STATUS_NAMES
+from workflow.services.changes import Officer
 from workflow.services.context import Context
 from workflow.services.views import read_case
 
@@ -120,8 +122,8 @@ def _dossier(
                 actor=h["actor_name"]
                 or ("Công dân" if h["actor_kind"] == "citizen" else "Hệ thống"),
                 action=ACTIONS.get(h["action"], h["action"]),
-                from_status=STATUS_NAMES.get(h["from_status"] or "", None),
-                to_status=STATUS_NAMES[h["to_status"]],
+                from_status=STATUS_NAMES[S(h["from_status"])] if h["from_status"] else None,
+                to_status=STATUS_NAMES[S(h["to_status"])],
                 note=h["note"],
             )
             for h in trail

@@ -15,8 +15,9 @@ from shared.multipart import MultipartStream, too_large
 from shared.storage import ObjectTooLarge
 from shared.storage.files import UnacceptedContent, filename_problem, put_checked, safe_filename
 from workflow.domain.lifecycle import Action
+from workflow.domain.preconditions import own_work
 from workflow.services import actions
-from workflow.services.changes import Officer, check, lock_case
+from workflow.services.changes import Officer
 from workflow.services.context import RESULTS_BUCKET, Context
 
 log = logging.getLogger(__name__)
@@ -37,10 +38,8 @@ async def record(
     limit = ctx.settings.max_result_bytes
     body.refuse_if_declared_over(limit + 64 * 1024)
     async with ctx.db.transaction() as session:
-        actions.allowed(officer, Action.RECORD_RESULT)
-        case = await lock_case(session, code, officer.agency_code)
-        check(Action.RECORD_RESULT, case)
-        actions.own_work(officer, case)
+        case = await actions.begin(session, officer, Action.RECORD_RESULT, code)
+        own_work(officer.id, case["assignee_id"])
     summary: str | None = None
     stored = None
     filename = None
