@@ -81,7 +81,7 @@ async def work_list(
     """The agency's dossiers, most urgent first, with `due_at` and `overdue`."""
     return await views.work_list(
         ctx, officer,
-        status=[s.value for s in status] if status else None, overdue=overdue,
+        status=status, overdue=overdue,
         assignee=assignee, procedure_code=procedure_code, q=q, limit=limit, cursor=cursor,
     )  # fmt: skip
 

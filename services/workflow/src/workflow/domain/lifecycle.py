@@ -39,6 +39,14 @@ class Action(StrEnum):
     WITHDRAW = "withdraw"
 
 
+class Recorded(StrEnum):
+    """What the audit trail holds besides the actions: the submission that opens a case,
+    and a fee paid, which changes no status."""
+
+    SUBMIT = "submit"
+    PAYMENT = "payment"
+
+
 @dataclass(frozen=True)
 class Rule:
     sources: frozenset[S]

@@ -24,7 +24,7 @@ from shared.db.idempotency import NO_RETRY, Answer, Retry
 from shared.errors import Invalid
 from workflow.adapters.tables import officers, pauses
 from workflow.domain.deadlines import rule_set_for, working_hours_used
-from workflow.domain.lifecycle import CLOCK_RUNNING, Action, allowed, judge
+from workflow.domain.lifecycle import CLOCK_RUNNING, Action, Role, allowed, judge
 from workflow.domain.preconditions import (
     new_appointment,
     originals_checked,
@@ -184,7 +184,7 @@ async def assign(
     async def step(session: AsyncSession, case: Case) -> dict[str, Any]:
         assignee = await _processor(session, officer.agency_code, assignee_ref)
         target = ev.Actor(
-            kind="officer", id=str(assignee["id"]), name=assignee["full_name"], role="processor"
+            kind="officer", id=str(assignee["id"]), name=assignee["full_name"], role=Role.PROCESSOR
         )
         case = await change(
             ctx.outbox, session, case, Action.ASSIGN, officer.actor,
@@ -207,7 +207,7 @@ async def _processor(session: AsyncSession, agency_code: str, ref: str) -> Any:
                 select(officers).where(
                     condition,
                     officers.c.agency_code == agency_code,
-                    officers.c.role == "processor",
+                    officers.c.role == Role.PROCESSOR.value,
                     officers.c.active,
                 )
             )

@@ -22,7 +22,7 @@ from shared.errors import NotFound
 from shared.messaging import Outbox
 from workflow.adapters.tables import cases, history, timers
 from workflow.domain.deadlines import DeadlineEngine
-from workflow.domain.lifecycle import Action, next_status
+from workflow.domain.lifecycle import Action, Role, next_status
 
 Case = Mapping[str, Any]
 
@@ -31,7 +31,7 @@ Case = Mapping[str, Any]
 class Officer:
     id: uuid.UUID
     name: str
-    role: str
+    role: Role
     agency_code: str
 
     @property
@@ -52,7 +52,9 @@ async def lock_case(session: AsyncSession, code: str, agency_code: str | None = 
     return dict(row)
 
 
-def facts(case: Case, status: str, actor: ev.Actor, note: str | None) -> dict[str, Any]:
+def facts(
+    case: Case, status: ev.DossierStatus, actor: ev.Actor, note: str | None
+) -> dict[str, Any]:
     """What every workflow event says about the dossier (WorkflowDossierEvent)."""
     return {
         "procedure_code": case["procedure_code"],
@@ -60,7 +62,7 @@ def facts(case: Case, status: str, actor: ev.Actor, note: str | None) -> dict[st
         "field": case["field"],
         "agency_code": case["agency_code"],
         "agency_name": case["agency_name"],
-        "status": ev.DossierStatus(status),
+        "status": status,
         "actor": actor,
         "note": note,
         "received_at": case["received_at"],

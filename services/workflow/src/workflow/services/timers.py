@@ -23,7 +23,7 @@ from shared.contracts import events as ev
 from shared.db import Database
 from shared.messaging import Outbox
 from workflow.adapters.tables import cases, officers, timers
-from workflow.domain.lifecycle import CLOCK_RUNNING
+from workflow.domain.lifecycle import CLOCK_RUNNING, Role
 from workflow.services.calendars import engine_for
 from workflow.services.changes import TIMER, facts, lock_case
 from workflow.services.context import Context
@@ -88,7 +88,7 @@ async def _fire(session: AsyncSession, outbox: Outbox, timer: Any, now: datetime
         )
         for p in people
     ]
-    common = facts(case, case["status"], TIMER, None)
+    common = facts(case, ev.DossierStatus(case["status"]), TIMER, None)
     data: ev.EventData
     if timer["kind"] == "due_soon":
         engine = await engine_for(session, case["agency_code"])
@@ -108,10 +108,10 @@ async def _fire(session: AsyncSession, outbox: Outbox, timer: Any, now: datetime
 
 async def _responsible(session: AsyncSession, case: Any, *, overdue: bool) -> list[Any]:
     """The processor in charge, else the desk; the leaders as well once it is overdue."""
-    roles = ["approver"] if overdue else []
+    roles = [Role.APPROVER.value] if overdue else []
     condition = officers.c.id == case["assignee_id"]
     if case["assignee_id"] is None:
-        roles.append("receiver")
+        roles.append(Role.RECEIVER.value)
     query = select(officers).where(
         officers.c.active,
         officers.c.agency_code == case["agency_code"],

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, select, tuple_
 
+from shared.contracts.events import DossierStatus
 from shared.errors import BadRequest, NotFound
 from workflow.adapters.tables import cases, history, pauses
 from workflow.domain.lifecycle import CLOCK_RUNNING
@@ -57,7 +58,7 @@ async def work_list(
     ctx: Context,
     officer: Officer,
     *,
-    status: list[str] | None = None,
+    status: list[DossierStatus] | None = None,
     overdue: bool | None = None,
     assignee: str | None = None,
     procedure_code: str | None = None,
@@ -69,7 +70,7 @@ async def work_list(
     now = datetime.now(UTC)
     query = select(*LIST_COLUMNS).where(cases.c.agency_code == officer.agency_code)
     if status:
-        query = query.where(cases.c.status.in_(status))
+        query = query.where(cases.c.status.in_([s.value for s in status]))
     if overdue is True:
         query = query.where(_overdue(now))
     elif overdue is False:
