@@ -32,7 +32,15 @@ from workflow.domain.preconditions import (
     result_recorded,
 )
 from workflow.services.calendars import cutoff, engine_for
-from workflow.services.changes import Case, Officer, change, check, lock_case, schedule_timers
+from workflow.services.changes import (
+    Case,
+    Officer,
+    change,
+    check,
+    officer_actor,
+    read_case,
+    schedule_timers,
+)
 from workflow.services.context import Context
 
 
@@ -40,7 +48,7 @@ async def begin(session: AsyncSession, officer: Officer, action: Action, code: s
     """The case, locked, once the officer's role may take `action` and the state machine
     allows it from the case's status (another agency's case is not found)."""
     allowed(officer.role, action)
-    case = await lock_case(session, code, officer.agency_code)
+    case = await read_case(session, code, officer.agency_code, lock=True)
     check(action, case)
     return case
 
@@ -183,9 +191,7 @@ async def assign(
 
     async def step(session: AsyncSession, case: Case) -> dict[str, Any]:
         assignee = await _processor(session, officer.agency_code, assignee_ref)
-        target = ev.Actor(
-            kind="officer", id=str(assignee["id"]), name=assignee["full_name"], role=Role.PROCESSOR
-        )
+        target = officer_actor(assignee)
         case = await change(
             ctx.outbox, session, case, Action.ASSIGN, officer.actor,
             note=f"Giao cho {assignee['full_name']}",

@@ -7,7 +7,7 @@ so no path can change a dossier without its audit entry and its event.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -22,7 +22,7 @@ from shared.errors import NotFound
 from shared.messaging import Outbox
 from workflow.adapters.tables import cases, history, timers
 from workflow.domain.deadlines import DeadlineEngine
-from workflow.domain.lifecycle import Action, Role, next_status
+from workflow.domain.lifecycle import Action, Recorded, Role, next_status
 
 Case = Mapping[str, Any]
 
@@ -43,10 +43,13 @@ CITIZEN = ev.Actor(kind="citizen")
 TIMER = ev.Actor(kind="timer")
 
 
-async def lock_case(session: AsyncSession, code: str, agency_code: str | None = None) -> Case:
-    """The case, locked until the transaction ends; 404 if missing or of another agency."""
-    query = select(cases).where(cases.c.code == code).with_for_update()
-    row = (await session.execute(query)).mappings().first()
+async def read_case(
+    session: AsyncSession, code: str, agency_code: str | None = None, *, lock: bool = False
+) -> Case:
+    """The case (with `lock`, locked until the transaction ends); 404 if missing or of
+    another agency."""
+    query = select(cases).where(cases.c.code == code)
+    row = (await session.execute(query.with_for_update() if lock else query)).mappings().first()
     if row is None or (agency_code is not None and row["agency_code"] != agency_code):
         raise NotFound("Không tìm thấy hồ sơ này trong đơn vị của bạn.")
     return dict(row)
@@ -104,31 +107,56 @@ async def change(
     updated = {**case, **(values or {}), "status": status.value, "updated_at": now}
     if updated.get("due_at") is not None:
         updated["priority_at"] = updated["due_at"]
-    await session.execute(
-        history.insert().values(
-            case_id=case["id"],
-            at=now,
-            actor_kind=actor.kind,
-            actor_id=actor.id,
-            actor_name=actor.name,
-            actor_role=actor.role,
-            action=action.value,
-            from_status=case["status"],
-            to_status=status.value,
-            note=note,
-        )
-    )
-    sequence = case["sequence"]
-    for data in emit(updated, facts(updated, status, actor, note)) if emit else []:
-        sequence += 1
-        await outbox.add(
-            session, data, dossier_code=case["code"], sequence=sequence, occurred_at=now
-        )
-    updated["sequence"] = sequence
+    await audit(
+        session, case["id"], at=now, actor=actor, action=action,
+        from_status=case["status"], to_status=status, note=note,
+    )  # fmt: skip
+    events = emit(updated, facts(updated, status, actor, note)) if emit else []
+    updated["sequence"] = await announce(outbox, session, case, events, now)
     changed = {k: v for k, v in updated.items() if k != "id" and case.get(k) != v}
     if changed:
         await session.execute(cases.update().where(cases.c.id == case["id"]).values(**changed))
     return updated
+
+
+async def audit(
+    session: AsyncSession,
+    case_id: uuid.UUID,
+    *,
+    at: datetime,
+    actor: ev.Actor,
+    action: Action | Recorded,
+    from_status: str | None,
+    to_status: str,
+    note: str | None,
+) -> None:
+    """One entry of the case's audit trail (the table refuses updates and deletes)."""
+    await session.execute(
+        history.insert().values(
+            case_id=case_id, at=at, actor_kind=actor.kind, actor_id=actor.id,
+            actor_name=actor.name, actor_role=actor.role, action=action.value,
+            from_status=from_status, to_status=to_status, note=note,
+        )
+    )  # fmt: skip
+
+
+async def announce(
+    outbox: Outbox, session: AsyncSession, case: Case, events: Iterable[EventData], now: datetime
+) -> int:
+    """Put `events` in the outbox numbered on from the case's last event; the new last
+    number, which the caller stores on the case."""
+    sequence = case["sequence"]
+    for data in events:
+        sequence += 1
+        await outbox.add(
+            session, data, dossier_code=case["code"], sequence=sequence, occurred_at=now
+        )
+    return sequence
+
+
+def officer_actor(row: Mapping[str, Any]) -> ev.Actor:
+    """An officer of the `officers` table, as events name them."""
+    return ev.Actor(kind="officer", id=str(row["id"]), name=row["full_name"], role=row["role"])
 
 
 async def schedule_timers(session: AsyncSession, case: Case, engine: DeadlineEngine) -> None:

@@ -10,11 +10,11 @@ from sqlalchemy import select
 import workflow.adapters.forms as pdf
 from shared.contracts.events import DossierStatus as S
 from shared.errors import Conflict, NotFound
-from workflow.adapters.tables import history, pauses, procedures
+from workflow.adapters.tables import procedures
 from workflow.domain.lifecycle import STATUS_NAMES, Action, Recorded
-from workflow.services.changes import Officer
+from workflow.services.changes import Officer, read_case
 from workflow.services.context import Context
-from workflow.services.views import read_case
+from workflow.services.views import rounds_of, trail_of
 
 DELIVERY = {
     "in_person": "Nhận trực tiếp tại Bộ phận Một cửa",
@@ -53,24 +53,8 @@ async def render_for(ctx: Context, officer: Officer, code: str, form: str) -> by
         raise NotFound("Không có biểu mẫu này.")
     async with ctx.db.transaction() as session:
         case = await read_case(session, code, officer.agency_code)
-        trail = (
-            (
-                await session.execute(
-                    select(history).where(history.c.case_id == case["id"]).order_by(history.c.id)
-                )
-            )
-            .mappings()
-            .all()
-        )
-        rounds = (
-            (
-                await session.execute(
-                    select(pauses).where(pauses.c.case_id == case["id"]).order_by(pauses.c.round)
-                )
-            )
-            .mappings()
-            .all()
-        )
+        trail = await trail_of(session, case["id"])
+        rounds = await rounds_of(session, case["id"])
         documents = await session.scalar(
             select(procedures.c.documents).where(procedures.c.code == case["procedure_code"])
         )

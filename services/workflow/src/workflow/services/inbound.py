@@ -17,10 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.contracts import Envelope
 from shared.contracts import events as ev
 from shared.contracts.events import DossierStatus as S
-from workflow.adapters.tables import agencies, cases, history, pauses, procedures
+from workflow.adapters.tables import agencies, cases, pauses, procedures
 from workflow.domain.lifecycle import FINAL, Action, Recorded
 from workflow.services.calendars import engine_for
-from workflow.services.changes import CITIZEN, change, lock_case, schedule_timers
+from workflow.services.changes import CITIZEN, audit, change, read_case, schedule_timers
 from workflow.services.context import Context
 
 
@@ -82,19 +82,16 @@ async def dossier_submitted(
     )  # fmt: skip
     case_id = inserted.scalar()
     if case_id is not None:
-        await session.execute(
-            history.insert().values(
-                case_id=case_id, at=data.submitted_at, actor_kind="citizen",
-                action=Recorded.SUBMIT.value, from_status=None, to_status=S.SUBMITTED.value,
-                note="Công dân nộp hồ sơ trực tuyến.",
-            )
+        await audit(
+            session, case_id, at=data.submitted_at, actor=CITIZEN, action=Recorded.SUBMIT,
+            from_status=None, to_status=S.SUBMITTED, note="Công dân nộp hồ sơ trực tuyến.",
         )  # fmt: skip
 
 
 async def dossier_supplemented(
     ctx: Context, session: AsyncSession, envelope: Envelope, data: ev.DossierSupplemented
 ) -> None:
-    case = await lock_case(session, envelope.dossier_code or "")
+    case = await read_case(session, envelope.dossier_code or "", lock=True)
     if case["status"] != S.SUPPLEMENT_REQUESTED:
         # The case moved on meanwhile (rejected, say): keep the citizen's files on
         # record, change nothing else.
@@ -155,7 +152,7 @@ async def dossier_supplemented(
 async def dossier_withdrawn(
     ctx: Context, session: AsyncSession, envelope: Envelope, data: ev.DossierWithdrawn
 ) -> None:
-    case = await lock_case(session, envelope.dossier_code or "")
+    case = await read_case(session, envelope.dossier_code or "", lock=True)
     if case["status"] in FINAL:
         await _note(session, case, Action.WITHDRAW, "Công dân xin rút hồ sơ đã kết thúc.")
         return
@@ -169,15 +166,13 @@ async def dossier_withdrawn(
 async def payment_completed(
     _ctx: Context, session: AsyncSession, envelope: Envelope, data: ev.PaymentCompleted
 ) -> None:
-    case = await lock_case(session, envelope.dossier_code or "")
+    case = await read_case(session, envelope.dossier_code or "", lock=True)
     await _note(session, case, Recorded.PAYMENT, f"Đã nộp lệ phí {data.amount_vnd:,} đồng.")
 
 
 async def _note(session: AsyncSession, case: Any, action: Action | Recorded, note: str) -> None:
-    """An audit entry that changes nothing."""
-    await session.execute(
-        history.insert().values(
-            case_id=case["id"], at=datetime.now(UTC), actor_kind="citizen", action=action.value,
-            from_status=case["status"], to_status=case["status"], note=note,
-        )
+    """An audit entry of the citizen's that changes nothing."""
+    await audit(
+        session, case["id"], at=datetime.now(UTC), actor=CITIZEN, action=action,
+        from_status=case["status"], to_status=case["status"], note=note,
     )  # fmt: skip

@@ -10,7 +10,7 @@ import logging
 from typing import Any
 
 from shared.contracts import events as ev
-from shared.errors import Invalid, Refused, Unsupported
+from shared.errors import Unsupported, invalid_field
 from shared.multipart import MultipartStream, too_large
 from shared.storage import ObjectTooLarge
 from shared.storage.files import UnacceptedContent, filename_problem, put_checked, safe_filename
@@ -25,10 +25,6 @@ log = logging.getLogger(__name__)
 # E-results are signed PDFs, or scans of the paper result.
 RESULT_TYPES = ("application/pdf", "image/jpeg", "image/png")
 SUMMARY_MAX = 4000
-
-
-def _invalid(field: str, message: str) -> Refused:
-    return Invalid(message, errors=[{"field": field, "message": message}])
 
 
 async def record(
@@ -50,16 +46,16 @@ async def record(
                     summary = (await part.text()).strip()
                 continue
             if part.name != "file" or stored is not None:
-                raise _invalid("file", "Chỉ gửi một tệp kết quả.")
+                raise invalid_field("file", "Chỉ gửi một tệp kết quả.")
             if (problem := filename_problem(part.filename)) is not None:
-                raise _invalid("file", problem)
+                raise invalid_field("file", problem)
             filename = safe_filename(part.filename, fallback="ket-qua")
             stored = await put_checked(
                 ctx.store, RESULTS_BUCKET, actions.result_key(code), part.chunks(),
                 accepted=RESULT_TYPES, max_size=limit,
             )  # fmt: skip
         if not summary or len(summary) > SUMMARY_MAX:
-            raise _invalid("summary", "Vui lòng nhập tóm tắt kết quả (tối đa 4000 ký tự).")
+            raise invalid_field("summary", "Vui lòng nhập tóm tắt kết quả (tối đa 4000 ký tự).")
         file_ref = (
             ev.FileRef(
                 bucket=stored.bucket, key=stored.key, size=stored.size,

@@ -25,7 +25,7 @@ from shared.messaging import Outbox
 from workflow.adapters.tables import cases, officers, timers
 from workflow.domain.lifecycle import CLOCK_RUNNING, Role
 from workflow.services.calendars import engine_for
-from workflow.services.changes import TIMER, facts, lock_case
+from workflow.services.changes import TIMER, announce, facts, officer_actor, read_case
 from workflow.services.context import Context
 
 log = logging.getLogger(__name__)
@@ -64,14 +64,11 @@ async def fire_due_timers(db: Database, outbox: Outbox, *, batch: int = 200) -> 
 
 async def _fire(session: AsyncSession, outbox: Outbox, timer: Any, now: datetime) -> None:
     code = await session.scalar(select(cases.c.code).where(cases.c.id == timer["case_id"]))
-    case = await lock_case(session, str(code))
+    case = await read_case(session, str(code), lock=True)
     if case["deadline_version"] != timer["deadline_version"] or case["status"] not in CLOCK_RUNNING:
         return
     people = await _responsible(session, case, overdue=timer["kind"] == "overdue")
-    actors = [
-        ev.Actor(kind="officer", id=str(p["id"]), name=p["full_name"], role=p["role"])
-        for p in people
-    ]
+    actors = [officer_actor(p) for p in people]
     contacts = [
         ev.Recipient(
             full_name=p["full_name"],
@@ -101,8 +98,7 @@ async def _fire(session: AsyncSession, outbox: Outbox, timer: Any, now: datetime
         )
     else:
         data = ev.DossierOverdue(**common, officers=actors, officer_contacts=contacts)
-    sequence = case["sequence"] + 1
-    await outbox.add(session, data, dossier_code=case["code"], sequence=sequence, occurred_at=now)
+    sequence = await announce(outbox, session, case, [data], now)
     await session.execute(cases.update().where(cases.c.id == case["id"]).values(sequence=sequence))
 
 
