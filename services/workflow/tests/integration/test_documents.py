@@ -21,10 +21,10 @@ from services.workflow.tests.integration.support import (
     submitted,
 )
 from shared.contracts import events as ev
+from shared.contracts.events import VIETNAM
 from shared.testing.infra import eventually
 from shared.testing.service import ServiceUnderTest
 from workflow.adapters.tables import cases, timers
-from workflow.domain.deadlines import VIETNAM
 
 pytestmark = pytest.mark.integration
 

@@ -7,8 +7,9 @@ from datetime import datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from shared.contracts.events import VIETNAM
 from workflow.domain.calendar import Calendar, shipped_years
-from workflow.domain.deadlines import VIETNAM, WORKING_DAY, DeadlineEngine
+from workflow.domain.deadlines import WORKING_DAY, DeadlineEngine
 
 ENGINE = DeadlineEngine(Calendar(shipped_years()))
 ZERO = timedelta(0)

@@ -8,9 +8,9 @@ from datetime import date, datetime, time, timedelta
 
 import pytest
 
+from shared.contracts.events import VIETNAM
 from workflow.domain.calendar import Calendar, CalendarEntry, EntryKind, YearCalendar, shipped_years
 from workflow.domain.deadlines import (
-    VIETNAM,
     WORKING_DAY,
     DeadlineEngine,
     OfficeHours,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
@@ -17,13 +17,17 @@ router = APIRouter(tags=["calendar"])
 Year = Annotated[int, Path(ge=2000, le=2100)]
 
 
+Kind = Literal["holiday", "compensatory_day_off", "swapped_working_day", "half_day"]
+Half = Literal["morning", "afternoon"]
+
+
 class EntryIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     day: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$")
-    kind: Literal["holiday", "compensatory_day_off", "swapped_working_day", "half_day"]
+    kind: Kind
     name: str = Field(min_length=1, max_length=200)
-    half: Literal["morning", "afternoon"] | None = None
+    half: Half | None = None
     agency_code: str | None = Field(None, max_length=50)
 
 
@@ -34,13 +38,36 @@ class YearIn(BaseModel):
     entries: list[EntryIn] = Field(max_length=200)
 
 
-@router.get("/calendar/{year}")
+class EntryRead(BaseModel):
+    day: date
+    kind: Kind
+    name: str
+    half: Half | None
+    agency_code: str | None
+
+
+class YearRead(BaseModel):
+    year: int
+    source: str
+    entries: list[EntryRead]
+    revision: int
+    updated_by: str
+    updated_at: AwareDatetime
+
+
+class YearSavedRead(YearRead):
+    announced_due_dates_on_days_off: int = Field(
+        description="Open dossiers whose announced due date the new calendar makes a day off."
+    )
+
+
+@router.get("/calendar/{year}", response_model=YearRead)
 async def get_year(year: Year, ctx: Ctx, admin: CurrentAdmin) -> dict[str, Any]:
     """A year's holidays, compensatory days off, swapped working days and half days."""
     return await calendars.get_year(ctx, year)
 
 
-@router.put("/calendar/{year}")
+@router.put("/calendar/{year}", response_model=YearSavedRead)
 async def put_year(year: Year, body: YearIn, ctx: Ctx, admin: CurrentAdmin) -> dict[str, Any]:
     """Replace a year's calendar from the official notice (due dates announced stay)."""
     return await calendars.put_year(ctx, year, body.model_dump(), admin.name or str(admin.id))
@@ -55,13 +82,20 @@ class OfficeHoursIn(BaseModel):
     )
 
 
-@router.get("/agencies/{code}/office-hours")
+class OfficeHoursRead(BaseModel):
+    agency_code: str
+    periods: list[list[str]]
+    own: bool = Field(description="Set for this agency, not inherited.")
+    inherited_from: str | None
+
+
+@router.get("/agencies/{code}/office-hours", response_model=OfficeHoursRead)
 async def get_office_hours(code: str, ctx: Ctx, admin: CurrentAdmin) -> dict[str, Any]:
     """An agency's office hours (its own or inherited), which deadlines count in."""
     return await calendars.get_office_hours(ctx, admin.agency_code, code)
 
 
-@router.put("/agencies/{code}/office-hours")
+@router.put("/agencies/{code}/office-hours", response_model=OfficeHoursRead)
 async def put_office_hours(
     code: str, body: OfficeHoursIn, ctx: Ctx, admin: CurrentAdmin
 ) -> dict[str, Any]:
@@ -69,7 +103,16 @@ async def put_office_hours(
     return await calendars.put_office_hours(ctx, admin.agency_code, code, body.periods)
 
 
-@router.get("/deadlines/preview")
+class PreviewRead(BaseModel):
+    agency_code: str
+    procedure_code: str
+    processing_days: int
+    received_at: AwareDatetime
+    counted_from: AwareDatetime
+    due_at: AwareDatetime
+
+
+@router.get("/deadlines/preview", response_model=PreviewRead)
 async def preview(
     ctx: Ctx,
     agency_code: Annotated[str, Query(max_length=50)],

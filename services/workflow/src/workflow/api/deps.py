@@ -31,7 +31,7 @@ def current_officer(ctx: Ctx, authorization: Annotated[str | None, Header()] = N
     return Officer(
         id=uuid.UUID(claims.subject),
         name=str(claims.extra.get("name", "")),
-        role=claims.role,
+        role=Role(claims.role),
         agency_code=str(claims.extra["agency"]),
     )
 

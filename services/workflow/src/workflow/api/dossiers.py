@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from shared.api.uploads import Multipart
 from shared.contracts import events as ev
 from shared.db.idempotency import Retry
 from workflow.api.deps import Ctx, CurrentOfficer
-from workflow.domain.lifecycle import Action
+from workflow.domain.lifecycle import Action, Recorded
 from workflow.services import actions, forms, results, views
 
 router = APIRouter(tags=["dossiers"])
@@ -66,7 +67,116 @@ class ExtendIn(_Strict):
     reason: str = Field(min_length=1, max_length=2000)
 
 
-@router.get("/dossiers")
+class AssigneeRead(BaseModel):
+    id: uuid.UUID
+    name: str | None
+
+
+class WorkItemRead(BaseModel):
+    code: str
+    status: ev.DossierStatus
+    procedure_code: str
+    procedure_name: str
+    applicant_name: str
+    submitted_at: AwareDatetime
+    received_at: AwareDatetime | None
+    due_at: AwareDatetime | None
+    overdue: bool
+    assignee: AssigneeRead | None
+    supplement_rounds: int
+
+
+class WorkListRead(BaseModel):
+    items: list[WorkItemRead]
+    next_cursor: str | None
+
+
+class FileRead(ev.FileRef):
+    download_url: str = Field(description="Valid for a few minutes.")
+
+
+class SupplementRoundRead(BaseModel):
+    round: int
+    items: list[ev.SupplementItem]
+    note: str | None
+    requested_at: AwareDatetime
+    supplement_due_at: AwareDatetime | None
+    supplemented_at: AwareDatetime | None
+    paused_working_hours: float
+
+
+class ResultRead(BaseModel):
+    summary: str | None
+    file: FileRead | None
+    resolved_at: AwareDatetime | None
+    judgement: ev.Judgement | None
+
+
+class HistoryEntryRead(BaseModel):
+    at: AwareDatetime
+    actor: ev.Actor
+    action: Action | Recorded
+    from_status: ev.DossierStatus | None
+    to_status: ev.DossierStatus
+    note: str | None
+
+
+class DossierRead(BaseModel):
+    code: str
+    status: ev.DossierStatus
+    procedure_code: str
+    procedure_name: str
+    agency_code: str
+    agency_name: str
+    applicant: ev.Applicant
+    contact: ev.Recipient
+    form: dict[str, Any]
+    result_delivery: ev.ResultDelivery
+    attachments: list[FileRead]
+    submitted_at: AwareDatetime
+    received_at: AwareDatetime | None
+    counted_from: AwareDatetime | None
+    due_at: AwareDatetime | None
+    original_due_at: AwareDatetime | None
+    rule_set: str | None
+    working_days_left: float | None
+    overdue: bool
+    assignee: AssigneeRead | None
+    supplement_rounds: list[SupplementRoundRead]
+    result: ResultRead
+    history: list[HistoryEntryRead]
+
+
+class ActionRead(BaseModel):
+    """The dossier after an officer's action."""
+
+    code: str
+    status: ev.DossierStatus
+    received_at: AwareDatetime | None
+    due_at: AwareDatetime | None
+    assignee: str | None = Field(description="The assigned processor's name.")
+
+
+class SupplementRequestedRead(ActionRead):
+    round: int
+    supplement_due_at: AwareDatetime
+
+
+class ResultRecordedRead(ActionRead):
+    result_summary: str
+    result_file: ev.FileRef | None
+
+
+class ApprovedRead(ActionRead):
+    resolved_at: AwareDatetime
+    judgement: ev.Judgement
+
+
+class ExtendedRead(ActionRead):
+    original_due_at: AwareDatetime | None
+
+
+@router.get("/dossiers", response_model=WorkListRead)
 async def work_list(
     ctx: Ctx,
     officer: CurrentOfficer,
@@ -81,18 +191,18 @@ async def work_list(
     """The agency's dossiers, most urgent first, with `due_at` and `overdue`."""
     return await views.work_list(
         ctx, officer,
-        status=[s.value for s in status] if status else None, overdue=overdue,
+        status=status, overdue=overdue,
         assignee=assignee, procedure_code=procedure_code, q=q, limit=limit, cursor=cursor,
     )  # fmt: skip
 
 
-@router.get("/dossiers/{code}")
+@router.get("/dossiers/{code}", response_model=DossierRead)
 async def detail(code: str, ctx: Ctx, officer: CurrentOfficer) -> dict[str, Any]:
     """Applicant, form, files with time-limited links, deadline and history."""
     return await views.detail(ctx, officer, code)
 
 
-@router.post("/dossiers/{code}/receive")
+@router.post("/dossiers/{code}/receive", response_model=ActionRead)
 async def receive(
     code: str,
     ctx: Ctx,
@@ -105,7 +215,7 @@ async def receive(
     return await actions.receive(ctx, officer, code, body.note if body else None, retry)
 
 
-@router.post("/dossiers/{code}/request-supplement")
+@router.post("/dossiers/{code}/request-supplement", response_model=SupplementRequestedRead)
 async def request_supplement(
     code: str,
     body: SupplementRequestIn,
@@ -121,7 +231,7 @@ async def request_supplement(
     return await actions.request_supplement(ctx, officer, code, request, retry)
 
 
-@router.post("/dossiers/{code}/reject")
+@router.post("/dossiers/{code}/reject", response_model=ActionRead)
 async def reject(
     code: str, body: RejectIn, ctx: Ctx, officer: CurrentOfficer, key: IdempotencyKey = None
 ) -> dict[str, Any]:
@@ -130,7 +240,7 @@ async def reject(
     return await actions.reject(ctx, officer, code, body.reason, retry)
 
 
-@router.post("/dossiers/{code}/assign")
+@router.post("/dossiers/{code}/assign", response_model=ActionRead)
 async def assign(
     code: str, body: AssignIn, ctx: Ctx, officer: CurrentOfficer, key: IdempotencyKey = None
 ) -> dict[str, Any]:
@@ -139,7 +249,7 @@ async def assign(
     return await actions.assign(ctx, officer, code, body.officer, retry)
 
 
-@router.post("/dossiers/{code}/result")
+@router.post("/dossiers/{code}/result", response_model=ResultRecordedRead)
 async def record_result(
     code: str, body: Multipart, ctx: Ctx, officer: CurrentOfficer
 ) -> dict[str, Any]:
@@ -147,7 +257,7 @@ async def record_result(
     return await results.record(ctx, officer, code, body)
 
 
-@router.post("/dossiers/{code}/submit-for-approval")
+@router.post("/dossiers/{code}/submit-for-approval", response_model=ActionRead)
 async def submit_for_approval(
     code: str,
     ctx: Ctx,
@@ -161,7 +271,7 @@ async def submit_for_approval(
     return await actions.submit_for_approval(ctx, officer, code, note, retry)
 
 
-@router.post("/dossiers/{code}/send-back")
+@router.post("/dossiers/{code}/send-back", response_model=ActionRead)
 async def send_back(
     code: str,
     body: RequiredNoteIn,
@@ -174,7 +284,7 @@ async def send_back(
     return await actions.send_back(ctx, officer, code, body.note, retry)
 
 
-@router.post("/dossiers/{code}/approve")
+@router.post("/dossiers/{code}/approve", response_model=ApprovedRead)
 async def approve(
     code: str,
     ctx: Ctx,
@@ -187,7 +297,7 @@ async def approve(
     return await actions.approve(ctx, officer, code, body.note if body else None, retry)
 
 
-@router.post("/dossiers/{code}/return-result")
+@router.post("/dossiers/{code}/return-result", response_model=ActionRead)
 async def return_result(
     code: str, body: ReturnIn, ctx: Ctx, officer: CurrentOfficer, key: IdempotencyKey = None
 ) -> dict[str, Any]:
@@ -197,7 +307,7 @@ async def return_result(
     return await actions.return_result(ctx, officer, code, verified, body.note, retry)
 
 
-@router.post("/dossiers/{code}/extend-deadline")
+@router.post("/dossiers/{code}/extend-deadline", response_model=ExtendedRead)
 async def extend_deadline(
     code: str, body: ExtendIn, ctx: Ctx, officer: CurrentOfficer, key: IdempotencyKey = None
 ) -> dict[str, Any]:
@@ -209,7 +319,12 @@ async def extend_deadline(
 @router.get(
     "/dossiers/{code}/forms/{form}.pdf",
     response_class=Response,
-    responses={200: {"content": {"application/pdf": {}}}},
+    responses={
+        200: {
+            "description": "The form as PDF.",
+            "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
 )
 async def form_pdf(code: str, form: str, ctx: Ctx, officer: CurrentOfficer) -> Response:
     """An official form of the dossier as PDF, with its code and a QR code for tracking."""

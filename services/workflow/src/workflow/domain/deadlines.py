@@ -209,6 +209,24 @@ class DeadlineEngine:
         return self.add_working_time(self.counted_from(requested_at), days * WORKING_DAY)
 
 
+def end_of_day(engine: DeadlineEngine, day: date) -> datetime:
+    """The last working moment of `day` (a half day off in the afternoon ends at noon)."""
+    periods = engine.hours.periods
+    end = periods[0][1] if engine.calendar.off_half(day) == "afternoon" else periods[-1][1]
+    return _utc(datetime.combine(day, end, VIETNAM))
+
+
+def working_hours_used(
+    engine: DeadlineEngine, counted_from: datetime | None, now: datetime, paused_seconds: int
+) -> float | None:
+    """Working hours from the clock's start to `now`, the supplement pauses taken out;
+    None while the clock has not started."""
+    if counted_from is None:
+        return None
+    used = engine.working_time_between(counted_from, now).total_seconds() - paused_seconds
+    return round(max(used, 0) / 3600, 2)
+
+
 @dataclass(frozen=True)
 class RuleSet:
     """The legal rules a dossier is handled under: those in force when it was received."""

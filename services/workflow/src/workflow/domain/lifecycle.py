@@ -13,6 +13,7 @@ from enum import StrEnum
 
 from shared.contracts.events import DossierStatus as S
 from shared.contracts.events import Judgement
+from shared.errors import Conflict, Forbidden
 
 
 class Role(StrEnum):
@@ -38,6 +39,14 @@ class Action(StrEnum):
     WITHDRAW = "withdraw"
 
 
+class Recorded(StrEnum):
+    """What the audit trail holds besides the actions: the submission that opens a case,
+    and a fee paid, which changes no status."""
+
+    SUBMIT = "submit"
+    PAYMENT = "payment"
+
+
 @dataclass(frozen=True)
 class Rule:
     sources: frozenset[S]
@@ -49,6 +58,19 @@ class Rule:
 def _rule(sources: set[S], roles: set[Role], target: S | None) -> Rule:
     return Rule(frozenset(sources), frozenset(roles), target)
 
+
+# As officers and citizens read them, on forms and in refusals.
+STATUS_NAMES = {
+    S.SUBMITTED: "Mới nộp",
+    S.RECEIVED: "Đã tiếp nhận",
+    S.SUPPLEMENT_REQUESTED: "Chờ bổ sung",
+    S.IN_PROGRESS: "Đang xử lý",
+    S.PENDING_APPROVAL: "Chờ phê duyệt",
+    S.RESULT_READY: "Có kết quả",
+    S.RETURNED: "Đã trả kết quả",
+    S.REJECTED: "Từ chối",
+    S.WITHDRAWN: "Đã rút",
+}
 
 OPEN = {S.SUBMITTED, S.RECEIVED, S.SUPPLEMENT_REQUESTED, S.IN_PROGRESS, S.PENDING_APPROVAL}
 # The statuses in which the processing clock runs.
@@ -79,25 +101,24 @@ RULES: dict[Action, Rule] = {
 }
 
 
-class NotAllowed(Exception):
-    """The action does not apply to a dossier in this status."""
-
-    def __init__(self, action: Action, status: S) -> None:
-        super().__init__(f"{action} is not allowed from {status}")
-        self.action = action
-        self.status = status
-
-
-def may(role: str, action: Action) -> bool:
-    """Whether an officer of `role` may ever take `action` (admins administer, not process)."""
-    return role in RULES[action].roles
+def allowed(role: str, action: Action) -> None:
+    """Forbidden unless an officer of `role` may ever take `action` (admins administer,
+    not process)."""
+    if role not in RULES[action].roles:
+        raise Forbidden("Vai trò của bạn không được thực hiện thao tác này.")
 
 
 def next_status(action: Action, current: S, resume_to: S | None = None) -> S:
-    """The status after `action`, or NotAllowed. A supplement resumes at `resume_to`."""
+    """The status after `action`, or Conflict when the state machine says no. A
+    supplement resumes at `resume_to`."""
     rule = RULES[action]
     if current not in rule.sources:
-        raise NotAllowed(action, current)
+        raise Conflict(
+            f"Không thể thực hiện thao tác này khi hồ sơ đang ở trạng thái "
+            f"“{STATUS_NAMES[current]}”.",
+            current_status=current.value,
+            action=action.value,
+        )
     if action is Action.SUPPLEMENT:
         assert resume_to is not None
         return resume_to

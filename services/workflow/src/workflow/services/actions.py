@@ -12,31 +12,43 @@ import contextlib
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.contracts import events as ev
+from shared.contracts.events import VIETNAM
 from shared.db.idempotency import NO_RETRY, Answer, Retry
-from shared.errors import Conflict, Forbidden, Invalid, Refused
+from shared.errors import Invalid
 from workflow.adapters.tables import officers, pauses
-from workflow.domain.deadlines import VIETNAM, rule_set_for
-from workflow.domain.lifecycle import CLOCK_RUNNING, Action, judge, may
+from workflow.domain.deadlines import rule_set_for, working_hours_used
+from workflow.domain.lifecycle import CLOCK_RUNNING, Action, Role, allowed, judge
+from workflow.domain.preconditions import (
+    new_appointment,
+    originals_checked,
+    own_work,
+    result_recorded,
+)
 from workflow.services.calendars import cutoff, engine_for
-from workflow.services.changes import Case, Officer, change, check, lock_case, schedule_timers
+from workflow.services.changes import (
+    Case,
+    Officer,
+    change,
+    check,
+    officer_actor,
+    read_case,
+    schedule_timers,
+)
 from workflow.services.context import Context
 
 
-def allowed(officer: Officer, action: Action) -> None:
-    if not may(officer.role, action):
-        raise Forbidden("Vai trò của bạn không được thực hiện thao tác này.")
-
-
-async def _begin(session: AsyncSession, officer: Officer, action: Action, code: str) -> Case:
-    allowed(officer, action)
-    case = await lock_case(session, code, officer.agency_code)
+async def begin(session: AsyncSession, officer: Officer, action: Action, code: str) -> Case:
+    """The case, locked, once the officer's role may take `action` and the state machine
+    allows it from the case's status (another agency's case is not found)."""
+    allowed(officer.role, action)
+    case = await read_case(session, code, officer.agency_code, lock=True)
     check(action, case)
     return case
 
@@ -55,7 +67,7 @@ async def _act(
     async with ctx.db.transaction() as session:
 
         async def run() -> Answer:
-            case = await _begin(session, officer, action, code)
+            case = await begin(session, officer, action, code)
             return Answer(200, await step(session, case))
 
         answer = await ctx.idempotency.once(session, str(officer.id), retry, run)
@@ -179,9 +191,7 @@ async def assign(
 
     async def step(session: AsyncSession, case: Case) -> dict[str, Any]:
         assignee = await _processor(session, officer.agency_code, assignee_ref)
-        target = ev.Actor(
-            kind="officer", id=str(assignee["id"]), name=assignee["full_name"], role="processor"
-        )
+        target = officer_actor(assignee)
         case = await change(
             ctx.outbox, session, case, Action.ASSIGN, officer.actor,
             note=f"Giao cho {assignee['full_name']}",
@@ -203,7 +213,7 @@ async def _processor(session: AsyncSession, agency_code: str, ref: str) -> Any:
                 select(officers).where(
                     condition,
                     officers.c.agency_code == agency_code,
-                    officers.c.role == "processor",
+                    officers.c.role == Role.PROCESSOR.value,
                     officers.c.active,
                 )
             )
@@ -219,11 +229,6 @@ async def _processor(session: AsyncSession, agency_code: str, ref: str) -> Any:
     return row
 
 
-def own_work(officer: Officer, case: Case) -> None:
-    if case["assignee_id"] is not None and case["assignee_id"] != officer.id:
-        raise Forbidden("Hồ sơ này được giao cho cán bộ khác.")
-
-
 async def record_result(
     ctx: Context,
     officer: Officer,
@@ -233,8 +238,8 @@ async def record_result(
 ) -> dict[str, Any]:
     """The processor's result: a summary and, optionally, the e-result already stored."""
     async with ctx.db.transaction() as session:
-        case = await _begin(session, officer, Action.RECORD_RESULT, code)
-        own_work(officer, case)
+        case = await begin(session, officer, Action.RECORD_RESULT, code)
+        own_work(officer.id, case["assignee_id"])
         case = await change(
             ctx.outbox, session, case, Action.RECORD_RESULT, officer.actor,
             note=summary,
@@ -257,9 +262,8 @@ async def submit_for_approval(
     """Send the processed dossier to the leader."""
 
     async def step(session: AsyncSession, case: Case) -> dict[str, Any]:
-        own_work(officer, case)
-        if not case["result_summary"]:
-            raise Conflict("Chưa có kết quả xử lý: hãy cập nhật kết quả trước khi trình ký.")
+        own_work(officer.id, case["assignee_id"])
+        result_recorded(case["result_summary"])
         case = await change(
             ctx.outbox, session, case, Action.SUBMIT_FOR_APPROVAL, officer.actor,
             note=note,
@@ -295,7 +299,9 @@ async def approve(
         now = datetime.now(UTC)
         original = case["original_due_at"] or case["due_at"]
         judgement = judge(now, original, VIETNAM)
-        hours = await _working_hours_used(session, case, now)
+        engine = await engine_for(session, case["agency_code"])
+        paused = await _paused_seconds(session, case["id"])
+        hours = working_hours_used(engine, case["counted_from"], now, paused)
         result_file = (
             ev.FileRef.model_validate(case["result_file"]) if case["result_file"] else None
         )
@@ -328,11 +334,7 @@ async def return_result(
     retry: Retry = NO_RETRY,
 ) -> dict[str, Any]:
     """Hand the result over, once the paper originals match what was submitted online."""
-    if not originals_verified:
-        raise Invalid(
-            "Chỉ trả kết quả sau khi đã đối chiếu bản chính; nếu không khớp, hãy từ chối hồ sơ.",
-            errors=[{"field": "originals_verified", "message": "Phải xác nhận đã đối chiếu."}],
-        )
+    originals_checked(originals_verified)
 
     async def step(session: AsyncSession, case: Case) -> dict[str, Any]:
         now = datetime.now(UTC)
@@ -360,20 +362,12 @@ async def extend_deadline(
     """The one apology letter with a new appointment, before the original due date."""
 
     async def step(session: AsyncSession, case: Case) -> dict[str, Any]:
-        if case["extended_at"] is not None:
-            raise Conflict("Hồ sơ đã được xin lỗi và hẹn lại một lần; không gia hạn lần nữa.")
         engine = await engine_for(session, case["agency_code"])
         now = datetime.now(UTC)
-        due_at = case["due_at"]
-        if due_at is None or not engine.can_extend(due_at, now):
-            raise Conflict(
-                "Chỉ được hẹn lại trước ngày hẹn trả ít nhất một ngày làm việc.",
-            )
-        if new_due_date <= due_at.astimezone(VIETNAM).date():
-            raise _bad_date("Ngày hẹn mới phải sau ngày hẹn cũ.")
-        if not engine.calendar.is_working_day(new_due_date):
-            raise _bad_date("Ngày hẹn mới phải là ngày làm việc.")
-        new_due_at = _end_of_day(engine, new_due_date)
+        new_due_at = new_appointment(
+            engine, due_at=case["due_at"], extended_at=case["extended_at"], now=now,
+            new_due_date=new_due_date,
+        )  # fmt: skip
         case = await change(
             ctx.outbox, session, case, Action.EXTEND_DEADLINE, officer.actor,
             note=reason,
@@ -396,26 +390,11 @@ async def extend_deadline(
     return await _act(ctx, officer, Action.EXTEND_DEADLINE, code, retry, step)
 
 
-async def _working_hours_used(session: AsyncSession, case: Case, now: datetime) -> float | None:
-    """Working time from the clock's start to `now`, the supplement pauses taken out."""
-    if case["counted_from"] is None:
-        return None
-    engine = await engine_for(session, case["agency_code"])
+async def _paused_seconds(session: AsyncSession, case_id: uuid.UUID) -> int:
+    """The supplement pauses that stopped a running clock, in seconds."""
     paused = await session.scalar(
         select(func.coalesce(func.sum(pauses.c.paused_seconds), 0)).where(
-            pauses.c.case_id == case["id"], pauses.c.clock_was_running
+            pauses.c.case_id == case_id, pauses.c.clock_was_running
         )
     )
-    used = engine.working_time_between(case["counted_from"], now).total_seconds() - int(paused or 0)
-    return round(max(used, 0) / 3600, 2)
-
-
-def _bad_date(message: str) -> Refused:
-    return Invalid(message, errors=[{"field": "new_due_date", "message": message}])
-
-
-def _end_of_day(engine: Any, day: date) -> datetime:
-    """The last working moment of `day` (a half day off in the afternoon ends at noon)."""
-    periods = engine.hours.periods
-    end: time = periods[0][1] if engine.calendar.off_half(day) == "afternoon" else periods[-1][1]
-    return datetime.combine(day, end, VIETNAM).astimezone(UTC)
+    return int(paused or 0)

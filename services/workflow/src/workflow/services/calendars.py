@@ -18,10 +18,11 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.errors import Invalid, NotFound
+from shared.contracts.events import VIETNAM
+from shared.errors import Invalid, NotFound, invalid_field
 from workflow.adapters.tables import agencies, calendar_years, cases, procedures
 from workflow.domain.calendar import Calendar, YearCalendar, shipped_years
-from workflow.domain.deadlines import VIETNAM, WORKING_DAY, DeadlineEngine, OfficeHours
+from workflow.domain.deadlines import WORKING_DAY, DeadlineEngine, OfficeHours
 from workflow.domain.lifecycle import OPEN
 from workflow.services.context import Context
 
@@ -214,8 +215,9 @@ async def put_office_hours(
         except ValueError:
             length = None
         if length != WORKING_DAY:
-            message = "Giờ làm việc phải là các khoảng tăng dần, cộng lại đúng 8 giờ."
-            raise Invalid(message, errors=[{"field": "periods", "message": message}])
+            raise invalid_field(
+                "periods", "Giờ làm việc phải là các khoảng tăng dần, cộng lại đúng 8 giờ."
+            )
     async with ctx.db.transaction() as session:
         await _in_scope(session, admin_agency, code)
         await session.execute(

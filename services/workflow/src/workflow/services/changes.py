@@ -7,7 +7,7 @@ so no path can change a dossier without its audit entry and its event.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -18,32 +18,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.contracts import events as ev
 from shared.contracts.envelope import EventData
-from shared.errors import Conflict, NotFound
+from shared.errors import NotFound
 from shared.messaging import Outbox
 from workflow.adapters.tables import cases, history, timers
 from workflow.domain.deadlines import DeadlineEngine
-from workflow.domain.lifecycle import Action, NotAllowed, next_status
+from workflow.domain.lifecycle import Action, Recorded, Role, next_status
 
 Case = Mapping[str, Any]
-
-STATUS_NAMES = {
-    "submitted": "Mới nộp",
-    "received": "Đã tiếp nhận",
-    "supplement_requested": "Chờ bổ sung",
-    "in_progress": "Đang xử lý",
-    "pending_approval": "Chờ phê duyệt",
-    "result_ready": "Có kết quả",
-    "returned": "Đã trả kết quả",
-    "rejected": "Từ chối",
-    "withdrawn": "Đã rút",
-}
 
 
 @dataclass(frozen=True)
 class Officer:
     id: uuid.UUID
     name: str
-    role: str
+    role: Role
     agency_code: str
 
     @property
@@ -55,16 +43,21 @@ CITIZEN = ev.Actor(kind="citizen")
 TIMER = ev.Actor(kind="timer")
 
 
-async def lock_case(session: AsyncSession, code: str, agency_code: str | None = None) -> Case:
-    """The case, locked until the transaction ends; 404 if missing or of another agency."""
-    query = select(cases).where(cases.c.code == code).with_for_update()
-    row = (await session.execute(query)).mappings().first()
+async def read_case(
+    session: AsyncSession, code: str, agency_code: str | None = None, *, lock: bool = False
+) -> Case:
+    """The case (with `lock`, locked until the transaction ends); 404 if missing or of
+    another agency."""
+    query = select(cases).where(cases.c.code == code)
+    row = (await session.execute(query.with_for_update() if lock else query)).mappings().first()
     if row is None or (agency_code is not None and row["agency_code"] != agency_code):
         raise NotFound("Không tìm thấy hồ sơ này trong đơn vị của bạn.")
     return dict(row)
 
 
-def facts(case: Case, status: str, actor: ev.Actor, note: str | None) -> dict[str, Any]:
+def facts(
+    case: Case, status: ev.DossierStatus, actor: ev.Actor, note: str | None
+) -> dict[str, Any]:
     """What every workflow event says about the dossier (WorkflowDossierEvent)."""
     return {
         "procedure_code": case["procedure_code"],
@@ -72,7 +65,7 @@ def facts(case: Case, status: str, actor: ev.Actor, note: str | None) -> dict[st
         "field": case["field"],
         "agency_code": case["agency_code"],
         "agency_name": case["agency_name"],
-        "status": ev.DossierStatus(status),
+        "status": status,
         "actor": actor,
         "note": note,
         "received_at": case["received_at"],
@@ -83,20 +76,12 @@ def facts(case: Case, status: str, actor: ev.Actor, note: str | None) -> dict[st
 
 
 def check(action: Action, case: Case, resume_to: str | None = None) -> ev.DossierStatus:
-    """The status `action` leads to from the case's, or 409 when the state machine says no."""
-    try:
-        return next_status(
-            action,
-            ev.DossierStatus(case["status"]),
-            ev.DossierStatus(resume_to) if resume_to else None,
-        )
-    except NotAllowed:
-        raise Conflict(
-            f"Không thể thực hiện thao tác này khi hồ sơ đang ở trạng thái "
-            f"“{STATUS_NAMES[case['status']]}”.",
-            current_status=case["status"],
-            action=action.value,
-        ) from None
+    """The status `action` leads to from the case's (Conflict when the state machine says no)."""
+    return next_status(
+        action,
+        ev.DossierStatus(case["status"]),
+        ev.DossierStatus(resume_to) if resume_to else None,
+    )
 
 
 EventsOf = Callable[[Case, dict[str, Any]], list[EventData]]
@@ -122,31 +107,56 @@ async def change(
     updated = {**case, **(values or {}), "status": status.value, "updated_at": now}
     if updated.get("due_at") is not None:
         updated["priority_at"] = updated["due_at"]
-    await session.execute(
-        history.insert().values(
-            case_id=case["id"],
-            at=now,
-            actor_kind=actor.kind,
-            actor_id=actor.id,
-            actor_name=actor.name,
-            actor_role=actor.role,
-            action=action.value,
-            from_status=case["status"],
-            to_status=status.value,
-            note=note,
-        )
-    )
-    sequence = case["sequence"]
-    for data in emit(updated, facts(updated, status, actor, note)) if emit else []:
-        sequence += 1
-        await outbox.add(
-            session, data, dossier_code=case["code"], sequence=sequence, occurred_at=now
-        )
-    updated["sequence"] = sequence
+    await audit(
+        session, case["id"], at=now, actor=actor, action=action,
+        from_status=case["status"], to_status=status, note=note,
+    )  # fmt: skip
+    events = emit(updated, facts(updated, status, actor, note)) if emit else []
+    updated["sequence"] = await announce(outbox, session, case, events, now)
     changed = {k: v for k, v in updated.items() if k != "id" and case.get(k) != v}
     if changed:
         await session.execute(cases.update().where(cases.c.id == case["id"]).values(**changed))
     return updated
+
+
+async def audit(
+    session: AsyncSession,
+    case_id: uuid.UUID,
+    *,
+    at: datetime,
+    actor: ev.Actor,
+    action: Action | Recorded,
+    from_status: str | None,
+    to_status: str,
+    note: str | None,
+) -> None:
+    """One entry of the case's audit trail (the table refuses updates and deletes)."""
+    await session.execute(
+        history.insert().values(
+            case_id=case_id, at=at, actor_kind=actor.kind, actor_id=actor.id,
+            actor_name=actor.name, actor_role=actor.role, action=action.value,
+            from_status=from_status, to_status=to_status, note=note,
+        )
+    )  # fmt: skip
+
+
+async def announce(
+    outbox: Outbox, session: AsyncSession, case: Case, events: Iterable[EventData], now: datetime
+) -> int:
+    """Put `events` in the outbox numbered on from the case's last event; the new last
+    number, which the caller stores on the case."""
+    sequence = case["sequence"]
+    for data in events:
+        sequence += 1
+        await outbox.add(
+            session, data, dossier_code=case["code"], sequence=sequence, occurred_at=now
+        )
+    return sequence
+
+
+def officer_actor(row: Mapping[str, Any]) -> ev.Actor:
+    """An officer of the `officers` table, as events name them."""
+    return ev.Actor(kind="officer", id=str(row["id"]), name=row["full_name"], role=row["role"])
 
 
 async def schedule_timers(session: AsyncSession, case: Case, engine: DeadlineEngine) -> None:

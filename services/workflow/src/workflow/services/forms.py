@@ -8,38 +8,40 @@ from typing import Any
 from sqlalchemy import select
 
 import workflow.adapters.forms as pdf
+from shared.contracts.events import DossierStatus as S
 from shared.errors import Conflict, NotFound
-from workflow.adapters.tables import history, pauses, procedures
-from workflow.services.changes import STATUS_NAMES, Officer
+from workflow.adapters.tables import procedures
+from workflow.domain.lifecycle import STATUS_NAMES, Action, Recorded
+from workflow.services.changes import Officer, read_case
 from workflow.services.context import Context
-from workflow.services.views import read_case
+from workflow.services.views import rounds_of, trail_of
 
 DELIVERY = {
     "in_person": "Nhận trực tiếp tại Bộ phận Một cửa",
     "post": "Qua dịch vụ bưu chính công ích",
     "online": "Trực tuyến, trên Cổng dịch vụ công",
 }
-ACTIONS = {
-    "submit": "Nộp hồ sơ trực tuyến",
-    "receive": "Tiếp nhận hồ sơ",
-    "request-supplement": "Yêu cầu bổ sung, hoàn thiện",
-    "supplement": "Công dân bổ sung hồ sơ",
-    "reject": "Từ chối",
-    "assign": "Giao xử lý",
-    "result": "Cập nhật kết quả xử lý",
-    "submit-for-approval": "Trình ký",
-    "send-back": "Trả lại để xử lý tiếp",
-    "approve": "Phê duyệt",
-    "return-result": "Trả kết quả",
-    "extend-deadline": "Xin lỗi và hẹn lại",
-    "withdraw": "Công dân rút hồ sơ",
-    "payment": "Nộp lệ phí",
+ACTIONS: dict[str, str] = {
+    Recorded.SUBMIT: "Nộp hồ sơ trực tuyến",
+    Action.RECEIVE: "Tiếp nhận hồ sơ",
+    Action.REQUEST_SUPPLEMENT: "Yêu cầu bổ sung, hoàn thiện",
+    Action.SUPPLEMENT: "Công dân bổ sung hồ sơ",
+    Action.REJECT: "Từ chối",
+    Action.ASSIGN: "Giao xử lý",
+    Action.RECORD_RESULT: "Cập nhật kết quả xử lý",
+    Action.SUBMIT_FOR_APPROVAL: "Trình ký",
+    Action.SEND_BACK: "Trả lại để xử lý tiếp",
+    Action.APPROVE: "Phê duyệt",
+    Action.RETURN_RESULT: "Trả kết quả",
+    Action.EXTEND_DEADLINE: "Xin lỗi và hẹn lại",
+    Action.WITHDRAW: "Công dân rút hồ sơ",
+    Recorded.PAYMENT: "Nộp lệ phí",
 }
 # Which forms exist once the dossier has reached the point they record.
 NEEDS = {
     "receipt": lambda c, rounds: c["received_at"] is not None,
     "supplement-request": lambda c, rounds: bool(rounds),
-    "rejection": lambda c, rounds: c["status"] == "rejected",
+    "rejection": lambda c, rounds: c["status"] == S.REJECTED,
     "apology": lambda c, rounds: c["extended_at"] is not None,
     "control-sheet": lambda c, rounds: True,
 }
@@ -51,24 +53,8 @@ async def render_for(ctx: Context, officer: Officer, code: str, form: str) -> by
         raise NotFound("Không có biểu mẫu này.")
     async with ctx.db.transaction() as session:
         case = await read_case(session, code, officer.agency_code)
-        trail = (
-            (
-                await session.execute(
-                    select(history).where(history.c.case_id == case["id"]).order_by(history.c.id)
-                )
-            )
-            .mappings()
-            .all()
-        )
-        rounds = (
-            (
-                await session.execute(
-                    select(pauses).where(pauses.c.case_id == case["id"]).order_by(pauses.c.round)
-                )
-            )
-            .mappings()
-            .all()
-        )
+        trail = await trail_of(session, case["id"])
+        rounds = await rounds_of(session, case["id"])
         documents = await session.scalar(
             select(procedures.c.documents).where(procedures.c.code == case["procedure_code"])
         )
@@ -88,8 +74,8 @@ def _dossier(
         key = attachment.get("document_code") or ""
         counts[key] = counts.get(key, 0) + 1
     last_round = rounds[-1] if rounds else None
-    extension = next((h for h in reversed(trail) if h["action"] == "extend-deadline"), None)
-    rejection = next((h for h in reversed(trail) if h["action"] == "reject"), None)
+    extension = next((h for h in reversed(trail) if h["action"] == Action.EXTEND_DEADLINE), None)
+    rejection = next((h for h in reversed(trail) if h["action"] == Action.REJECT), None)
     reason = (extension or rejection or {}).get("note") if (extension or rejection) else None
     applicant = case["applicant"]
     return pdf.FormDossier(
@@ -120,8 +106,8 @@ def _dossier(
                 actor=h["actor_name"]
                 or ("Công dân" if h["actor_kind"] == "citizen" else "Hệ thống"),
                 action=ACTIONS.get(h["action"], h["action"]),
-                from_status=STATUS_NAMES.get(h["from_status"] or "", None),
-                to_status=STATUS_NAMES[h["to_status"]],
+                from_status=STATUS_NAMES[S(h["from_status"])] if h["from_status"] else None,
+                to_status=STATUS_NAMES[S(h["to_status"])],
                 note=h["note"],
             )
             for h in trail

@@ -16,10 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.contracts import Envelope
 from shared.contracts import events as ev
-from workflow.adapters.tables import agencies, cases, history, pauses, procedures
-from workflow.domain.lifecycle import Action
+from shared.contracts.events import DossierStatus as S
+from workflow.adapters.tables import agencies, cases, pauses, procedures
+from workflow.domain.lifecycle import FINAL, Action, Recorded
 from workflow.services.calendars import engine_for
-from workflow.services.changes import CITIZEN, change, lock_case, schedule_timers
+from workflow.services.changes import CITIZEN, audit, change, read_case, schedule_timers
 from workflow.services.context import Context
 
 
@@ -61,7 +62,7 @@ async def dossier_submitted(
     inserted = await session.execute(
         insert(cases)
         .values(
-            id=data.dossier_id, code=envelope.dossier_code, status="submitted",
+            id=data.dossier_id, code=envelope.dossier_code, status=S.SUBMITTED.value,
             agency_code=data.agency_code, agency_name=data.agency_name,
             procedure_code=data.procedure_code, procedure_name=data.procedure_name,
             field=data.field, online_level=data.online_level,
@@ -81,23 +82,20 @@ async def dossier_submitted(
     )  # fmt: skip
     case_id = inserted.scalar()
     if case_id is not None:
-        await session.execute(
-            history.insert().values(
-                case_id=case_id, at=data.submitted_at, actor_kind="citizen",
-                action="submit", from_status=None, to_status="submitted",
-                note="Công dân nộp hồ sơ trực tuyến.",
-            )
+        await audit(
+            session, case_id, at=data.submitted_at, actor=CITIZEN, action=Recorded.SUBMIT,
+            from_status=None, to_status=S.SUBMITTED, note="Công dân nộp hồ sơ trực tuyến.",
         )  # fmt: skip
 
 
 async def dossier_supplemented(
     ctx: Context, session: AsyncSession, envelope: Envelope, data: ev.DossierSupplemented
 ) -> None:
-    case = await lock_case(session, envelope.dossier_code or "")
-    if case["status"] != "supplement_requested":
+    case = await read_case(session, envelope.dossier_code or "", lock=True)
+    if case["status"] != S.SUPPLEMENT_REQUESTED:
         # The case moved on meanwhile (rejected, say): keep the citizen's files on
         # record, change nothing else.
-        await _note(session, case, "supplement", "Công dân bổ sung sau khi hồ sơ đã xử lý.")
+        await _note(session, case, Action.SUPPLEMENT, "Công dân bổ sung sau khi hồ sơ đã xử lý.")
         return
     pause = (
         (
@@ -154,9 +152,9 @@ async def dossier_supplemented(
 async def dossier_withdrawn(
     ctx: Context, session: AsyncSession, envelope: Envelope, data: ev.DossierWithdrawn
 ) -> None:
-    case = await lock_case(session, envelope.dossier_code or "")
-    if case["status"] in ("returned", "rejected", "withdrawn"):
-        await _note(session, case, "withdraw", "Công dân xin rút hồ sơ đã kết thúc.")
+    case = await read_case(session, envelope.dossier_code or "", lock=True)
+    if case["status"] in FINAL:
+        await _note(session, case, Action.WITHDRAW, "Công dân xin rút hồ sơ đã kết thúc.")
         return
     # No workflow event: intake emitted dossier.withdrawn, which every consumer has.
     await change(
@@ -168,15 +166,13 @@ async def dossier_withdrawn(
 async def payment_completed(
     _ctx: Context, session: AsyncSession, envelope: Envelope, data: ev.PaymentCompleted
 ) -> None:
-    case = await lock_case(session, envelope.dossier_code or "")
-    await _note(session, case, "payment", f"Đã nộp lệ phí {data.amount_vnd:,} đồng.")
+    case = await read_case(session, envelope.dossier_code or "", lock=True)
+    await _note(session, case, Recorded.PAYMENT, f"Đã nộp lệ phí {data.amount_vnd:,} đồng.")
 
 
-async def _note(session: AsyncSession, case: Any, action: str, note: str) -> None:
-    """An audit entry that changes nothing."""
-    await session.execute(
-        history.insert().values(
-            case_id=case["id"], at=datetime.now(UTC), actor_kind="citizen", action=action,
-            from_status=case["status"], to_status=case["status"], note=note,
-        )
+async def _note(session: AsyncSession, case: Any, action: Action | Recorded, note: str) -> None:
+    """An audit entry of the citizen's that changes nothing."""
+    await audit(
+        session, case["id"], at=datetime.now(UTC), actor=CITIZEN, action=action,
+        from_status=case["status"], to_status=case["status"], note=note,
     )  # fmt: skip

@@ -10,13 +10,14 @@ import logging
 from typing import Any
 
 from shared.contracts import events as ev
-from shared.errors import Invalid, Refused, Unsupported
+from shared.errors import Unsupported, invalid_field
 from shared.multipart import MultipartStream, too_large
 from shared.storage import ObjectTooLarge
 from shared.storage.files import UnacceptedContent, filename_problem, put_checked, safe_filename
 from workflow.domain.lifecycle import Action
+from workflow.domain.preconditions import own_work
 from workflow.services import actions
-from workflow.services.changes import Officer, check, lock_case
+from workflow.services.changes import Officer
 from workflow.services.context import RESULTS_BUCKET, Context
 
 log = logging.getLogger(__name__)
@@ -26,10 +27,6 @@ RESULT_TYPES = ("application/pdf", "image/jpeg", "image/png")
 SUMMARY_MAX = 4000
 
 
-def _invalid(field: str, message: str) -> Refused:
-    return Invalid(message, errors=[{"field": field, "message": message}])
-
-
 async def record(
     ctx: Context, officer: Officer, code: str, body: MultipartStream
 ) -> dict[str, Any]:
@@ -37,10 +34,8 @@ async def record(
     limit = ctx.settings.max_result_bytes
     body.refuse_if_declared_over(limit + 64 * 1024)
     async with ctx.db.transaction() as session:
-        actions.allowed(officer, Action.RECORD_RESULT)
-        case = await lock_case(session, code, officer.agency_code)
-        check(Action.RECORD_RESULT, case)
-        actions.own_work(officer, case)
+        case = await actions.begin(session, officer, Action.RECORD_RESULT, code)
+        own_work(officer.id, case["assignee_id"])
     summary: str | None = None
     stored = None
     filename = None
@@ -51,16 +46,16 @@ async def record(
                     summary = (await part.text()).strip()
                 continue
             if part.name != "file" or stored is not None:
-                raise _invalid("file", "Chỉ gửi một tệp kết quả.")
+                raise invalid_field("file", "Chỉ gửi một tệp kết quả.")
             if (problem := filename_problem(part.filename)) is not None:
-                raise _invalid("file", problem)
+                raise invalid_field("file", problem)
             filename = safe_filename(part.filename, fallback="ket-qua")
             stored = await put_checked(
                 ctx.store, RESULTS_BUCKET, actions.result_key(code), part.chunks(),
                 accepted=RESULT_TYPES, max_size=limit,
             )  # fmt: skip
         if not summary or len(summary) > SUMMARY_MAX:
-            raise _invalid("summary", "Vui lòng nhập tóm tắt kết quả (tối đa 4000 ký tự).")
+            raise invalid_field("summary", "Vui lòng nhập tóm tắt kết quả (tối đa 4000 ký tự).")
         file_ref = (
             ev.FileRef(
                 bucket=stored.bucket, key=stored.key, size=stored.size,

@@ -23,9 +23,9 @@ from shared.contracts import events as ev
 from shared.db import Database
 from shared.messaging import Outbox
 from workflow.adapters.tables import cases, officers, timers
-from workflow.domain.lifecycle import CLOCK_RUNNING
+from workflow.domain.lifecycle import CLOCK_RUNNING, Role
 from workflow.services.calendars import engine_for
-from workflow.services.changes import TIMER, facts, lock_case
+from workflow.services.changes import TIMER, announce, facts, officer_actor, read_case
 from workflow.services.context import Context
 
 log = logging.getLogger(__name__)
@@ -64,14 +64,11 @@ async def fire_due_timers(db: Database, outbox: Outbox, *, batch: int = 200) -> 
 
 async def _fire(session: AsyncSession, outbox: Outbox, timer: Any, now: datetime) -> None:
     code = await session.scalar(select(cases.c.code).where(cases.c.id == timer["case_id"]))
-    case = await lock_case(session, str(code))
+    case = await read_case(session, str(code), lock=True)
     if case["deadline_version"] != timer["deadline_version"] or case["status"] not in CLOCK_RUNNING:
         return
     people = await _responsible(session, case, overdue=timer["kind"] == "overdue")
-    actors = [
-        ev.Actor(kind="officer", id=str(p["id"]), name=p["full_name"], role=p["role"])
-        for p in people
-    ]
+    actors = [officer_actor(p) for p in people]
     contacts = [
         ev.Recipient(
             full_name=p["full_name"],
@@ -88,7 +85,7 @@ async def _fire(session: AsyncSession, outbox: Outbox, timer: Any, now: datetime
         )
         for p in people
     ]
-    common = facts(case, case["status"], TIMER, None)
+    common = facts(case, ev.DossierStatus(case["status"]), TIMER, None)
     data: ev.EventData
     if timer["kind"] == "due_soon":
         engine = await engine_for(session, case["agency_code"])
@@ -101,17 +98,16 @@ async def _fire(session: AsyncSession, outbox: Outbox, timer: Any, now: datetime
         )
     else:
         data = ev.DossierOverdue(**common, officers=actors, officer_contacts=contacts)
-    sequence = case["sequence"] + 1
-    await outbox.add(session, data, dossier_code=case["code"], sequence=sequence, occurred_at=now)
+    sequence = await announce(outbox, session, case, [data], now)
     await session.execute(cases.update().where(cases.c.id == case["id"]).values(sequence=sequence))
 
 
 async def _responsible(session: AsyncSession, case: Any, *, overdue: bool) -> list[Any]:
     """The processor in charge, else the desk; the leaders as well once it is overdue."""
-    roles = ["approver"] if overdue else []
+    roles = [Role.APPROVER.value] if overdue else []
     condition = officers.c.id == case["assignee_id"]
     if case["assignee_id"] is None:
-        roles.append("receiver")
+        roles.append(Role.RECEIVER.value)
     query = select(officers).where(
         officers.c.active,
         officers.c.agency_code == case["agency_code"],

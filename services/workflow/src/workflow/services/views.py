@@ -12,16 +12,19 @@ import binascii
 import json
 import re
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.errors import BadRequest, NotFound
+from shared.contracts.events import DossierStatus
+from shared.errors import BadRequest
 from workflow.adapters.tables import cases, history, pauses
 from workflow.domain.lifecycle import CLOCK_RUNNING
 from workflow.services.calendars import engine_for
-from workflow.services.changes import Officer
+from workflow.services.changes import Officer, read_case
 from workflow.services.context import Context
 
 RUNNING = [s.value for s in CLOCK_RUNNING]
@@ -57,7 +60,7 @@ async def work_list(
     ctx: Context,
     officer: Officer,
     *,
-    status: list[str] | None = None,
+    status: list[DossierStatus] | None = None,
     overdue: bool | None = None,
     assignee: str | None = None,
     procedure_code: str | None = None,
@@ -69,7 +72,7 @@ async def work_list(
     now = datetime.now(UTC)
     query = select(*LIST_COLUMNS).where(cases.c.agency_code == officer.agency_code)
     if status:
-        query = query.where(cases.c.status.in_(status))
+        query = query.where(cases.c.status.in_([s.value for s in status]))
     if overdue is True:
         query = query.where(_overdue(now))
     elif overdue is False:
@@ -117,11 +120,13 @@ def _item(row: Any, now: datetime) -> dict[str, Any]:
         "received_at": row["received_at"],
         "due_at": row["due_at"],
         "overdue": is_overdue(row["status"], row["due_at"], now),
-        "assignee": {"id": row["assignee_id"], "name": row["assignee_name"]}
-        if row["assignee_id"]
-        else None,
+        "assignee": _assignee(row),
         "supplement_rounds": row["supplement_rounds"],
     }
+
+
+def _assignee(row: Any) -> dict[str, Any] | None:
+    return {"id": row["assignee_id"], "name": row["assignee_name"]} if row["assignee_id"] else None
 
 
 def is_overdue(status: str, due_at: datetime | None, now: datetime) -> bool:
@@ -135,17 +140,16 @@ async def detail(ctx: Context, officer: Officer, code: str) -> dict[str, Any]:
     async with ctx.db.transaction() as session:
         case = await read_case(session, code, officer.agency_code)
         engine = await engine_for(session, case["agency_code"])
-        trail = await case_history(session, case["id"])
-        rounds = (
-            (
-                await session.execute(
-                    select(pauses).where(pauses.c.case_id == case["id"]).order_by(pauses.c.round)
-                )
-            )
-            .mappings()
-            .all()
-        )
+        trail = await trail_of(session, case["id"])
+        rounds = await rounds_of(session, case["id"])
     expires = timedelta(seconds=ctx.settings.download_link_seconds)
+
+    def linked(file: dict[str, Any]) -> dict[str, Any]:
+        return {
+            **file,
+            "download_url": ctx.store.presigned_get(file["bucket"], file["key"], expires),
+        }
+
     running = case["status"] in RUNNING and case["due_at"] is not None
     return {
         "code": case["code"],
@@ -158,10 +162,7 @@ async def detail(ctx: Context, officer: Officer, code: str) -> dict[str, Any]:
         "contact": case["recipient"],
         "form": case["form"],
         "result_delivery": case["result_delivery"],
-        "attachments": [
-            {**a, "download_url": ctx.store.presigned_get(a["bucket"], a["key"], expires)}
-            for a in case["attachments"]
-        ],
+        "attachments": [linked(a) for a in case["attachments"]],
         "submitted_at": case["submitted_at"],
         "received_at": case["received_at"],
         "counted_from": case["counted_from"],
@@ -170,9 +171,7 @@ async def detail(ctx: Context, officer: Officer, code: str) -> dict[str, Any]:
         "rule_set": case["rule_set"],
         "working_days_left": engine.working_days_left(case["due_at"], now) if running else None,
         "overdue": is_overdue(case["status"], case["due_at"], now),
-        "assignee": {"id": case["assignee_id"], "name": case["assignee_name"]}
-        if case["assignee_id"]
-        else None,
+        "assignee": _assignee(case),
         "supplement_rounds": [
             {
                 "round": r["round"],
@@ -187,46 +186,37 @@ async def detail(ctx: Context, officer: Officer, code: str) -> dict[str, Any]:
         ],
         "result": {
             "summary": case["result_summary"],
-            "file": {
-                **case["result_file"],
-                "download_url": ctx.store.presigned_get(
-                    case["result_file"]["bucket"], case["result_file"]["key"], expires
-                ),
-            }
-            if case["result_file"]
-            else None,
+            "file": linked(case["result_file"]) if case["result_file"] else None,
             "resolved_at": case["resolved_at"],
             "judgement": case["judgement"],
         },
-        "history": trail,
+        "history": [_entry(h) for h in trail],
     }
 
 
-async def read_case(session: Any, code: str, agency_code: str) -> Any:
-    """The case (unlocked); 404 if missing or of another agency."""
-    row = (await session.execute(select(cases).where(cases.c.code == code))).mappings().first()
-    if row is None or row["agency_code"] != agency_code:
-        raise NotFound("Không tìm thấy hồ sơ này trong đơn vị của bạn.")
-    return row
+async def trail_of(session: AsyncSession, case_id: uuid.UUID) -> Sequence[Any]:
+    """The case's audit trail, oldest first."""
+    query = select(history).where(history.c.case_id == case_id).order_by(history.c.id)
+    return (await session.execute(query)).mappings().all()
 
 
-async def case_history(session: Any, case_id: uuid.UUID) -> list[dict[str, Any]]:
-    rows = await session.execute(
-        select(history).where(history.c.case_id == case_id).order_by(history.c.id)
-    )
-    return [
-        {
-            "at": r["at"],
-            "actor": {
-                "kind": r["actor_kind"],
-                "id": r["actor_id"],
-                "name": r["actor_name"],
-                "role": r["actor_role"],
-            },
-            "action": r["action"],
-            "from_status": r["from_status"],
-            "to_status": r["to_status"],
-            "note": r["note"],
-        }
-        for r in rows.mappings()
-    ]
+async def rounds_of(session: AsyncSession, case_id: uuid.UUID) -> Sequence[Any]:
+    """The case's supplement requests, first round first."""
+    query = select(pauses).where(pauses.c.case_id == case_id).order_by(pauses.c.round)
+    return (await session.execute(query)).mappings().all()
+
+
+def _entry(row: Any) -> dict[str, Any]:
+    return {
+        "at": row["at"],
+        "actor": {
+            "kind": row["actor_kind"],
+            "id": row["actor_id"],
+            "name": row["actor_name"],
+            "role": row["actor_role"],
+        },
+        "action": row["action"],
+        "from_status": row["from_status"],
+        "to_status": row["to_status"],
+        "note": row["note"],
+    }

@@ -20,7 +20,7 @@ import qrcode
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
-from workflow.domain.deadlines import VIETNAM
+from shared.contracts.events import VIETNAM
 
 FONTS = Path(__file__).resolve().parent / "fonts"
 DOTS = "……………………………"

@@ -1,0 +1,54 @@
+"""What an officer's action needs beyond the state machine (`lifecycle`): their own work,
+a result before it goes to the leader, the originals compared before it is handed over,
+and the rules of the one apology letter."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from shared.contracts.events import VIETNAM
+from shared.errors import Conflict, Forbidden, Invalid, invalid_field
+from workflow.domain.deadlines import DeadlineEngine, end_of_day
+
+
+def own_work(officer_id: uuid.UUID, assignee_id: uuid.UUID | None) -> None:
+    """A processor works on the dossiers given to them, or on those given to nobody."""
+    if assignee_id is not None and assignee_id != officer_id:
+        raise Forbidden("Hồ sơ này được giao cho cán bộ khác.")
+
+
+def result_recorded(result_summary: str | None) -> None:
+    """Nothing goes to the leader for signature before a result is recorded."""
+    if not result_summary:
+        raise Conflict("Chưa có kết quả xử lý: hãy cập nhật kết quả trước khi trình ký.")
+
+
+def originals_checked(verified: bool) -> None:
+    """The result is handed over only once the paper originals match the online dossier."""
+    if not verified:
+        raise Invalid(
+            "Chỉ trả kết quả sau khi đã đối chiếu bản chính; nếu không khớp, hãy từ chối hồ sơ.",
+            errors=[{"field": "originals_verified", "message": "Phải xác nhận đã đối chiếu."}],
+        )
+
+
+def new_appointment(
+    engine: DeadlineEngine,
+    *,
+    due_at: datetime | None,
+    extended_at: datetime | None,
+    now: datetime,
+    new_due_date: date,
+) -> datetime:
+    """The new due moment an apology letter sets: once per dossier, at least one working
+    day before the due date, on a later working day, at that day's end of office hours."""
+    if extended_at is not None:
+        raise Conflict("Hồ sơ đã được xin lỗi và hẹn lại một lần; không gia hạn lần nữa.")
+    if due_at is None or not engine.can_extend(due_at, now):
+        raise Conflict("Chỉ được hẹn lại trước ngày hẹn trả ít nhất một ngày làm việc.")
+    if new_due_date <= due_at.astimezone(VIETNAM).date():
+        raise invalid_field("new_due_date", "Ngày hẹn mới phải sau ngày hẹn cũ.")
+    if not engine.calendar.is_working_day(new_due_date):
+        raise invalid_field("new_due_date", "Ngày hẹn mới phải là ngày làm việc.")
+    return end_of_day(engine, new_due_date)
