@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PACKAGES := -e shared -e services/intake -e services/workflow -e services/notify -e services/stats
 SERVICES := intake workflow notify stats
 
-.PHONY: install up down status test test-unit lint lint-service-tests format bench asyncapi replay-parked clean check-deploy
+.PHONY: install up down status test test-unit lint format bench asyncapi replay-parked clean check-deploy
 
 $(BIN)/.installed: requirements.lock shared/pyproject.toml $(wildcard services/*/pyproject.toml)
 	$(PYTHON) -m venv $(VENV)
@@ -38,13 +38,8 @@ test-unit: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy shared/src services/*/src shared/tests tests conftest.py deploy/local
+	$(BIN)/mypy shared/src services/*/src shared/tests services/*/tests tests conftest.py deploy/local
 	$(BIN)/lint-imports
-
-## The services' tests, type-checked like shared/tests and tests/: to join `make lint`
-## once it passes (see the errors it lists).
-lint-service-tests: install
-	$(BIN)/mypy services/*/tests
 
 format: install
 	$(BIN)/ruff format .

@@ -132,7 +132,7 @@ async def test_submissions_per_second(
     s = object_store_server
     store = Minio(s.endpoint, access_key=s.access_key, secret_key=s.secret_key, secure=False)
 
-    async def raw_put(i: int) -> None:
+    async def raw_put(_i: int) -> None:
         await asyncio.to_thread(
             store.put_object, "dossier-attachments", f"bench/{uuid.uuid4()}",
             io.BytesIO(ATTACHMENT), len(ATTACHMENT), content_type="application/pdf",

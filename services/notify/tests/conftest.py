@@ -30,7 +30,7 @@ class Mailbox:
     refuse_next: int = 0
     refused: int = 0
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
         if self.refuse_next > 0:
             self.refuse_next -= 1
             self.refused += 1

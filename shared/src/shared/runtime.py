@@ -92,6 +92,34 @@ Worker = Callable[[C, asyncio.Event], Coroutine[Any, Any, None]]
 is set."""
 
 
+async def ignore(_ctx: Any, _session: AsyncSession, _envelope: Envelope, _data: Any) -> None:
+    """The handler of an event a service receives (through a wider binding) and needs
+    nothing of: acknowledged, applied to nothing."""
+
+
+async def repeat(
+    stop: asyncio.Event,
+    step: Callable[[], Awaitable[int]],
+    *,
+    full: int,
+    pause: float,
+    what: str,
+) -> None:
+    """A worker's loop: `step()` until `stop` is set, again at once while it handles a
+    `full` batch, after `pause` seconds otherwise. A pass that fails is logged and the
+    loop goes on: a database away for a moment must not end a worker (the rows it claims
+    wait for the next pass)."""
+    while not stop.is_set():
+        try:
+            handled = await step()
+        except Exception:
+            log.exception("worker pass failed", extra={"worker": what})
+            handled = 0
+        if handled < full:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=pause)
+
+
 async def _bare(resources: Resources[Any]) -> Any:
     return resources
 

@@ -68,11 +68,14 @@ async def test_state_change_and_outbox_row_commit_together(probe: Probe) -> None
 
 
 async def test_state_change_and_outbox_row_roll_back_together(probe: Probe) -> None:
-    with pytest.raises(RuntimeError, match="use case failed"):
+    async def use_case_that_fails_after_writing() -> None:
         async with probe.db.transaction() as session:
             await session.execute(widgets.insert().values(id=2, name="lost"))
             await probe.emit(session, "lost")
             raise RuntimeError("use case failed after writing")
+
+    with pytest.raises(RuntimeError, match="use case failed"):
+        await use_case_that_fails_after_writing()
 
     async with probe.db.transaction() as session:
         assert (await session.execute(select(func.count()).select_from(widgets))).scalar_one() == 0

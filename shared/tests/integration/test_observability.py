@@ -67,7 +67,8 @@ async def test_correlation_id_follows_the_request_into_the_event_and_its_handler
         assert given.headers["x-correlation-id"] == "c0ffee-42"
         assert given.json()["correlation_id"] == "c0ffee-42"
         minted = made.headers["x-correlation-id"]
-        assert minted and made.json()["correlation_id"] == minted
+        assert minted
+        assert made.json()["correlation_id"] == minted
         await eventually(lambda: _count(probe, 2), what="both events handled")
     finally:
         stop.set()

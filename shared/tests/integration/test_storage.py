@@ -64,5 +64,6 @@ async def test_presigned_link_serves_the_object_and_plain_requests_are_refused(
     async with httpx.AsyncClient() as client:
         signed = await client.get(store.presigned_get(BUCKET, key, timedelta(minutes=5)))
         anonymous = await client.get(f"http://{object_store_server.endpoint}/{BUCKET}/{key}")
-    assert signed.status_code == 200 and signed.content == b"%PDF-1.7 ket qua"
+    assert signed.status_code == 200
+    assert signed.content == b"%PDF-1.7 ket qua"
     assert anonymous.status_code == 403

@@ -20,7 +20,7 @@ def app() -> FastAPI:
     install_problem_handlers(app)
 
     @app.post("/register")
-    async def register(body: Registration) -> dict[str, str]:
+    async def register(_body: Registration) -> dict[str, str]:
         return {"ok": "yes"}
 
     @app.get("/conflict")
@@ -41,7 +41,8 @@ async def test_validation_errors_name_each_field_in_vietnamese() -> None:
     assert response.status_code == 422
     assert response.headers["content-type"] == PROBLEM_JSON
     body = response.json()
-    assert body["status"] == 422 and body["title"] == "Dữ liệu không hợp lệ"
+    assert body["status"] == 422
+    assert body["title"] == "Dữ liệu không hợp lệ"
     assert {e["field"]: e["message"] for e in body["errors"]} == {
         "id_number": "Giá trị không đúng định dạng.",
         "full_name": "Trường này là bắt buộc.",

@@ -87,7 +87,8 @@ async def test_register_verify_sign_in_and_read_the_profile(intake: ServiceUnder
         sent = await otp_sent(intake, account_id)
         assert sent["purpose"] == "register"
         assert sent["phone"] == PHONE  # stored and sent in the national form
-        assert len(sent["otp"]) == 6 and sent["otp"].isdigit()
+        assert len(sent["otp"]) == 6
+        assert sent["otp"].isdigit()
 
         not_yet = await login(client)
         assert not_yet.status_code == 403
@@ -305,11 +306,15 @@ async def test_codes_and_passwords_are_not_stored_in_clear(intake: ServiceUnderT
         code_hash = await session.scalar(select(one_time_codes.c.code_hash))
         buckets = list(await session.scalars(select(rate_limits.c.bucket)))
         keys = (await session.execute(select(idempotency_keys))).mappings().all()
-    assert password_hash is not None and password_hash.startswith("$argon2id$")
-    assert code_hash is not None and code_hash.startswith("$argon2id$")
-    assert PASSWORD not in password_hash and otp not in code_hash
+    assert password_hash is not None
+    assert password_hash.startswith("$argon2id$")
+    assert code_hash is not None
+    assert code_hash.startswith("$argon2id$")
+    assert PASSWORD not in password_hash
+    assert otp not in code_hash
     # Abuse counters and idempotency records name nobody.
-    assert buckets and keys
+    assert buckets
+    assert keys
     stored = repr(buckets) + repr([dict(k) for k in keys])
     for secret in (ID_NUMBER, PHONE, PASSWORD, "127.0.0.1"):
         assert secret not in stored

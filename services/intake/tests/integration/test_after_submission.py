@@ -173,7 +173,7 @@ async def test_supplement_with_the_update_code_sends_the_dossier_back(
         what="supplement requested",
     )
     url = f"/api/v1/dossiers/{code}/supplement"
-    parts = {
+    parts: dict[str, Any] = {
         "data": {"document_code": "TP1", "note": "Đã ký lại tờ khai"},
         "files": [file_part(PDF, "to-khai-ky.pdf")],
     }
@@ -191,7 +191,8 @@ async def test_supplement_with_the_update_code_sends_the_dossier_back(
     (event,) = await outbox_events(intake, "dossier.supplemented")
     data = event.payload_as(ev.DossierSupplemented)
     assert [f.filename for f in data.attachments] == ["to-khai-ky.pdf"]
-    assert data.note == "Đã ký lại tờ khai" and event.sequence == 2
+    assert data.note == "Đã ký lại tờ khai"
+    assert event.sequence == 2
     body = await view(intake, citizen, code)
     assert [a["round"] for a in body["attachments"]] == [0, 1]
 
@@ -206,8 +207,10 @@ async def test_withdrawal_before_a_result_and_never_after(intake: ServiceUnderTe
         url = f"/api/v1/dossiers/{answer['code']}/withdraw"
         withdrawn = await client.post(url, json={"reason": "Đã chuyển nơi ở"}, headers=citizen.auth)
         again = await client.post(url, json={"reason": "Đã chuyển nơi ở"}, headers=citizen.auth)
-    assert withdrawn.status_code == 200 and withdrawn.json()["status"] == "withdrawn"
-    assert again.status_code == 409 and again.json()["current_status"] == "withdrawn"
+    assert withdrawn.status_code == 200
+    assert withdrawn.json()["status"] == "withdrawn"
+    assert again.status_code == 409
+    assert again.json()["current_status"] == "withdrawn"
     (event,) = await outbox_events(intake, "dossier.withdrawn")
     assert event.payload_as(ev.DossierWithdrawn).reason == "Đã chuyển nơi ở"
     # A late workflow event does not revive a withdrawn dossier.
@@ -242,7 +245,8 @@ async def test_feedback_once_resolved_and_the_electronic_result(
             f"/api/v1/dossiers/{code}/feedback", json={"rating": 5}, headers=citizen.auth
         )
         no_result = await client.get(f"/api/v1/dossiers/{code}/result", headers=citizen.auth)
-    assert early.status_code == 409 and no_result.status_code == 404
+    assert early.status_code == 409
+    assert no_result.status_code == 404
 
     await publish(intake, history(code, result_file)[:5])
     await eventually(lambda: _status_is(intake, citizen, code, "result_ready"), what="result ready")
@@ -260,7 +264,11 @@ async def test_feedback_once_resolved_and_the_electronic_result(
         )
         link = await client.get(f"/api/v1/dossiers/{code}/result", headers=citizen.auth)
         downloaded = await client.get(link.headers["location"])
-    assert rated.status_code == 201 and twice.status_code == 409 and out_of_range.status_code == 422
+    assert rated.status_code == 201
+    assert twice.status_code == 409
+    assert out_of_range.status_code == 422
     (event,) = await outbox_events(intake, "feedback.submitted")
-    assert event.payload_as(ev.FeedbackSubmitted).rating == 4 and event.dossier_code == code
-    assert link.status_code == 307 and downloaded.content == PDF
+    assert event.payload_as(ev.FeedbackSubmitted).rating == 4
+    assert event.dossier_code == code
+    assert link.status_code == 307
+    assert downloaded.content == PDF

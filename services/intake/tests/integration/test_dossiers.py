@@ -28,6 +28,7 @@ from services.intake.tests.integration.support import (
     file_part,
     outbox_events,
 )
+from shared.contracts import events
 from shared.testing.infra import ObjectStoreServer
 from shared.testing.service import ServiceUnderTest
 
@@ -78,27 +79,29 @@ async def test_a_citizen_drafts_attaches_and_submits(
         assert submitted.status_code == 200, submitted.text
         body = submitted.json()
         assert body["status"] == "submitted"
-        assert CODE.match(body["code"]) and body["code"].startswith(agency)
+        assert CODE.match(body["code"])
+        assert body["code"].startswith(agency)
         assert re.fullmatch(r"[A-Z2-9]{8}", body["update_code"])
 
         mine = await client.get(f"/api/v1/dossiers/{body['code']}", headers=citizen.auth)
         public = await client.get(f"/api/v1/tracking/{body['code']}")
 
     view = mine.json()
-    assert view["status"] == "submitted" and view["applicant"]["id_number"] == citizen.id_number
+    assert view["status"] == "submitted"
+    assert view["applicant"]["id_number"] == citizen.id_number
     assert [a["filename"] for a in view["attachments"]] == ["Tờ khai CT01.pdf"]
     assert [t["status"] for t in view["timeline"]] == ["submitted"]
 
     tracked = public.json()
-    assert tracked["status"] == "submitted" and tracked["procedure_name"].startswith(
-        "Đăng ký tạm trú"
-    )
+    assert tracked["status"] == "submitted"
+    assert tracked["procedure_name"].startswith("Đăng ký tạm trú")
     for personal in (citizen.id_number, citizen.phone, "Nguyễn Thị Bích", "Đức Xuân"):
         assert personal not in public.text
 
     (event,) = await outbox_events(service, "dossier.submitted")
-    assert event.dossier_code == body["code"] and event.sequence == 1
-    data = event.payload()
+    assert event.dossier_code == body["code"]
+    assert event.sequence == 1
+    data = event.payload_as(events.DossierSubmitted)
     assert data.update_code == body["update_code"]
     assert [(f.document_code, f.sha256) for f in data.attachments] == [
         ("TP1", hashlib.sha256(PDF).hexdigest())
@@ -107,7 +110,8 @@ async def test_a_citizen_drafts_attaches_and_submits(
         stored = await session.scalar(
             select(dossiers.c.update_code_hash).where(dossiers.c.code == body["code"])
         )
-    assert stored and body["update_code"] not in stored
+    assert stored
+    assert body["update_code"] not in stored
 
 
 async def test_form_documents_and_commitment_are_checked(
@@ -323,7 +327,8 @@ async def test_a_citizen_never_sees_or_changes_another_citizens_dossier(
     assert anonymous.status_code == 401
     async with service.client() as client:
         still = await client.get(f"/api/v1/dossiers/{code}", headers=owner.auth)
-    assert still.json()["status"] == "submitted" and len(still.json()["attachments"]) == 1
+    assert still.json()["status"] == "submitted"
+    assert len(still.json()["attachments"]) == 1
 
 
 async def test_the_citizen_lists_their_dossiers_page_by_page(
@@ -354,17 +359,17 @@ async def test_search_finds_procedures_with_or_without_diacritics(intake: Servic
         provinces = await client.get("/api/v1/agencies", params={"level": "province"})
         missing = await client.get(f"/api/v1/procedures/{PROCEDURE}")
     names = [p["name"] for p in plain.json()["items"]]
-    assert names and all("tạm trú" in n.lower() for n in names)
+    assert names
+    assert all("tạm trú" in n.lower() for n in names)
     assert plain.json() == accented.json()
-    assert seals.json()["items"] and {p["field"] for p in seals.json()["items"]} == {"seals"}
+    assert seals.json()["items"]
+    assert {p["field"] for p in seals.json()["items"]} == {"seals"}
     assert {"form_schema", "documents", "cases"} <= set(detail.json())
     assert {"Công an tỉnh Bắc Kạn", "Công an tỉnh Sóc Trăng"} <= {
         a["name"] for a in provinces.json()["items"]
     }
-    assert (
-        missing.status_code == 404
-        and missing.json()["detail"] == "Không tìm thấy thủ tục hành chính này."
-    )
+    assert missing.status_code == 404
+    assert missing.json()["detail"] == "Không tìm thấy thủ tục hành chính này."
 
 
 async def test_the_catalogue_in_force_is_published_for_the_other_services(

@@ -35,7 +35,7 @@ def test_dossier_code_has_the_portal_format() -> None:
 
 @pytest.mark.parametrize("agency", ["", "G1", "g01.308", "G01.30", "G01.308.000.000-1"])
 def test_dossier_code_refuses_a_malformed_agency(agency: str) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not an agency e-ID"):
         dossier_code(agency, date(2022, 6, 16), 1)
 
 

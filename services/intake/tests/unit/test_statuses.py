@@ -19,5 +19,6 @@ def test_a_supplement_is_awaited_only_while_the_dossier_is_open() -> None:
 
 
 def test_statuses_read_from_the_database_match_the_sets() -> None:
-    assert "pending_approval" in statuses.OPEN and "returned" in statuses.RESOLVED
+    assert "pending_approval" in statuses.OPEN
+    assert "returned" in statuses.RESOLVED
     assert "withdrawn" not in statuses.OPEN | statuses.RESOLVED

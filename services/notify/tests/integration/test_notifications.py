@@ -147,13 +147,12 @@ async def test_each_event_is_told_to_the_right_people_on_their_channels(
     assert all(t.isascii() for t in texts)
     subjects = {m["Subject"]: m for m in mailbox.to("bich@example.vn")}
     assert len(subjects) == 8
-    body = next(m for s, m in subjects.items() if "cần bổ sung" in s).get_payload(decode=True)
-    text = body.decode()
+    text = _text(next(m for s, m in subjects.items() if "cần bổ sung" in s))
     assert "1. Bản sao giấy tờ chỗ ở hợp pháp; 2. Ảnh chân dung 4x6 nền trắng" in text
     apology = next(m for s, m in subjects.items() if "xin lỗi" in s.lower())
-    assert "15/12/2026" in apology.get_payload(decode=True).decode()
+    assert "15/12/2026" in _text(apology)
     result = next(m for s, m in subjects.items() if "đã có kết quả" in s)
-    assert "bưu chính" in result.get_payload(decode=True).decode()
+    assert "bưu chính" in _text(result)
     assert {m["Subject"] for m in mailbox.to("minh@example.vn")} == {
         f"[Sắp đến hạn] Hồ sơ {published['due_soon'].dossier_code}",
         f"[Quá hạn] Hồ sơ {published['overdue'].dossier_code}",
@@ -179,7 +178,8 @@ async def test_an_smtp_server_that_refuses_twice_then_accepts(
                               channels=[ev.Channel.EMAIL])  # fmt: skip
     await notify.publish(envelope(every_event(email_only)["received"]))
     await settled(notify, 1)
-    assert mailbox.refused == 2 and len(mailbox.to("an@example.vn")) == 1
+    assert mailbox.refused == 2
+    assert len(mailbox.to("an@example.vn")) == 1
     async with notify.runtime.db.transaction() as session:
         row = (await session.execute(select(deliveries))).mappings().one()
         tried = (
@@ -188,7 +188,8 @@ async def test_an_smtp_server_that_refuses_twice_then_accepts(
                 .order_by(attempts.c.attempt)
             )
         ).scalars().all()  # fmt: skip
-    assert row["status"] == "sent" and row["attempts"] == 3
+    assert row["status"] == "sent"
+    assert row["attempts"] == 3
     assert tried == ["retried", "retried", "sent"]
 
 
@@ -196,7 +197,7 @@ async def test_an_sms_gateway_down_for_the_whole_retry_window_makes_the_delivery
     notify: ServiceUnderTest, smtp: tuple[Mailbox, int]
 ) -> None:
     mailbox, _ = smtp
-    sms(notify).fail = lambda phone: TransientSendError("gateway 503")
+    sms(notify).fail = lambda _phone: TransientSendError("gateway 503")
     dead_before = _metric("notify_deliveries_total", channel="sms", outcome="dead")
     await notify.publish(envelope(every_event()["received"]))
     await notify.publish(envelope(every_event()["rejected"]))
@@ -212,7 +213,7 @@ async def test_an_sms_gateway_down_for_the_whole_retry_window_makes_the_delivery
         dead = listed.json()["items"]
         assert [d["attempts"] for d in dead] == [3, 3]
         # The gateway is back: an operator sends them again.
-        sms(notify).fail = lambda phone: None
+        sms(notify).fail = lambda _phone: None
         for item in dead:
             resent = await client.post(
                 f"/api/v1/notifications/{item['id']}/resend", headers=officer("admin")
@@ -227,7 +228,7 @@ async def test_an_sms_gateway_down_for_the_whole_retry_window_makes_the_delivery
 
 
 async def test_an_invalid_number_fails_at_once_without_retries(notify: ServiceUnderTest) -> None:
-    sms(notify).fail = lambda phone: PermanentSendError("unknown subscriber")
+    sms(notify).fail = lambda _phone: PermanentSendError("unknown subscriber")
     await notify.publish(envelope(every_event()["received"]))
     await settled(notify, 2)
     assert await count(notify, channel="sms", status="failed", attempts=1) == 1
@@ -276,7 +277,8 @@ async def test_templates_are_versioned_and_checked_when_saved(notify: ServiceUnd
         ).json()["versions"]
     assert unknown.status_code == 422
     assert "ngay_hen" in unknown.json()["errors"][0]["message"]
-    assert saved.json()["version"] == 2 and not_admin.status_code == 403
+    assert saved.json()["version"] == 2
+    assert not_admin.status_code == 403
     assert [v["version"] for v in versions] == [2, 1]
     await notify.publish(envelope(every_event()["received"]))
     await settled(notify, 2)
@@ -309,3 +311,10 @@ def _metric(name: str, **labels: str) -> float:
             if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
                 total += sample.value
     return total
+
+
+def _text(message: Any) -> str:
+    """The decoded text of a single-part e-mail."""
+    body = message.get_payload(decode=True)
+    assert isinstance(body, bytes)
+    return body.decode()

@@ -64,7 +64,9 @@ class _Emitter:
     facts: dict[str, Any]
     sequence: int = 0
 
-    def __call__(self, data_type: type[ev.EventData], at: datetime, **extra: Any) -> None:
+    def __call__(
+        self, data_type: type[ev.WorkflowDossierEvent], at: datetime, **extra: Any
+    ) -> None:
         self.sequence += 1
         t = self.truth
         data = data_type(**self.facts, actor=ev.Actor(kind="officer", name="Cán bộ"),

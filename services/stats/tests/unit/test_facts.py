@@ -88,7 +88,9 @@ def test_any_order_of_the_events_gives_the_same_facts() -> None:
     )  # fmt: skip
     # The due date of the highest sequence, the result's, wins over the receipt's.
     assert (first["due_at"], first["due_sequence"]) == (DUE + timedelta(days=2), 3)
-    assert first["paid_online"] and first["e_result"] and first["digitised"]
+    assert first["paid_online"]
+    assert first["e_result"]
+    assert first["digitised"]
     assert (first["applicant_name"], first["fee_vnd"], first["online"]) == (
         "Nguyễn Văn An",
         30000,
@@ -121,7 +123,8 @@ def test_what_is_known_is_never_forgotten() -> None:
     # A second submission without files does not undo the digitisation; a name once known
     # is kept.
     row = merged((submitted("Nguyễn Văn An", 1), 1), (submitted("Trần Văn Bình", 0), 1))
-    assert row["digitised"] and row["applicant_name"] == "Nguyễn Văn An"
+    assert row["digitised"]
+    assert row["applicant_name"] == "Nguyễn Văn An"
     row = {"received_at": RECEIVED, "judgement": None}
     set_once(row, {"received_at": None, "judgement": "late"})
     set_once(row, {"received_at": RECEIVED + timedelta(days=1), "judgement": "early"})

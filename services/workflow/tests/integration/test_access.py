@@ -33,7 +33,7 @@ PATH = ("submitted", "received", "in_progress", "pending_approval", "result_read
 
 
 def _request(action: str, new_due_date: str) -> dict[str, Any]:
-    return {
+    requests: dict[str, dict[str, Any]] = {
         "receive": {},
         "request-supplement": {"json": {"items": [{"description": "Thiếu tờ khai"}]}},
         "reject": {"json": {"reason": "Không thuộc thẩm quyền"}},
@@ -44,7 +44,8 @@ def _request(action: str, new_due_date: str) -> dict[str, Any]:
         "approve": {},
         "return-result": {"json": {"originals_verified": True}},
         "extend-deadline": {"json": {"new_due_date": new_due_date, "reason": "Cần xác minh"}},
-    }[action]
+    }
+    return requests[action]
 
 
 # The action, the status it is taken from, and the roles that may take it (API.md).

@@ -76,7 +76,8 @@ async def test_each_form_carries_its_key_texts_the_code_and_a_qr(
         assert answer.headers["content-type"] == "application/pdf"
         assert _has_image(answer.content), form
         texts[form] = _text(answer.content)
-        assert of in texts[form] and "Nguyễn Thị Bích" in texts[form]
+        assert of in texts[form]
+        assert "Nguyễn Thị Bích" in texts[form]
     assert "PHIẾU YÊU CẦU BỔ SUNG, HOÀN THIỆN HỒ SƠ" in texts["supplement-request"]
     assert "Bản sao sổ hộ khẩu có chứng thực" in texts["supplement-request"]
     assert "Nơi cư trú không thuộc địa bàn" in texts["rejection"]
@@ -104,7 +105,8 @@ async def test_an_administrator_edits_a_year_and_announced_dates_stay(
     due_day = due.astimezone(VIETNAM).date()
     year = due_day.year
     current = (await desk.get("admin", f"/api/v1/calendar/{year}")).json()
-    assert current["revision"] == 1 and current["entries"]
+    assert current["revision"] == 1
+    assert current["entries"]
     assert (await desk.get("receiver", f"/api/v1/calendar/{year}")).status_code == 403
 
     entries = [*current["entries"], {"day": due_day.isoformat(), "kind": "holiday",
@@ -122,7 +124,8 @@ async def test_an_administrator_edits_a_year_and_announced_dates_stay(
     assert saved.status_code == 200, saved.text
     assert saved.json()["revision"] == 2
     assert saved.json()["announced_due_dates_on_days_off"] >= 1
-    assert bad.status_code == 422 and bad.json()["errors"]
+    assert bad.status_code == 422
+    assert bad.json()["errors"]
     async with workflow.runtime.db.transaction() as session:
         assert await session.scalar(select(cases.c.due_at).where(cases.c.code == code)) == due
 
@@ -189,7 +192,8 @@ async def test_due_soon_and_overdue_are_announced_once_per_deadline_version(
     assert await fire_due_timers(workflow.runtime.db, workflow.runtime.outbox) == 0
     assert len([e for e in await emitted(workflow, code) if e.type in ALERTS]) == 2
     detail = (await desk.get("receiver", f"/api/v1/dossiers/{code}")).json()
-    assert detail["overdue"] is True and detail["working_days_left"] <= 0
+    assert detail["overdue"] is True
+    assert detail["working_days_left"] <= 0
     listed = (await desk.get("receiver", "/api/v1/dossiers", params={"overdue": "true"})).json()
     assert [d["code"] for d in listed["items"]] == [code]
 
@@ -222,7 +226,8 @@ async def test_an_agency_keeps_its_own_office_hours(workflow: ServiceUnderTest) 
                     "received_at": "2025-03-10T12:45:00+07:00"},
         )  # fmt: skip
     assert default["periods"] == [["07:00", "11:30"], ["13:30", "17:00"]]
-    assert bad.status_code == 422 and foreign.status_code == 404
+    assert bad.status_code == 422
+    assert foreign.status_code == 404
     assert saved.json()["own"] is True
     # 12:45 is in this agency's lunch break until 13:00; three days of its hours later:
     # 4 h on Monday, 8 on Tuesday and Wednesday, Thursday's 07:30-11:30 morning.

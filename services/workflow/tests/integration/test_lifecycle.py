@@ -41,7 +41,8 @@ async def test_a_dossier_from_submission_to_returned_result(workflow: ServiceUnd
 
     received = await desk.act("receiver", code, "receive", json={"note": "Đủ thành phần"})
     assert received.status_code == 200, received.text
-    assert received.json()["status"] == "received" and received.json()["due_at"]
+    assert received.json()["status"] == "received"
+    assert received.json()["due_at"]
     assert (
         await desk.act("receiver", code, "assign", json={"officer": "bk.xuly"})
     ).status_code == 200
@@ -57,7 +58,8 @@ async def test_a_dossier_from_submission_to_returned_result(workflow: ServiceUnd
     assert back.json()["status"] == "in_progress"
     assert (await desk.act("processor", code, "submit-for-approval")).status_code == 200
     approved = await desk.act("approver", code, "approve")
-    assert approved.status_code == 200 and approved.json()["judgement"] == "early"
+    assert approved.status_code == 200
+    assert approved.json()["judgement"] == "early"
     returned = await desk.act("receiver", code, "return-result", json={"originals_verified": True})
     assert returned.json()["status"] == "returned"
 
@@ -78,11 +80,16 @@ async def test_a_dossier_from_submission_to_returned_result(workflow: ServiceUnd
     ]  # fmt: skip
     assert [e.sequence for e in events] == list(range(1, 9))
     ready = events[6].payload_as(ev.DossierResultReady)
-    assert ready.judgement is ev.Judgement.EARLY and ready.original_due_at == ready.due_at
-    assert ready.processing_working_hours is not None and ready.processing_working_hours < 1
-    assert ready.procedure_code == "1.004194" and ready.agency_code == BAC_KAN
-    assert ready.recipient and ready.recipient.phone == "0912345678"
-    assert ready.result_file and ready.result_file.bucket == "dossier-results"
+    assert ready.judgement is ev.Judgement.EARLY
+    assert ready.original_due_at == ready.due_at
+    assert ready.processing_working_hours is not None
+    assert ready.processing_working_hours < 1
+    assert ready.procedure_code == "1.004194"
+    assert ready.agency_code == BAC_KAN
+    assert ready.recipient
+    assert ready.recipient.phone == "0912345678"
+    assert ready.result_file
+    assert ready.result_file.bucket == "dossier-results"
 
 
 async def test_disallowed_actions_answer_409_and_change_nothing(workflow: ServiceUnderTest) -> None:
@@ -114,7 +121,8 @@ async def test_a_retried_action_with_its_key_gets_the_first_answer(
     unkeyed = await desk.act("receiver", code, "receive", json={"note": "Đủ"})
     assert first.status_code == again.status_code == 200
     assert again.json() == first.json()
-    assert other.status_code == 422 and unkeyed.status_code == 409
+    assert other.status_code == 422
+    assert unkeyed.status_code == 409
     assert [e.type for e in await emitted(workflow, code)] == ["dossier.received"]
 
 
@@ -141,7 +149,8 @@ async def test_supplements_pause_the_clock_and_move_the_due_date_by_the_pause(
         json={"items": [{"document_code": "TP2", "description": "Thiếu giấy tờ chỗ ở"},
                         {"description": "Ảnh chụp mờ, cần chụp lại"}], "note": "Bổ sung một lần"},
     )  # fmt: skip
-    assert asked.status_code == 200 and asked.json()["round"] == 1
+    assert asked.status_code == 200
+    assert asked.json()["round"] == 1
     await arrived(workflow, supplemented(dossier), "submitted")
     assert (await desk.act("receiver", code, "receive")).status_code == 200
     assert (
@@ -161,8 +170,10 @@ async def test_supplements_pause_the_clock_and_move_the_due_date_by_the_pause(
     events = [e for e in await emitted(workflow, code) if e.type == "dossier.resumed"]
     assert len(events) == 2
     first, second = (e.payload_as(ev.DossierResumed) for e in events)
-    assert first.paused_working_hours == 0 and first.status == "submitted"
-    assert second.round == 2 and second.previous_due_at == due_before
+    assert first.paused_working_hours == 0
+    assert first.status == "submitted"
+    assert second.round == 2
+    assert second.previous_due_at == due_before
     assert second.status == "in_progress"
     paused = timedelta(hours=second.paused_working_hours)
     # Three days and two hours of wall time hold at most four working days.
@@ -233,12 +244,15 @@ async def test_an_apology_extends_once_and_keeps_the_original_due_date(
     assert (await desk.act("approver", code, "extend-deadline", json=body)).status_code == 409
     event = [e for e in await emitted(workflow, code) if e.type == "dossier.deadline_extended"]
     data = event[0].payload_as(ev.DossierDeadlineExtended)
-    assert data.original_due_at == due and data.new_due_at.date() >= new_date - timedelta(days=1)
+    assert data.original_due_at == due
+    assert data.new_due_at.date() >= new_date - timedelta(days=1)
 
 
 async def _due_at(service: ServiceUnderTest, code: str) -> datetime:
     async with service.runtime.db.transaction() as session:
-        return await session.scalar(select(cases.c.due_at).where(cases.c.code == code))
+        due_at = await session.scalar(select(cases.c.due_at).where(cases.c.code == code))
+    assert isinstance(due_at, datetime)
+    return due_at
 
 
 async def _pause_start(service: ServiceUnderTest, code: str, round_: int) -> datetime:

@@ -123,12 +123,12 @@ def test_a_year_not_entered_still_knows_the_solar_holidays() -> None:
 
 
 def test_naive_times_are_refused() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="time zone"):
         ENGINE.due_at(datetime(2025, 3, 10, 9, 0), 1)
 
 
 def test_office_hours_must_be_ordered() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="must be ordered"):
         OfficeHours(periods=((time(13, 0), time(17, 0)), (time(7, 0), time(11, 0))))
 
 

@@ -70,4 +70,5 @@ OWN_HOURS = OfficeHours(periods=((time(7, 30), time(11, 30)), (time(13, 0), time
 )
 def test_the_end_of_a_working_day(engine: DeadlineEngine, day: date, end: datetime) -> None:
     moment = end_of_day(engine, day)
-    assert moment == end and moment.tzinfo is UTC
+    assert moment == end
+    assert moment.tzinfo is UTC

@@ -149,5 +149,5 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem(exc.status_code, detail, headers=headers)
 
     @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(_: Request, _exc: Exception) -> JSONResponse:
         return problem(500, "Đã có lỗi xảy ra; yêu cầu chưa được thực hiện.")

@@ -34,7 +34,7 @@ async def amqp_namespace(rabbit: tuple[str, str]) -> AsyncIterator[str]:
 
 
 @pytest.fixture
-async def database_url(request: pytest.FixtureRequest) -> AsyncIterator[str]:
+async def database_url() -> AsyncIterator[str]:
     """A fresh, empty database for one test, dropped afterwards."""
     name = f"dvc_test_{uuid.uuid4().hex[:10]}"
     url = await infra.recreate_database(name)

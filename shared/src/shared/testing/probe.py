@@ -68,7 +68,7 @@ class Probe:
             rows = await session.execute(
                 select(effects.c.event_id, func.count()).group_by(effects.c.event_id)
             )
-            return {event_id: n for event_id, n in rows.all()}
+            return dict(rows.all())
 
     def outcome(self, outcome: str) -> float:
         value = REGISTRY.get_sample_value(

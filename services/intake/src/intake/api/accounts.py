@@ -168,7 +168,8 @@ async def token(
     ctx: Ctx,
     address: ClientAddress,
     response: Response,
-    grant_type: Annotated[str | None, Form(pattern="^password$")] = None,
+    # OAuth2 clients send it; only "password" is accepted, and nothing else depends on it.
+    _grant_type: Annotated[str | None, Form(alias="grant_type", pattern="^password$")] = None,
 ) -> dict[str, Any]:
     """Sign in with the ID number and password (OAuth2 password form) for a citizen token."""
     limits = ctx.settings

@@ -6,9 +6,8 @@ from shared.contracts import events as ev
 from shared.contracts.envelope import EventData
 from shared.runtime import Handler
 
-HANDLERS: dict[type[EventData], Handler[Context]] = {
-    model: apply_workflow_event
-    for model in (
+HANDLERS: dict[type[EventData], Handler[Context]] = dict.fromkeys(
+    (
         ev.DossierReceived,
         ev.DossierSupplementRequested,
         ev.DossierResumed,
@@ -20,5 +19,6 @@ HANDLERS: dict[type[EventData], Handler[Context]] = {
         ev.DossierResultReady,
         ev.DossierReturned,
         ev.DossierDeadlineExtended,
-    )
-}
+    ),
+    apply_workflow_event,
+)

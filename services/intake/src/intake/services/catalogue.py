@@ -17,6 +17,7 @@ from intake.services.context import Context
 from intake.services.pages import Page
 from shared.contracts import events
 from shared.errors import Invalid, NotFound
+from shared.pages import split_page
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "catalogue_data"
 _LEVEL_ORDER = {"province": 0, "district": 1, "commune": 2}
@@ -135,8 +136,8 @@ async def search_procedures(
                 raise NotFound("Không tìm thấy cơ quan thực hiện này.")
             conditions.append(procedures.c.authority_levels.any(level))
         rows = (await session.execute(query.where(*conditions))).mappings().all()
-    items = [procedure_summary(r) for r in rows[:limit]]
-    return Page(items, items[-1]["code"] if len(rows) > limit else None)
+    page, next_cursor = split_page(rows, limit, lambda r: str(r["code"]))
+    return Page([procedure_summary(r) for r in page], next_cursor)
 
 
 def procedure_summary(row: Any) -> dict[str, Any]:
@@ -203,7 +204,8 @@ async def list_agencies(
     )
     async with ctx.db.transaction() as session:
         rows = [dict(r) for r in (await session.execute(query)).mappings().all()]
-    return Page(rows[:limit], rows[limit - 1]["code"] if len(rows) > limit else None)
+    page, next_cursor = split_page(rows, limit, lambda r: str(r["code"]))
+    return Page(list(page), next_cursor)
 
 
 async def agency_and_procedure(

@@ -133,7 +133,7 @@ async def check_counts(
         .where(attachments.c.dossier_id == dossier_id)
         .group_by(attachments.c.document_code)
     )
-    check_file_counts(procedure["documents"], {code: n for code, n in rows.all()}, adding)
+    check_file_counts(procedure["documents"], dict(rows.all()), adding)
 
 
 async def insert_attachment(

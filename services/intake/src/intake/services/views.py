@@ -18,6 +18,7 @@ from intake.services.context import Context
 from intake.services.pages import Page
 from intake.services.records import attachments_of, iso, owned
 from shared.errors import BadRequest, NotFound
+from shared.pages import split_page
 
 
 async def list_own(ctx: Context, owner_id: uuid.UUID, limit: int, cursor: str | None) -> Page:
@@ -38,6 +39,9 @@ async def list_own(ctx: Context, owner_id: uuid.UUID, limit: int, cursor: str | 
         query = query.where(tuple_(dossiers.c.created_at, dossiers.c.id) < tuple_(*position))
     async with ctx.db.transaction() as session:
         rows = (await session.execute(query)).mappings().all()
+    page, next_cursor = split_page(
+        rows, limit, lambda r: f"{r['created_at'].isoformat()}|{r['id']}"
+    )
     items = [
         {
             "id": str(r["id"]),
@@ -50,10 +54,9 @@ async def list_own(ctx: Context, owner_id: uuid.UUID, limit: int, cursor: str | 
             "submitted_at": iso(r["submitted_at"]),
             "due_at": iso(r["due_at"]),
         }
-        for r in rows[:limit]
+        for r in page
     ]
-    last = rows[limit - 1] if len(rows) > limit else None
-    return Page(items, f"{last['created_at'].isoformat()}|{last['id']}" if last else None)
+    return Page(items, next_cursor)
 
 
 async def owner_view(ctx: Context, owner_id: uuid.UUID, ref: str) -> dict[str, Any]:

@@ -141,7 +141,7 @@ class ScriptedSmsProvider:
     or answer slowly; it keeps what it accepted. For tests and outage rehearsals."""
 
     name = "scripted"
-    fail: Callable[[str], SendError | None] = field(default=lambda phone: None)
+    fail: Callable[[str], SendError | None] = field(default=lambda _phone: None)
     delay: float = 0.0
     sent: list[tuple[str, str]] = field(default_factory=list)
 

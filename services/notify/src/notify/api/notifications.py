@@ -6,10 +6,10 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from notify.api.deps import Ctx, CurrentAdmin, CurrentOperator
+from notify.api.deps import Ctx, CurrentAdmin, CurrentOperator, current_admin, current_operator
 from notify.domain.delivery import AttemptOutcome, DeliveryStatus
 from notify.services import sender, templates, views
 from shared.contracts import events as ev
@@ -112,20 +112,28 @@ async def list_notifications(
     )  # fmt: skip
 
 
-@router.post("/notifications/{delivery_id}/resend", response_model=ResendRead)
-async def resend(delivery_id: uuid.UUID, ctx: Ctx, admin: CurrentAdmin) -> dict[str, Any]:
+@router.post(
+    "/notifications/{delivery_id}/resend",
+    response_model=ResendRead,
+    dependencies=[Depends(current_admin)],
+)
+async def resend(delivery_id: uuid.UUID, ctx: Ctx) -> dict[str, Any]:
     """Send a dead or failed delivery again."""
     return await sender.resend(ctx, delivery_id)
 
 
-@router.get("/templates", response_model=TemplateListRead)
-async def list_templates(ctx: Ctx, operator: CurrentOperator) -> dict[str, Any]:
+@router.get("/templates", response_model=TemplateListRead, dependencies=[Depends(current_operator)])
+async def list_templates(ctx: Ctx) -> dict[str, Any]:
     """The templates in force (the newest version of each)."""
     return {"items": await templates.list_current(ctx)}
 
 
-@router.get("/templates/{key}", response_model=TemplateHistoryRead)
-async def template_history(key: str, ctx: Ctx, operator: CurrentOperator) -> dict[str, Any]:
+@router.get(
+    "/templates/{key}",
+    response_model=TemplateHistoryRead,
+    dependencies=[Depends(current_operator)],
+)
+async def template_history(key: str, ctx: Ctx) -> dict[str, Any]:
     """Every version of one template, newest first."""
     return {"key": key, "versions": await templates.history(ctx, key)}
 

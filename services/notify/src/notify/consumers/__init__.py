@@ -2,11 +2,11 @@
 
 from notify.domain.messages import NOTIFIED, SILENT
 from notify.services.context import Context
-from notify.services.inbound import ignore, notify
+from notify.services.inbound import notify
 from shared.contracts.envelope import EventData
-from shared.runtime import Handler
+from shared.runtime import Handler, ignore
 
 HANDLERS: dict[type[EventData], Handler[Context]] = {
-    **{model: notify for model in NOTIFIED},
-    **{model: ignore for model in SILENT},
+    **dict.fromkeys(NOTIFIED, notify),
+    **dict.fromkeys(SILENT, ignore),
 }

@@ -30,12 +30,6 @@ async def notify(ctx: Context, session: AsyncSession, envelope: Envelope, data: 
         await _deliver(session, envelope, data, target, ctx.settings.sms_max_segments)
 
 
-async def ignore(
-    _ctx: Context, _session: AsyncSession, _envelope: Envelope, _data: EventData
-) -> None:
-    """An event nobody needs to hear about."""
-
-
 async def _deliver(
     session: AsyncSession, envelope: Envelope, data: EventData, target: Target, max_segments: int
 ) -> None:

@@ -12,7 +12,6 @@ operator sends it again (the rules are domain.delivery's).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 import uuid
@@ -35,6 +34,7 @@ from notify.services import metrics
 from notify.services.context import Context
 from shared.contracts import events as ev
 from shared.errors import NotFound
+from shared.runtime import repeat
 
 log = logging.getLogger(__name__)
 
@@ -151,17 +151,16 @@ async def refresh_gauges(ctx: Context) -> None:
 
 async def sender_worker(ctx: Context, stop: asyncio.Event) -> None:
     """The consume process's sending loop."""
-    while not stop.is_set():
-        try:
-            handled = await send_due(ctx)
-            await refresh_gauges(ctx)
-        except Exception:
-            # The database may be away for a moment; the deliveries wait for it.
-            log.exception("sender pass failed")
-            handled = 0
-        if handled < ctx.settings.sender_batch:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=ctx.settings.sender_poll_seconds)
+
+    async def send_pass() -> int:
+        handled = await send_due(ctx)
+        await refresh_gauges(ctx)
+        return handled
+
+    await repeat(
+        stop, send_pass, full=ctx.settings.sender_batch, pause=ctx.settings.sender_poll_seconds,
+        what="sender",
+    )  # fmt: skip
 
 
 async def resend(ctx: Context, delivery_id: uuid.UUID) -> dict[str, Any]:

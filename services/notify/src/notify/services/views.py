@@ -13,6 +13,7 @@ from notify.domain.delivery import DeliveryStatus
 from notify.domain.privacy import shown_address
 from notify.services.context import Context
 from shared.contracts import events as ev
+from shared.pages import split_page
 
 
 async def list_deliveries(
@@ -43,7 +44,9 @@ async def list_deliveries(
     query = query.order_by(deliveries.c.created_at.desc(), deliveries.c.id.desc()).limit(limit + 1)
     async with ctx.db.transaction() as session:
         rows = (await session.execute(query)).mappings().all()
-        page = rows[:limit]
+        page, next_cursor = split_page(
+            rows, limit, lambda r: cursor_after(r["created_at"], r["id"])
+        )
         tried = (
             await session.execute(
                 select(attempts)
@@ -59,9 +62,7 @@ async def list_deliveries(
             )  # fmt: skip
     return {
         "items": [_item(r, full, by_delivery.get(r["id"], [])) for r in page],
-        "next_cursor": cursor_after(page[-1]["created_at"], page[-1]["id"])
-        if len(rows) > limit
-        else None,
+        "next_cursor": next_cursor,
     }
 
 

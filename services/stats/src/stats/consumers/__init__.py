@@ -3,7 +3,7 @@ feedback, the catalogue; notifications are of no interest to the reports."""
 
 from shared.contracts import events as ev
 from shared.contracts.envelope import EventData, registry
-from shared.runtime import Handler
+from shared.runtime import Handler, ignore
 from stats.services import projection
 from stats.services.context import Context
 
@@ -15,6 +15,6 @@ HANDLERS: dict[type[EventData], Handler[Context]] = {
     },
     ev.FeedbackSubmitted: projection.apply_feedback,
     ev.CataloguePublished: projection.apply_catalogue,
-    ev.NotificationSent: projection.ignore,
-    ev.NotificationFailed: projection.ignore,
+    ev.NotificationSent: ignore,
+    ev.NotificationFailed: ignore,
 }

@@ -14,8 +14,3 @@ def mask_name(name: str) -> str:
 
 def shown_name(name: str | None, *, full: bool) -> str | None:
     return name if full else mask_name(name or "")
-
-
-def next_cursor(offset: int, limit: int, fetched: int) -> str | None:
-    """The cursor of the next page, when more than `limit` rows were fetched from `offset`."""
-    return str(offset + limit) if fetched > limit else None

@@ -6,7 +6,6 @@ Labels are agency codes and statuses only: bounded sets, never a dossier or a pe
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import UTC, datetime
 
@@ -15,6 +14,7 @@ from sqlalchemy import and_, case, exists, func, select
 
 from shared.contracts.events import VIETNAM, DossierStatus, Judgement
 from shared.db import Database
+from shared.runtime import repeat
 from stats.adapters.tables import facts, pauses
 from stats.domain.report import rate
 from stats.services.context import Context
@@ -88,10 +88,9 @@ async def refresh(db: Database) -> None:
 
 async def gauges_worker(ctx: Context, stop: asyncio.Event) -> None:
     """The consume process's loop that keeps the business gauges current."""
-    while not stop.is_set():
-        try:
-            await refresh(ctx.db)
-        except Exception:
-            log.exception("could not refresh the business gauges")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=ctx.settings.gauges_seconds)
+
+    async def refresh_pass() -> int:
+        await refresh(ctx.db)
+        return 0
+
+    await repeat(stop, refresh_pass, full=1, pause=ctx.settings.gauges_seconds, what="gauges")

@@ -154,9 +154,3 @@ async def _replace(session: AsyncSession, table: Table, values: dict[str, Any]) 
             set_={name: statement.excluded[name] for name in values if name != "code"},
         )
     )
-
-
-async def ignore(
-    _ctx: Context, _session: AsyncSession, _envelope: Envelope, _data: EventData
-) -> None:
-    """Of no interest to the reports."""

@@ -17,12 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import Database
 from shared.errors import NotFound
+from shared.pages import split_page
 from stats.adapters import exports
 from stats.adapters.tables import agencies, counts, facts, procedures
 from stats.domain import report
 from stats.domain.counting import pieces
 from stats.domain.period import Period
-from stats.domain.public import next_cursor, shown_name
+from stats.domain.public import shown_name
 from stats.services.projection import ALL_AGENCIES, ALL_PROCEDURES
 
 GroupBy = Literal["agency", "procedure", "field"]
@@ -159,6 +160,7 @@ async def awaiting_pickup(
         if codes is not None:
             query = query.where(facts.c.agency_code.in_(codes))
         rows = (await session.execute(query)).mappings().all()
+    page, cursor = split_page(rows, limit, lambda _: str(offset + limit))
     items = [
         {
             "code": r["code"],
@@ -167,6 +169,6 @@ async def awaiting_pickup(
             "agency_name": r["agency_name"],
             "result_ready_at": r["resolved_at"],
         }
-        for r in rows[:limit]
+        for r in page
     ]
-    return {"items": items, "next_cursor": next_cursor(offset, limit, len(rows))}
+    return {"items": items, "next_cursor": cursor}

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from shared.errors import NotFound
-from workflow.api.deps import Ctx, CurrentAdmin
+from workflow.api.deps import Ctx, CurrentAdmin, current_admin
 from workflow.services import calendars
 
 router = APIRouter(tags=["calendar"])
@@ -61,8 +61,8 @@ class YearSavedRead(YearRead):
     )
 
 
-@router.get("/calendar/{year}", response_model=YearRead)
-async def get_year(year: Year, ctx: Ctx, admin: CurrentAdmin) -> dict[str, Any]:
+@router.get("/calendar/{year}", response_model=YearRead, dependencies=[Depends(current_admin)])
+async def get_year(year: Year, ctx: Ctx) -> dict[str, Any]:
     """A year's holidays, compensatory days off, swapped working days and half days."""
     return await calendars.get_year(ctx, year)
 

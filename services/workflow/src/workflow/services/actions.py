@@ -104,7 +104,7 @@ async def receive(
                 "original_due_at": due_at, "rule_set": rule_set, "received_by": officer.name,
                 "deadline_version": case["deadline_version"] + 1,
             },
-            emit=lambda c, f: [
+            emit=lambda _case, f: [
                 ev.DossierReceived(
                     **f, channel="online", counted_from=counted_from, rule_set=rule_set
                 )
@@ -139,7 +139,7 @@ async def request_supplement(
             ctx.outbox, session, case, Action.REQUEST_SUPPLEMENT, officer.actor,
             note=request.note,
             values={"resume_status": case["status"], "supplement_rounds": round_},
-            emit=lambda c, f: [
+            emit=lambda _case, f: [
                 ev.DossierSupplementRequested(
                     **f, items=request.items, requested_at=now,
                     supplement_due_at=supplement_due_at, round=round_,
@@ -174,7 +174,7 @@ async def reject(
         case = await change(
             ctx.outbox, session, case, Action.REJECT, officer.actor,
             note=reason,
-            emit=lambda c, f: [
+            emit=lambda _case, f: [
                 ev.DossierRejected(**f, reason=reason, rejected_at=now, stage=stage)
             ],
             now=now,
@@ -196,7 +196,7 @@ async def assign(
             ctx.outbox, session, case, Action.ASSIGN, officer.actor,
             note=f"Giao cho {assignee['full_name']}",
             values={"assignee_id": assignee["id"], "assignee_name": assignee["full_name"]},
-            emit=lambda c, f: [ev.DossierAssigned(**f, assignee=target)],
+            emit=lambda _case, f: [ev.DossierAssigned(**f, assignee=target)],
         )  # fmt: skip
         return _answer(case)
 
@@ -267,7 +267,7 @@ async def submit_for_approval(
         case = await change(
             ctx.outbox, session, case, Action.SUBMIT_FOR_APPROVAL, officer.actor,
             note=note,
-            emit=lambda c, f: [ev.DossierSubmittedForApproval(**f)],
+            emit=lambda _case, f: [ev.DossierSubmittedForApproval(**f)],
         )  # fmt: skip
         return _answer(case)
 
@@ -283,7 +283,7 @@ async def send_back(
         case = await change(
             ctx.outbox, session, case, Action.SEND_BACK, officer.actor,
             note=note,
-            emit=lambda c, f: [ev.DossierSentBack(**f)],
+            emit=lambda _case, f: [ev.DossierSentBack(**f)],
         )  # fmt: skip
         return _answer(case)
 
@@ -341,7 +341,7 @@ async def return_result(
         case = await change(
             ctx.outbox, session, case, Action.RETURN_RESULT, officer.actor,
             note=note,
-            emit=lambda c, f: [
+            emit=lambda _case, f: [
                 ev.DossierReturned(**f, returned_at=now, originals_verified=True)
             ],
             now=now,
@@ -375,7 +375,7 @@ async def extend_deadline(
                 "due_at": new_due_at, "extended_at": now,
                 "deadline_version": case["deadline_version"] + 1,
             },
-            emit=lambda c, f: [
+            emit=lambda _case, f: [
                 ev.DossierDeadlineExtended(
                     **f, new_due_at=new_due_at,
                     reason=reason,

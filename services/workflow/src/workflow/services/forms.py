@@ -39,11 +39,11 @@ ACTIONS: dict[str, str] = {
 }
 # Which forms exist once the dossier has reached the point they record.
 NEEDS = {
-    "receipt": lambda c, rounds: c["received_at"] is not None,
-    "supplement-request": lambda c, rounds: bool(rounds),
-    "rejection": lambda c, rounds: c["status"] == S.REJECTED,
-    "apology": lambda c, rounds: c["extended_at"] is not None,
-    "control-sheet": lambda c, rounds: True,
+    "receipt": lambda c, _rounds: c["received_at"] is not None,
+    "supplement-request": lambda _c, rounds: bool(rounds),
+    "rejection": lambda c, _rounds: c["status"] == S.REJECTED,
+    "apology": lambda c, _rounds: c["extended_at"] is not None,
+    "control-sheet": lambda _c, _rounds: True,
 }
 
 

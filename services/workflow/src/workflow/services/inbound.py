@@ -36,7 +36,7 @@ async def _upsert(session: AsyncSession, table: Any, row: dict[str, Any], keep: 
 
 
 async def catalogue_published(
-    _ctx: Context, session: AsyncSession, envelope: Envelope, data: ev.CataloguePublished
+    _ctx: Context, session: AsyncSession, _envelope: Envelope, data: ev.CataloguePublished
 ) -> None:
     for agency in data.agencies:
         await _upsert(session, agencies, agency.model_dump(), keep=set())
@@ -136,7 +136,7 @@ async def dossier_supplemented(
         note="Công dân đã bổ sung hồ sơ.",
         values=values,
         resume_to=case["resume_status"],
-        emit=lambda c, f: [
+        emit=lambda _case, f: [
             ev.DossierResumed(
                 **f, round=pause["round"], resumed_at=resumed_at,
                 paused_working_hours=paused.total_seconds() / 3600,

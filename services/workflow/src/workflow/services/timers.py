@@ -11,9 +11,9 @@ marked fired without an event: each dossier hears once per kind and deadline ver
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import select
@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.contracts import events as ev
 from shared.db import Database
 from shared.messaging import Outbox
+from shared.runtime import repeat
 from workflow.adapters.tables import cases, officers, timers
 from workflow.domain.lifecycle import CLOCK_RUNNING, Role
 from workflow.services.calendars import engine_for
@@ -119,13 +120,7 @@ async def _responsible(session: AsyncSession, case: Any, *, overdue: bool) -> li
 async def timer_worker(ctx: Context, stop: asyncio.Event) -> None:
     """The consume process's loop over `fire_due_timers`."""
     batch = ctx.settings.timer_batch
-    while not stop.is_set():
-        try:
-            handled = await fire_due_timers(ctx.db, ctx.outbox, batch=batch)
-        except Exception:
-            # A database hiccup must not end the loop; the rows stay for the next pass.
-            log.exception("timer pass failed")
-            handled = 0
-        if handled < batch:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=ctx.settings.timer_poll_seconds)
+    await repeat(
+        stop, partial(fire_due_timers, ctx.db, ctx.outbox, batch=batch), full=batch,
+        pause=ctx.settings.timer_poll_seconds, what="timers",
+    )  # fmt: skip

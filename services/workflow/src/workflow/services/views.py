@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.contracts.events import DossierStatus
 from shared.errors import BadRequest
+from shared.pages import split_page
 from workflow.adapters.tables import cases, history, pauses
 from workflow.domain.lifecycle import CLOCK_RUNNING
 from workflow.services.calendars import engine_for
@@ -93,13 +94,8 @@ async def work_list(
     query = query.order_by(cases.c.priority_at, cases.c.code).limit(limit + 1)
     async with ctx.db.transaction() as session:
         rows = (await session.execute(query)).mappings().all()
-    page = rows[:limit]
-    return {
-        "items": [_item(r, now) for r in page],
-        "next_cursor": _encode(page[-1]["priority_at"], page[-1]["code"])
-        if len(rows) > limit
-        else None,
-    }
+    page, next_cursor = split_page(rows, limit, lambda r: _encode(r["priority_at"], r["code"]))
+    return {"items": [_item(r, now) for r in page], "next_cursor": next_cursor}
 
 
 def _uuid(value: str) -> uuid.UUID:
