@@ -38,6 +38,13 @@ class BaseServiceSettings(BaseSettings):
 
     database_url: str = ""
     database_pool_size: int = 10
+    # How long a request may wait for a free connection before it is answered 503: a
+    # few seconds, so that under overload callers hear at once instead of timing out.
+    database_pool_timeout_seconds: float = 3.0
+
+    # Load shedding and body limits of the API (shared/api/guard.py).
+    max_in_flight: int = 64
+    max_body_bytes: int = 1024 * 1024
 
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
     # Prefix of every exchange and queue name: `dvc` gives `dvc.events`, `dvc.workflow`.

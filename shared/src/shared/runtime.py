@@ -42,6 +42,7 @@ import uvicorn
 from fastapi import APIRouter, FastAPI, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.api.guard import Limits, RequestGuard
 from shared.api.health import health_router
 from shared.api.middleware import RequestMiddleware
 from shared.api.problems import install_problem_handlers
@@ -145,7 +146,11 @@ class Runtime(Generic[C]):
         self.definition = definition
         self.settings = s
         self.metrics: ServiceMetrics = metrics_for(definition.name)
-        self.db = Database(s.database_url, pool_size=s.database_pool_size)
+        self.db = Database(
+            s.database_url,
+            pool_size=s.database_pool_size,
+            pool_timeout=s.database_pool_timeout_seconds,
+        )
         self.topology = Topology(
             namespace=s.amqp_namespace,
             retry_delays_ms=tuple(s.retry_delays_ms),
@@ -255,7 +260,12 @@ def create_app(runtime: Runtime[Any], roles: set[Role]) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.runtime = runtime
-    install_problem_handlers(app)
+    install_problem_handlers(app, runtime.metrics)
+    # The guard inside the request middleware, so shed and refused requests are measured
+    # and logged like the others.
+    settings = runtime.settings
+    limits = Limits(max_in_flight=settings.max_in_flight, max_body=settings.max_body_bytes)
+    app.add_middleware(RequestGuard, metrics=runtime.metrics, limits=limits)
     app.add_middleware(RequestMiddleware, metrics=runtime.metrics)
     app.include_router(health_router(runtime.checks))
     if Role.API in roles:

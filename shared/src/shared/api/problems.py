@@ -16,6 +16,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared import errors
+from shared.db.engine import unavailable as database_unavailable
+from shared.observability.metrics import ServiceMetrics
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -127,7 +129,7 @@ def field_errors(errors: list[Any]) -> list[dict[str, str]]:
     return out
 
 
-def install_problem_handlers(app: FastAPI) -> None:
+def install_problem_handlers(app: FastAPI, metrics: ServiceMetrics | None = None) -> None:
     @app.exception_handler(errors.Refused)
     async def _refused(_: Request, exc: errors.Refused) -> JSONResponse:
         return refusal_response(exc)
@@ -149,5 +151,13 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem(exc.status_code, detail, headers=headers)
 
     @app.exception_handler(Exception)
-    async def _unexpected(_: Request, _exc: Exception) -> JSONResponse:
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        if database_unavailable(exc):
+            # Saturated or away: the caller should come back, not report a fault.
+            if metrics is not None:
+                metrics.shed_requests.labels("database").inc()
+            return problem(
+                503, "Hệ thống đang bận, vui lòng thử lại sau ít giây.",
+                headers={"Retry-After": "2"},
+            )  # fmt: skip
         return problem(500, "Đã có lỗi xảy ra; yêu cầu chưa được thực hiện.")
