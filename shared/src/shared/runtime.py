@@ -274,6 +274,15 @@ def create_app(runtime: Runtime[Any], roles: set[Role]) -> FastAPI:
     return app
 
 
+def proxy_options(settings: BaseServiceSettings) -> dict[str, Any]:
+    """uvicorn's handling of `X-Forwarded-For`: believed from the trusted proxies only (by
+    default uvicorn believes 127.0.0.1, so any local client could claim any address)."""
+    return {
+        "proxy_headers": bool(settings.trusted_proxies),
+        "forwarded_allow_ips": ",".join(settings.trusted_proxies) or None,
+    }
+
+
 def migrate(definition: ServiceDefinition[Any], revision: str = "head") -> None:
     """Apply the service's Alembic migrations to its database."""
     from alembic import command
@@ -333,6 +342,7 @@ def run_cli(build: Callable[[], ServiceDefinition[Any]], argv: Sequence[str] | N
         port=port,
         log_config=None,
         access_log=False,
+        **proxy_options(settings),
         # Finish requests in flight on SIGTERM; the consumer's unacked messages return
         # to the queue, the relay's uncommitted batch is simply published again.
         timeout_graceful_shutdown=20,
