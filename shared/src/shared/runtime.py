@@ -45,6 +45,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.api.guard import Limits, RequestGuard
 from shared.api.health import health_router
 from shared.api.middleware import RequestMiddleware
+from shared.api.openapi import install_openapi
 from shared.api.problems import install_problem_handlers
 from shared.config import BaseServiceSettings
 from shared.contracts.envelope import Envelope, EventData
@@ -261,6 +262,7 @@ def create_app(runtime: Runtime[Any], roles: set[Role]) -> FastAPI:
     )
     app.state.runtime = runtime
     install_problem_handlers(app, runtime.metrics)
+    install_openapi(app)
     # The guard inside the request middleware, so shed and refused requests are measured
     # and logged like the others.
     settings = runtime.settings

@@ -21,16 +21,18 @@ from shared.observability.metrics import ServiceMetrics
 
 PROBLEM_JSON = "application/problem+json"
 
-_TITLES = {
+TITLES = {
     400: "Yêu cầu không hợp lệ",
     401: "Chưa đăng nhập hoặc phiên đăng nhập đã hết hạn",
     403: "Không có quyền thực hiện thao tác này",
     404: "Không tìm thấy",
     405: "Phương thức không được hỗ trợ",
     409: "Thao tác không phù hợp với trạng thái hiện tại",
+    410: "Không còn hiệu lực",
     413: "Dữ liệu gửi lên quá lớn",
     415: "Định dạng không được hỗ trợ",
     422: "Dữ liệu không hợp lệ",
+    423: "Tạm thời bị khóa",
     429: "Quá nhiều yêu cầu, vui lòng thử lại sau",
     500: "Lỗi hệ thống, vui lòng thử lại sau",
     503: "Dịch vụ tạm thời không sẵn sàng",
@@ -90,7 +92,7 @@ def problem(
     """A problem+json answer."""
     body: dict[str, Any] = {
         "type": type_,
-        "title": title or _TITLES.get(status, "Lỗi"),
+        "title": title or TITLES.get(status, "Lỗi"),
         "status": status,
         "detail": detail,
         **extensions,
@@ -146,7 +148,7 @@ def install_problem_handlers(app: FastAPI, metrics: ServiceMetrics | None = None
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         # Starlette's own errors (unknown route, wrong method) carry an English phrase.
         own = isinstance(exc.detail, str) and exc.detail != HTTPStatus(exc.status_code).phrase
-        detail = exc.detail if own else _TITLES.get(exc.status_code, "Lỗi")
+        detail = exc.detail if own else TITLES.get(exc.status_code, "Lỗi")
         headers = dict(exc.headers) if exc.headers else None
         return problem(exc.status_code, detail, headers=headers)
 
