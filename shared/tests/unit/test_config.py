@@ -77,7 +77,7 @@ def test_production_refuses_development_values_naming_the_setting(
         DemoSettings()
 
 
-def test_each_issuer_has_its_own_development_key(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_each_issuer_has_its_own_development_key() -> None:
     class OtherSettings(BaseServiceSettings):
         service_name: ClassVar[str] = "other"
         model_config = SettingsConfigDict(env_prefix="OTHER_")
