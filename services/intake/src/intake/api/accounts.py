@@ -168,8 +168,8 @@ async def token(
     ctx: Ctx,
     address: ClientAddress,
     response: Response,
-    # OAuth2 clients send it; only "password" is accepted, and nothing else depends on it.
-    _grant_type: Annotated[str | None, Form(alias="grant_type", pattern="^password$")] = None,
+    # OAuth2 clients send it; the pattern is all there is to check about it.
+    grant_type: Annotated[str | None, Form(pattern="^password$")] = None,  # noqa: ARG001
 ) -> dict[str, Any]:
     """Sign in with the ID number and password (OAuth2 password form) for a citizen token."""
     limits = ctx.settings
