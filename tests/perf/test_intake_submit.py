@@ -38,7 +38,8 @@ from shared.testing.service import ServiceUnderTest
 
 FLOWS = int(os.environ.get("BENCH_FLOWS", "300"))
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "16"))
-ATTACHMENT = b"%PDF-1.7\n" + os.urandom(256 * 1024 - 9)
+TRAILER = b"\nstartxref\n9\n%%EOF\n"
+ATTACHMENT = b"%PDF-1.7\n" + os.urandom(256 * 1024 - 9 - len(TRAILER)) + TRAILER
 
 
 @pytest.fixture

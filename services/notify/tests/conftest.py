@@ -14,11 +14,11 @@ from aiosmtpd.controller import Controller
 
 from notify.bootstrap import build
 from notify.config import NotifySettings
-from shared.security import TokenIssuer
+from shared.security import OFFICER_AUDIENCE, TokenIssuer
 from shared.testing.infra import ObjectStoreServer, free_port
 from shared.testing.service import ServiceUnderTest, StartService, service_starter
 
-WORKFLOW = TokenIssuer("workflow-test-secret", issuer="workflow")
+WORKFLOW = TokenIssuer("workflow-test-secret", issuer="workflow", audience=OFFICER_AUDIENCE)
 StartNotify = StartService
 
 

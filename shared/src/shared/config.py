@@ -1,25 +1,46 @@
 """Settings shared by every service; each service subclasses with its own env prefix.
 
 `IntakeSettings(BaseServiceSettings)` with `env_prefix="INTAKE_"` reads `INTAKE_DATABASE_URL`,
-`INTAKE_AMQP_URL`, and so on. Secrets have development defaults only: outside
-`environment=development` a missing secret stops the process at start-up instead of
-running with a value everybody knows.
+`INTAKE_AMQP_URL`, and so on. Secrets have development defaults only, and each issuer its
+own (intake's and workflow's development keys differ, so a token of one is never taken by
+the other). With `environment=production` the process refuses to start, naming the
+setting, when a secret is missing or a development value, when another service's address
+points at this machine, when a credential is the development default, or when a service's
+own check (`production_problems`) finds a development-only choice.
 """
 
 from __future__ import annotations
 
 from typing import ClassVar, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Environment = Literal["development", "production"]
 
-# Values that are only acceptable on a developer's machine.
-_DEVELOPMENT_SECRETS: dict[str, str] = {
-    "s3_secret_key": "dvc-dev-secret-key",
-    "jwt_secret": "dvc-dev-jwt-secret-change-me-please-0123456789",
-}
+# The local object store's development credentials (one store serves every service).
+DEVELOPMENT_S3_ACCESS_KEY = "dvc-dev"
+DEVELOPMENT_S3_SECRET_KEY = "dvc-dev-secret-key"  # noqa: S105 (known to all, refused in production)
+_LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0", ""}  # noqa: S104 (a name to refuse)
+
+
+def development_secret(name: str, service: str) -> str:
+    """The value a secret takes on a developer's machine; refused in production."""
+    if name == "s3_secret_key":
+        return DEVELOPMENT_S3_SECRET_KEY
+    return f"dvc-dev-{name.replace('_', '-')}-{service}-change-me-0123456789"
+
+
+def _host(address: str) -> str:
+    """The host of a URL or of a bare `host:port`."""
+    parsed = urlsplit(address if "//" in address else f"//{address}")
+    return (parsed.hostname or "").lower()
+
+
+def is_local(address: str) -> bool:
+    host = _host(address)
+    return host in _LOCAL_HOSTS or host.startswith("127.")
 
 
 class BaseServiceSettings(BaseSettings):
@@ -27,6 +48,9 @@ class BaseServiceSettings(BaseSettings):
 
     service_name: ClassVar[str]
     model_config = SettingsConfigDict(extra="ignore", env_nested_delimiter="__")
+    # Settings holding another service's address: never this machine in production.
+    remote_addresses: ClassVar[tuple[str, ...]] = ("database_url", "amqp_url", "s3_endpoint")
+    _SECRETS: ClassVar[tuple[str, ...]] = ("s3_secret_key", "jwt_secret")
 
     environment: Environment = "development"
     host: str = "127.0.0.1"
@@ -35,9 +59,20 @@ class BaseServiceSettings(BaseSettings):
     # processes (the `api` and `all` processes serve /metrics on `port`).
     metrics_port: int = 9100
     log_level: str = "INFO"
+    # The proxies in front (ingress, load balancer) whose `X-Forwarded-For` tells the
+    # client's address: IPs or networks. Without them every client behind an ingress has
+    # the ingress's address, and per-address limits become one limit for everyone.
+    trusted_proxies: list[str] = Field(default_factory=list)
 
     database_url: str = ""
     database_pool_size: int = 10
+    # How long a request may wait for a free connection before it is answered 503: a
+    # few seconds, so that under overload callers hear at once instead of timing out.
+    database_pool_timeout_seconds: float = 3.0
+
+    # Load shedding and body limits of the API (shared/api/guard.py).
+    max_in_flight: int = 64
+    max_body_bytes: int = 1024 * 1024
 
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
     # Prefix of every exchange and queue name: `dvc` gives `dvc.events`, `dvc.workflow`.
@@ -50,7 +85,7 @@ class BaseServiceSettings(BaseSettings):
     delivery_limit: int = 20
 
     s3_endpoint: str = "127.0.0.1:8333"
-    s3_access_key: str = "dvc-dev"
+    s3_access_key: str = DEVELOPMENT_S3_ACCESS_KEY
     s3_secret_key: SecretStr | None = None
     s3_secure: bool = False
     s3_region: str = "us-east-1"
@@ -59,18 +94,46 @@ class BaseServiceSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _defaults_and_secrets(self) -> BaseServiceSettings:
+        if self.environment == "production":
+            problems = self.production_problems()
+            if problems:
+                raise ValueError("refusing to start in production: " + "; ".join(problems))
+            return self
         if not self.database_url:
             self.database_url = (
                 f"postgresql+asyncpg://postgres@127.0.0.1:5432/dvc_{self.service_name}"
             )
-        for name, dev_value in _DEVELOPMENT_SECRETS.items():
-            if getattr(self, name) is not None:
-                continue
-            if self.environment != "development":
-                prefix = self.model_config.get("env_prefix", "")
-                raise ValueError(f"{prefix}{name.upper()} must be set outside development")
-            setattr(self, name, SecretStr(dev_value))
+        for name in self._SECRETS:
+            if getattr(self, name) is None:
+                setattr(self, name, SecretStr(development_secret(name, self.service_name)))
         return self
+
+    def env_name(self, name: str) -> str:
+        """The environment variable of setting `name`, e.g. `INTAKE_AMQP_URL`."""
+        return f"{self.model_config.get('env_prefix', '')}{name.upper()}"
+
+    def production_problems(self) -> list[str]:
+        """What makes these settings unfit for production, each naming its variable.
+        Services extend it with their own development-only choices."""
+        problems = []
+        for name in self._SECRETS:
+            value = getattr(self, name)
+            if value is None:
+                problems.append(f"{self.env_name(name)} must be set")
+            elif value.get_secret_value().startswith("dvc-dev"):
+                problems.append(f"{self.env_name(name)} is a development value")
+        for name in self.remote_addresses:
+            value = getattr(self, name) or ""
+            if not value or is_local(value):
+                problems.append(
+                    f"{self.env_name(name)} must name the service's host, not this machine"
+                )
+        broker = urlsplit(self.amqp_url)
+        if broker.username in (None, "guest") or broker.password in (None, "guest"):
+            problems.append(f"{self.env_name('amqp_url')} must carry the broker's own credentials")
+        if self.s3_access_key == DEVELOPMENT_S3_ACCESS_KEY:
+            problems.append(f"{self.env_name('s3_access_key')} is the development default")
+        return problems
 
     def secret(self, name: str) -> str:
         """The plain value of a secret field (validated to be present)."""

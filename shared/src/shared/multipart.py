@@ -4,6 +4,11 @@ nor spooled to disk, and a body over its limit is refused while it is still arri
 
 The HTTP edge makes a `MultipartStream` of a request (`shared.api.uploads`); use cases
 read its parts without knowing any web framework.
+
+Strict, because a file cut short must never be stored as if whole: a body that ends
+before its closing boundary raises `BadRequest` while the last part is still being read
+(so its destination aborts), and so does a body the parser cannot read; the number of
+parts, the size of a part's headers and their count are bounded.
 """
 
 from __future__ import annotations
@@ -12,11 +17,17 @@ from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
+from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from shared.errors import Refused, TooLarge, Unsupported
+from shared.errors import BadRequest, Refused, TooLarge, Unsupported
 
 MAX_FIELD_BYTES = 64 * 1024
+# The parser bounds each part's header count and size itself (a MultipartParseError).
+MAX_PARTS = 100
+
+TRUNCATED = "Dữ liệu gửi lên bị ngắt giữa chừng; tệp chưa được lưu, vui lòng gửi lại."
+MALFORMED = "Dữ liệu multipart/form-data không đúng định dạng."
 
 
 def too_large(limit: int) -> Refused:
@@ -71,6 +82,8 @@ class MultipartStream:
         self._field = bytearray()
         self._value = bytearray()
         self._headers: dict[bytes, bytes] = {}
+        self._parts = 0
+        self._ended = False
         self._current: Part | None = None
         self._parser: MultipartParser | None = None
 
@@ -94,9 +107,13 @@ class MultipartStream:
                 "on_headers_finished": self._headers_finished,
                 "on_part_data": lambda d, s, e: self._events.append(("data", bytes(d[s:e]))),
                 "on_part_end": lambda: self._events.append(("end", None)),
-                "on_end": lambda: self._events.append(("finish", None)),
+                "on_end": self._end,
             },
         )
+
+    def _end(self) -> None:
+        self._ended = True
+        self._events.append(("finish", None))
 
     def _header_end(self) -> None:
         self._headers[bytes(self._field).lower()] = bytes(self._value)
@@ -104,6 +121,9 @@ class MultipartStream:
         self._value.clear()
 
     def _headers_finished(self) -> None:
+        self._parts += 1
+        if self._parts > MAX_PARTS:
+            raise TooLarge("Gửi quá nhiều phần trong một yêu cầu.")
         self._events.append(("begin", self._headers))
         self._headers = {}
 
@@ -116,12 +136,17 @@ class MultipartStream:
                 chunk = await anext(self._body)
             except StopAsyncIteration:
                 self._finished = True
-                self._parser.finalize()
+                if not self._ended:
+                    # No closing boundary: whatever the last part holds is incomplete.
+                    raise BadRequest(TRUNCATED) from None
                 continue
             self._read += len(chunk)
             if self._read > self._max_body:
                 raise too_large(self._max_body)
-            self._parser.write(chunk)
+            try:
+                self._parser.write(chunk)
+            except MultipartParseError:
+                raise BadRequest(MALFORMED) from None
         return self._events.popleft()
 
     async def parts(self, *, max_body: int) -> AsyncIterator[Part]:

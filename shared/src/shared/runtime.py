@@ -42,8 +42,10 @@ import uvicorn
 from fastapi import APIRouter, FastAPI, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.api.guard import Limits, RequestGuard
 from shared.api.health import health_router
 from shared.api.middleware import RequestMiddleware
+from shared.api.openapi import install_openapi
 from shared.api.problems import install_problem_handlers
 from shared.config import BaseServiceSettings
 from shared.contracts.envelope import Envelope, EventData
@@ -145,7 +147,11 @@ class Runtime(Generic[C]):
         self.definition = definition
         self.settings = s
         self.metrics: ServiceMetrics = metrics_for(definition.name)
-        self.db = Database(s.database_url, pool_size=s.database_pool_size)
+        self.db = Database(
+            s.database_url,
+            pool_size=s.database_pool_size,
+            pool_timeout=s.database_pool_timeout_seconds,
+        )
         self.topology = Topology(
             namespace=s.amqp_namespace,
             retry_delays_ms=tuple(s.retry_delays_ms),
@@ -255,13 +261,28 @@ def create_app(runtime: Runtime[Any], roles: set[Role]) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.runtime = runtime
-    install_problem_handlers(app)
+    install_problem_handlers(app, runtime.metrics)
+    install_openapi(app)
+    # The guard inside the request middleware, so shed and refused requests are measured
+    # and logged like the others.
+    settings = runtime.settings
+    limits = Limits(max_in_flight=settings.max_in_flight, max_body=settings.max_body_bytes)
+    app.add_middleware(RequestGuard, metrics=runtime.metrics, limits=limits)
     app.add_middleware(RequestMiddleware, metrics=runtime.metrics)
     app.include_router(health_router(runtime.checks))
     if Role.API in roles:
         for router in definition.routers:
             app.include_router(router)
     return app
+
+
+def proxy_options(settings: BaseServiceSettings) -> dict[str, Any]:
+    """uvicorn's handling of `X-Forwarded-For`: believed from the trusted proxies only (by
+    default uvicorn believes 127.0.0.1, so any local client could claim any address)."""
+    return {
+        "proxy_headers": bool(settings.trusted_proxies),
+        "forwarded_allow_ips": ",".join(settings.trusted_proxies) or None,
+    }
 
 
 def migrate(definition: ServiceDefinition[Any], revision: str = "head") -> None:
@@ -323,6 +344,7 @@ def run_cli(build: Callable[[], ServiceDefinition[Any]], argv: Sequence[str] | N
         port=port,
         log_config=None,
         access_log=False,
+        **proxy_options(settings),
         # Finish requests in flight on SIGTERM; the consumer's unacked messages return
         # to the queue, the relay's uncommitted batch is simply published again.
         timeout_graceful_shutdown=20,

@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 from pydantic_settings import SettingsConfigDict
 
-from shared.config import BaseServiceSettings
+from shared.config import BaseServiceSettings, development_secret
 
 
 class DemoSettings(BaseServiceSettings):
@@ -31,10 +31,55 @@ def test_values_come_from_the_service_prefix(monkeypatch: pytest.MonkeyPatch) ->
     assert settings.retry_delays_ms == [5, 50]
 
 
+PRODUCTION = {
+    "DEMO_ENVIRONMENT": "production",
+    "DEMO_DATABASE_URL": "postgresql+asyncpg://demo:pw@db.internal:5432/dvc_demo",
+    "DEMO_AMQP_URL": "amqp://demo:pw@rabbitmq.internal:5672/",
+    "DEMO_S3_ENDPOINT": "minio.internal:9000",
+    "DEMO_S3_ACCESS_KEY": "demo-service",
+    "DEMO_S3_SECRET_KEY": "from-the-vault",
+    "DEMO_JWT_SECRET": "also-from-the-vault",
+}
+
+
 def test_production_refuses_to_start_without_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DEMO_ENVIRONMENT", "production")
+    for name, value in PRODUCTION.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("DEMO_S3_SECRET_KEY")
+    monkeypatch.delenv("DEMO_JWT_SECRET")
     with pytest.raises(ValidationError, match="DEMO_S3_SECRET_KEY must be set"):
         DemoSettings()
     monkeypatch.setenv("DEMO_S3_SECRET_KEY", "from-the-vault")
     monkeypatch.setenv("DEMO_JWT_SECRET", "also-from-the-vault")
     assert DemoSettings().secret("s3_secret_key") == "from-the-vault"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "named"),
+    [
+        ("DEMO_DATABASE_URL", "", "DEMO_DATABASE_URL"),
+        ("DEMO_DATABASE_URL", "postgresql+asyncpg://u:p@127.0.0.1/dvc", "DEMO_DATABASE_URL"),
+        ("DEMO_AMQP_URL", "amqp://guest:guest@rabbitmq.internal:5672/", "DEMO_AMQP_URL"),
+        ("DEMO_AMQP_URL", "amqp://localhost/", "DEMO_AMQP_URL"),
+        ("DEMO_S3_ENDPOINT", "localhost:9000", "DEMO_S3_ENDPOINT"),
+        ("DEMO_S3_ACCESS_KEY", "dvc-dev", "DEMO_S3_ACCESS_KEY"),
+        ("DEMO_S3_SECRET_KEY", "dvc-dev-secret-key", "DEMO_S3_SECRET_KEY"),
+        ("DEMO_JWT_SECRET", development_secret("jwt_secret", "demo"), "DEMO_JWT_SECRET"),
+    ],
+)
+def test_production_refuses_development_values_naming_the_setting(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, named: str
+) -> None:
+    for key, production in PRODUCTION.items():
+        monkeypatch.setenv(key, production)
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValidationError, match=named):
+        DemoSettings()
+
+
+def test_each_issuer_has_its_own_development_key() -> None:
+    class OtherSettings(BaseServiceSettings):
+        service_name: ClassVar[str] = "other"
+        model_config = SettingsConfigDict(env_prefix="OTHER_")
+
+    assert DemoSettings().secret("jwt_secret") != OtherSettings().secret("jwt_secret")

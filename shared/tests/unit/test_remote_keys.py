@@ -9,13 +9,19 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from shared.security import RemoteTokenVerifier, TokenError, TokenIssuer
+from shared.security import (
+    CITIZEN_AUDIENCE,
+    OFFICER_AUDIENCE,
+    RemoteTokenVerifier,
+    TokenError,
+    TokenIssuer,
+)
 
 
 @pytest.fixture
 def jwks_server() -> Iterator[tuple[str, list[int], TokenIssuer]]:
     """A real HTTP server publishing an issuer's keys, counting the requests it gets."""
-    issuer = TokenIssuer("workflow-secret-for-tests", issuer="workflow")
+    issuer = TokenIssuer("workflow-secret-for-tests", issuer="workflow", audience=OFFICER_AUDIENCE)
     hits: list[int] = []
 
     class Handler(BaseHTTPRequestHandler):
@@ -41,7 +47,7 @@ async def test_keys_are_fetched_once_and_verify_the_issuers_tokens(
     jwks_server: tuple[str, list[int], TokenIssuer],
 ) -> None:
     url, hits, issuer = jwks_server
-    verifier = RemoteTokenVerifier(url)
+    verifier = RemoteTokenVerifier(url, issuer="workflow", audience=OFFICER_AUDIENCE)
     token, _ = issuer.issue("officer-1", "admin", agency="H05")
     for _ in range(3):
         claims = await verifier.verify(token)
@@ -53,8 +59,8 @@ async def test_a_forged_token_does_not_make_the_verifier_hammer_the_issuer(
     jwks_server: tuple[str, list[int], TokenIssuer],
 ) -> None:
     url, hits, _ = jwks_server
-    verifier = RemoteTokenVerifier(url)
-    forger = TokenIssuer("someone-else", issuer="workflow")
+    verifier = RemoteTokenVerifier(url, issuer="workflow", audience=OFFICER_AUDIENCE)
+    forger = TokenIssuer("someone-else", issuer="workflow", audience=OFFICER_AUDIENCE)
     token, _ = forger.issue("officer-1", "admin")
     for _ in range(5):
         with pytest.raises(TokenError):
@@ -63,7 +69,21 @@ async def test_a_forged_token_does_not_make_the_verifier_hammer_the_issuer(
 
 
 async def test_static_keys_need_no_issuer() -> None:
-    issuer = TokenIssuer("secret", issuer="workflow")
-    verifier = RemoteTokenVerifier(None, keys=[issuer.jwk])
+    issuer = TokenIssuer("secret", issuer="workflow", audience=OFFICER_AUDIENCE)
+    verifier = RemoteTokenVerifier(
+        None, issuer="workflow", audience=OFFICER_AUDIENCE, keys=[issuer.jwk]
+    )
     token, _ = issuer.issue("o", "receiver")
     assert (await verifier.verify(token)).role == "receiver"
+
+
+def test_a_token_is_taken_only_by_its_issuer_and_audience() -> None:
+    officers = TokenIssuer("one-secret", issuer="workflow", audience=OFFICER_AUDIENCE)
+    token, _ = officers.issue("officer-1", "receiver")
+    assert officers.verifier().verify(token).subject == "officer-1"
+    # The same key, another claimed issuer or audience: refused.
+    other_issuer = TokenIssuer("one-secret", issuer="intake", audience=OFFICER_AUDIENCE)
+    for_citizens = TokenIssuer("one-secret", issuer="workflow", audience=CITIZEN_AUDIENCE)
+    for forged in (other_issuer.issue("x", "admin")[0], for_citizens.issue("x", "admin")[0]):
+        with pytest.raises(TokenError):
+            officers.verifier().verify(forged)

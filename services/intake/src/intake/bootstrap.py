@@ -12,7 +12,7 @@ from intake.services import catalogue
 from intake.services.context import ATTACHMENTS_BUCKET, Context
 from shared.db.idempotency import IdempotencyKeys
 from shared.runtime import Resources, ServiceDefinition
-from shared.security import TokenIssuer, jwks_router
+from shared.security import CITIZEN_AUDIENCE, TokenIssuer, jwks_router
 
 
 def build(settings: IntakeSettings | None = None) -> ServiceDefinition[Context]:
@@ -20,6 +20,7 @@ def build(settings: IntakeSettings | None = None) -> ServiceDefinition[Context]:
     tokens = TokenIssuer(
         settings.secret("jwt_secret"),
         issuer="intake",
+        audience=CITIZEN_AUDIENCE,
         ttl=timedelta(seconds=settings.token_ttl_seconds),
     )
 

@@ -14,12 +14,18 @@ from intake.adapters.tables import accounts, agencies, procedures
 from intake.domain.text import fold
 from shared.contracts import Envelope
 from shared.messaging.tables import outbox
-from shared.security import TokenIssuer
+from shared.security import CITIZEN_AUDIENCE, TokenIssuer
 from shared.testing.service import ServiceUnderTest
 
 PROCEDURE = "9.000001"
-PDF = b"%PDF-1.7\n" + b"0" * 2048 + b"\n%%EOF\n"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 512
+# The frame of a real PDF (header, cross-reference trailer) and a real 1x1 PNG: files are
+# checked by their structure, not only by their first bytes.
+PDF = b"%PDF-1.7\n" + b"0" * 2048 + b"\nstartxref\n9\n%%EOF\n"
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00"
+    b"\x90wS\xde\x00\x00\x00\x0cIDATx\x9cc\xf8\xcf\xc0\x00\x00\x03\x01\x01\x00\xc9\xfe\x92\xef"
+    b"\x00\x00\x00\x00IEND\xaeB`\x82"
+)
 
 FORM_SCHEMA = {
     "type": "object",
@@ -65,7 +71,9 @@ async def add_citizen(service: ServiceUnderTest, *, email: str | None = None) ->
                 password_hash="not-used-here", status="active",
             )
         )  # fmt: skip
-    issuer = TokenIssuer(service.runtime.settings.secret("jwt_secret"), issuer="intake")
+    issuer = TokenIssuer(
+        service.runtime.settings.secret("jwt_secret"), issuer="intake", audience=CITIZEN_AUDIENCE
+    )
     token, _ = issuer.issue(str(account_id), "citizen")
     return Citizen(account_id, id_number, phone, token)
 

@@ -17,7 +17,7 @@ from intake.adapters.tables import accounts, idempotency_keys, one_time_codes, r
 from services.intake.tests.conftest import StartIntake
 from services.intake.tests.integration.support import outbox_events
 from shared.observability.logging import JsonFormatter
-from shared.security import TokenVerifier
+from shared.security import CITIZEN_AUDIENCE, TokenVerifier
 from shared.testing.service import ServiceUnderTest
 
 pytestmark = pytest.mark.integration
@@ -124,7 +124,9 @@ async def test_register_verify_sign_in_and_read_the_profile(intake: ServiceUnder
         assert anonymous.status_code == 401
 
         jwks = (await client.get("/.well-known/jwks.json")).json()
-    claims = TokenVerifier(jwks["keys"]).verify(token["access_token"])
+    claims = TokenVerifier(jwks["keys"], issuer="intake", audience=CITIZEN_AUDIENCE).verify(
+        token["access_token"]
+    )
     assert (claims.subject, claims.role, claims.issuer) == (account_id, "citizen", "intake")
 
     async with intake.runtime.db.transaction() as session:

@@ -19,7 +19,7 @@ from notify.services.context import Context
 from notify.services.sender import sender_worker
 from shared.db import Database
 from shared.runtime import Resources, ServiceDefinition
-from shared.security import RemoteTokenVerifier
+from shared.security import OFFICER_AUDIENCE, RemoteTokenVerifier
 
 
 def _sms(settings: NotifySettings, db: Database) -> SmsProvider:
@@ -46,7 +46,10 @@ def build(settings: NotifySettings | None = None) -> ServiceDefinition[Context]:
                 timeout=settings.send_timeout_seconds,
             ),
             sms=_sms(settings, resources.db),
-            officers=RemoteTokenVerifier(settings.officer_jwks_url, keys=settings.officer_jwks),
+            officers=RemoteTokenVerifier(
+                settings.officer_jwks_url, issuer="workflow", audience=OFFICER_AUDIENCE,
+                keys=settings.officer_jwks,
+            ),
             retry=RetryPolicy(
                 settings.max_attempts, settings.retry_base_seconds, settings.retry_max_seconds
             ),

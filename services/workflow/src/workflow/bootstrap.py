@@ -6,7 +6,7 @@ from typing import Any
 
 from shared.db.idempotency import IdempotencyKeys
 from shared.runtime import Resources, ServiceDefinition
-from shared.security import TokenIssuer, jwks_router
+from shared.security import OFFICER_AUDIENCE, TokenIssuer, jwks_router
 from workflow.adapters.tables import idempotency_keys
 from workflow.api import router
 from workflow.config import WorkflowSettings
@@ -21,6 +21,7 @@ def build(settings: WorkflowSettings | None = None) -> ServiceDefinition[Context
     tokens = TokenIssuer(
         settings.secret("jwt_secret"),
         issuer="workflow",
+        audience=OFFICER_AUDIENCE,
         ttl=timedelta(seconds=settings.token_ttl_seconds),
     )
 

@@ -32,7 +32,7 @@ OFFICERS = {
     (SOC_TRANG, "admin"): "st.quantri",
 }
 PASSWORD = "demo-officer-2026"
-PDF = b"%PDF-1.7\n" + b"0" * 4096 + b"\n%%EOF\n"
+PDF = b"%PDF-1.7\n" + b"0" * 4096 + b"\nstartxref\n9\n%%EOF\n"
 _numbers = itertools.count(1)
 
 

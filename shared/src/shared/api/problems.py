@@ -16,19 +16,23 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared import errors
+from shared.db.engine import unavailable as database_unavailable
+from shared.observability.metrics import ServiceMetrics
 
 PROBLEM_JSON = "application/problem+json"
 
-_TITLES = {
+TITLES = {
     400: "Yêu cầu không hợp lệ",
     401: "Chưa đăng nhập hoặc phiên đăng nhập đã hết hạn",
     403: "Không có quyền thực hiện thao tác này",
     404: "Không tìm thấy",
     405: "Phương thức không được hỗ trợ",
     409: "Thao tác không phù hợp với trạng thái hiện tại",
+    410: "Không còn hiệu lực",
     413: "Dữ liệu gửi lên quá lớn",
     415: "Định dạng không được hỗ trợ",
     422: "Dữ liệu không hợp lệ",
+    423: "Tạm thời bị khóa",
     429: "Quá nhiều yêu cầu, vui lòng thử lại sau",
     500: "Lỗi hệ thống, vui lòng thử lại sau",
     503: "Dịch vụ tạm thời không sẵn sàng",
@@ -88,7 +92,7 @@ def problem(
     """A problem+json answer."""
     body: dict[str, Any] = {
         "type": type_,
-        "title": title or _TITLES.get(status, "Lỗi"),
+        "title": title or TITLES.get(status, "Lỗi"),
         "status": status,
         "detail": detail,
         **extensions,
@@ -127,7 +131,7 @@ def field_errors(errors: list[Any]) -> list[dict[str, str]]:
     return out
 
 
-def install_problem_handlers(app: FastAPI) -> None:
+def install_problem_handlers(app: FastAPI, metrics: ServiceMetrics | None = None) -> None:
     @app.exception_handler(errors.Refused)
     async def _refused(_: Request, exc: errors.Refused) -> JSONResponse:
         return refusal_response(exc)
@@ -144,10 +148,18 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         # Starlette's own errors (unknown route, wrong method) carry an English phrase.
         own = isinstance(exc.detail, str) and exc.detail != HTTPStatus(exc.status_code).phrase
-        detail = exc.detail if own else _TITLES.get(exc.status_code, "Lỗi")
+        detail = exc.detail if own else TITLES.get(exc.status_code, "Lỗi")
         headers = dict(exc.headers) if exc.headers else None
         return problem(exc.status_code, detail, headers=headers)
 
     @app.exception_handler(Exception)
-    async def _unexpected(_: Request, _exc: Exception) -> JSONResponse:
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        if database_unavailable(exc):
+            # Saturated or away: the caller should come back, not report a fault.
+            if metrics is not None:
+                metrics.shed_requests.labels("database").inc()
+            return problem(
+                503, "Hệ thống đang bận, vui lòng thử lại sau ít giây.",
+                headers={"Retry-After": "2"},
+            )  # fmt: skip
         return problem(500, "Đã có lỗi xảy ra; yêu cầu chưa được thực hiện.")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.requests import ClientDisconnect
 
-from shared.multipart import MultipartStream
+from shared.errors import BadRequest
+from shared.multipart import TRUNCATED, MultipartStream
 
 
 def multipart_of(request: Request) -> MultipartStream:
@@ -15,8 +18,17 @@ def multipart_of(request: Request) -> MultipartStream:
     return MultipartStream(
         request.headers.get("content-type", ""),
         int(declared) if declared is not None and declared.isdigit() else None,
-        request.stream().__aiter__(),
+        _body(request),
     )
+
+
+async def _body(request: Request) -> AsyncIterator[bytes]:
+    # A client gone mid-upload is a truncated body: the use case stores nothing of it.
+    try:
+        async for chunk in request.stream():
+            yield chunk
+    except ClientDisconnect:
+        raise BadRequest(TRUNCATED) from None
 
 
 Multipart = Annotated[MultipartStream, Depends(multipart_of)]

@@ -22,6 +22,7 @@ class ServiceMetrics:
     consumer_messages: Counter
     consumer_handler_duration: Histogram
     parked_messages: Gauge
+    shed_requests: Counter
 
 
 @cache
@@ -65,5 +66,11 @@ def metrics_for(service: str) -> ServiceMetrics:
         parked_messages=Gauge(
             f"{service}_parked_messages",
             "Messages waiting in the service's parking queue.",
+        ),
+        shed_requests=Counter(
+            f"{service}_http_shed_requests_total",
+            "Requests answered 503 at once instead of served, by what was saturated: "
+            "in_flight (the process) or database (no connection free in time).",
+            ["reason"],
         ),
     )

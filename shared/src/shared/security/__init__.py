@@ -1,6 +1,8 @@
 """Signed tokens (EdDSA JWTs with a JWKS endpoint) and password hashing."""
 
 from shared.security.tokens import (
+    CITIZEN_AUDIENCE,
+    OFFICER_AUDIENCE,
     Claims,
     RemoteTokenVerifier,
     TokenError,
@@ -10,6 +12,8 @@ from shared.security.tokens import (
 )
 
 __all__ = [
+    "CITIZEN_AUDIENCE",
+    "OFFICER_AUDIENCE",
     "Claims",
     "RemoteTokenVerifier",
     "TokenError",

@@ -6,6 +6,9 @@ given the keys it trusts (its own issuer's, or those fetched from another's JWKS
 
 The signing key is derived from the service's `jwt_secret` (32 bytes of SHA-256 as the
 Ed25519 seed): one secret to provision per issuer, stable across restarts and replicas.
+
+Every token names its issuer (`iss`) and the APIs it is meant for (`aud`), and every
+verifier checks both: a token is accepted only where its issuer meant it to be.
 """
 
 from __future__ import annotations
@@ -27,6 +30,11 @@ from fastapi import APIRouter
 
 ALGORITHM = "EdDSA"
 UNKNOWN_KEY = "unknown signing key"
+
+# Who tokens are for: citizens' (issued by intake) for intake's API, officers' (issued by
+# workflow) for workflow's and notify's.
+CITIZEN_AUDIENCE = "dvc-citizens"
+OFFICER_AUDIENCE = "dvc-officers"
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +61,12 @@ def _public_bytes(key: Ed25519PublicKey) -> bytes:
 
 
 class TokenIssuer:
-    def __init__(self, secret: str, issuer: str, ttl: timedelta = timedelta(hours=1)) -> None:
+    def __init__(
+        self, secret: str, issuer: str, audience: str, ttl: timedelta = timedelta(hours=1)
+    ) -> None:
         self._key = Ed25519PrivateKey.from_private_bytes(hashlib.sha256(secret.encode()).digest())
         self.issuer = issuer
+        self.audience = audience
         self.ttl = ttl
         public = _public_bytes(self._key.public_key())
         self.kid = hashlib.sha256(public).hexdigest()[:16]
@@ -69,6 +80,7 @@ class TokenIssuer:
             "sub": subject,
             "role": role,
             "iss": self.issuer,
+            "aud": self.audience,
             "iat": now,
             "exp": now + self.ttl,
             "jti": uuid.uuid4().hex,
@@ -78,11 +90,13 @@ class TokenIssuer:
         return token, int(self.ttl.total_seconds())
 
     def verifier(self) -> TokenVerifier:
-        return TokenVerifier([self.jwk])
+        return TokenVerifier([self.jwk], issuer=self.issuer, audience=self.audience)
 
 
 class TokenVerifier:
-    def __init__(self, jwks: list[dict[str, Any]]) -> None:
+    def __init__(self, jwks: list[dict[str, Any]], *, issuer: str, audience: str) -> None:
+        self.issuer = issuer
+        self.audience = audience
         self._keys = {
             k["kid"]: Ed25519PublicKey.from_public_bytes(
                 base64.urlsafe_b64decode(k["x"] + "=" * (-len(k["x"]) % 4))
@@ -97,11 +111,16 @@ class TokenVerifier:
             if key is None:
                 raise TokenError(UNKNOWN_KEY)
             payload = jwt.decode(
-                token, key, algorithms=[ALGORITHM], options={"require": ["exp", "sub", "iss"]}
+                token,
+                key,
+                algorithms=[ALGORITHM],
+                issuer=self.issuer,
+                audience=self.audience,
+                options={"require": ["exp", "sub", "iss", "aud"]},
             )
         except jwt.PyJWTError as exc:
             raise TokenError(str(exc)) from exc
-        standard = {"sub", "role", "iss", "iat", "exp", "jti"}
+        standard = {"sub", "role", "iss", "aud", "iat", "exp", "jti"}
         return Claims(
             subject=payload["sub"],
             role=payload.get("role", ""),
@@ -124,12 +143,16 @@ class RemoteTokenVerifier:
         self,
         url: str | None,
         *,
+        issuer: str,
+        audience: str,
         keys: list[dict[str, Any]] | None = None,
         refresh_interval: timedelta = timedelta(seconds=30),
     ) -> None:
         self.url = url
+        self.issuer = issuer
+        self.audience = audience
         self._static = list(keys or [])
-        self._verifier = TokenVerifier(self._static)
+        self._verifier = TokenVerifier(self._static, issuer=issuer, audience=audience)
         self._refresh_interval = refresh_interval
         self._fetched_at: datetime | None = None
         self._lock = asyncio.Lock()
@@ -158,7 +181,9 @@ class RemoteTokenVerifier:
             except (httpx.HTTPError, ValueError, KeyError) as exc:
                 log.warning("could not fetch the issuer's keys", extra={"error": str(exc)})
                 return False
-            self._verifier = TokenVerifier([*self._static, *fetched])
+            self._verifier = TokenVerifier(
+                [*self._static, *fetched], issuer=self.issuer, audience=self.audience
+            )
             return True
 
 

@@ -1,9 +1,11 @@
-"""Files people send: what a file really is (by its first bytes, never by its name), a
-file name that is safe to show and to send back in a header, and storing a stream after
-checking its type."""
+"""Files people send: what a file really is (by its first bytes, never by its name, and
+by a structure check of its head and tail), a file name that is safe to show and to send
+back in a header, and storing a stream after checking its type."""
 
 from __future__ import annotations
 
+import re
+import struct
 import unicodedata
 from collections.abc import AsyncIterator, Collection
 
@@ -15,7 +17,10 @@ _SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"\xff\xd8\xff", "image/jpeg"),
     (b"\x89PNG\r\n\x1a\n", "image/png"),
 )
-SNIFF_BYTES = 16
+SNIFF_BYTES = 32
+TAIL_BYTES = 1024
+_PDF_HEADER = re.compile(rb"%PDF-[12]\.\d")
+_PNG_END = b"IEND\xaeB`\x82"
 
 _MAX_NAME = 120
 
@@ -26,6 +31,24 @@ def sniff(head: bytes) -> str | None:
         if head.startswith(signature):
             return content_type
     return None
+
+
+def well_formed(content_type: str, head: bytes, tail: bytes) -> bool:
+    """Whether a file of `content_type` has the frame of one, judged by its first and last
+    bytes: a PDF a version header and a cross-reference trailer (`startxref` ... `%%EOF`),
+    a PNG a sane IHDR and the IEND chunk, a JPEG a frame marker after SOI and the EOI
+    marker. Magic bytes alone let any file through behind five characters."""
+    if content_type == "application/pdf":
+        return bool(_PDF_HEADER.match(head)) and b"startxref" in tail and b"%%EOF" in tail
+    if content_type == "image/png":
+        if head[8:16] != b"\x00\x00\x00\rIHDR" or len(head) < 24:
+            return False
+        width, height = struct.unpack(">II", head[16:24])
+        return 0 < width <= 100_000 and 0 < height <= 100_000 and tail.endswith(_PNG_END)
+    if content_type == "image/jpeg":
+        # Some writers pad after the end-of-image marker; padding is not content.
+        return len(head) > 3 and head[3] >= 0xC0 and tail.rstrip(b"\x00\r\n ").endswith(b"\xff\xd9")
+    return False
 
 
 def filename_problem(name: str | None) -> str | None:
@@ -80,8 +103,9 @@ async def put_checked(
     accepted: Collection[str],
     max_size: int,
 ) -> StoredObject:
-    """Store a stream whose first bytes show one of the `accepted` types; nothing is
-    stored otherwise. Raises UnacceptedContent, or ObjectTooLarge past `max_size`."""
+    """Store a stream whose first bytes show one of the `accepted` types and whose frame
+    is one (`well_formed`); nothing is stored otherwise. Raises UnacceptedContent, or
+    ObjectTooLarge past `max_size`."""
     head = bytearray()
     async for chunk in chunks:
         head += chunk
@@ -92,8 +116,13 @@ async def put_checked(
         raise UnacceptedContent(content_type)
 
     async def body() -> AsyncIterator[bytes]:
+        # Raising before the last chunk is handed over makes the store abort the upload.
+        tail = bytes(head[-TAIL_BYTES:])
         yield bytes(head)
         async for chunk in chunks:
+            tail = (tail + chunk)[-TAIL_BYTES:]
             yield chunk
+        if not well_formed(content_type, bytes(head[:SNIFF_BYTES]), tail):
+            raise UnacceptedContent(None)
 
     return await store.put_stream(bucket, key, body(), content_type=content_type, max_size=max_size)

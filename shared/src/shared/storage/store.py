@@ -140,9 +140,10 @@ class MinioObjectStore:
                 part_size=PART_SIZE,
                 content_type=content_type,
             )
-        except ObjectTooLarge:
-            # The client aborts its multipart upload on error; a single-part upload never
-            # started. Removing the key covers both, so nothing partial stays.
+        except BaseException:
+            # Too large, cut short, refused by a content check: the client aborts its
+            # multipart upload on error and a single-part upload never started. Removing
+            # the key covers both, so nothing partial stays.
             await self.remove(bucket, key)
             raise
         return StoredObject(bucket, key, reader.size, reader.sha256.hexdigest(), content_type)

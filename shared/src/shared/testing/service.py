@@ -16,7 +16,7 @@ from fastapi import FastAPI
 
 from shared.config import BaseServiceSettings
 from shared.contracts import Envelope
-from shared.runtime import Role, Runtime, ServiceDefinition, create_app, migrate
+from shared.runtime import Role, Runtime, ServiceDefinition, create_app, migrate, proxy_options
 from shared.testing.infra import ObjectStoreServer, eventually, free_port
 
 
@@ -73,7 +73,14 @@ async def running_service(
     app = create_app(runtime, set(roles))
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_config=None,
+            lifespan="on",
+            **proxy_options(settings),
+        )
     )
     task = asyncio.create_task(server.serve())
 

@@ -1,0 +1,214 @@
+"""What every request must pass before a route sees it: a bounded number in flight,
+bounded bodies, and no text a database cannot store.
+
+Pure ASGI, in front of the application:
+- **Load shedding.** At most `max_in_flight` requests are served at once by the process;
+  one more is answered 503 with `Retry-After` at once, instead of queueing until every
+  caller times out. Health and metrics are never shed: an orchestrator must see the
+  process alive while it sheds.
+- **Bodies before parsing.** A body declared (Content-Length) or found (while it arrives)
+  larger than `max_body` is answered 413 before it is buffered. multipart/form-data is left
+  to the use case, which streams it with its own limits (files are larger than 1 MiB).
+- **Text a database refuses.** NUL characters (PostgreSQL text cannot hold them) and
+  unpaired surrogates (not encodable as UTF-8) in the path, the query, a JSON or form body,
+  JSON nested deeper than `max_depth` (recursive validators would overflow the stack) and
+  strings longer than `max_string` are answered 422 naming the field.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.api.problems import problem
+from shared.observability.metrics import ServiceMetrics
+
+# Never shed: liveness, readiness and metrics must answer while the process is saturated.
+UNSHED = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_in_flight: int = 64
+    max_body: int = 1024 * 1024
+    max_depth: int = 32
+    max_string: int = 100_000
+    retry_after: int = 1
+
+
+def text_problem(value: str) -> str | None:
+    """Why a string cannot be accepted, or None."""
+    if "\x00" in value:
+        return "Không được chứa ký tự NUL."
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "Chứa ký tự không hợp lệ."
+    return None
+
+
+def json_problems(value: Any, limits: Limits) -> Iterator[tuple[str, str]]:
+    """`(field, message)` for what in a parsed JSON document breaks the limits."""
+    stack: list[tuple[Any, str, int]] = [(value, "", 0)]
+    while stack:
+        item, path, depth = stack.pop()
+        if depth > limits.max_depth:
+            yield path or "body", "Dữ liệu lồng nhau quá sâu."
+            continue
+        if isinstance(item, str):
+            if len(item) > limits.max_string:
+                yield path or "body", "Giá trị quá dài."
+            elif (why := text_problem(item)) is not None:
+                yield path or "body", why
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                name = f"{path}.{key}" if path else str(key)
+                if (why := text_problem(key)) is not None:
+                    yield path or "body", why
+                    continue
+                stack.append((child, name, depth + 1))
+        elif isinstance(item, list):
+            stack.extend(
+                (child, f"{path}.{i}" if path else str(i), depth + 1)
+                for i, child in enumerate(item)
+            )
+
+
+class RequestGuard:
+    def __init__(self, app: ASGIApp, metrics: ServiceMetrics, limits: Limits) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.limits = limits
+        self.in_flight = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in UNSHED:
+            await self.app(scope, receive, send)
+            return
+        if self.in_flight >= self.limits.max_in_flight:
+            self.metrics.shed_requests.labels("in_flight").inc()
+            await self._answer(
+                send, 503, "Hệ thống đang quá tải, vui lòng thử lại sau ít giây.",
+                headers={"Retry-After": str(self.limits.retry_after)},
+            )  # fmt: skip
+            return
+        self.in_flight += 1
+        try:
+            await self._guarded(scope, receive, send)
+        finally:
+            self.in_flight -= 1
+
+    async def _guarded(self, scope: Scope, receive: Receive, send: Send) -> None:
+        errors = list(self._url_problems(scope))
+        if errors:
+            await self._invalid(send, errors)
+            return
+        headers = dict(scope.get("headers") or [])
+        content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+        if content_type == b"multipart/form-data":
+            await self.app(scope, receive, send)
+            return
+        declared = headers.get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.limits.max_body:
+            await self._too_large(send)
+            return
+        body, more = await self._read(receive)
+        if body is None:
+            await self._too_large(send)
+            return
+        errors = list(self._body_problems(content_type, body))
+        if errors:
+            await self._invalid(send, errors)
+            return
+        await self.app(scope, _replay(body, more, receive), send)
+
+    def _url_problems(self, scope: Scope) -> Iterator[tuple[str, str]]:
+        if (why := text_problem(scope["path"])) is not None:
+            yield "path", why
+        query = scope.get("query_string", b"").decode("latin-1")
+        yield from _pairs_problems(parse_qsl(query, keep_blank_values=True), "query")
+
+    def _body_problems(self, content_type: bytes, body: bytes) -> Iterator[tuple[str, str]]:
+        if not body:
+            return
+        if content_type == b"application/json" or content_type.endswith(b"+json"):
+            try:
+                document = json.loads(body)
+            except (ValueError, RecursionError):
+                # Unreadable JSON is the framework's 422 to give; too deep to read is ours.
+                if body.count(b"[") + body.count(b"{") > self.limits.max_depth:
+                    yield "body", "Dữ liệu lồng nhau quá sâu."
+                return
+            yield from json_problems(document, self.limits)
+        elif content_type == b"application/x-www-form-urlencoded":
+            yield from _pairs_problems(
+                parse_qsl(body.decode("latin-1"), keep_blank_values=True), "body"
+            )
+
+    async def _read(self, receive: Receive) -> tuple[bytes | None, bool]:
+        """The whole body, or None past `max_body`; and whether the client disconnected."""
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return b"".join(chunks), True
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.limits.max_body:
+                return None, False
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks), False
+
+    async def _too_large(self, send: Send) -> None:
+        mib = self.limits.max_body / (1024 * 1024)
+        await self._answer(send, 413, f"Dữ liệu gửi lên vượt quá {mib:g} MB.")
+
+    async def _invalid(self, send: Send, errors: list[tuple[str, str]]) -> None:
+        await self._answer(
+            send, 422, "Dữ liệu gửi lên chưa hợp lệ, vui lòng kiểm tra các trường được đánh dấu.",
+            errors=[{"field": field, "message": message} for field, message in errors[:20]],
+        )  # fmt: skip
+
+    async def _answer(self, send: Send, status: int, detail: str, **kwargs: Any) -> None:
+        response = problem(status, detail, **kwargs)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": response.status_code,
+                "headers": response.raw_headers,
+            }
+        )
+        await send({"type": "http.response.body", "body": response.body})
+
+
+def _pairs_problems(pairs: list[tuple[str, str]], where: str) -> Iterator[tuple[str, str]]:
+    """Problems of `name=value` pairs, each named by its parameter (as the framework's own
+    validation errors name them)."""
+    for name, value in pairs:
+        if (why := text_problem(name)) is not None:
+            yield where, why
+        elif (why := text_problem(value)) is not None:
+            yield name, why
+
+
+def _replay(body: bytes, disconnected: bool, receive: Receive) -> Receive:
+    """A `receive` that gives the buffered body once, then what the client does next."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        if disconnected:
+            return {"type": "http.disconnect"}
+        return await receive()
+
+    return replay
