@@ -33,6 +33,10 @@ def document() -> dict[str, object]:
     ) -> dict[str, str]:
         return {"code": code, "name": body.name, "signed_in": str(token is not None)}
 
+    @app.get("/ready", responses={503: {"model": ThingIn, "description": "Its own report."}})
+    async def ready() -> dict[str, str]:
+        return {}
+
     install_openapi(app)
     return app.openapi()
 
@@ -50,6 +54,8 @@ def test_every_route_documents_503_and_each_error_is_problem_json() -> None:
     for status, response in act.items():
         if status != "200":
             assert list(response["content"]) == [PROBLEM_JSON]  # type: ignore[call-overload]
+    own = statuses(doc, "/ready", "get")["503"]["content"]
+    assert list(own) == ["application/json"]  # type: ignore[call-overload]
     schemas = doc["components"]["schemas"]  # type: ignore[index]
     assert "Problem" in schemas
     assert "HTTPValidationError" not in schemas

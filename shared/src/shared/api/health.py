@@ -4,24 +4,39 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
+from typing import Literal
 
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
 
 Check = Callable[[], Awaitable[None]]
 CHECK_TIMEOUT = 3.0
 
 
+class HealthRead(BaseModel):
+    status: Literal["ok"]
+
+
+class ReadinessRead(BaseModel):
+    status: Literal["ready", "not_ready"]
+    checks: dict[str, str]
+
+
 def health_router(checks: Mapping[str, Check]) -> APIRouter:
     router = APIRouter(tags=["operations"])
 
-    @router.get("/healthz")
+    @router.get("/healthz", response_model=HealthRead)
     async def healthz() -> dict[str, str]:
         """The process is up."""
         return {"status": "ok"}
 
-    @router.get("/readyz")
+    @router.get(
+        "/readyz",
+        response_model=ReadinessRead,
+        responses={503: {"model": ReadinessRead, "description": "A dependency does not answer."}},
+    )
     async def readyz() -> JSONResponse:
         """Every dependency answers within a few seconds (database, broker, store)."""
 
@@ -40,7 +55,11 @@ def health_router(checks: Mapping[str, Check]) -> APIRouter:
             status_code=200 if ready else 503,
         )
 
-    @router.get("/metrics")
+    @router.get(
+        "/metrics",
+        response_class=Response,
+        responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+    )
     async def metrics() -> Response:
         """Prometheus text format."""
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

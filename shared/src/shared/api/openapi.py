@@ -70,6 +70,14 @@ def _implied(operation: dict[str, Any], path: str) -> set[int]:
     return statuses
 
 
+def _declared(response: dict[str, Any]) -> bool:
+    """Whether a route declared its own body for an error (readiness's 503 is its report),
+    as opposed to none or FastAPI's default validation error."""
+    content = response.get("content") or {}
+    refs = {str(media.get("schema", {}).get("$ref", "")) for media in content.values()}
+    return bool(content) and not any(ref.endswith("/HTTPValidationError") for ref in refs)
+
+
 def with_problems(document: dict[str, Any]) -> dict[str, Any]:
     """`document` with every error answer as problem+json (FastAPI's own 422 replaced)."""
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
@@ -80,7 +88,7 @@ def with_problems(document: dict[str, Any]) -> dict[str, Any]:
             for status in _implied(operation, path):
                 responses.setdefault(str(status), _problem(status))
             for status, response in responses.items():
-                if status.isdigit() and int(status) >= 400:
+                if status.isdigit() and int(status) >= 400 and not _declared(response):
                     response["content"] = _problem(int(status))["content"]
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)
