@@ -45,3 +45,13 @@ def test_production_refuses_a_tracking_page_on_this_machine(url: str) -> None:
 def test_a_tracking_url_without_the_dossier_code_is_refused_anywhere(url: str) -> None:
     with pytest.raises(ValidationError, match="INTAKE_PUBLIC_TRACKING_URL must contain"):
         manifests.settings_with(IntakeSettings, {"INTAKE_PUBLIC_TRACKING_URL": url})
+
+
+@pytest.mark.parametrize("workload", sorted(manifests.environments("intake")))
+def test_every_kubernetes_workload_starts_in_production(workload: str) -> None:
+    settings = manifests.settings_with(IntakeSettings, manifests.environments("intake")[workload])
+    assert settings.environment == "production"
+
+
+def test_the_kubernetes_manifests_have_the_production_shape() -> None:
+    assert manifests.problems("intake", IntakeSettings) == []

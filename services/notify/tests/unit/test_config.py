@@ -79,3 +79,15 @@ def test_development_keeps_its_local_defaults() -> None:
     settings = manifests.settings_with(NotifySettings, {})
     assert (settings.sms_provider, settings.smtp_host) == ("development", "127.0.0.1")
     assert settings.officer_jwks_url == "http://127.0.0.1:8002/.well-known/jwks.json"
+
+
+@pytest.mark.parametrize("workload", sorted(manifests.environments("notify")))
+def test_every_kubernetes_workload_starts_in_production(workload: str) -> None:
+    settings = manifests.settings_with(NotifySettings, manifests.environments("notify")[workload])
+    assert settings.environment == "production"
+    assert settings.sms_provider == "http"
+    assert settings.officer_jwks_url is not None
+
+
+def test_the_kubernetes_manifests_have_the_production_shape() -> None:
+    assert manifests.problems("notify", NotifySettings) == []

@@ -41,3 +41,13 @@ def test_production_refuses_the_common_development_values_naming_stats_variable(
     env = {k: v for k, v in {**PRODUCTION, name: value}.items() if v is not None}
     with pytest.raises(ValidationError, match=name):
         manifests.settings_with(StatsSettings, env)
+
+
+@pytest.mark.parametrize("workload", sorted(manifests.environments("stats")))
+def test_every_kubernetes_workload_starts_in_production(workload: str) -> None:
+    settings = manifests.settings_with(StatsSettings, manifests.environments("stats")[workload])
+    assert settings.environment == "production"
+
+
+def test_the_kubernetes_manifests_have_the_production_shape() -> None:
+    assert manifests.problems("stats", StatsSettings) == []

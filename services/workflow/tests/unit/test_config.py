@@ -64,3 +64,15 @@ def test_a_tracking_url_without_the_dossier_code_is_refused_anywhere(url: str) -
 
 def test_development_seeds_the_demo_officers() -> None:
     assert manifests.settings_with(WorkflowSettings, {}).seed_demo_officers
+
+
+@pytest.mark.parametrize("workload", sorted(manifests.environments("workflow")))
+def test_every_kubernetes_workload_starts_in_production(workload: str) -> None:
+    env = manifests.environments("workflow")[workload]
+    settings = manifests.settings_with(WorkflowSettings, env)
+    assert settings.environment == "production"
+    assert not settings.seed_demo_officers
+
+
+def test_the_kubernetes_manifests_have_the_production_shape() -> None:
+    assert manifests.problems("workflow", WorkflowSettings) == []
