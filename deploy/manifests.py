@@ -1,5 +1,6 @@
-"""What the Kubernetes manifests of `deploy/k8s/` start each process with, read as the
-cluster would, so that tests hold the manifests and the settings' production checks together.
+"""What the Kubernetes manifests of `deploy/k8s/` and the compose file start each process
+with, read as the cluster (or compose) would, so that tests hold these files and the
+settings' checks together.
 
 `environments(service)` gives, per workload (a Deployment's or Job's container), the
 environment variables its process sees: the ConfigMaps it takes with `envFrom`, then its own
@@ -9,6 +10,8 @@ live in the vault); `settings_with` loads such an environment into a settings cl
 themselves: a credential written in a ConfigMap or a container's env, a value Kubernetes
 would refuse (not a string), a probe on the wrong path or port, a container without
 resource requests and limits, an API behind the ingress without its trusted proxies.
+`compose_problems` says where a container of the compose stack would look for another
+service on itself instead of by its service name.
 """
 
 from __future__ import annotations
@@ -21,12 +24,14 @@ from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
 from unittest import mock
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings
 
 K8S = Path(__file__).parent / "k8s"
+COMPOSE = Path(__file__).parent.parent / "docker-compose.yml"
 
 # Settings that carry a password though their type is a plain string.
 CREDENTIALS = ("database_url", "amqp_url", "s3_access_key")
@@ -192,3 +197,31 @@ def _proxy_problems(env: dict[str, tuple[Any, str]], variable: str) -> list[str]
     if not networks or any(n.prefixlen == 0 for n in networks):
         return [f"{variable} must name the ingress's network, not every address"]
     return []
+
+
+def compose_environments(service: str) -> dict[str, dict[str, str]]:
+    """Per container of the compose stack running `service`, its environment."""
+    stack = yaml.safe_load(COMPOSE.read_text())["services"]
+    return {
+        name: {k: str(v) for k, v in (spec.get("environment") or {}).items()}
+        for name, spec in stack.items()
+        if (spec.get("command") or [None])[0] == service
+    }
+
+
+def compose_problems(
+    service: str, settings_class: type[BaseSettings], addresses: tuple[str, ...]
+) -> list[str]:
+    """Where a container of `service` in the compose stack would reach another service by
+    anything but its compose service name (in a container, 127.0.0.1 is the container)."""
+    names = set(yaml.safe_load(COMPOSE.read_text())["services"])
+    containers = compose_environments(service)
+    found = [] if containers else [f"no container of {service} in {COMPOSE.name}"]
+    for name, env in containers.items():
+        settings = settings_with(settings_class, env)
+        for field in addresses:
+            value = str(getattr(settings, field) or "")
+            parsed = urlsplit(value if "//" in value else f"//{value}")
+            if parsed.hostname not in names:
+                found.append(f"{name}: {field} is {value!r}, not a service of the stack")
+    return found

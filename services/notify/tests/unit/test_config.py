@@ -91,3 +91,8 @@ def test_every_kubernetes_workload_starts_in_production(workload: str) -> None:
 
 def test_the_kubernetes_manifests_have_the_production_shape() -> None:
     assert manifests.problems("notify", NotifySettings) == []
+
+
+def test_the_compose_stack_reaches_the_others_by_service_name() -> None:
+    addresses = (*NotifySettings.remote_addresses, "officer_jwks_url")
+    assert manifests.compose_problems("notify", NotifySettings, addresses) == []

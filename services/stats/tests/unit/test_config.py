@@ -51,3 +51,8 @@ def test_every_kubernetes_workload_starts_in_production(workload: str) -> None:
 
 def test_the_kubernetes_manifests_have_the_production_shape() -> None:
     assert manifests.problems("stats", StatsSettings) == []
+
+
+def test_the_compose_stack_reaches_the_others_by_service_name() -> None:
+    addresses = StatsSettings.remote_addresses
+    assert manifests.compose_problems("stats", StatsSettings, addresses) == []

@@ -76,3 +76,8 @@ def test_every_kubernetes_workload_starts_in_production(workload: str) -> None:
 
 def test_the_kubernetes_manifests_have_the_production_shape() -> None:
     assert manifests.problems("workflow", WorkflowSettings) == []
+
+
+def test_the_compose_stack_reaches_the_others_by_service_name() -> None:
+    addresses = WorkflowSettings.remote_addresses
+    assert manifests.compose_problems("workflow", WorkflowSettings, addresses) == []
