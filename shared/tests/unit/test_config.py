@@ -83,3 +83,33 @@ def test_each_issuer_has_its_own_development_key() -> None:
         model_config = SettingsConfigDict(env_prefix="OTHER_")
 
     assert DemoSettings().secret("jwt_secret") != OtherSettings().secret("jwt_secret")
+
+
+def test_a_service_extends_the_checks_and_every_problem_is_told_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    class RelaySettings(DemoSettings):
+        remote_addresses: ClassVar[tuple[str, ...]] = (
+            *DemoSettings.remote_addresses,
+            "relay_host",
+        )
+        relay_host: str = "127.0.0.1"
+        sandbox: bool = True
+
+        def production_problems(self) -> list[str]:
+            problems = super().production_problems()
+            if self.sandbox:
+                problems.append(f"{self.env_name('sandbox')} must be false")
+            return problems
+
+    for key, production in PRODUCTION.items():
+        monkeypatch.setenv(key, production)
+    monkeypatch.setenv("DEMO_S3_ACCESS_KEY", "dvc-dev")
+    with pytest.raises(ValidationError) as refused:
+        RelaySettings()
+    for named in ("DEMO_S3_ACCESS_KEY", "DEMO_RELAY_HOST", "DEMO_SANDBOX must be false"):
+        assert named in str(refused.value)
+    monkeypatch.setenv("DEMO_S3_ACCESS_KEY", "demo-service")
+    monkeypatch.setenv("DEMO_RELAY_HOST", "relay.internal")
+    monkeypatch.setenv("DEMO_SANDBOX", "false")
+    assert RelaySettings().relay_host == "relay.internal"

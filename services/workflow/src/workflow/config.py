@@ -1,8 +1,9 @@
 from typing import ClassVar
 
+from pydantic import field_validator
 from pydantic_settings import SettingsConfigDict
 
-from shared.config import BaseServiceSettings
+from shared.config import BaseServiceSettings, is_local
 
 
 class WorkflowSettings(BaseServiceSettings):
@@ -16,7 +17,8 @@ class WorkflowSettings(BaseServiceSettings):
 
     # An officer's token lasts a working shift.
     token_ttl_seconds: int = 8 * 3600
-    # Demo officers (officers.json) with this password; only ever in development.
+    # Demo officers (officers.json) with this password; only ever in development (production
+    # refuses to start with it, since the password is published).
     seed_demo_officers: bool = True
     demo_password: str = "demo-officer-2026"  # noqa: S105
 
@@ -27,3 +29,34 @@ class WorkflowSettings(BaseServiceSettings):
     # How often the timers look for due-soon and overdue dossiers, and how many per pass.
     timer_poll_seconds: float = 30.0
     timer_batch: int = 200
+
+    @field_validator("public_tracking_url")
+    @classmethod
+    def _names_the_dossier(cls, value: str) -> str:
+        # Formatted with the dossier's code only: without it every QR code shows the same
+        # page, and with another field no form could be made at all.
+        try:
+            named = "\0" in value.format(code="\0")
+        except (KeyError, IndexError, AttributeError, ValueError):
+            named = False
+        if not named:
+            prefix = cls.model_config.get("env_prefix", "")
+            raise ValueError(
+                f"{prefix}PUBLIC_TRACKING_URL must contain {{code}} and no other field"
+            )
+        return value
+
+    def production_problems(self) -> list[str]:
+        """Beyond the common checks: no demo officers, a tracking page the public can reach."""
+        problems = super().production_problems()
+        if self.seed_demo_officers:
+            problems.append(
+                f"{self.env_name('seed_demo_officers')} must be false: the demo officers'"
+                " password is published"
+            )
+        if is_local(self.public_tracking_url):
+            problems.append(
+                f"{self.env_name('public_tracking_url')} must be the portal's public address,"
+                " not this machine"
+            )
+        return problems

@@ -1,0 +1,62 @@
+"""intake's production settings: a public tracking page that is not this machine; and the
+Kubernetes manifests start every process of intake with them."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from deploy import manifests
+from intake.config import IntakeSettings
+
+PRODUCTION = {
+    "INTAKE_ENVIRONMENT": "production",
+    "INTAKE_DATABASE_URL": "postgresql+asyncpg://intake:pw@db.internal:5432/dvc_intake",
+    "INTAKE_AMQP_URL": "amqp://intake:pw@rabbitmq.internal:5672/",
+    "INTAKE_S3_ENDPOINT": "minio.internal:9000",
+    "INTAKE_S3_ACCESS_KEY": "intake-service",
+    "INTAKE_S3_SECRET_KEY": "from-the-vault",
+    "INTAKE_JWT_SECRET": "also-from-the-vault",
+}
+
+
+def test_production_settings_are_accepted() -> None:
+    assert manifests.settings_with(IntakeSettings, PRODUCTION).environment == "production"
+
+
+@pytest.mark.parametrize(
+    "url", ["http://localhost:8001/tra-cuu/{code}", "http://127.0.0.1/tra-cuu/{code}"]
+)
+def test_production_refuses_a_tracking_page_on_this_machine(url: str) -> None:
+    env = {**PRODUCTION, "INTAKE_PUBLIC_TRACKING_URL": url}
+    with pytest.raises(ValidationError, match="INTAKE_PUBLIC_TRACKING_URL"):
+        manifests.settings_with(IntakeSettings, env)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://dichvucong.bocongan.gov.vn/tra-cuu",  # every dossier would show the same page
+        "https://dichvucong.bocongan.gov.vn/tra-cuu/{ma}",
+        "https://dichvucong.bocongan.gov.vn/tra-cuu/{code",
+        "https://dichvucong.bocongan.gov.vn/tra-cuu/{{code}}",
+    ],
+)
+def test_a_tracking_url_without_the_dossier_code_is_refused_anywhere(url: str) -> None:
+    with pytest.raises(ValidationError, match="INTAKE_PUBLIC_TRACKING_URL must contain"):
+        manifests.settings_with(IntakeSettings, {"INTAKE_PUBLIC_TRACKING_URL": url})
+
+
+@pytest.mark.parametrize("workload", sorted(manifests.environments("intake")))
+def test_every_kubernetes_workload_starts_in_production(workload: str) -> None:
+    settings = manifests.settings_with(IntakeSettings, manifests.environments("intake")[workload])
+    assert settings.environment == "production"
+
+
+def test_the_kubernetes_manifests_have_the_production_shape() -> None:
+    assert manifests.problems("intake", IntakeSettings) == []
+
+
+def test_the_compose_stack_reaches_the_others_by_service_name() -> None:
+    addresses = IntakeSettings.remote_addresses
+    assert manifests.compose_problems("intake", IntakeSettings, addresses) == []
