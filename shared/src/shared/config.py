@@ -11,10 +11,11 @@ own check (`production_problems`) finds a development-only choice.
 
 from __future__ import annotations
 
+import ipaddress
 from typing import ClassVar, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Environment = Literal["development", "production"]
@@ -63,6 +64,20 @@ class BaseServiceSettings(BaseSettings):
     # client's address: IPs or networks. Without them every client behind an ingress has
     # the ingress's address, and per-address limits become one limit for everyone.
     trusted_proxies: list[str] = Field(default_factory=list)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, proxies: list[str]) -> list[str]:
+        # uvicorn would quietly trust nobody for a misspelt address, and everybody for "*"
+        # (any client could then claim any address and escape the per-address limits).
+        for proxy in proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"trusted proxy {proxy!r} must be an IP address or network"
+                ) from None
+        return proxies
 
     database_url: str = ""
     database_pool_size: int = 10

@@ -113,3 +113,14 @@ def test_a_service_extends_the_checks_and_every_problem_is_told_at_once(
     monkeypatch.setenv("DEMO_RELAY_HOST", "relay.internal")
     monkeypatch.setenv("DEMO_SANDBOX", "false")
     assert RelaySettings().relay_host == "relay.internal"
+
+
+@pytest.mark.parametrize("proxy", ["*", "ingress.internal", "10.0.0.0/33", ""])
+def test_trusted_proxies_are_addresses_or_networks(
+    monkeypatch: pytest.MonkeyPatch, proxy: str
+) -> None:
+    monkeypatch.setenv("DEMO_TRUSTED_PROXIES", f'["{proxy}"]')
+    with pytest.raises(ValidationError, match="trusted proxy"):
+        DemoSettings()
+    monkeypatch.setenv("DEMO_TRUSTED_PROXIES", '["10.244.0.0/16", "127.0.0.1"]')
+    assert DemoSettings().trusted_proxies == ["10.244.0.0/16", "127.0.0.1"]
