@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from notify.api.deps import Ctx, CurrentAdmin, CurrentOperator, current_admin, current_operator
+from notify.api.deps import Ctx, CurrentAdmin, CurrentOperator, current_operator
 from notify.domain.delivery import AttemptOutcome, DeliveryStatus
 from notify.services import sender, templates, views
 from shared.contracts import events as ev
@@ -105,21 +105,18 @@ async def list_notifications(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> dict[str, Any]:
-    """Deliveries, newest first; phone numbers and emails masked except for admins."""
+    """Deliveries of the officer's agency (an admin's: and below), newest first; phone
+    numbers and emails masked except for admins, who alone may filter by recipient."""
     return await views.list_deliveries(
-        ctx, full=operator.admin, dossier_code=dossier_code, recipient=recipient,
+        ctx, operator.reader, dossier_code=dossier_code, recipient=recipient,
         status=status, channel=channel, limit=limit, cursor=cursor,
     )  # fmt: skip
 
 
-@router.post(
-    "/notifications/{delivery_id}/resend",
-    response_model=ResendRead,
-    dependencies=[Depends(current_admin)],
-)
-async def resend(delivery_id: uuid.UUID, ctx: Ctx) -> dict[str, Any]:
-    """Send a dead or failed delivery again."""
-    return await sender.resend(ctx, delivery_id)
+@router.post("/notifications/{delivery_id}/resend", response_model=ResendRead)
+async def resend(delivery_id: uuid.UUID, ctx: Ctx, admin: CurrentAdmin) -> dict[str, Any]:
+    """Send a dead or failed delivery of the admin's agency (or below) again."""
+    return await sender.resend(ctx, admin.reader, delivery_id)
 
 
 @router.get("/templates", response_model=TemplateListRead, dependencies=[Depends(current_operator)])
