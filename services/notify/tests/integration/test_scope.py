@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from services.notify.tests.conftest import OPERATIONS, WORKFLOW, officer
+from services.notify.tests.conftest import OPERATIONS, WORKFLOW, StartNotify, officer
 from shared.contracts import Envelope
 from shared.contracts import events as ev
 from shared.security import CITIZEN_AUDIENCE, TokenIssuer
@@ -149,3 +149,12 @@ async def test_only_an_officers_token_with_an_agency_reads_deliveries(
     assert answers["not_an_officer"].status_code == 403
     assert answers["citizen"].status_code == 401
     assert (await listed(notify, officer("receiver", BAC_KAN))).status_code == 200
+
+
+async def test_the_development_sms_box_needs_an_officer(start_notify: StartNotify) -> None:
+    notify = await start_notify(sms_provider="development")
+    async with notify.client() as client:
+        anonymous = await client.get("/api/v1/dev/sms")
+        signed_in = await client.get("/api/v1/dev/sms", headers=officer("receiver"))
+    assert anonymous.status_code == 401
+    assert signed_in.status_code == 200

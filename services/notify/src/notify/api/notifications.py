@@ -1,4 +1,4 @@
-"""notify API: deliveries and their statuses, templates, and the development SMS box."""
+"""notify API: deliveries and their statuses, and templates."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from notify.api.deps import Ctx, CurrentAdmin, CurrentOperator, current_operator
 from notify.domain.delivery import AttemptOutcome, DeliveryStatus
 from notify.services import sender, templates, views
 from shared.contracts import events as ev
-from shared.errors import NotFound
 
 router = APIRouter(tags=["notifications"])
 
@@ -83,17 +82,6 @@ class TemplateHistoryRead(BaseModel):
     versions: list[TemplateRead]
 
 
-class DevSmsRead(BaseModel):
-    id: int
-    phone: str
-    text: str
-    created_at: datetime
-
-
-class DevSmsListRead(BaseModel):
-    items: list[DevSmsRead]
-
-
 @router.get("/notifications", response_model=DeliveryPageRead)
 async def list_notifications(
     ctx: Ctx,
@@ -141,15 +129,3 @@ async def save_template(
 ) -> dict[str, Any]:
     """A new version of a template, used for messages rendered from now on."""
     return await templates.save(ctx, key, body.subject, body.body, admin.name or admin.id)
-
-
-@router.get("/dev/sms", response_model=DevSmsListRead)
-async def development_sms(
-    ctx: Ctx,
-    phone: Annotated[str | None, Query(max_length=20)] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 20,
-) -> dict[str, Any]:
-    """What the development SMS provider recorded (OTPs included); development only."""
-    if ctx.settings.environment != "development" or ctx.settings.sms_provider != "development":
-        raise NotFound("Không có.")
-    return {"items": await views.dev_messages(ctx, phone, limit)}
