@@ -34,6 +34,10 @@ async def stack(
                 store=object_store_server,
                 port=infra.free_port(),
             )
+            if name == "notify":
+                # notify checks officers' tokens against the keys workflow publishes.
+                jwks = f"{running['workflow'].url}/.well-known/jwks.json"
+                env["NOTIFY_OFFICER_JWKS_URL"] = jwks
             running[name] = await start_service(name, env, logs / f"{name}.log")
         yield running
     finally:

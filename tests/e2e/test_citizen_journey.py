@@ -44,9 +44,17 @@ async def test_from_registration_to_the_appointment_and_the_report(
         "phone": phone, "password": password,
     })  # fmt: skip
     assert registered.status_code == 201, registered.text
+    # The development SMS box, like every notify route, is read with an officer's token.
+    officer_token = (
+        await _post(workflow, "/api/v1/auth/token",
+                    data={"username": "bk.tiepnhan", "password": "demo-officer-2026"})
+    ).json()["access_token"]  # fmt: skip
+    officer = {"Authorization": f"Bearer {officer_token}"}
 
     async def otp() -> str | None:
-        box = (await _get(notify, "/api/v1/dev/sms", params={"phone": phone})).json()["items"]
+        box = (
+            await _get(notify, "/api/v1/dev/sms", params={"phone": phone}, headers=officer)
+        ).json()["items"]
         found = [re.search(r"\b(\d{6})\b", m["text"]) for m in box]
         return next((m.group(1) for m in found if m), None)
 
@@ -75,12 +83,6 @@ async def test_from_registration_to_the_appointment_and_the_report(
     assert submitted.status_code == 200, submitted.text
     dossier = submitted.json()["code"]
 
-    officer_token = (
-        await _post(workflow, "/api/v1/auth/token",
-                    data={"username": "bk.tiepnhan", "password": "demo-officer-2026"})
-    ).json()["access_token"]  # fmt: skip
-    officer = {"Authorization": f"Bearer {officer_token}"}
-
     async def arrived() -> bool:
         answer = await _get(workflow, f"/api/v1/dossiers/{dossier}", headers=officer)
         return answer.status_code == 200
@@ -100,7 +102,9 @@ async def test_from_registration_to_the_appointment_and_the_report(
     assert phone not in str(public)
 
     async def told() -> bool:
-        box = (await _get(notify, "/api/v1/dev/sms", params={"phone": phone})).json()["items"]
+        box = (
+            await _get(notify, "/api/v1/dev/sms", params={"phone": phone}, headers=officer)
+        ).json()["items"]
         return any(dossier in m["text"] and "tiep nhan" in m["text"] for m in box)
 
     await eventually(told, timeout=30, what="the SMS about the receipt")

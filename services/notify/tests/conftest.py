@@ -19,6 +19,8 @@ from shared.testing.infra import ObjectStoreServer, free_port
 from shared.testing.service import ServiceUnderTest, StartService, service_starter
 
 WORKFLOW = TokenIssuer("workflow-test-secret", issuer="workflow", audience=OFFICER_AUDIENCE)
+# The unit that runs notify for the whole portal (not in the catalogue's tree).
+OPERATIONS = "G01.000.001.000"
 StartNotify = StartService
 
 
@@ -68,6 +70,7 @@ async def start_notify(
         build, NotifySettings, database_url=database_url, amqp_url=rabbit[1],
         namespace=amqp_namespace, store=object_store_server, smtp_port=smtp[1],
         sms_provider="scripted", officer_jwks_url=None, officer_jwks=[WORKFLOW.jwk],
+        operator_agencies=[OPERATIONS],
         retry_base_seconds=0.05, retry_max_seconds=0.2, max_attempts=3,
         sender_poll_seconds=0.05,
     ) as start:  # fmt: skip
@@ -79,6 +82,6 @@ async def notify(start_notify: StartNotify) -> ServiceUnderTest:
     return await start_notify()
 
 
-def officer(role: str = "admin") -> dict[str, str]:
-    token, _ = WORKFLOW.issue("officer-1", role, agency="G01.306.000.000", name="Lý Thu Hà")
+def officer(role: str = "admin", agency: str = "G01.306.000.000") -> dict[str, str]:
+    token, _ = WORKFLOW.issue("officer-1", role, agency=agency, name="Lý Thu Hà")
     return {"Authorization": f"Bearer {token}"}

@@ -3,6 +3,8 @@
 from pathlib import Path
 from typing import Any
 
+from fastapi import APIRouter
+
 from notify.adapters.channels import (
     DevelopmentSmsProvider,
     EmailSender,
@@ -10,7 +12,7 @@ from notify.adapters.channels import (
     ScriptedSmsProvider,
     SmsProvider,
 )
-from notify.api import router
+from notify.api import development, router
 from notify.config import NotifySettings
 from notify.consumers import HANDLERS
 from notify.domain.delivery import RetryPolicy
@@ -31,6 +33,13 @@ def _sms(settings: NotifySettings, db: Database) -> SmsProvider:
     if settings.sms_provider == "scripted":
         return ScriptedSmsProvider()
     return DevelopmentSmsProvider(db)
+
+
+def _development_routers(settings: NotifySettings) -> list[APIRouter]:
+    # The box holds one-time codes in clear: it must not exist outside a developer's machine.
+    if settings.environment == "development" and settings.sms_provider == "development":
+        return [development.router]
+    return []
 
 
 def build(settings: NotifySettings | None = None) -> ServiceDefinition[Context]:
@@ -62,7 +71,7 @@ def build(settings: NotifySettings | None = None) -> ServiceDefinition[Context]:
         settings=settings,
         migrations=Path(__file__).parent / "migrations",
         context=context,
-        routers=[router],
+        routers=[router, *_development_routers(settings)],
         handlers=HANDLERS,
         workers=[sender_worker],
     )

@@ -24,6 +24,9 @@ class NotifySettings(BaseServiceSettings):
     # Officers' tokens are workflow's: verified by the keys it publishes (or given here).
     officer_jwks_url: str | None = "http://127.0.0.1:8002/.well-known/jwks.json"
     officer_jwks: list[dict[str, Any]] = Field(default_factory=list)
+    # The units that run notify for the whole portal: their admins, and no one else, also
+    # read the messages of no dossier (accounts' one-time codes, masked).
+    operator_agencies: list[str] = Field(default_factory=list)
 
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 1025

@@ -5,9 +5,10 @@ from pathlib import Path
 from typing import Any
 
 from shared.db.idempotency import IdempotencyKeys
+from shared.db.limits import RateLimits
 from shared.runtime import Resources, ServiceDefinition
 from shared.security import OFFICER_AUDIENCE, TokenIssuer, jwks_router
-from workflow.adapters.tables import idempotency_keys
+from workflow.adapters.tables import idempotency_keys, rate_limits
 from workflow.api import router
 from workflow.config import WorkflowSettings
 from workflow.consumers import HANDLERS
@@ -31,6 +32,7 @@ def build(settings: WorkflowSettings | None = None) -> ServiceDefinition[Context
             tokens=tokens,
             verifier=tokens.verifier(),
             idempotency=IdempotencyKeys(idempotency_keys, settings.secret("jwt_secret")),
+            limits=RateLimits(rate_limits, settings.secret("jwt_secret")),
         )
         await calendars.store_shipped_years(ctx)
         if settings.seed_demo_officers and settings.environment == "development":

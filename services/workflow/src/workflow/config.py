@@ -17,6 +17,14 @@ class WorkflowSettings(BaseServiceSettings):
 
     # An officer's token lasts a working shift.
     token_ttl_seconds: int = 8 * 3600
+    # Wrong passwords in a row, per officer and client address, lock sign-in from that
+    # address for a while, twice as long each time (to a day).
+    login_max_failures: int = 5
+    lockout_seconds: int = 300
+    # Sign-in attempts per window, from one address and for one username: a whole office
+    # behind one address signs in at the start of a shift.
+    limit_login_per_ip_minute: int = 30
+    limit_login_per_username_15min: int = 10
     # Demo officers (officers.json) with this password; only ever in development (production
     # refuses to start with it, since the password is published).
     seed_demo_officers: bool = True

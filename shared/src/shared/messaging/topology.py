@@ -45,7 +45,7 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
         "dossier.withdrawn",
         "payment.completed",
     ),
-    "notify": ("account.#", "dossier.#"),
+    "notify": ("account.#", "dossier.#", "catalogue.published"),
     "stats": ("catalogue.#", "dossier.#", "feedback.#", "payment.#", "notification.#"),
 }
 

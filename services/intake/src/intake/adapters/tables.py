@@ -21,6 +21,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
 from shared.db import new_metadata
 from shared.db.idempotency import idempotency_table
+from shared.db.limits import rate_limits_table
 
 metadata = new_metadata()
 
@@ -183,11 +184,4 @@ feedback = Table(
 
 idempotency_keys = idempotency_table(metadata)
 
-rate_limits = Table(
-    "rate_limits",
-    metadata,
-    Column("bucket", Text, nullable=False),
-    Column("window_start", DateTime(timezone=True), nullable=False),
-    Column("hits", Integer, nullable=False),
-    PrimaryKeyConstraint("bucket", "window_start"),
-)
+rate_limits = rate_limits_table(metadata)

@@ -1,73 +1,18 @@
-"""Abuse limits: hits per fixed window, counted in PostgreSQL so that every replica of
-the API shares them (where the Ministry's portal shows a captcha, this one counts).
-
-A bucket is named by its caller as `kind:subject`, e.g. `login-ip:203.0.113.7`; the
-stored name keeps the kind and replaces the whole name by a keyed digest, so the table
-holds no address, ID number or account id in clear, nor one that can be recovered by
-hashing every 12-digit number.
-"""
+"""intake's abuse limits (registration, codes, sign-in, submission, tracking), counted by
+the shared fixed-window counters (`shared/db/limits.py`) in intake's own database."""
 
 from __future__ import annotations
 
-import math
-import random
-from datetime import UTC, datetime, timedelta
-
-from sqlalchemy import delete
-from sqlalchemy.dialects.postgresql import insert
+from datetime import timedelta
 
 from intake.adapters.tables import rate_limits
 from intake.services.context import Context
-from intake.services.sealing import pseudonym
-from shared.errors import TooMany
+from shared.db.limits import HOUR, MINUTE, QUARTER, RateLimits
 
-MINUTE = timedelta(minutes=1)
-QUARTER = timedelta(minutes=15)
-HOUR = timedelta(hours=1)
-# Windows older than this are deleted; no limit may use a longer window.
-_KEEP = timedelta(days=1)
-# One hit in this many also sweeps old windows: the sweep scans the table, hits must not.
-_SWEEP_ONE_IN = 200
-
-
-def _window_start(now: datetime, window: timedelta) -> datetime:
-    seconds = int(window.total_seconds())
-    return datetime.fromtimestamp(int(now.timestamp()) // seconds * seconds, UTC)
+__all__ = ["HOUR", "MINUTE", "QUARTER", "hit"]
 
 
 async def hit(ctx: Context, bucket: str, limit: int, window: timedelta) -> None:
     """Count one hit in `bucket`; a 429 problem with Retry-After once over `limit`."""
-    if not timedelta(seconds=1) <= window <= _KEEP:
-        raise ValueError(f"rate-limit windows are 1 s to {_KEEP}, not {window}")
-    now = datetime.now(UTC)
-    start = _window_start(now, window)
-    kind = bucket.partition(":")[0]
-    name = f"{kind}:{pseudonym(ctx.settings.secret('jwt_secret'), bucket)}"
-    # Its own short transaction: a refused request counts as much as a served one, and
-    # the row lock of a busy bucket is held for one statement only.
-    async with ctx.db.transaction() as session:
-        hits = await session.scalar(
-            insert(rate_limits)
-            .values(bucket=name, window_start=start, hits=1)
-            .on_conflict_do_update(
-                index_elements=[rate_limits.c.bucket, rate_limits.c.window_start],
-                set_={"hits": rate_limits.c.hits + 1},
-            )
-            .returning(rate_limits.c.hits)
-        )
-        if random.randrange(_SWEEP_ONE_IN) == 0:
-            await session.execute(
-                delete(rate_limits).where(rate_limits.c.window_start < now - _KEEP)
-            )
-    if hits is not None and hits > limit:
-        retry_after = max(1, math.ceil((start + window - now).total_seconds()))
-        raise TooMany(
-            f"Bạn đã thao tác quá nhiều lần. Vui lòng thử lại sau {_wait_text(retry_after)}.",
-            retry_after=retry_after,
-        )
-
-
-def _wait_text(seconds: int) -> str:
-    if seconds < 60:
-        return f"{seconds} giây"
-    return f"{math.ceil(seconds / 60)} phút"
+    limits = RateLimits(rate_limits, ctx.settings.secret("jwt_secret"))
+    await limits.hit(ctx.db, bucket, limit, window)

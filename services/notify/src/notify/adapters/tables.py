@@ -47,6 +47,9 @@ deliveries = Table(
     Column("event_id", UUID(as_uuid=True), nullable=False),
     Column("event_type", Text, nullable=False),
     Column("dossier_code", Text),
+    # The dossier's agency, from the event: who may read the delivery. Null for messages
+    # of no dossier (an account's code), read only by the admins who run notify.
+    Column("agency_code", Text),
     Column("channel", Text, nullable=False),
     # Personal data: shown masked except to administrators, never logged.
     Column("recipient", Text, nullable=False),
@@ -74,6 +77,18 @@ deliveries = Table(
     Index("ix_deliveries_dossier", "dossier_code"),
     Index("ix_deliveries_recipient", "recipient"),
     Index("ix_deliveries_created", "created_at", "id"),
+    Index("ix_deliveries_agency_created", "agency_code", "created_at", "id"),
+)
+
+# The agency tree, learned from intake's `catalogue.published`: an admin reads the
+# deliveries of the agencies under theirs.
+agencies = Table(
+    "agencies",
+    metadata,
+    Column("code", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("parent_code", Text),
+    Index("ix_agencies_parent", "parent_code"),
 )
 
 attempts = Table(

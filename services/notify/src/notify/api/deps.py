@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header
 
+from notify.services.access import Reader
 from notify.services.context import Context
 from shared.errors import Forbidden, Unauthenticated
 from shared.runtime import context_of
@@ -23,10 +24,15 @@ class Operator:
     id: str
     name: str
     role: str
+    agency_code: str
 
     @property
     def admin(self) -> bool:
         return self.role == "admin"
+
+    @property
+    def reader(self) -> Reader:
+        return Reader(self.agency_code, self.admin)
 
 
 async def current_operator(
@@ -39,9 +45,11 @@ async def current_operator(
         claims = await ctx.officers.verify(authorization[7:].strip())
     except TokenError:
         raise Unauthenticated("Phiên đăng nhập không hợp lệ hoặc đã hết hạn.") from None
-    if claims.role not in OFFICER_ROLES:
-        raise Forbidden("Chỉ cán bộ vận hành mới xem được thông báo.")
-    return Operator(claims.subject, str(claims.extra.get("name", "")), claims.role)
+    agency = claims.extra.get("agency")
+    # What an officer may read follows from their agency: a token without one reads nothing.
+    if claims.role not in OFFICER_ROLES or not isinstance(agency, str) or not agency:
+        raise Forbidden("Chỉ cán bộ của đơn vị mới xem được thông báo.")
+    return Operator(claims.subject, str(claims.extra.get("name", "")), claims.role, agency)
 
 
 CurrentOperator = Annotated[Operator, Depends(current_operator)]

@@ -1,4 +1,4 @@
-"""notify API: deliveries and their statuses, templates, and the development SMS box."""
+"""notify API: deliveries and their statuses, and templates."""
 
 from __future__ import annotations
 
@@ -9,11 +9,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from notify.api.deps import Ctx, CurrentAdmin, CurrentOperator, current_admin, current_operator
+from notify.api.deps import Ctx, CurrentAdmin, CurrentOperator, current_operator
 from notify.domain.delivery import AttemptOutcome, DeliveryStatus
 from notify.services import sender, templates, views
 from shared.contracts import events as ev
-from shared.errors import NotFound
 
 router = APIRouter(tags=["notifications"])
 
@@ -83,17 +82,6 @@ class TemplateHistoryRead(BaseModel):
     versions: list[TemplateRead]
 
 
-class DevSmsRead(BaseModel):
-    id: int
-    phone: str
-    text: str
-    created_at: datetime
-
-
-class DevSmsListRead(BaseModel):
-    items: list[DevSmsRead]
-
-
 @router.get("/notifications", response_model=DeliveryPageRead)
 async def list_notifications(
     ctx: Ctx,
@@ -105,21 +93,18 @@ async def list_notifications(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> dict[str, Any]:
-    """Deliveries, newest first; phone numbers and emails masked except for admins."""
+    """Deliveries of the officer's agency (an admin's: and below), newest first; phone
+    numbers and emails masked except for admins, who alone may filter by recipient."""
     return await views.list_deliveries(
-        ctx, full=operator.admin, dossier_code=dossier_code, recipient=recipient,
+        ctx, operator.reader, dossier_code=dossier_code, recipient=recipient,
         status=status, channel=channel, limit=limit, cursor=cursor,
     )  # fmt: skip
 
 
-@router.post(
-    "/notifications/{delivery_id}/resend",
-    response_model=ResendRead,
-    dependencies=[Depends(current_admin)],
-)
-async def resend(delivery_id: uuid.UUID, ctx: Ctx) -> dict[str, Any]:
-    """Send a dead or failed delivery again."""
-    return await sender.resend(ctx, delivery_id)
+@router.post("/notifications/{delivery_id}/resend", response_model=ResendRead)
+async def resend(delivery_id: uuid.UUID, ctx: Ctx, admin: CurrentAdmin) -> dict[str, Any]:
+    """Send a dead or failed delivery of the admin's agency (or below) again."""
+    return await sender.resend(ctx, admin.reader, delivery_id)
 
 
 @router.get("/templates", response_model=TemplateListRead, dependencies=[Depends(current_operator)])
@@ -144,15 +129,3 @@ async def save_template(
 ) -> dict[str, Any]:
     """A new version of a template, used for messages rendered from now on."""
     return await templates.save(ctx, key, body.subject, body.body, admin.name or admin.id)
-
-
-@router.get("/dev/sms", response_model=DevSmsListRead)
-async def development_sms(
-    ctx: Ctx,
-    phone: Annotated[str | None, Query(max_length=20)] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 20,
-) -> dict[str, Any]:
-    """What the development SMS provider recorded (OTPs included); development only."""
-    if ctx.settings.environment != "development" or ctx.settings.sms_provider != "development":
-        raise NotFound("Không có.")
-    return {"items": await views.dev_messages(ctx, phone, limit)}

@@ -2,11 +2,13 @@
 
 from notify.domain.messages import NOTIFIED, SILENT
 from notify.services.context import Context
-from notify.services.inbound import notify
+from notify.services.inbound import catalogue_published, notify
+from shared.contracts import events as ev
 from shared.contracts.envelope import EventData
 from shared.runtime import Handler, ignore
 
 HANDLERS: dict[type[EventData], Handler[Context]] = {
     **dict.fromkeys(NOTIFIED, notify),
     **dict.fromkeys(SILENT, ignore),
+    ev.CataloguePublished: catalogue_published,
 }

@@ -3,7 +3,8 @@ template in force and stored in the inbox transaction. Sending is the sender's j
 slow or broken gateway never holds up the queue.
 
 A redelivered event finds its deliveries already there (unique on event, channel and
-recipient) and adds nothing.
+recipient) and adds nothing. Each delivery keeps its dossier's agency, which decides who
+may read it; the catalogue tells notify which agencies are under which.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import uuid
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notify.adapters.tables import deliveries
+from notify.adapters.tables import agencies, deliveries
 from notify.domain.messages import Target, targets, variables
 from notify.domain.privacy import shown_body
 from notify.domain.templates import render, sms_text
@@ -49,10 +50,30 @@ async def _deliver(
         insert(deliveries)
         .values(
             id=uuid.uuid4(), event_id=envelope.id, event_type=envelope.type,
-            dossier_code=envelope.dossier_code, channel=target.channel.value,
+            dossier_code=envelope.dossier_code,
+            agency_code=data.agency_code if isinstance(data, ev.DossierEvent) else None,
+            channel=target.channel.value,
             recipient=target.address, recipient_name=target.name or None, template_key=key,
             template_version=template["version"], subject=subject, body=body,
             display_body=shown_body(data, body),
         )
         .on_conflict_do_nothing(index_elements=["event_id", "channel", "recipient"])
     )  # fmt: skip
+
+
+async def catalogue_published(
+    _ctx: Context, session: AsyncSession, _envelope: Envelope, data: ev.CataloguePublished
+) -> None:
+    """Learn the agency tree; agencies no longer listed stay, their deliveries with them."""
+    for agency in data.agencies:
+        row = {"code": agency.code, "name": agency.name, "parent_code": agency.parent_code}
+        statement = insert(agencies).values(**row)
+        await session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[agencies.c.code],
+                set_={
+                    "name": statement.excluded.name,
+                    "parent_code": statement.excluded.parent_code,
+                },
+            )
+        )

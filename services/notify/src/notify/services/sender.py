@@ -31,6 +31,7 @@ from notify.domain.delivery import (
     resend_limit,
 )
 from notify.services import metrics
+from notify.services.access import Reader, visible
 from notify.services.context import Context
 from shared.contracts import events as ev
 from shared.errors import NotFound
@@ -163,13 +164,15 @@ async def sender_worker(ctx: Context, stop: asyncio.Event) -> None:
     )  # fmt: skip
 
 
-async def resend(ctx: Context, delivery_id: uuid.UUID) -> dict[str, Any]:
-    """An operator sends a dead or failed delivery again, with a fresh set of attempts."""
+async def resend(ctx: Context, reader: Reader, delivery_id: uuid.UUID) -> dict[str, Any]:
+    """An admin sends a dead or failed delivery they may see again, with fresh attempts."""
     async with ctx.db.transaction() as session:
         row = (
             (
                 await session.execute(
-                    select(deliveries).where(deliveries.c.id == delivery_id).with_for_update()
+                    select(deliveries)
+                    .where(deliveries.c.id == delivery_id, visible(ctx, reader))
+                    .with_for_update(of=deliveries)
                 )
             )
             .mappings()

@@ -1,4 +1,5 @@
-"""What operators read: deliveries, with addresses masked unless the reader is an admin."""
+"""What officers read: the deliveries they may see (services/access.py), with addresses
+masked unless the reader is an admin."""
 
 from __future__ import annotations
 
@@ -11,15 +12,17 @@ from notify.adapters.tables import attempts, deliveries, dev_sms
 from notify.domain.cursor import cursor_after, position
 from notify.domain.delivery import DeliveryStatus
 from notify.domain.privacy import shown_address
+from notify.services.access import Reader, visible
 from notify.services.context import Context
 from shared.contracts import events as ev
+from shared.errors import Forbidden
 from shared.pages import split_page
 
 
 async def list_deliveries(
     ctx: Context,
+    reader: Reader,
     *,
-    full: bool,
     dossier_code: str | None = None,
     recipient: str | None = None,
     status: DeliveryStatus | None = None,
@@ -27,8 +30,11 @@ async def list_deliveries(
     limit: int = 50,
     cursor: str | None = None,
 ) -> dict[str, Any]:
-    """Newest first; `full` shows addresses unmasked (administrators)."""
-    query = select(deliveries)
+    """Newest first, of what `reader` may see; addresses unmasked for administrators."""
+    if recipient is not None and not reader.admin:
+        # Listing one person's messages across dossiers is an administrator's search.
+        raise Forbidden("Chỉ quản trị viên được tìm thông báo theo người nhận.")
+    query = select(deliveries).where(visible(ctx, reader))
     for column, value in (
         (deliveries.c.dossier_code, dossier_code),
         (deliveries.c.recipient, recipient),
@@ -61,7 +67,7 @@ async def list_deliveries(
                  "error": a["error"], "duration_ms": a["duration_ms"]}
             )  # fmt: skip
     return {
-        "items": [_item(r, full, by_delivery.get(r["id"], [])) for r in page],
+        "items": [_item(r, reader.admin, by_delivery.get(r["id"], [])) for r in page],
         "next_cursor": next_cursor,
     }
 

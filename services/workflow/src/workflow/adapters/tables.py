@@ -20,11 +20,14 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 from shared.db import new_metadata
 from shared.db.idempotency import idempotency_table
+from shared.db.limits import rate_limits_table
 
 metadata = new_metadata()
 
 # Officers' retried actions (`Idempotency-Key`) answered from here.
 idempotency_keys = idempotency_table(metadata)
+# Sign-in attempts per address and per username (shared/db/limits.py).
+rate_limits = rate_limits_table(metadata)
 
 
 def _at(name: str, *, nullable: bool = True) -> Column[object]:
@@ -85,6 +88,20 @@ officers = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     CheckConstraint("role IN ('receiver', 'processor', 'approver', 'admin')", name="role"),
     Index("ix_officers_agency_role", "agency_code", "role"),
+)
+
+# Wrong passwords in a row per officer and client address (a keyed digest, not the
+# address): guessing from one address locks the officer out there, not everywhere.
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("officer_id", UUID(as_uuid=True), ForeignKey("officers.id"), nullable=False),
+    Column("address", Text, nullable=False),
+    Column("failures", Integer, nullable=False),
+    _at("locked_until"),
+    _at("updated_at", nullable=False),
+    PrimaryKeyConstraint("officer_id", "address"),
+    Index("ix_login_failures_updated", "updated_at"),
 )
 
 # --- cases: the dossier as the officers handle it ---------------------------------------

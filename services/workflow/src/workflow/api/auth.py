@@ -7,7 +7,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Form, Response
 from pydantic import BaseModel
 
-from workflow.api.deps import Ctx
+from shared.api.openapi import problem_responses
+from workflow.api.deps import ClientAddress, Ctx
 from workflow.services import officers
 
 router = APIRouter(tags=["auth"])
@@ -19,17 +20,19 @@ class TokenRead(BaseModel):
     expires_in: int
 
 
-@router.post("/auth/token", response_model=TokenRead)
+@router.post("/auth/token", response_model=TokenRead, responses=problem_responses(423, 429))
 async def token(
     username: Annotated[str, Form(max_length=64)],
     password: Annotated[str, Form(max_length=256)],
     ctx: Ctx,
+    address: ClientAddress,
     response: Response,
     # OAuth2 clients send it; the pattern is all there is to check about it.
     grant_type: Annotated[str | None, Form(pattern="^password$")] = None,  # noqa: ARG001
 ) -> dict[str, Any]:
     """Sign in with username and password (OAuth2 password form) for an officer token."""
-    answer = await officers.sign_in(ctx, username, password)
+    answer = await officers.sign_in(ctx, username, password, address)
     # RFC 6749 §5.1: a token answer must not be cached.
     response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
     return answer

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import Depends, Header
+from fastapi import Depends, Header, Request
 
 from shared.errors import Forbidden, Unauthenticated
 from shared.runtime import context_of
@@ -46,3 +46,11 @@ def current_admin(officer: CurrentOfficer) -> Officer:
 
 
 CurrentAdmin = Annotated[Officer, Depends(current_admin)]
+
+
+def client_address(request: Request) -> str:
+    """The caller's address, for sign-in limits (behind the trusted proxies, the client's)."""
+    return request.client.host if request.client else "unknown"
+
+
+ClientAddress = Annotated[str, Depends(client_address)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shared.db.idempotency import IdempotencyKeys
+from shared.db.limits import RateLimits
 from shared.runtime import Resources
 from shared.security import TokenIssuer, TokenVerifier
 from workflow.config import WorkflowSettings
@@ -18,3 +19,5 @@ class Context(Resources[WorkflowSettings]):
     verifier: TokenVerifier
     # Retried actions (`Idempotency-Key`) get their first answer again.
     idempotency: IdempotencyKeys
+    # Sign-in attempts counted per address and per username.
+    limits: RateLimits
