@@ -16,6 +16,11 @@ PRODUCTION: dict[str, Any] = {
     "s3_access_key": "notify-store",
     "s3_secret_key": "a-real-store-secret",
     "jwt_secret": "a-real-notify-secret",
+    "smtp_host": "smtp-relay.internal",
+    "smtp_from": "Cong dich vu cong <noreply@dichvucong.example.vn>",
+    "officer_jwks_url": "http://workflow.internal/.well-known/jwks.json",
+    "sms_http_url": "https://sms-gateway.example.vn/send",
+    "sms_http_api_key": "a-real-gateway-key",
 }
 
 
@@ -28,6 +33,8 @@ def _paths(settings: NotifySettings) -> set[str]:
 def test_the_development_sms_box_exists_only_in_development_with_its_provider() -> None:
     assert "/api/v1/dev/sms" in _paths(NotifySettings(sms_provider="development"))
     assert "/api/v1/dev/sms" not in _paths(NotifySettings(sms_provider="scripted"))
-    production = NotifySettings(**PRODUCTION, sms_provider="development")
+    # Production refuses the development provider outright (test_config.py); with the real
+    # gateway there is no development box either.
+    production = NotifySettings(**PRODUCTION, sms_provider="http")
     assert "/api/v1/dev/sms" not in _paths(production)
     assert "/api/v1/notifications" in _paths(production)
