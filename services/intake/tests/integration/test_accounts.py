@@ -6,73 +6,29 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
-from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import select, text, update
 
 from intake.adapters.tables import accounts, idempotency_keys, one_time_codes, rate_limits
 from services.intake.tests.conftest import StartIntake
-from services.intake.tests.integration.support import outbox_events
+from services.intake.tests.integration.support import (
+    ID_NUMBER,
+    PASSWORD,
+    PHONE,
+    login,
+    other_than,
+    otp_sent,
+    outbox_events,
+    register_and_verify,
+    registration,
+    until_refused,
+)
 from shared.observability.logging import JsonFormatter
 from shared.security import CITIZEN_AUDIENCE, TokenVerifier
 from shared.testing.service import ServiceUnderTest
 
 pytestmark = pytest.mark.integration
-
-ID_NUMBER = "001099012345"
-PHONE = "0912345678"
-PASSWORD = "matkhau2024"
-
-
-def registration(**changes: Any) -> dict[str, Any]:
-    return {
-        "id_number": ID_NUMBER,
-        "full_name": "Nguyễn Văn An",
-        "date_of_birth": "1999-05-17",
-        "phone": "+84912345678",
-        "email": "an.nguyen@example.vn",
-        "password": PASSWORD,
-        **changes,
-    }
-
-
-async def otp_sent(service: ServiceUnderTest, account_id: str) -> dict[str, Any]:
-    """The latest `account.otp_requested` of the account, as notify receives it."""
-    events = [
-        e.data
-        for e in await outbox_events(service, "account.otp_requested")
-        if e.data["account_id"] == account_id
-    ]
-    assert events, "no verification code was sent"
-    return events[-1]
-
-
-def other_than(otp: str) -> str:
-    return f"{(int(otp) + 1) % 10**6:06d}"
-
-
-async def login(
-    client: httpx.AsyncClient, password: str = PASSWORD, username: str = ID_NUMBER
-) -> httpx.Response:
-    return await client.post(
-        "/api/v1/auth/token",
-        data={"username": username, "password": password, "grant_type": "password"},
-    )
-
-
-async def register_and_verify(service: ServiceUnderTest, client: httpx.AsyncClient) -> str:
-    registered = await client.post("/api/v1/accounts", json=registration())
-    assert registered.status_code == 201, registered.text
-    account_id = str(registered.json()["id"])
-    code = (await otp_sent(service, account_id))["otp"]
-    verified = await client.post(
-        "/api/v1/accounts/verify", json={"id_number": ID_NUMBER, "otp": code}
-    )
-    assert verified.status_code == 200, verified.text
-    return account_id
 
 
 async def test_register_verify_sign_in_and_read_the_profile(intake: ServiceUnderTest) -> None:
@@ -363,18 +319,6 @@ async def expire_lock(service: ServiceUnderTest) -> None:
         await session.execute(
             update(accounts).values(locked_until=text("now() - interval '1 second'"))
         )
-
-
-async def until_refused(
-    send: Callable[[], Awaitable[httpx.Response]], limit: int
-) -> list[httpx.Response]:
-    """Send until a 429; a fixed window may roll over once, so 2 × limit + 1 tries suffice."""
-    answers = []
-    for _ in range(2 * limit + 1):
-        answers.append(await send())
-        if answers[-1].status_code == 429:
-            break
-    return answers
 
 
 async def test_too_many_requests_are_refused_with_retry_after(start_intake: StartIntake) -> None:
