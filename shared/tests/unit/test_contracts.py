@@ -19,7 +19,7 @@ NOW = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)
 # The event types named in ARCHITECTURE.md's service table.
 ARCHITECTURE_TYPES = {
     "dossier.submitted", "dossier.supplemented", "dossier.withdrawn", "account.otp_requested",
-    "feedback.submitted", "payment.completed", "dossier.received",
+    "account.registration_attempted", "feedback.submitted", "payment.completed", "dossier.received",
     "dossier.supplement_requested", "dossier.rejected", "dossier.assigned", "dossier.approved",
     "dossier.result_ready", "dossier.returned", "dossier.deadline_extended", "dossier.due_soon",
     "dossier.overdue", "notification.sent", "notification.failed",

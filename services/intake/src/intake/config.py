@@ -16,11 +16,18 @@ class IntakeSettings(BaseServiceSettings):
     public_tracking_url: str = "https://dichvucong.bocongan.gov.vn/tra-cuu/{code}"
 
     token_ttl_seconds: int = 3600
-    # Phone verification codes.
+    # One-time codes sent by SMS (phone verification, unlocking).
     otp_ttl_seconds: int = 300
     otp_max_attempts: int = 5
-    # Repeated wrong passwords lock the account for a while (doubling each time).
+    # A registration not verified within this time may be replaced by a new one for its
+    # ID number; until then no other phone or password can take it over.
+    pending_registration_seconds: int = 24 * 3600
+    # This many wrong passwords in a row from one address lock that address out of the
+    # account, for `lockout_seconds` doubling each time: an attacker locks only themselves.
     login_max_failures: int = 5
+    # This many from all addresses together (a distributed attack) lock the account
+    # everywhere, doubling as well; the owner lifts it with a code sent to the phone.
+    login_max_failures_all_addresses: int = 100
     lockout_seconds: int = 300
 
     # Attachments: per file, per dossier (answered with 413 before reading the body).
@@ -30,8 +37,14 @@ class IntakeSettings(BaseServiceSettings):
     # Abuse limits where the real portal shows a captcha: hits per window.
     limit_register_per_ip_hour: int = 20
     limit_login_per_ip_minute: int = 30
-    limit_login_per_account_15min: int = 10
     limit_otp_per_account_hour: int = 5
+    # Guesses of one-time codes (verification, unlocking), per ID number and per address.
+    limit_otp_guesses_per_id_hour: int = 10
+    limit_otp_guesses_per_ip_hour: int = 30
+    # Guesses of update codes (`X-Update-Code`), per dossier code, address and account.
+    limit_update_code_per_dossier_hour: int = 10
+    limit_update_code_per_ip_hour: int = 30
+    limit_update_code_per_account_hour: int = 30
     limit_submit_per_account_hour: int = 30
     limit_submit_per_ip_hour: int = 120
 

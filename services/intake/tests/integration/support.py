@@ -1,13 +1,16 @@
 """Building blocks of intake's integration tests: an active citizen with a token, a test
-procedure with a known form and documents, multipart bodies, outbox reads."""
+procedure with a known form and documents, multipart bodies, outbox reads, a registration
+and sign-in from a chosen address."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import httpx
 from sqlalchemy import select
 
 from intake.adapters.tables import accounts, agencies, procedures
@@ -122,3 +125,80 @@ async def outbox_events(service: ServiceUnderTest, event_type: str) -> list[Enve
             select(outbox.c.envelope).where(outbox.c.event_type == event_type).order_by(outbox.c.id)
         )
         return [Envelope.model_validate(r) for r in rows.scalars()]
+
+
+# --- accounts -----------------------------------------------------------------------------
+
+ID_NUMBER = "001099012345"
+PHONE = "0912345678"
+PASSWORD = "matkhau2024"
+
+
+def registration(**changes: Any) -> dict[str, Any]:
+    return {
+        "id_number": ID_NUMBER,
+        "full_name": "Nguyễn Văn An",
+        "date_of_birth": "1999-05-17",
+        "phone": "+84912345678",
+        "email": "an.nguyen@example.vn",
+        "password": PASSWORD,
+        **changes,
+    }
+
+
+async def otp_sent(service: ServiceUnderTest, account_id: str) -> dict[str, Any]:
+    """The latest `account.otp_requested` of the account, as notify receives it."""
+    events = [
+        e.data
+        for e in await outbox_events(service, "account.otp_requested")
+        if e.data["account_id"] == account_id
+    ]
+    assert events, "no verification code was sent"
+    return events[-1]
+
+
+def other_than(otp: str) -> str:
+    return f"{(int(otp) + 1) % 10**6:06d}"
+
+
+def from_address(address: str | None) -> dict[str, str]:
+    """Headers of a client at `address`, as the trusted proxy in front reports it."""
+    return {"X-Forwarded-For": address} if address else {}
+
+
+async def login(
+    client: httpx.AsyncClient,
+    password: str = PASSWORD,
+    username: str = ID_NUMBER,
+    *,
+    address: str | None = None,
+) -> httpx.Response:
+    return await client.post(
+        "/api/v1/auth/token",
+        data={"username": username, "password": password, "grant_type": "password"},
+        headers=from_address(address),
+    )
+
+
+async def register_and_verify(service: ServiceUnderTest, client: httpx.AsyncClient) -> str:
+    registered = await client.post("/api/v1/accounts", json=registration())
+    assert registered.status_code == 201, registered.text
+    account_id = str(registered.json()["id"])
+    code = (await otp_sent(service, account_id))["otp"]
+    verified = await client.post(
+        "/api/v1/accounts/verify", json={"id_number": ID_NUMBER, "otp": code}
+    )
+    assert verified.status_code == 200, verified.text
+    return account_id
+
+
+async def until_refused(
+    send: Callable[[], Awaitable[httpx.Response]], limit: int
+) -> list[httpx.Response]:
+    """Send until a 429; a fixed window may roll over once, so 2 × limit + 1 tries suffice."""
+    answers = []
+    for _ in range(2 * limit + 1):
+        answers.append(await send())
+        if answers[-1].status_code == 429:
+            break
+    return answers

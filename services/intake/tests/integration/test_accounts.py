@@ -6,73 +6,36 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
-from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import select, text, update
 
-from intake.adapters.tables import accounts, idempotency_keys, one_time_codes, rate_limits
+from intake.adapters.tables import (
+    accounts,
+    idempotency_keys,
+    login_failures,
+    one_time_codes,
+    rate_limits,
+)
+from intake.services.sealing import pseudonym
 from services.intake.tests.conftest import StartIntake
-from services.intake.tests.integration.support import outbox_events
+from services.intake.tests.integration.support import (
+    ID_NUMBER,
+    PASSWORD,
+    PHONE,
+    login,
+    other_than,
+    otp_sent,
+    outbox_events,
+    register_and_verify,
+    registration,
+    until_refused,
+)
 from shared.observability.logging import JsonFormatter
 from shared.security import CITIZEN_AUDIENCE, TokenVerifier
 from shared.testing.service import ServiceUnderTest
 
 pytestmark = pytest.mark.integration
-
-ID_NUMBER = "001099012345"
-PHONE = "0912345678"
-PASSWORD = "matkhau2024"
-
-
-def registration(**changes: Any) -> dict[str, Any]:
-    return {
-        "id_number": ID_NUMBER,
-        "full_name": "Nguyễn Văn An",
-        "date_of_birth": "1999-05-17",
-        "phone": "+84912345678",
-        "email": "an.nguyen@example.vn",
-        "password": PASSWORD,
-        **changes,
-    }
-
-
-async def otp_sent(service: ServiceUnderTest, account_id: str) -> dict[str, Any]:
-    """The latest `account.otp_requested` of the account, as notify receives it."""
-    events = [
-        e.data
-        for e in await outbox_events(service, "account.otp_requested")
-        if e.data["account_id"] == account_id
-    ]
-    assert events, "no verification code was sent"
-    return events[-1]
-
-
-def other_than(otp: str) -> str:
-    return f"{(int(otp) + 1) % 10**6:06d}"
-
-
-async def login(
-    client: httpx.AsyncClient, password: str = PASSWORD, username: str = ID_NUMBER
-) -> httpx.Response:
-    return await client.post(
-        "/api/v1/auth/token",
-        data={"username": username, "password": password, "grant_type": "password"},
-    )
-
-
-async def register_and_verify(service: ServiceUnderTest, client: httpx.AsyncClient) -> str:
-    registered = await client.post("/api/v1/accounts", json=registration())
-    assert registered.status_code == 201, registered.text
-    account_id = str(registered.json()["id"])
-    code = (await otp_sent(service, account_id))["otp"]
-    verified = await client.post(
-        "/api/v1/accounts/verify", json={"id_number": ID_NUMBER, "otp": code}
-    )
-    assert verified.status_code == 200, verified.text
-    return account_id
 
 
 async def test_register_verify_sign_in_and_read_the_profile(intake: ServiceUnderTest) -> None:
@@ -102,7 +65,8 @@ async def test_register_verify_sign_in_and_read_the_profile(intake: ServiceUnder
         again = await client.post(
             "/api/v1/accounts/verify", json={"id_number": ID_NUMBER, "otp": sent["otp"]}
         )
-        assert again.status_code == 409
+        # Used up; answered as for any ID number without a code (an active account is not told).
+        assert again.status_code == 410
 
         signed_in = await login(client)
         assert signed_in.status_code == 200, signed_in.text
@@ -140,11 +104,19 @@ async def test_register_verify_sign_in_and_read_the_profile(intake: ServiceUnder
 
 async def test_an_active_id_number_cannot_register_again(intake: ServiceUnderTest) -> None:
     async with intake.client() as client:
-        await register_and_verify(intake, client)
-        again = await client.post("/api/v1/accounts", json=registration(phone="0987654321"))
-    assert again.status_code == 409
-    assert again.headers["content-type"] == "application/problem+json"
-    assert "đã có tài khoản" in again.json()["detail"]
+        account_id = await register_and_verify(intake, client)
+        again = await client.post(
+            "/api/v1/accounts", json=registration(phone="0987654321", password="matkhaukhac1")
+        )
+        # Answered as a new registration would be, so that it tells nobody the number has
+        # an account; but the account stays as it was and no code goes to the new phone.
+        assert again.status_code == 201, again.text
+        assert again.json()["status"] == "pending_verification"
+        assert again.json()["id"] != account_id
+        assert (await login(client, "matkhaukhac1")).status_code == 401
+        assert (await login(client)).status_code == 200
+    sent = await outbox_events(intake, "account.otp_requested")
+    assert [e.data["phone"] for e in sent] == [PHONE]
 
 
 async def test_a_citizen_whose_code_never_came_registers_again(intake: ServiceUnderTest) -> None:
@@ -152,6 +124,11 @@ async def test_a_citizen_whose_code_never_came_registers_again(intake: ServiceUn
         first = await client.post("/api/v1/accounts", json=registration(phone="0987654321"))
         account_id = first.json()["id"]
         lost = (await otp_sent(intake, account_id))["otp"]
+        # Another phone may replace a registration only once it has expired unverified.
+        async with intake.runtime.db.transaction() as session:
+            await session.execute(
+                text("UPDATE accounts SET created_at = created_at - interval '25 hours'")
+            )
         # Corrected phone number, same ID number: the same account, a new code.
         second = await client.post("/api/v1/accounts", json=registration())
         assert second.status_code == 201, second.text
@@ -303,21 +280,27 @@ async def test_codes_and_passwords_are_not_stored_in_clear(intake: ServiceUnderT
         ).json()["id"]
         await client.post("/api/v1/accounts/otp", json={"id_number": ID_NUMBER})
         otp = (await otp_sent(intake, account_id))["otp"]
+        await login(client, "sai-mat-khau")
     async with intake.runtime.db.transaction() as session:
         password_hash = await session.scalar(select(accounts.c.password_hash))
         code_hash = await session.scalar(select(one_time_codes.c.code_hash))
         buckets = list(await session.scalars(select(rate_limits.c.bucket)))
         keys = (await session.execute(select(idempotency_keys))).mappings().all()
+        subjects = list(await session.scalars(select(one_time_codes.c.subject)))
+        failures = (await session.execute(select(login_failures))).mappings().all()
     assert password_hash is not None
     assert password_hash.startswith("$argon2id$")
     assert code_hash is not None
     assert code_hash.startswith("$argon2id$")
     assert PASSWORD not in password_hash
     assert otp not in code_hash
-    # Abuse counters and idempotency records name nobody.
+    # Abuse counters, idempotency records, codes and wrong-password counts name nobody.
     assert buckets
     assert keys
-    stored = repr(buckets) + repr([dict(k) for k in keys])
+    assert subjects
+    assert failures
+    stored = repr(buckets) + repr([dict(k) for k in keys]) + repr(subjects)
+    stored += repr([dict(f) for f in failures])
     for secret in (ID_NUMBER, PHONE, PASSWORD, "127.0.0.1"):
         assert secret not in stored
 
@@ -351,30 +334,25 @@ async def test_wrong_passwords_lock_the_account_for_longer_each_time(
 
         await expire_lock(service)
         assert (await login(client)).status_code == 200
+    # The right password clears the counts (kept per ID number and address since the
+    # lockout stopped being the account's own).
+    subject = pseudonym(service.runtime.settings.secret("jwt_secret"), ID_NUMBER)
     async with service.runtime.db.transaction() as session:
-        row = (
-            await session.execute(select(accounts.c.failed_logins, accounts.c.locked_until))
-        ).one()
-    assert (row.failed_logins, row.locked_until) == (0, None)
+        rows = (
+            await session.execute(
+                select(login_failures.c.failures, login_failures.c.locked_until).where(
+                    login_failures.c.subject == subject
+                )
+            )
+        ).all()
+    assert [(row.failures, row.locked_until) for row in rows] == []
 
 
 async def expire_lock(service: ServiceUnderTest) -> None:
     async with service.runtime.db.transaction() as session:
         await session.execute(
-            update(accounts).values(locked_until=text("now() - interval '1 second'"))
+            update(login_failures).values(locked_until=text("now() - interval '1 second'"))
         )
-
-
-async def until_refused(
-    send: Callable[[], Awaitable[httpx.Response]], limit: int
-) -> list[httpx.Response]:
-    """Send until a 429; a fixed window may roll over once, so 2 × limit + 1 tries suffice."""
-    answers = []
-    for _ in range(2 * limit + 1):
-        answers.append(await send())
-        if answers[-1].status_code == 429:
-            break
-    return answers
 
 
 async def test_too_many_requests_are_refused_with_retry_after(start_intake: StartIntake) -> None:

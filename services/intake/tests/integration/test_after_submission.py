@@ -4,6 +4,7 @@ or duplication), supplements with the update code, withdrawal, feedback, the res
 from __future__ import annotations
 
 import io
+import itertools
 import random
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -13,6 +14,7 @@ import httpx
 import pytest
 from minio import Minio
 
+from services.intake.tests.conftest import StartIntake
 from services.intake.tests.integration.support import (
     PDF,
     Citizen,
@@ -20,7 +22,9 @@ from services.intake.tests.integration.support import (
     add_test_procedure,
     draft_body,
     file_part,
+    from_address,
     outbox_events,
+    until_refused,
 )
 from shared.contracts import Envelope
 from shared.contracts import events as ev
@@ -195,6 +199,45 @@ async def test_supplement_with_the_update_code_sends_the_dossier_back(
     assert event.sequence == 2
     body = await view(intake, citizen, code)
     assert [a["round"] for a in body["attachments"]] == [0, 1]
+
+
+async def test_update_code_guesses_are_limited_for_signed_in_callers_too(
+    start_intake: StartIntake,
+) -> None:
+    service = await start_intake(
+        trusted_proxies=["127.0.0.1"],
+        limit_update_code_per_dossier_hour=2,
+        limit_update_code_per_account_hour=4,
+        limit_update_code_per_ip_hour=3,
+    )
+    first, second = await add_citizen(service), await add_citizen(service)
+    n = itertools.count()
+
+    async def guess(code: str, address: str, auth: dict[str, str]) -> httpx.Response:
+        return await client.post(
+            f"/api/v1/dossiers/{code}/supplement",
+            headers={"X-Update-Code": f"A{next(n):07d}", **from_address(address), **auth},
+            data={"document_code": "TP1"},
+            files=[file_part(PDF)],
+        )
+
+    async with service.client() as client:
+        # One dossier, signed in, a new address each time.
+        per_dossier = await until_refused(
+            lambda: guess("G01-000001", f"203.0.113.{next(n)}", first.auth), 2
+        )
+        # One account, a new dossier and address each time.
+        per_account = await until_refused(
+            lambda: guess(f"G01-{next(n):06d}", f"192.0.2.{next(n)}", second.auth), 4
+        )
+        # One address, a new dossier each time, nobody signed in.
+        per_address = await until_refused(
+            lambda: guess(f"G01-{next(n):06d}", "198.51.100.9", {}), 3
+        )
+    for answers, limit in ((per_dossier, 2), (per_account, 4), (per_address, 3)):
+        assert answers[-1].status_code == 429, [a.status_code for a in answers]
+        assert len(answers) > limit
+        assert {a.status_code for a in answers[:-1]} == {404}
 
 
 async def _status_is(service: ServiceUnderTest, citizen: Citizen, code: str, status: str) -> bool:

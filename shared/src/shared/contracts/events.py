@@ -213,10 +213,22 @@ class AccountOtpRequested(EventData):
     event_type = "account.otp_requested"
 
     account_id: uuid.UUID
-    purpose: Literal["register", "reset_password"]
+    # `unlock`: the code lifts a lockout caused by wrong passwords from many addresses.
+    purpose: Literal["register", "reset_password", "unlock"]
     phone: str = sensitive()
     otp: str = sensitive()
     expires_at: AwareDatetime
+
+
+class AccountRegistrationAttempted(EventData):
+    """Someone registered again with the ID number of an active account: its owner is
+    told on the verified phone (the registration itself is answered as any other)."""
+
+    event_type = "account.registration_attempted"
+
+    account_id: uuid.UUID
+    phone: str = sensitive()
+    attempted_at: AwareDatetime
 
 
 class FeedbackSubmitted(EventData):

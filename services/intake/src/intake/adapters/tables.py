@@ -78,22 +78,38 @@ accounts = Table(
     Column("email", Text),
     Column("password_hash", Text, nullable=False),
     Column("status", Text, nullable=False),
-    Column("failed_logins", Integer, nullable=False, server_default=text("0")),
-    Column("locked_until", DateTime(timezone=True)),
+    # For a pending account, when its registration began: it expires from then.
     _created(),
     CheckConstraint("status IN ('pending_verification', 'active')", name="status"),
 )
 
+# One code per ID number and purpose, keyed by the number's pseudonym. `account_id` is
+# the account a right code opens; without one the code is a stand-in sent to nobody,
+# stored so that asking for and guessing codes behave alike with or without an account.
 one_time_codes = Table(
     "one_time_codes",
     metadata,
-    Column("account_id", UUID(as_uuid=True), ForeignKey("accounts.id"), nullable=False),
+    Column("subject", Text, nullable=False),
     Column("purpose", Text, nullable=False),
+    Column("account_id", UUID(as_uuid=True), ForeignKey("accounts.id")),
     Column("code_hash", Text, nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("attempts", Integer, nullable=False, server_default=text("0")),
     _created(),
-    PrimaryKeyConstraint("account_id", "purpose"),
+    PrimaryKeyConstraint("subject", "purpose"),
+)
+
+# Wrong passwords per ID number typed (its pseudonym, account or not) and per address
+# (a pseudonym too), and from all addresses together (`source` = '*').
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("subject", Text, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("failures", Integer, nullable=False),
+    Column("locked_until", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("subject", "source"),
 )
 
 # --- dossiers ---------------------------------------------------------------------------

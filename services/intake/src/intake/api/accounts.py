@@ -1,4 +1,5 @@
-"""intake API: citizen accounts (registration, phone verification, sign-in, profile)."""
+"""intake API: citizen accounts (registration, phone verification, sign-in, unlocking,
+profile)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from intake.api.schemas import Strict
 from intake.domain import identity
 from intake.domain.statuses import AccountStatus
 from intake.services import accounts
-from intake.services.limits import HOUR, MINUTE, QUARTER, hit
+from intake.services.limits import HOUR, MINUTE, hit
+from shared.api.openapi import problem_responses
 from shared.contracts.events import VIETNAM
 
 router = APIRouter(tags=["accounts"])
@@ -112,6 +114,14 @@ class OtpRequestRead(BaseModel):
     detail: str
 
 
+class UnlockConfirm(AccountVerify):
+    pass
+
+
+class UnlockRead(BaseModel):
+    detail: str
+
+
 class TokenRead(BaseModel):
     access_token: str
     token_type: Literal["bearer"]
@@ -129,31 +139,51 @@ class AccountRead(BaseModel):
     created_at: datetime
 
 
-@router.post("/accounts", status_code=201, response_model=RegistrationRead)
+@router.post(
+    "/accounts", status_code=201, response_model=RegistrationRead,
+    responses=problem_responses(429),
+)  # fmt: skip
 async def register(
     body: AccountCreate, ctx: Ctx, address: ClientAddress, key: IdempotencyKey = None
 ) -> JSONResponse:
     """Register with the citizen ID number; a verification code goes to the phone by SMS."""
     limits = ctx.settings
     await hit(ctx, f"register-ip:{address}", limits.limit_register_per_ip_hour, HOUR)
-    await hit(ctx, f"otp-account:{body.id_number}", limits.limit_otp_per_account_hour, HOUR)
+    await _codes_sent(ctx, body.id_number)
     answer = await accounts.register(ctx, accounts.Registration(**body.model_dump()), key)
     return replayable(answer)
 
 
-@router.post("/accounts/verify", response_model=VerificationRead)
-async def verify(body: AccountVerify, ctx: Ctx) -> dict[str, str]:
+async def _codes_sent(ctx: Ctx, id_number: str) -> None:
+    """SMS codes sent for one ID number, whatever the purpose."""
+    await hit(ctx, f"otp-account:{id_number}", ctx.settings.limit_otp_per_account_hour, HOUR)
+
+
+async def _code_guessed(ctx: Ctx, id_number: str, address: str) -> None:
+    """Guesses of a one-time code, per ID number and per address, whoever asks."""
+    limits = ctx.settings
+    await hit(ctx, f"otp-guess-ip:{address}", limits.limit_otp_guesses_per_ip_hour, HOUR)
+    await hit(ctx, f"otp-guess:{id_number}", limits.limit_otp_guesses_per_id_hour, HOUR)
+
+
+@router.post(
+    "/accounts/verify", response_model=VerificationRead, responses=problem_responses(410, 429)
+)
+async def verify(body: AccountVerify, ctx: Ctx, address: ClientAddress) -> dict[str, str]:
     """Activate the account with the code received by SMS."""
+    await _code_guessed(ctx, body.id_number, address)
     await accounts.verify(ctx, body.id_number, body.otp)
     return {"status": AccountStatus.ACTIVE}
 
 
-@router.post("/accounts/otp", status_code=202, response_model=OtpRequestRead)
+@router.post(
+    "/accounts/otp", status_code=202, response_model=OtpRequestRead,
+    responses=problem_responses(429),
+)  # fmt: skip
 async def resend_otp(body: OtpRequest, ctx: Ctx, address: ClientAddress) -> dict[str, str]:
     """Send a new verification code; the same answer whether or not the account exists."""
-    limits = ctx.settings
-    await hit(ctx, f"otp-ip:{address}", limits.limit_register_per_ip_hour, HOUR)
-    await hit(ctx, f"otp-account:{body.id_number}", limits.limit_otp_per_account_hour, HOUR)
+    await hit(ctx, f"otp-ip:{address}", ctx.settings.limit_register_per_ip_hour, HOUR)
+    await _codes_sent(ctx, body.id_number)
     await accounts.resend_otp(ctx, body.id_number)
     return {
         "detail": "Nếu số định danh đã đăng ký và chưa xác thực, mã xác thực mới đã được gửi "
@@ -161,7 +191,34 @@ async def resend_otp(body: OtpRequest, ctx: Ctx, address: ClientAddress) -> dict
     }
 
 
-@router.post("/auth/token", response_model=TokenRead)
+@router.post(
+    "/accounts/unlock", status_code=202, response_model=OtpRequestRead,
+    responses=problem_responses(429),
+)  # fmt: skip
+async def request_unlock(body: OtpRequest, ctx: Ctx, address: ClientAddress) -> dict[str, str]:
+    """Send a code that unlocks the account to its verified phone; the same answer whether
+    or not the account exists."""
+    await hit(ctx, f"otp-ip:{address}", ctx.settings.limit_register_per_ip_hour, HOUR)
+    await _codes_sent(ctx, body.id_number)
+    await accounts.request_unlock(ctx, body.id_number)
+    return {
+        "detail": "Nếu số định danh có tài khoản đã xác thực, mã mở khóa đã được gửi tới số "
+        "điện thoại của tài khoản."
+    }
+
+
+@router.post(
+    "/accounts/unlock/confirm", response_model=UnlockRead,
+    responses=problem_responses(410, 429),
+)  # fmt: skip
+async def unlock(body: UnlockConfirm, ctx: Ctx, address: ClientAddress) -> dict[str, str]:
+    """Lift the lockout caused by wrong passwords with the code received by SMS."""
+    await _code_guessed(ctx, body.id_number, address)
+    await accounts.unlock(ctx, body.id_number, body.otp, address)
+    return {"detail": "Tài khoản đã được mở khóa, vui lòng đăng nhập."}
+
+
+@router.post("/auth/token", response_model=TokenRead, responses=problem_responses(423, 429))
 async def token(
     username: Annotated[str, Form(max_length=32, description="Số định danh cá nhân")],
     password: Annotated[str, Form(max_length=identity.PASSWORD_MAX_LENGTH)],
@@ -172,12 +229,10 @@ async def token(
     grant_type: Annotated[str | None, Form(pattern="^password$")] = None,  # noqa: ARG001
 ) -> dict[str, Any]:
     """Sign in with the ID number and password (OAuth2 password form) for a citizen token."""
-    limits = ctx.settings
-    await hit(ctx, f"login-ip:{address}", limits.limit_login_per_ip_minute, MINUTE)
-    await hit(
-        ctx, f"login-account:{username.strip()}", limits.limit_login_per_account_15min, QUARTER
-    )
-    access_token, expires_in = await accounts.authenticate(ctx, username, password)
+    # Wrong passwords lock per address and, far higher, in all (services/lockout.py): no
+    # limit per account here, which anyone could use to keep its owner out.
+    await hit(ctx, f"login-ip:{address}", ctx.settings.limit_login_per_ip_minute, MINUTE)
+    access_token, expires_in = await accounts.authenticate(ctx, username, password, address)
     # RFC 6749 §5.1: a token answer must not be cached.
     response.headers["Cache-Control"] = "no-store"
     response.headers["Pragma"] = "no-cache"

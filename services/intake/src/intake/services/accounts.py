@@ -1,14 +1,14 @@
 """Citizen accounts: registration with a phone verification code, verification, new
-codes, and password sign-in with a lockout that doubles.
+codes, password sign-in with lockouts per address, and unlocking with a code.
 
-The code travels to notify inside `account.otp_requested`, written to the outbox in the
-transaction that stores its hash: a code is sent if and only if it can be verified.
+Nobody learns from these answers whether an ID number has an account: registering,
+asking for a code and guessing one answer alike, in the same time, for an active account,
+a pending one and none (the codes of `codes`, the counters of `lockout`); the owner of an
+active account is told by SMS when someone registers with their number.
 """
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import math
 import uuid
 from dataclasses import dataclass
@@ -19,28 +19,17 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake.adapters.tables import accounts, one_time_codes
-from intake.domain.identity import id_number_warnings, new_otp
+from intake.adapters.tables import accounts
+from intake.domain.identity import id_number_warnings
 from intake.domain.statuses import AccountStatus
+from intake.services import codes, lockout
+from intake.services.codes import NewCode
 from intake.services.context import Context
 from intake.services.sealing import keyed_digest, pseudonym
-from shared.contracts.events import AccountOtpRequested
+from shared.contracts.events import AccountRegistrationAttempted
 from shared.db.idempotency import Answer, Retry
-from shared.errors import (
-    Conflict,
-    Forbidden,
-    Gone,
-    Invalid,
-    Locked,
-    NotFound,
-    Refused,
-    Unauthenticated,
-    field_error,
-)
-from shared.security.passwords import hash_secret, verify_secret
-
-_REGISTER = "register"
-_MAX_LOCKOUT = timedelta(days=1)
+from shared.errors import Forbidden, Locked, NotFound, Refused, Unauthenticated, field_error
+from shared.security.passwords import hash_off_loop, verify_decoy_off_loop, verify_off_loop
 
 
 @dataclass(frozen=True)
@@ -53,20 +42,6 @@ class Registration:
     password: str
 
 
-async def _hash(secret: str) -> str:
-    # Argon2 takes tens of milliseconds of CPU: off the event loop.
-    return await asyncio.to_thread(hash_secret, secret)
-
-
-async def _matches(stored_hash: str, secret: str) -> bool:
-    return await asyncio.to_thread(verify_secret, stored_hash, secret)
-
-
-@functools.cache
-def _decoy_hash() -> str:
-    return hash_secret(uuid.uuid4().hex)
-
-
 def _retry(secret: str, registration: Registration, key: str | None) -> Retry:
     # The stored request hash must not make the password guessable offline.
     password = keyed_digest(secret, "registration-password", registration.password)
@@ -76,35 +51,22 @@ def _retry(secret: str, registration: Registration, key: str | None) -> Retry:
     )  # fmt: skip
 
 
-async def _send_code(
-    ctx: Context, session: AsyncSession, account_id: uuid.UUID, phone: str, otp: str, code_hash: str
-) -> None:
-    """Replace any earlier code of the account and have notify send this one."""
-    expires_at = datetime.now(UTC) + timedelta(seconds=ctx.settings.otp_ttl_seconds)
-    await session.execute(
-        insert(one_time_codes)
-        .values(account_id=account_id, purpose=_REGISTER, code_hash=code_hash,
-                expires_at=expires_at, attempts=0)
-        .on_conflict_do_update(
-            index_elements=[one_time_codes.c.account_id, one_time_codes.c.purpose],
-            set_={"code_hash": code_hash, "expires_at": expires_at, "attempts": 0,
-                  "created_at": datetime.now(UTC)},
-        )
+def _stand_in_id(secret: str, registration: Registration) -> uuid.UUID:
+    """The id answered when the registration made or renewed nothing: the same for the same
+    details, as a real one is, and not the id of anyone's account."""
+    digest = keyed_digest(
+        secret, "registration-id",
+        f"{registration.id_number}\n{registration.phone}\n{registration.password}",
     )  # fmt: skip
-    await ctx.outbox.add(
-        session,
-        AccountOtpRequested(
-            account_id=account_id, purpose=_REGISTER, phone=phone, otp=otp, expires_at=expires_at
-        ),
-    )
+    return uuid.UUID(bytes=bytes.fromhex(digest)[:16], version=4)
 
 
 async def register(ctx: Context, registration: Registration, key: str | None) -> Answer:
-    """Create an account awaiting phone verification, or renew one still awaiting it."""
+    """Create an account awaiting phone verification, or send its code again; answered
+    alike whether or not the ID number has an account."""
     secret = ctx.settings.secret("jwt_secret")
-    password_hash = await _hash(registration.password)
-    otp = new_otp()
-    code_hash = await _hash(otp)
+    password_hash = await hash_off_loop(registration.password)
+    code = await codes.new_code()
     details = {
         "full_name": registration.full_name,
         "date_of_birth": registration.date_of_birth,
@@ -112,11 +74,9 @@ async def register(ctx: Context, registration: Registration, key: str | None) ->
         "email": registration.email,
         "password_hash": password_hash,
     }
-    scope = f"register:{pseudonym(secret, registration.id_number)}"
 
     async def run(session: AsyncSession) -> Answer:
-        account_id = await _pending_account(session, registration.id_number, details)
-        await _send_code(ctx, session, account_id, registration.phone, otp, code_hash)
+        account_id = await _register(ctx, session, registration, details, code)
         warnings = [
             field_error("id_number", message)
             for message in id_number_warnings(registration.id_number, registration.date_of_birth)
@@ -125,132 +85,138 @@ async def register(ctx: Context, registration: Registration, key: str | None) ->
             201, {"id": str(account_id), "status": AccountStatus.PENDING, "warnings": warnings}
         )
 
+    scope = f"register:{pseudonym(secret, registration.id_number)}"
     return await ctx.once(scope, _retry(secret, registration, key), run)
 
 
-async def _pending_account(
-    session: AsyncSession, id_number: str, details: dict[str, Any]
+async def _register(
+    ctx: Context,
+    session: AsyncSession,
+    registration: Registration,
+    details: dict[str, Any],
+    code: NewCode,
 ) -> uuid.UUID:
-    """The account awaiting verification for `id_number`, made or renewed with `details`."""
-    account_id = await session.scalar(
+    """The id to answer; every path takes one password check, one code and one event."""
+    id_number, phone = registration.id_number, registration.phone
+    created = await session.scalar(
         insert(accounts)
         .values(id=uuid.uuid4(), id_number=id_number, status=AccountStatus.PENDING, **details)
         .on_conflict_do_nothing(index_elements=[accounts.c.id_number])
         .returning(accounts.c.id)
     )
-    if account_id is not None:
-        return account_id
+    if created is not None:
+        await verify_decoy_off_loop(registration.password)
+        await codes.issue(ctx, session, id_number, codes.REGISTER, code, (created, phone))
+        return created
     existing = (
         await session.execute(
-            select(accounts.c.id, accounts.c.status)
-            .where(accounts.c.id_number == id_number)
-            .with_for_update()
+            select(accounts).where(accounts.c.id_number == id_number).with_for_update()
         )
     ).one()
-    if existing.status == AccountStatus.ACTIVE:
-        raise Conflict(
-            "Số định danh này đã có tài khoản. Vui lòng đăng nhập.",
-            type_="urn:dvc:account-exists",
-        )
-    # The first code may never have arrived: the citizen registers again, with
-    # corrected details if need be, and gets a new code.
-    await session.execute(accounts.update().where(accounts.c.id == existing.id).values(**details))
     existing_id: uuid.UUID = existing.id
-    return existing_id
+    stand_in = _stand_in_id(ctx.settings.secret("jwt_secret"), registration)
+    now = datetime.now(UTC)
+    if existing.status == AccountStatus.ACTIVE:
+        await verify_decoy_off_loop(registration.password)
+        await codes.issue(ctx, session, id_number, codes.REGISTER, code, None)
+        await ctx.outbox.add(
+            session,
+            AccountRegistrationAttempted(
+                account_id=existing_id, phone=existing.phone, attempted_at=now
+            ),
+        )
+        return stand_in
+    same_password = await verify_off_loop(existing.password_hash, registration.password)
+    expired = existing.created_at + timedelta(seconds=ctx.settings.pending_registration_seconds)
+    if expired <= now:
+        # Never verified in time: a new registration for the number takes its place.
+        await _renew(session, existing_id, {**details, "created_at": now})
+        await codes.issue(ctx, session, id_number, codes.REGISTER, code, (existing_id, phone))
+        return existing_id
+    if same_password and existing.phone == phone:
+        # The same citizen again (the first code may never have arrived): corrected
+        # details, a new code to the same phone.
+        await _renew(
+            session, existing_id, {k: v for k, v in details.items() if k != "password_hash"}
+        )
+        await codes.issue(ctx, session, id_number, codes.REGISTER, code, (existing_id, phone))
+        return existing_id
+    # Another phone or password: nothing changes, and a new code goes to the
+    # registration's own phone, the only one that can complete it.
+    await codes.issue(ctx, session, id_number, codes.REGISTER, code, (existing_id, existing.phone))
+    return stand_in
+
+
+async def _renew(session: AsyncSession, account_id: uuid.UUID, values: dict[str, Any]) -> None:
+    await session.execute(accounts.update().where(accounts.c.id == account_id).values(**values))
+
+
+async def _pending(ctx: Context, session: AsyncSession, id_number: str) -> Any:
+    """The registration of `id_number` still awaiting its code, locked; None otherwise."""
+    since = datetime.now(UTC) - timedelta(seconds=ctx.settings.pending_registration_seconds)
+    return (
+        await session.execute(
+            select(accounts.c.id, accounts.c.phone)
+            .where(
+                accounts.c.id_number == id_number,
+                accounts.c.status == AccountStatus.PENDING,
+                accounts.c.created_at > since,
+            )
+            .with_for_update()
+        )
+    ).first()
 
 
 async def resend_otp(ctx: Context, id_number: str) -> None:
-    """A new code for an account awaiting verification; nothing, silently, otherwise."""
-    otp = new_otp()
-    # Hashed whether or not the account exists, so the answer time does not tell.
-    code_hash = await _hash(otp)
+    """A new code to the phone of a registration awaiting it; to nobody, in the same
+    time, otherwise."""
+    code = await codes.new_code()
     async with ctx.db.transaction() as session:
-        account = (
-            await session.execute(
-                select(accounts.c.id, accounts.c.phone)
-                .where(
-                    accounts.c.id_number == id_number, accounts.c.status == AccountStatus.PENDING
-                )
-                .with_for_update()
-            )
-        ).first()
-        if account is not None:
-            await _send_code(ctx, session, account.id, account.phone, otp, code_hash)
-
-
-def _request_new_code(detail: str) -> Refused:
-    return Gone(f"{detail} Vui lòng yêu cầu gửi lại mã xác thực mới.", type_="urn:dvc:otp-expired")
+        account = await _pending(ctx, session, id_number)
+        to = (account.id, account.phone) if account is not None else None
+        await codes.issue(ctx, session, id_number, codes.REGISTER, code, to)
 
 
 async def verify(ctx: Context, id_number: str, otp: str) -> None:
     """Activate an account with the code sent to its phone."""
-    max_attempts = ctx.settings.otp_max_attempts
+    async with ctx.db.transaction() as session:
+        opened = await codes.check(ctx, session, id_number, codes.REGISTER, otp)
+        if isinstance(opened, uuid.UUID):
+            await session.execute(
+                accounts.update().where(accounts.c.id == opened).values(status=AccountStatus.ACTIVE)
+            )
+            return
+    # Raised after the block: the counted attempt must commit, not roll back.
+    raise opened
+
+
+async def request_unlock(ctx: Context, id_number: str) -> None:
+    """A code that lifts a lockout, to the verified phone of the account; to nobody, in
+    the same time, when the ID number has no active account."""
+    code = await codes.new_code()
     async with ctx.db.transaction() as session:
         account = (
             await session.execute(
-                select(accounts.c.id, accounts.c.status).where(accounts.c.id_number == id_number)
+                select(accounts.c.id, accounts.c.phone).where(
+                    accounts.c.id_number == id_number, accounts.c.status == AccountStatus.ACTIVE
+                )
             )
         ).first()
-        if account is not None and account.status == AccountStatus.ACTIVE:
-            raise Conflict(
-                "Tài khoản này đã được xác thực, vui lòng đăng nhập.",
-                type_="urn:dvc:account-active",
-            )
-        # Locked so that concurrent guesses are counted one after another.
-        code = None
-        if account is not None:
-            code = (
-                await session.execute(
-                    select(one_time_codes)
-                    .where(
-                        one_time_codes.c.account_id == account.id,
-                        one_time_codes.c.purpose == _REGISTER,
-                    )
-                    .with_for_update()
-                )
-            ).first()
-        if account is None or code is None or code.expires_at <= datetime.now(UTC):
-            raise _request_new_code("Mã xác thực đã hết hạn hoặc không còn hiệu lực.")
-        if code.attempts >= max_attempts:
-            raise _request_new_code("Mã xác thực đã bị nhập sai quá số lần cho phép.")
-        if await _matches(code.code_hash, otp):
-            await session.execute(
-                accounts.update()
-                .where(accounts.c.id == account.id)
-                .values(status=AccountStatus.ACTIVE)
-            )
-            await session.execute(
-                one_time_codes.delete().where(
-                    one_time_codes.c.account_id == account.id,
-                    one_time_codes.c.purpose == _REGISTER,
-                )
-            )
+        to = (account.id, account.phone) if account is not None else None
+        await codes.issue(ctx, session, id_number, codes.UNLOCK, code, to)
+
+
+async def unlock(ctx: Context, id_number: str, otp: str, address: str) -> None:
+    """With the code sent to the phone, lift the lockout of all addresses together and
+    that of the caller's own (other addresses keep theirs)."""
+    subject = codes.subject_of(ctx, id_number)
+    async with ctx.db.transaction() as session:
+        opened = await codes.check(ctx, session, id_number, codes.UNLOCK, otp)
+        if isinstance(opened, uuid.UUID):
+            await lockout.serialise(session, subject)
+            await lockout.forget(session, subject, lockout.source_of(ctx, address))
             return
-        attempts = code.attempts + 1
-        await session.execute(
-            one_time_codes.update()
-            .where(one_time_codes.c.account_id == account.id, one_time_codes.c.purpose == _REGISTER)
-            .values(attempts=attempts)
-        )
-    # Raised after the block: the counted attempt must commit, not roll back.
-    remaining = max(0, max_attempts - attempts)
-    detail = (
-        f"Mã xác thực không đúng. Bạn còn {remaining} lần thử."
-        if remaining
-        else "Mã xác thực không đúng. Bạn đã hết số lần thử, vui lòng yêu cầu gửi lại mã mới."
-    )
-    raise Invalid(
-        detail,
-        title="Mã xác thực không đúng",
-        type_="urn:dvc:otp-wrong",
-        remaining_attempts=remaining,
-    )
-
-
-def _lockout(settings_seconds: int, failures: int, max_failures: int) -> timedelta:
-    """Every `max_failures`-th failure in a row locks, each time twice as long (to a day)."""
-    rounds = failures // max_failures
-    return min(timedelta(seconds=settings_seconds * 2 ** min(rounds - 1, 20)), _MAX_LOCKOUT)
+    raise opened
 
 
 def _locked(until: datetime, now: datetime) -> Refused:
@@ -268,49 +234,33 @@ def _locked(until: datetime, now: datetime) -> Refused:
 _WRONG_CREDENTIALS = "Số định danh hoặc mật khẩu không đúng."
 
 
-async def authenticate(ctx: Context, username: str, password: str) -> tuple[str, int]:
+async def authenticate(ctx: Context, username: str, password: str, address: str) -> tuple[str, int]:
     """A citizen's access token and its lifetime in seconds, for the right password."""
-    settings = ctx.settings
+    id_number = username.strip()
+    subject, source = codes.subject_of(ctx, id_number), lockout.source_of(ctx, address)
     problem: Refused | None = None
     async with ctx.db.transaction() as session:
-        # Locked: concurrent wrong guesses are counted one after another.
-        account = (
-            await session.execute(
-                select(accounts).where(accounts.c.id_number == username.strip()).with_for_update()
-            )
-        ).first()
+        await lockout.serialise(session, subject)
         now = datetime.now(UTC)
-        if account is None:
-            # As slow as a real check, so the answer time does not tell who has an account.
-            await _matches(_decoy_hash(), password)
-            problem = Unauthenticated(_WRONG_CREDENTIALS, type_="urn:dvc:invalid-credentials")
-        elif account.locked_until is not None and account.locked_until > now:
+        until = await lockout.locked_until(session, subject, source, now)
+        if until is not None:
             # Not even a right password opens a locked account: guessing must stop.
-            raise _locked(account.locked_until, now)
-        elif not await _matches(account.password_hash, password):
-            failures = account.failed_logins + 1
-            locked_until = None
-            if failures % settings.login_max_failures == 0:
-                locked_until = now + _lockout(
-                    settings.lockout_seconds, failures, settings.login_max_failures
-                )
-            await session.execute(
-                accounts.update()
-                .where(accounts.c.id == account.id)
-                .values(failed_logins=failures, locked_until=locked_until)
-            )
+            raise _locked(until, now)
+        account = (
+            await session.execute(select(accounts).where(accounts.c.id_number == id_number))
+        ).first()
+        if account is None:
+            # As slow as a real check, and counted as one: nothing tells who has an account.
+            await verify_decoy_off_loop(password)
+        if account is None or not await verify_off_loop(account.password_hash, password):
+            until = await lockout.count_failure(ctx, session, subject, source, now)
             problem = (
-                _locked(locked_until, now)
-                if locked_until is not None
+                _locked(until, now)
+                if until is not None
                 else Unauthenticated(_WRONG_CREDENTIALS, type_="urn:dvc:invalid-credentials")
             )
         else:
-            if account.failed_logins or account.locked_until is not None:
-                await session.execute(
-                    accounts.update()
-                    .where(accounts.c.id == account.id)
-                    .values(failed_logins=0, locked_until=None)
-                )
+            await lockout.forget(session, subject, source)
             if account.status != AccountStatus.ACTIVE:
                 problem = Forbidden(
                     "Tài khoản chưa được xác thực số điện thoại. Vui lòng nhập mã xác thực "

@@ -24,6 +24,7 @@ from intake.domain.codes import dossier_code, new_update_code
 from intake.domain.drafts import check_complete, checked_draft
 from intake.services.catalogue import agency_and_procedure
 from intake.services.context import Context
+from intake.services.limits import HOUR, hit
 from intake.services.records import (
     NOT_FOUND,
     active_account,
@@ -278,10 +279,13 @@ async def supplement(
     code: str,
     owner_id: uuid.UUID | None,
     update_code: str | None,
+    address: str,
     body: MultipartStream,
 ) -> dict[str, Any]:
     """Add what the officer asked for (by the owner, or with the update code); the dossier
     goes back to the officer and the clock resumes there."""
+    if update_code is not None:
+        await _update_code_guessed(ctx, code, owner_id, address)
     async with ctx.db.transaction() as session:
         dossier = await _for_supplement(ctx, session, code, owner_id, update_code)
         procedure = await procedure_row(session, dossier["procedure_code"])
@@ -335,6 +339,20 @@ async def supplement(
         await discard(ctx, received.files)
         raise
     return {"code": code, "status": DossierStatus.SUBMITTED, "attachments": rows}
+
+
+async def _update_code_guessed(
+    ctx: Context, code: str, caller_id: uuid.UUID | None, address: str
+) -> None:
+    """A few update-code tries per dossier, per address and per account, then wait: a
+    token opens no one else's dossier, so a signed-in caller is counted like any other."""
+    limits = ctx.settings
+    await hit(ctx, f"update-code-ip:{address}", limits.limit_update_code_per_ip_hour, HOUR)
+    await hit(ctx, f"update-code:{code}", limits.limit_update_code_per_dossier_hour, HOUR)
+    if caller_id is not None:
+        await hit(
+            ctx, f"update-code-account:{caller_id}", limits.limit_update_code_per_account_hour, HOUR
+        )
 
 
 async def _for_supplement(
