@@ -62,6 +62,12 @@ OFFICERS = [
                                    expires_at=NOW + timedelta(minutes=5)),
             [(SMS, "0911222333")],
         ),
+        # The owner of an account someone tried to register again, on the verified phone.
+        (
+            ev.AccountRegistrationAttempted(account_id=uuid.uuid4(), phone="0911222333",
+                                            attempted_at=NOW),
+            [(SMS, "0911222333")],
+        ),
         (
             ev.DossierWithdrawn(**{k: v for k, v in DOSSIER.items() if k != "actor"},
                                 dossier_id=uuid.uuid4(), reason="Không cần nữa",

@@ -19,6 +19,7 @@ from shared.contracts.events import VIETNAM
 # The events that produce messages.
 NOTIFIED: tuple[type[EventData], ...] = (
     ev.AccountOtpRequested,
+    ev.AccountRegistrationAttempted,
     ev.DossierSubmitted,
     ev.DossierReceived,
     ev.DossierSupplementRequested,
@@ -49,6 +50,7 @@ DELIVERY = {
 COMMON = {"code", "name", "procedure_name", "agency_name"}
 EXTRAS: dict[str, set[str]] = {
     "account.otp_requested": {"minutes"},
+    "account.registration_attempted": set(),
     "dossier.submitted": {"submitted_date"},
     "dossier.received": {"due_date"},
     "dossier.supplement_requested": {"items_text", "supplement_due_date"},
@@ -90,7 +92,7 @@ def allowed_variables(event_type: str) -> set[str]:
 def targets(data: EventData) -> list[Target]:
     """Who is told, by which channel."""
     match data:
-        case ev.AccountOtpRequested():
+        case ev.AccountOtpRequested() | ev.AccountRegistrationAttempted():
             return [Target(ev.Channel.SMS, data.phone, "")]
         case ev.DossierDueSoon() | ev.DossierOverdue():
             return [t for r in data.officer_contacts for t in _by_channel(r)]
