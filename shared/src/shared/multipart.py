@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from shared.errors import BadRequest, Refused, TooLarge, Unsupported
+from shared.errors import BadRequest, Refused, TooLarge, Unsupported, invalid_field
+from shared.text import text_problem
 
 MAX_FIELD_BYTES = 64 * 1024
 # The parser bounds each part's header count and size itself (a MultipartParseError).
@@ -60,7 +61,10 @@ class Part:
             value += chunk
             if len(value) > MAX_FIELD_BYTES:
                 raise TooLarge("Trường dữ liệu quá dài.")
-        return value.decode("utf-8", errors="replace")
+        text = value.decode("utf-8", errors="replace")
+        if (why := text_problem(text)) is not None:
+            raise invalid_field(self.name, why)
+        return text
 
 
 class MultipartStream:

@@ -10,10 +10,11 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 
 from shared.api.guard import Limits, RequestGuard
 from shared.api.problems import PROBLEM_JSON, install_problem_handlers
+from shared.api.uploads import Multipart
 from shared.observability.metrics import metrics_for
 
 METRICS = metrics_for("guardtest")
@@ -35,8 +36,10 @@ def app(limits: Limits, gate: asyncio.Event | None = None) -> tuple[FastAPI, lis
         return {"code": code}
 
     @application.post("/upload")
-    async def upload(request: Request) -> dict[str, int]:
-        size = sum([len(chunk) async for chunk in request.stream()])
+    async def upload(body: Multipart) -> dict[str, int]:
+        size = 0
+        async for part in body.parts(max_body=10_000_000):
+            size += sum([len(chunk) async for chunk in part.chunks()])
         seen.append(size)
         return {"size": size}
 
@@ -163,6 +166,15 @@ async def test_multipart_is_left_to_the_use_case_and_streams_past_the_json_limit
     assert seen[0] > 50_000
 
 
+async def test_multipart_sent_to_a_route_that_buffers_its_body_is_bounded_like_json() -> None:
+    application, seen = app(Limits(max_body=1000))
+    async with client(application) as c:
+        response = await c.post("/echo", files={"file": ("a.pdf", b"%PDF-" + b"0" * 50_000)})
+    assert response.status_code == 413
+    assert response.headers["content-type"] == PROBLEM_JSON
+    assert seen == []
+
+
 async def test_over_the_in_flight_bound_is_shed_at_once_and_health_still_answers() -> None:
     gate = asyncio.Event()
     application, _ = app(Limits(max_in_flight=3), gate)
@@ -193,3 +205,15 @@ def _guard(application: FastAPI) -> RequestGuard | None:
             return layer
         layer = getattr(layer, "app", None)
     return None
+
+
+async def test_json_a_parser_cannot_read_is_refused_in_vietnamese() -> None:
+    application, seen = app(Limits())
+    async with client(application) as c:
+        response = await c.post(
+            "/echo", content=b'{"n": ' + b"9" * 5000 + b"}",
+            headers={"content-type": "application/json"},
+        )  # fmt: skip
+    assert response.status_code == 422
+    assert fields(response) == ["body"]
+    assert seen == []

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from shared.errors import BadRequest, TooLarge, Unsupported
+from shared.errors import BadRequest, Invalid, TooLarge, Unsupported
 from shared.multipart import MAX_PARTS, MultipartStream
 
 CONTENT_TYPE = "multipart/form-data; boundary=b"
@@ -103,3 +103,15 @@ async def test_a_body_over_its_limit_is_refused_while_it_arrives() -> None:
     stream = MultipartStream(CONTENT_TYPE, None, chunked(data, 100))
     with pytest.raises(TooLarge):
         await drain(stream, 1000, bytearray())
+
+
+async def texts(stream: MultipartStream) -> list[str]:
+    return [await part.text() async for part in stream.parts(max_body=10_000)]
+
+
+async def test_a_text_field_holding_nul_is_named() -> None:
+    # (Invalid UTF-8 in a field is read with replacement characters: nothing to refuse.)
+    data = body(field("note", "Ghi chú\x00".encode()))
+    with pytest.raises(Invalid) as refused:
+        await texts(MultipartStream(CONTENT_TYPE, None, chunked(data)))
+    assert [e["field"] for e in refused.value.errors or []] == ["note"]

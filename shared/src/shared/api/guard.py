@@ -23,11 +23,16 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.api.problems import problem
 from shared.observability.metrics import ServiceMetrics
+from shared.text import text_problem
 
+# Set in a request's scope by `shared.api.uploads` when a use case streams its multipart
+# body: the use case bounds it, not the guard.
+STREAMED = "dvc.streamed"
 # Never shed: liveness, readiness and metrics must answer while the process is saturated.
 UNSHED = frozenset({"/healthz", "/readyz", "/metrics"})
 
@@ -39,17 +44,6 @@ class Limits:
     max_depth: int = 32
     max_string: int = 100_000
     retry_after: int = 1
-
-
-def text_problem(value: str) -> str | None:
-    """Why a string cannot be accepted, or None."""
-    if "\x00" in value:
-        return "Không được chứa ký tự NUL."
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return "Chứa ký tự không hợp lệ."
-    return None
 
 
 def json_problems(value: Any, limits: Limits) -> Iterator[tuple[str, str]]:
@@ -111,7 +105,7 @@ class RequestGuard:
         headers = dict(scope.get("headers") or [])
         content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
         if content_type == b"multipart/form-data":
-            await self.app(scope, receive, send)
+            await self.app(scope, self._unless_streamed(scope, receive), send)
             return
         declared = headers.get(b"content-length", b"")
         if declared.isdigit() and int(declared) > self.limits.max_body:
@@ -127,6 +121,24 @@ class RequestGuard:
             return
         await self.app(scope, _replay(body, more, receive), send)
 
+    def _unless_streamed(self, scope: Scope, receive: Receive) -> Receive:
+        """`receive`, bounded by `max_body` unless a use case streams the body (it has its
+        own limits): a multipart body sent to a route that buffers it is refused like a
+        large JSON one."""
+        size = 0
+
+        async def bounded() -> Message:
+            nonlocal size
+            message = await receive()
+            if message["type"] == "http.request" and not scope.get(STREAMED):
+                size += len(message.get("body", b""))
+                if size > self.limits.max_body:
+                    mib = self.limits.max_body / (1024 * 1024)
+                    raise HTTPException(413, f"Dữ liệu gửi lên vượt quá {mib:g} MB.")
+            return message
+
+        return bounded
+
     def _url_problems(self, scope: Scope) -> Iterator[tuple[str, str]]:
         if (why := text_problem(scope["path"])) is not None:
             yield "path", why
@@ -139,10 +151,16 @@ class RequestGuard:
         if content_type == b"application/json" or content_type.endswith(b"+json"):
             try:
                 document = json.loads(body)
-            except (ValueError, RecursionError):
-                # Unreadable JSON is the framework's 422 to give; too deep to read is ours.
+            except json.JSONDecodeError:
+                # Malformed JSON is the framework's 422 to give (it names the position),
+                # unless it is only too deep to read.
                 if body.count(b"[") + body.count(b"{") > self.limits.max_depth:
                     yield "body", "Dữ liệu lồng nhau quá sâu."
+                return
+            except (ValueError, RecursionError):
+                # Well-formed but unreadable (a number of thousands of digits, nesting past
+                # the parser's stack): the framework would answer an English 400.
+                yield "body", "Nội dung JSON không đọc được (số quá dài hoặc lồng quá sâu)."
                 return
             yield from json_problems(document, self.limits)
         elif content_type == b"application/x-www-form-urlencoded":

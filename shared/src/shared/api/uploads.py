@@ -8,12 +8,14 @@ from typing import Annotated
 from fastapi import Depends, Request
 from starlette.requests import ClientDisconnect
 
+from shared.api.guard import STREAMED
 from shared.errors import BadRequest
 from shared.multipart import TRUNCATED, MultipartStream
 
 
 def multipart_of(request: Request) -> MultipartStream:
     """The request's body as a stream of parts, nothing read yet."""
+    request.scope[STREAMED] = True
     declared = request.headers.get("content-length")
     return MultipartStream(
         request.headers.get("content-type", ""),
