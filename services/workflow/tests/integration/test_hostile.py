@@ -200,3 +200,20 @@ async def test_requests_beyond_max_in_flight_are_shed_at_once(
     assert max(shedding.seconds) < 1.0, shedding.seconds
     assert shedding.health == [200, 200]
     assert shedding.after == 200
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug: multipart text fields are not checked for NUL (shared/multipart.py "
+    "Part.text, the guard leaves multipart alone): a result summary with a NUL reaches "
+    "PostgreSQL and the request is answered 500",
+)
+async def test_nul_in_a_result_summary_is_refused_naming_it(
+    workflow: ServiceUnderTest, object_store_server: ObjectStoreServer
+) -> None:
+    desk, code = await in_progress(workflow)
+    body = mp.body([mp.text("summary", "Đã đăng ký tạm trú \x00"), PARTS[1]])
+    answer = await send_result(desk, code, mp.content_type(), body)
+    await unchanged(workflow, object_store_server, code)
+    refused(answer, 422)
+    assert "summary" in answer.fields()
