@@ -1,0 +1,52 @@
+"""A service holding `max_in_flight` requests that never finish: what one more caller,
+the orchestrator's probes, and a caller after them hear."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import httpx
+
+from shared.testing.infra import eventually
+from tests.hostile.raw import hanging
+
+EXCESS = 10
+
+
+@dataclass
+class Shedding:
+    refusals: list[httpx.Response]
+    seconds: list[float]  # how long each refusal took
+    health: list[int]  # /healthz and /readyz while saturated
+    after: int  # the same request once the held ones are gone
+
+
+async def saturate(
+    client: httpx.AsyncClient, max_in_flight: int, *, hold: str, probe: str = "/openapi.json"
+) -> Shedding:
+    """Hold `max_in_flight` requests (POSTs to `hold` whose body never comes), send `probe`
+    EXCESS more times at once, read health, let the held requests go, send `probe` again."""
+    async with hanging(str(client.base_url), max_in_flight, hold):
+
+        async def shed() -> bool:
+            return (await client.get(probe)).status_code == 503
+
+        # The held requests reach the server in their own time: the first refusal says
+        # they are all in flight.
+        await eventually(shed, timeout=10, what=f"{probe} shed while {max_in_flight} are held")
+
+        async def timed() -> tuple[httpx.Response, float]:
+            started = asyncio.get_running_loop().time()
+            answer = await client.get(probe)
+            return answer, asyncio.get_running_loop().time() - started
+
+        refused = await asyncio.gather(*(timed() for _ in range(EXCESS)))
+        health = [(await client.get(p)).status_code for p in ("/healthz", "/readyz")]
+
+    async def served() -> int | None:
+        status = (await client.get(probe)).status_code
+        return status if status != 503 else None
+
+    after = await eventually(served, timeout=10, what=f"{probe} served again")
+    return Shedding([r for r, _ in refused], [s for _, s in refused], health, after)
