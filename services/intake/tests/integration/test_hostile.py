@@ -415,13 +415,6 @@ async def test_a_55_mb_json_body_is_refused_at_once_and_memory_does_not_grow(
     assert grown < 20, f"intake's peak RSS grew by {grown:.0f} MiB"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: RequestGuard leaves every multipart/form-data body to the route "
-    "(shared/api/guard.py), and a JSON route's body is then read whole by FastAPI "
-    "(request.body()): 55 MB sent anonymously to /accounts/verify are buffered "
-    "(+110 MiB peak RSS) and answered 422 only after the last byte",
-)
 async def test_a_multipart_body_sent_to_a_json_route_is_refused_without_being_read(
     intake_process: tuple[ServiceProcess, ServiceUnderTest],
 ) -> None:
@@ -442,12 +435,6 @@ async def test_a_multipart_body_sent_to_a_json_route_is_refused_without_being_re
     assert grown < 20, f"intake's peak RSS grew by {grown:.0f} MiB"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: multipart text fields are not checked for NUL (shared/multipart.py "
-    "Part.text, the guard leaves multipart alone): a supplement's note with a NUL reaches "
-    "PostgreSQL and the request is answered 500",
-)
 async def test_nul_in_a_supplement_note_is_refused_naming_it(
     intake: ServiceUnderTest, object_store_server: ObjectStoreServer
 ) -> None:
@@ -463,12 +450,6 @@ async def test_nul_in_a_supplement_note_is_refused_naming_it(
     assert "note" in sent.fields()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: JSON the parser refuses for a number of more than 4300 digits (Python's "
-    "int limit, a ValueError, not a JSONDecodeError) is answered 400 with FastAPI's English "
-    "'There was an error parsing the body' instead of the Vietnamese 422 of unreadable JSON",
-)
 async def test_a_number_too_long_to_read_is_answered_as_unreadable_json(
     intake: ServiceUnderTest,
 ) -> None:

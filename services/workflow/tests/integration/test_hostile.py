@@ -202,12 +202,6 @@ async def test_requests_beyond_max_in_flight_are_shed_at_once(
     assert shedding.after == 200
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: multipart text fields are not checked for NUL (shared/multipart.py "
-    "Part.text, the guard leaves multipart alone): a result summary with a NUL reaches "
-    "PostgreSQL and the request is answered 500",
-)
 async def test_nul_in_a_result_summary_is_refused_naming_it(
     workflow: ServiceUnderTest, object_store_server: ObjectStoreServer
 ) -> None:

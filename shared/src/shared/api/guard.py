@@ -104,10 +104,11 @@ class RequestGuard:
             return
         headers = dict(scope.get("headers") or [])
         content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
-        if content_type == b"multipart/form-data":
-            await self.app(scope, self._unless_streamed(scope, receive), send)
-            return
         declared = headers.get(b"content-length", b"")
+        if content_type == b"multipart/form-data":
+            limit = int(declared) if declared.isdigit() else 0
+            await self.app(scope, self._unless_streamed(scope, receive, limit), send)
+            return
         if declared.isdigit() and int(declared) > self.limits.max_body:
             await self._too_large(send)
             return
@@ -121,20 +122,22 @@ class RequestGuard:
             return
         await self.app(scope, _replay(body, more, receive), send)
 
-    def _unless_streamed(self, scope: Scope, receive: Receive) -> Receive:
+    def _unless_streamed(self, scope: Scope, receive: Receive, declared: int) -> Receive:
         """`receive`, bounded by `max_body` unless a use case streams the body (it has its
         own limits): a multipart body sent to a route that buffers it is refused like a
-        large JSON one."""
-        size = 0
+        large JSON one, at once when its declared length already says so."""
+        size = declared
 
         async def bounded() -> Message:
             nonlocal size
+            if scope.get(STREAMED):
+                return await receive()
+            if size > self.limits.max_body:
+                mib = self.limits.max_body / (1024 * 1024)
+                raise HTTPException(413, f"Dữ liệu gửi lên vượt quá {mib:g} MB.")
             message = await receive()
-            if message["type"] == "http.request" and not scope.get(STREAMED):
+            if message["type"] == "http.request" and not declared:
                 size += len(message.get("body", b""))
-                if size > self.limits.max_body:
-                    mib = self.limits.max_body / (1024 * 1024)
-                    raise HTTPException(413, f"Dữ liệu gửi lên vượt quá {mib:g} MB.")
             return message
 
         return bounded
