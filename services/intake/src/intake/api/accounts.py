@@ -17,6 +17,7 @@ from intake.domain import identity
 from intake.domain.statuses import AccountStatus
 from intake.services import accounts
 from intake.services.limits import HOUR, MINUTE, QUARTER, hit
+from shared.api.openapi import problem_responses
 from shared.contracts.events import VIETNAM
 
 router = APIRouter(tags=["accounts"])
@@ -129,7 +130,12 @@ class AccountRead(BaseModel):
     created_at: datetime
 
 
-@router.post("/accounts", status_code=201, response_model=RegistrationRead)
+@router.post(
+    "/accounts",
+    status_code=201,
+    response_model=RegistrationRead,
+    responses=problem_responses(409, 429),
+)
 async def register(
     body: AccountCreate, ctx: Ctx, address: ClientAddress, key: IdempotencyKey = None
 ) -> JSONResponse:
@@ -141,14 +147,21 @@ async def register(
     return replayable(answer)
 
 
-@router.post("/accounts/verify", response_model=VerificationRead)
+@router.post(
+    "/accounts/verify", response_model=VerificationRead, responses=problem_responses(409, 410)
+)
 async def verify(body: AccountVerify, ctx: Ctx) -> dict[str, str]:
     """Activate the account with the code received by SMS."""
     await accounts.verify(ctx, body.id_number, body.otp)
     return {"status": AccountStatus.ACTIVE}
 
 
-@router.post("/accounts/otp", status_code=202, response_model=OtpRequestRead)
+@router.post(
+    "/accounts/otp",
+    status_code=202,
+    response_model=OtpRequestRead,
+    responses=problem_responses(429),
+)
 async def resend_otp(body: OtpRequest, ctx: Ctx, address: ClientAddress) -> dict[str, str]:
     """Send a new verification code; the same answer whether or not the account exists."""
     limits = ctx.settings
@@ -161,7 +174,9 @@ async def resend_otp(body: OtpRequest, ctx: Ctx, address: ClientAddress) -> dict
     }
 
 
-@router.post("/auth/token", response_model=TokenRead)
+@router.post(
+    "/auth/token", response_model=TokenRead, responses=problem_responses(401, 403, 423, 429)
+)
 async def token(
     username: Annotated[str, Form(max_length=32, description="Số định danh cá nhân")],
     password: Annotated[str, Form(max_length=identity.PASSWORD_MAX_LENGTH)],
@@ -184,7 +199,7 @@ async def token(
     return {"access_token": access_token, "token_type": "bearer", "expires_in": expires_in}
 
 
-@router.get("/accounts/me", response_model=AccountRead)
+@router.get("/accounts/me", response_model=AccountRead, responses=problem_responses(404))
 async def me(ctx: Ctx, citizen: CurrentCitizen) -> dict[str, Any]:
     """The signed-in citizen's own profile, unmasked, to prefill declarations."""
     return await accounts.profile(ctx, citizen.account_id)

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from notify.api.deps import Ctx, CurrentAdmin, CurrentOperator, current_admin, current_operator
 from notify.domain.delivery import AttemptOutcome, DeliveryStatus
 from notify.services import sender, templates, views
+from shared.api.openapi import problem_responses
 from shared.contracts import events as ev
 from shared.errors import NotFound
 
@@ -94,7 +95,7 @@ class DevSmsListRead(BaseModel):
     items: list[DevSmsRead]
 
 
-@router.get("/notifications", response_model=DeliveryPageRead)
+@router.get("/notifications", response_model=DeliveryPageRead, responses=problem_responses(400))
 async def list_notifications(
     ctx: Ctx,
     operator: CurrentOperator,
@@ -116,6 +117,7 @@ async def list_notifications(
     "/notifications/{delivery_id}/resend",
     response_model=ResendRead,
     dependencies=[Depends(current_admin)],
+    responses=problem_responses(409),
 )
 async def resend(delivery_id: uuid.UUID, ctx: Ctx) -> dict[str, Any]:
     """Send a dead or failed delivery again."""
@@ -146,7 +148,7 @@ async def save_template(
     return await templates.save(ctx, key, body.subject, body.body, admin.name or admin.id)
 
 
-@router.get("/dev/sms", response_model=DevSmsListRead)
+@router.get("/dev/sms", response_model=DevSmsListRead, responses=problem_responses(404))
 async def development_sms(
     ctx: Ctx,
     phone: Annotated[str | None, Query(max_length=20)] = None,

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Form, Response
 from pydantic import BaseModel
 
+from shared.api.openapi import problem_responses
 from workflow.api.deps import Ctx
 from workflow.services import officers
 
@@ -19,7 +20,7 @@ class TokenRead(BaseModel):
     expires_in: int
 
 
-@router.post("/auth/token", response_model=TokenRead)
+@router.post("/auth/token", response_model=TokenRead, responses=problem_responses(401, 423, 429))
 async def token(
     username: Annotated[str, Form(max_length=64)],
     password: Annotated[str, Form(max_length=256)],
