@@ -1,0 +1,61 @@
+"""What the contract run found, each answered 5xx before its fix: now a clear 422 naming
+the field, on the real processes."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from shared.api.dates import OUT_OF_RANGE
+from shared.testing.processes import ServiceProcess
+from tests.contract.conftest import AGENCY
+
+pytestmark = [pytest.mark.e2e, pytest.mark.integration]
+
+
+def _refused(answer: httpx.Response, field: str) -> None:
+    assert answer.status_code == 422, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert {"field": field, "message": OUT_OF_RANGE} in answer.json()["errors"]
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/reports/processing", "/api/v1/reports/processing.csv", "/api/v1/indicators"]
+)
+async def test_a_report_period_ending_in_year_9999_is_refused(
+    services: dict[str, ServiceProcess], path: str
+) -> None:
+    # The day after the period's end was computed past date.max: OverflowError, 500.
+    async with httpx.AsyncClient(base_url=services["stats"].url, timeout=10) as client:
+        answer = await client.get(path, params={"from": "9999-01-01", "to": "9999-12-31"})
+    _refused(answer, "to")
+
+
+async def test_a_deadline_preview_in_year_9999_is_refused(
+    services: dict[str, ServiceProcess],
+) -> None:
+    # Counting working days forward from then ran past date.max: OverflowError, 500.
+    params = {
+        "agency_code": AGENCY,
+        "procedure_code": "1.990104",
+        "received_at": "9999-12-30T10:00:00+07:00",
+    }
+    async with httpx.AsyncClient(base_url=services["workflow"].url, timeout=10) as client:
+        answer = await client.get("/api/v1/deadlines/preview", params=params)
+    _refused(answer, "received_at")
+
+
+async def test_a_template_nested_too_deep_for_the_parser_is_refused(
+    services: dict[str, ServiceProcess], contract_env: dict[str, str]
+) -> None:
+    # Jinja's parser recursed once per bracket: RecursionError, 500.
+    deep = "{{ " + "(" * 2000 + "1" + ")" * 2000 + " }}"
+    bearer = {"Authorization": f"Bearer {contract_env['CONTRACT_OFFICER_TOKEN']}"}
+    async with httpx.AsyncClient(base_url=services["notify"].url, timeout=10) as client:
+        answer = await client.put(
+            "/api/v1/templates/dossier.received.sms", headers=bearer, json={"body": deep}
+        )
+        history = await client.get("/api/v1/templates/dossier.received.sms", headers=bearer)
+    assert answer.status_code == 422, answer.text
+    assert [e["field"] for e in answer.json()["errors"]] == ["body"]
+    assert all(v["body"] != deep for v in history.json()["versions"])
