@@ -3,10 +3,14 @@ the field, on the real processes."""
 
 from __future__ import annotations
 
+import base64
+import json
+import uuid
+
 import httpx
 import pytest
 
-from shared.api.dates import OUT_OF_RANGE
+from shared.dates import OUT_OF_RANGE
 from shared.testing.processes import ServiceProcess
 from tests.contract.conftest import AGENCY
 
@@ -59,3 +63,37 @@ async def test_a_template_nested_too_deep_for_the_parser_is_refused(
     assert answer.status_code == 422, answer.text
     assert [e["field"] for e in answer.json()["errors"]] == ["body"]
     assert all(v["body"] != deep for v in history.json()["versions"])
+
+
+def _b64(value: object) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+
+FAR = "0001-01-01T00:00:00+14:00"  # before year 1 once in UTC
+
+
+@pytest.mark.parametrize(
+    ("service", "path", "cursor"),
+    [
+        ("intake", "/api/v1/dossiers", f"{FAR}|{uuid.UUID(int=1)}"),
+        ("workflow", "/api/v1/dossiers", _b64([FAR, "G01"])),
+        ("notify", "/api/v1/notifications", _b64([FAR, str(uuid.UUID(int=1))])),
+    ],
+)
+async def test_a_forged_cursor_with_a_moment_out_of_range_is_refused(
+    services: dict[str, ServiceProcess],
+    contract_env: dict[str, str],
+    service: str,
+    path: str,
+    cursor: str,
+) -> None:
+    # The moment decoded fine but could not be sent to PostgreSQL: OverflowError, 500.
+    token = contract_env[
+        "CONTRACT_CITIZEN_TOKEN" if service == "intake" else "CONTRACT_OFFICER_TOKEN"
+    ]
+    async with httpx.AsyncClient(base_url=services[service].url, timeout=10) as client:
+        answer = await client.get(
+            path, params={"cursor": cursor}, headers={"Authorization": f"Bearer {token}"}
+        )
+    assert answer.status_code == 400, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
