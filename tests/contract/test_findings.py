@@ -1,5 +1,7 @@
-"""What the contract run found, each answered 5xx before its fix: now a clear 422 naming
-the field, on the real processes."""
+"""Requests that were answered 5xx (or not at all), found by the contract run and by
+probing the same kinds of value by hand (dates far in the future, values that decode but
+cannot reach the database, text the template parser cannot read): each now refused as
+the caller's mistake, on the real processes."""
 
 from __future__ import annotations
 

@@ -281,7 +281,7 @@ async def get_dossier(ref: str, ctx: Ctx, citizen: CurrentCitizen) -> dict[str, 
         **multipart_body(
             document_code={"type": "array", "items": DOCUMENT_CODE},
             file={"type": "array", "items": FILE},
-            note={"type": "string", "maxLength": 2000},
+            note={"type": "string", "description": "Kept to its first 2000 characters."},
         ),
         **SIGN_IN_OPTIONAL,
     },
