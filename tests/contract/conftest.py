@@ -21,7 +21,7 @@ SERVICES = ("intake", "workflow", "notify", "stats")
 
 AGENCY = "G01.306.000.000"  # Công an tỉnh Bắc Kạn, whose demo officers workflow seeds
 # Its administrator: every route answers rather than refuses the role.
-OFFICER = {"username": "bk.quantri", "password": "demo-officer-2026"}
+ADMINISTRATOR = "bk.quantri"
 PASSWORD = "Bac-Kan-2026-an"
 
 
@@ -52,6 +52,16 @@ async def _citizen(client: httpx.AsyncClient, intake: str, notify: str) -> str:
     return str(token.json()["access_token"])
 
 
+async def officer_token(client: httpx.AsyncClient, workflow: str, username: str) -> str:
+    """The token of one of the demo officers workflow seeds in development."""
+    password = "demo-officer-2026"  # workflow's demo officers, development only
+    signed_in = await client.post(
+        f"{workflow}/api/v1/auth/token", data={"username": username, "password": password}
+    )
+    assert signed_in.status_code == 200, signed_in.text
+    return str(signed_in.json()["access_token"])
+
+
 async def _draft(client: httpx.AsyncClient, intake: str, citizen: dict[str, str]) -> str:
     draft = await client.post(f"{intake}/api/v1/dossiers", headers=citizen, json={
         "procedure_code": "1.990104", "agency_code": AGENCY, "case_code": "own_information",
@@ -65,7 +75,7 @@ async def _draft(client: httpx.AsyncClient, intake: str, citizen: dict[str, str]
     return str(draft.json()["id"])
 
 
-async def _submitted(client: httpx.AsyncClient, intake: str, citizen: dict[str, str]) -> str:
+async def submitted(client: httpx.AsyncClient, intake: str, citizen: dict[str, str]) -> str:
     draft = await _draft(client, intake, citizen)
     submitted = await client.post(
         f"{intake}/api/v1/dossiers/{draft}/submit", headers=citizen, json={"commitment": True}
@@ -123,11 +133,9 @@ async def variables(intake: str, workflow: str, notify: str) -> dict[str, str]:
         citizen = {"Authorization": f"Bearer {token}"}
         draft = await _draft(client, intake, citizen)
         # One dossier for each service's run: intake's may well be withdrawn by its run.
-        at_intake = await _submitted(client, intake, citizen)
-        at_workflow = await _submitted(client, intake, citizen)
-        signed_in = await client.post(f"{workflow}/api/v1/auth/token", data=OFFICER)
-        assert signed_in.status_code == 200, signed_in.text
-        officer = str(signed_in.json()["access_token"])
+        at_intake = await submitted(client, intake, citizen)
+        at_workflow = await submitted(client, intake, citizen)
+        officer = await officer_token(client, workflow, ADMINISTRATOR)
         bearer = {"Authorization": f"Bearer {officer}"}
 
         async def arrived() -> bool:

@@ -13,8 +13,9 @@ import httpx
 import pytest
 
 from shared.dates import OUT_OF_RANGE
+from shared.testing.infra import eventually
 from shared.testing.processes import ServiceProcess
-from tests.contract.conftest import AGENCY
+from tests.contract.conftest import AGENCY, officer_token, submitted
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
@@ -99,3 +100,33 @@ async def test_a_forged_cursor_with_a_moment_out_of_range_is_refused(
         )
     assert answer.status_code == 400, answer.text
     assert answer.headers["content-type"] == "application/problem+json"
+
+
+async def test_the_control_sheet_of_a_dossier_with_a_long_note_renders(
+    services: dict[str, ServiceProcess], contract_env: dict[str, str]
+) -> None:
+    # A note of the 2000 characters allowed made its table row taller than a page: the
+    # PDF library refused the row (ValueError, 500).
+    intake, workflow = services["intake"].url, services["workflow"].url
+    citizen = {"Authorization": f"Bearer {contract_env['CONTRACT_CITIZEN_TOKEN']}"}
+    note = ("ĐÃ ĐỐI CHIẾU BẢN CHÍNH GIẤY TỜ CỦA CÔNG DÂN, HỒ SƠ ĐẦY ĐỦ THÀNH PHẦN.\n" * 30)[:2000]
+    async with httpx.AsyncClient(timeout=10) as client:
+        code = await submitted(client, intake, citizen)
+        receiver = await officer_token(client, workflow, "bk.tiepnhan")
+        officer = {"Authorization": f"Bearer {receiver}"}
+
+        async def arrived() -> bool:
+            found = await client.get(f"{workflow}/api/v1/dossiers/{code}", headers=officer)
+            return found.status_code == 200
+
+        await eventually(arrived, timeout=30, what="the dossier to reach the officers")
+        received = await client.post(
+            f"{workflow}/api/v1/dossiers/{code}/receive", headers=officer, json={"note": note}
+        )
+        assert received.status_code == 200, received.text
+        sheet = await client.get(
+            f"{workflow}/api/v1/dossiers/{code}/forms/control-sheet.pdf", headers=officer
+        )
+    assert sheet.status_code == 200, sheet.text
+    assert sheet.headers["content-type"] == "application/pdf"
+    assert sheet.content.startswith(b"%PDF")
