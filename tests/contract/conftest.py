@@ -136,6 +136,7 @@ async def variables(intake: str, workflow: str, notify: str) -> dict[str, str]:
         at_intake = await submitted(client, intake, citizen)
         at_workflow = await submitted(client, intake, citizen)
         officer = await officer_token(client, workflow, ADMINISTRATOR)
+        receiver = await officer_token(client, workflow, "bk.tiepnhan")
         bearer = {"Authorization": f"Bearer {officer}"}
 
         async def arrived() -> bool:
@@ -152,6 +153,7 @@ async def variables(intake: str, workflow: str, notify: str) -> dict[str, str]:
     return {
         "CONTRACT_CITIZEN_TOKEN": token,
         "CONTRACT_OFFICER_TOKEN": officer,
+        "CONTRACT_RECEIVER_TOKEN": receiver,
         "CONTRACT_DRAFT": draft,
         "CONTRACT_DOSSIER_AT_INTAKE": at_intake,
         "CONTRACT_DOSSIER_AT_WORKFLOW": at_workflow,
