@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PACKAGES := -e shared -e services/intake -e services/workflow -e services/notify -e services/stats
 SERVICES := intake workflow notify stats
 
-.PHONY: install up down status test test-unit lint format bench asyncapi replay-parked clean check-deploy
+.PHONY: install up down status test test-unit test-contract lint format bench asyncapi replay-parked clean check-deploy
 
 $(BIN)/.installed: requirements.lock shared/pyproject.toml $(wildcard services/*/pyproject.toml)
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ test: install
 
 test-unit: install
 	$(BIN)/python -m pytest -m "not integration and not e2e"
+
+## schemathesis against each service's OpenAPI on the running services (part of `make test`).
+test-contract: install
+	$(BIN)/python -m pytest tests/contract -s
 
 lint: install
 	$(BIN)/ruff check .

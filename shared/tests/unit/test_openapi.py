@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, FastAPI
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import FastAPI, Form
 from pydantic import BaseModel
 
+from shared.api.bearer import BearerToken
+from shared.api.health import health_router
 from shared.api.openapi import install_openapi, problem_responses
 from shared.api.problems import PROBLEM_JSON
-
-bearer = HTTPBearer(auto_error=False)
 
 
 class ThingIn(BaseModel):
@@ -26,17 +25,16 @@ def document() -> dict[str, object]:
         return {}
 
     @app.post("/things/{code}/act", responses=problem_responses(409))
-    async def act(
-        code: str,
-        body: ThingIn,
-        token: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-    ) -> dict[str, str]:
+    async def act(code: str, body: ThingIn, token: BearerToken) -> dict[str, str]:
         return {"code": code, "name": body.name, "signed_in": str(token is not None)}
 
-    @app.get("/ready", responses={503: {"model": ThingIn, "description": "Its own report."}})
-    async def ready() -> dict[str, str]:
-        return {}
+    @app.post("/token")
+    async def token(
+        username: Annotated[str, Form()], scope: Annotated[str | None, Form()] = None
+    ) -> dict[str, str | None]:
+        return {"username": username, "scope": scope}
 
+    app.include_router(health_router({}))
     install_openapi(app)
     return app.openapi()
 
@@ -50,12 +48,46 @@ def test_every_route_documents_503_and_each_error_is_problem_json() -> None:
     public = statuses(doc, "/public", "get")
     assert set(public) == {"200", "503"}
     act = statuses(doc, "/things/{code}/act", "post")
-    assert set(act) == {"200", "401", "403", "404", "409", "413", "422", "503"}
+    assert set(act) == {"200", "400", "401", "403", "404", "409", "413", "422", "503"}
     for status, response in act.items():
         if status != "200":
             assert list(response["content"]) == [PROBLEM_JSON]  # type: ignore[call-overload]
-    own = statuses(doc, "/ready", "get")["503"]["content"]
-    assert list(own) == ["application/json"]  # type: ignore[call-overload]
     schemas = doc["components"]["schemas"]  # type: ignore[index]
     assert "Problem" in schemas
     assert "HTTPValidationError" not in schemas
+
+
+def test_a_bearer_token_is_a_security_scheme_each_reader_requires() -> None:
+    doc = document()
+    schemes = doc["components"]["securitySchemes"]  # type: ignore[index]
+    assert schemes == {
+        "bearer": {
+            "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+            "description": schemes["bearer"]["description"],
+        }
+    }  # fmt: skip
+    act = doc["paths"]["/things/{code}/act"]["post"]  # type: ignore[index]
+    assert act["security"] == [{"bearer": []}]
+    assert "parameters" not in act or all(p["name"] != "authorization" for p in act["parameters"])
+    assert "security" not in doc["paths"]["/public"]["get"]  # type: ignore[index]
+
+
+def test_a_form_field_is_documented_as_it_can_be_sent() -> None:
+    doc = document()
+    ref = doc["paths"]["/token"]["post"]["requestBody"]["content"][  # type: ignore[index]
+        "application/x-www-form-urlencoded"
+    ]["schema"]["$ref"]
+    form = doc["components"]["schemas"][ref.rsplit("/", 1)[-1]]  # type: ignore[index]
+    # An empty field is read as one not sent; an optional one is left out, never null.
+    assert form["properties"]["username"]["minLength"] == 1
+    assert form["properties"]["scope"]["type"] == "string"
+    assert "anyOf" not in form["properties"]["scope"]
+
+
+def test_an_error_answer_with_content_of_its_own_keeps_it() -> None:
+    ready = statuses(document(), "/readyz", "get")
+    assert ready["503"]["content"] == {
+        "application/json": {"schema": {"$ref": "#/components/schemas/ReadinessRead"}}
+    }
+    metrics = statuses(document(), "/metrics", "get")
+    assert list(metrics["200"]["content"]) == ["text/plain"]  # type: ignore[call-overload]

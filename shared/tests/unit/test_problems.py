@@ -27,6 +27,15 @@ def app() -> FastAPI:
     async def conflict() -> None:
         raise Conflict("Hồ sơ đã được tiếp nhận, không thể rút.")
 
+    # One resource, two routes (as routers declare them): GET and PUT.
+    @app.get("/calendar/{year}")
+    async def get_year(year: int) -> dict[str, int]:
+        return {"year": year}
+
+    @app.put("/calendar/{year}")
+    async def put_year(year: int, _body: Registration) -> dict[str, int]:
+        return {"year": year}
+
     return app
 
 
@@ -57,3 +66,19 @@ async def test_domain_problem_and_unknown_route_are_problem_json() -> None:
     assert missing.status_code == 404
     assert missing.headers["content-type"] == PROBLEM_JSON
     assert missing.json()["detail"] == "Không tìm thấy"
+
+
+async def test_a_method_not_allowed_names_every_method_of_the_resource() -> None:
+    refused = await call("DELETE", "/calendar/2026")
+    assert refused.status_code == 405
+    assert refused.headers["content-type"] == PROBLEM_JSON
+    assert refused.headers["allow"] == "GET, PUT"
+
+
+async def test_a_body_that_cannot_be_decoded_is_refused_in_vietnamese() -> None:
+    refused = await call(
+        "POST", "/register", content=b"\xff\xfe{", headers={"content-type": "application/json"}
+    )
+    assert refused.status_code == 400
+    assert refused.headers["content-type"] == PROBLEM_JSON
+    assert refused.json()["detail"].startswith("Không đọc được nội dung gửi lên")

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 Check = Callable[[], Awaitable[None]]
 CHECK_TIMEOUT = 3.0
@@ -21,7 +21,19 @@ class HealthRead(BaseModel):
 
 class ReadinessRead(BaseModel):
     status: Literal["ready", "not_ready"]
-    checks: dict[str, str]
+    checks: dict[str, str] = Field(description="`ok`, or `failing: <why>`, per dependency.")
+
+
+# A report, not a problem: an orchestrator reads the status, an operator the checks.
+_NOT_READY: dict[int | str, dict[str, Any]] = {
+    503: {"description": "A dependency does not answer.", "model": ReadinessRead}
+}
+_PROMETHEUS: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "Prometheus text format.",
+        "content": {"text/plain": {"schema": {"type": "string"}}},
+    }
+}
 
 
 def health_router(checks: Mapping[str, Check]) -> APIRouter:
@@ -32,11 +44,7 @@ def health_router(checks: Mapping[str, Check]) -> APIRouter:
         """The process is up."""
         return {"status": "ok"}
 
-    @router.get(
-        "/readyz",
-        response_model=ReadinessRead,
-        responses={503: {"model": ReadinessRead, "description": "A dependency does not answer."}},
-    )
+    @router.get("/readyz", response_model=ReadinessRead, responses=_NOT_READY)
     async def readyz() -> JSONResponse:
         """Every dependency answers within a few seconds (database, broker, store)."""
 
@@ -55,11 +63,7 @@ def health_router(checks: Mapping[str, Check]) -> APIRouter:
             status_code=200 if ready else 503,
         )
 
-    @router.get(
-        "/metrics",
-        response_class=Response,
-        responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
-    )
+    @router.get("/metrics", response_class=Response, responses=_PROMETHEUS)
     async def metrics() -> Response:
         """Prometheus text format."""
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

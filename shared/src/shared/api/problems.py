@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute, Match, Route
 
 from shared import errors
 from shared.db.engine import unavailable as database_unavailable
@@ -61,6 +62,9 @@ _MESSAGES = {
     "value_error": "Giá trị không hợp lệ.",
 }
 
+
+# FastAPI's refusal of a body it cannot decode (not JSON text, not UTF-8), in English.
+_UNREADABLE_BODY = "There was an error parsing the body"
 
 # Each kind of refusal and the status it is answered with.
 STATUS: dict[type[errors.Refused], int] = {
@@ -131,6 +135,17 @@ def field_errors(errors: list[Any]) -> list[dict[str, str]]:
     return out
 
 
+def allowed_methods(routes: list[BaseRoute], request: Request) -> list[str]:
+    """Every method some route serves at the request's path."""
+    methods: set[str] = set()
+    for route in routes:
+        if isinstance(route, Route) and route.methods:
+            match, _ = route.matches(request.scope)
+            if match != Match.NONE:
+                methods |= route.methods
+    return sorted(methods)
+
+
 def install_problem_handlers(app: FastAPI, metrics: ServiceMetrics | None = None) -> None:
     @app.exception_handler(errors.Refused)
     async def _refused(_: Request, exc: errors.Refused) -> JSONResponse:
@@ -145,12 +160,17 @@ def install_problem_handlers(app: FastAPI, metrics: ServiceMetrics | None = None
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         # Starlette's own errors (unknown route, wrong method) carry an English phrase.
         own = isinstance(exc.detail, str) and exc.detail != HTTPStatus(exc.status_code).phrase
         detail = exc.detail if own else TITLES.get(exc.status_code, "Lỗi")
-        headers = dict(exc.headers) if exc.headers else None
-        return problem(exc.status_code, detail, headers=headers)
+        if exc.detail == _UNREADABLE_BODY:
+            detail = "Không đọc được nội dung gửi lên: sai định dạng hoặc không phải UTF-8."
+        headers = dict(exc.headers) if exc.headers else {}
+        if exc.status_code == 405:
+            # Starlette names the methods of the one route it tried, not of the resource.
+            headers["Allow"] = ", ".join(allowed_methods(request.app.router.routes, request))
+        return problem(exc.status_code, detail, headers=headers or None)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

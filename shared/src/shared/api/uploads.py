@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from starlette.requests import ClientDisconnect
@@ -34,3 +34,17 @@ async def _body(request: Request) -> AsyncIterator[bytes]:
 
 
 Multipart = Annotated[MultipartStream, Depends(multipart_of)]
+
+
+# A file part in a multipart body's schema.
+FILE: dict[str, Any] = {"type": "string", "format": "binary"}
+
+
+def multipart_body(required: tuple[str, ...] = (), **parts: dict[str, Any]) -> dict[str, Any]:
+    """`openapi_extra` of a route reading `Multipart`: the parts it expects, in order
+    (FastAPI cannot see them, the body being read as a stream)."""
+    schema: dict[str, Any] = {"type": "object", "properties": parts}
+    if required:
+        schema["required"] = list(required)
+    content = {"multipart/form-data": {"schema": schema}}
+    return {"requestBody": {"required": True, "content": content}}

@@ -239,7 +239,7 @@ async def token(
     return {"access_token": access_token, "token_type": "bearer", "expires_in": expires_in}
 
 
-@router.get("/accounts/me", response_model=AccountRead)
+@router.get("/accounts/me", response_model=AccountRead, responses=problem_responses(404))
 async def me(ctx: Ctx, citizen: CurrentCitizen) -> dict[str, Any]:
     """The signed-in citizen's own profile, unmasked, to prefill declarations."""
     return await accounts.profile(ctx, citizen.account_id)

@@ -11,6 +11,7 @@ from intake.api.deps import Ctx
 from intake.api.schemas import PageRead
 from intake.services import catalogue
 from intake.services.pages import Page
+from shared.api.openapi import problem_responses
 
 router = APIRouter(tags=["catalogue"])
 
@@ -74,7 +75,12 @@ async def list_agencies(
     )
 
 
-@router.get("/procedures", response_model=PageRead[ProcedureSummaryRead])
+@router.get(
+    "/procedures",
+    response_model=PageRead[ProcedureSummaryRead],
+    # `agency_code` naming no agency.
+    responses=problem_responses(404),
+)
 async def search_procedures(
     ctx: Ctx,
     q: str | None = None,

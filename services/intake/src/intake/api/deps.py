@@ -6,10 +6,12 @@ import uuid
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
 from fastapi.responses import JSONResponse
 
 from intake.services.context import Context
+from shared.api.bearer import BearerToken
+from shared.api.idempotency import IdempotencyKey as IdempotencyKey  # the routers' import
 from shared.db.idempotency import Answer
 from shared.errors import Forbidden, Unauthenticated
 from shared.runtime import context_of
@@ -23,16 +25,7 @@ class Citizen:
     account_id: uuid.UUID
 
 
-def _bearer(authorization: str | None) -> str | None:
-    if authorization and authorization.lower().startswith("bearer "):
-        return authorization[7:].strip()
-    return None
-
-
-def optional_citizen(
-    ctx: Ctx, authorization: Annotated[str | None, Header()] = None
-) -> Citizen | None:
-    token = _bearer(authorization)
+def optional_citizen(ctx: Ctx, token: BearerToken) -> Citizen | None:
     if token is None:
         return None
     try:
@@ -62,8 +55,6 @@ def client_address(request: Request) -> str:
 
 
 ClientAddress = Annotated[str, Depends(client_address)]
-
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 
 
 def replayable(answer: Answer) -> JSONResponse:

@@ -21,12 +21,20 @@ from intake.api.schemas import PageRead, Strict, Timestamp
 from intake.services import dossiers, views
 from intake.services.limits import HOUR, hit
 from intake.services.pages import Page
-from shared.api.uploads import Multipart
+from shared.api.bearer import SIGN_IN_OPTIONAL
+from shared.api.openapi import problem_responses
+from shared.api.uploads import FILE, Multipart, multipart_body
 from shared.contracts.events import Channel, DossierStatus
 
 router = APIRouter(tags=["dossiers"])
 
 DeliveryMethod = Literal["in_person", "post", "online"]
+
+DOCUMENT_CODE = {
+    "type": "string",
+    "maxLength": 50,
+    "description": "The procedure's document the next `file` is for (`documents[].code`).",
+}
 
 
 class ApplicantIn(Strict):
@@ -60,7 +68,8 @@ class DossierCreate(Strict):
 
 
 class SubmitIn(Strict):
-    commitment: bool
+    # Documented as the one value accepted; false is refused by the use case, in words.
+    commitment: bool = Field(json_schema_extra={"const": True})
 
 
 class WithdrawIn(Strict):
@@ -194,7 +203,13 @@ async def create_draft(
     return replayable(await dossiers.create_draft(ctx, citizen.account_id, draft, key))
 
 
-@router.post("/dossiers/{dossier_id}/attachments", status_code=201, response_model=AttachmentRead)
+@router.post(
+    "/dossiers/{dossier_id}/attachments",
+    status_code=201,
+    response_model=AttachmentRead,
+    responses=problem_responses(409),
+    openapi_extra=multipart_body(("document_code", "file"), document_code=DOCUMENT_CODE, file=FILE),
+)
 async def add_attachment(
     dossier_id: uuid.UUID, body: Multipart, ctx: Ctx, citizen: CurrentCitizen
 ) -> dict[str, Any]:
@@ -202,7 +217,11 @@ async def add_attachment(
     return await dossiers.add_attachment(ctx, citizen.account_id, dossier_id, body)
 
 
-@router.delete("/dossiers/{dossier_id}/attachments/{attachment_id}", status_code=204)
+@router.delete(
+    "/dossiers/{dossier_id}/attachments/{attachment_id}",
+    status_code=204,
+    responses=problem_responses(409),
+)
 async def remove_attachment(
     dossier_id: uuid.UUID, attachment_id: uuid.UUID, ctx: Ctx, citizen: CurrentCitizen
 ) -> Response:
@@ -211,7 +230,11 @@ async def remove_attachment(
     return Response(status_code=204)
 
 
-@router.post("/dossiers/{dossier_id}/submit", response_model=SubmissionRead)
+@router.post(
+    "/dossiers/{dossier_id}/submit",
+    response_model=SubmissionRead,
+    responses=problem_responses(409, 429),
+)
 async def submit(
     dossier_id: uuid.UUID,
     body: SubmitIn,
@@ -231,7 +254,9 @@ async def submit(
     )
 
 
-@router.get("/dossiers", response_model=PageRead[DossierSummaryRead])
+@router.get(
+    "/dossiers", response_model=PageRead[DossierSummaryRead], responses=problem_responses(400)
+)
 async def list_dossiers(
     ctx: Ctx,
     citizen: CurrentCitizen,
@@ -248,7 +273,19 @@ async def get_dossier(ref: str, ctx: Ctx, citizen: CurrentCitizen) -> dict[str, 
     return await views.owner_view(ctx, citizen.account_id, ref)
 
 
-@router.post("/dossiers/{code}/supplement", response_model=SupplementRead)
+@router.post(
+    "/dossiers/{code}/supplement",
+    response_model=SupplementRead,
+    responses=problem_responses(409, 429),
+    openapi_extra={
+        **multipart_body(
+            document_code={"type": "array", "items": DOCUMENT_CODE},
+            file={"type": "array", "items": FILE},
+            note={"type": "string", "description": "Kept to its first 2000 characters."},
+        ),
+        **SIGN_IN_OPTIONAL,
+    },
+)
 async def supplement(
     code: str,
     body: Multipart,
@@ -262,7 +299,9 @@ async def supplement(
     return await dossiers.supplement(ctx, code, owner, update_code, address, body)
 
 
-@router.post("/dossiers/{code}/withdraw", response_model=WithdrawalRead)
+@router.post(
+    "/dossiers/{code}/withdraw", response_model=WithdrawalRead, responses=problem_responses(409)
+)
 async def withdraw(
     code: str, body: WithdrawIn, ctx: Ctx, citizen: CurrentCitizen, key: IdempotencyKey = None
 ) -> JSONResponse:
@@ -270,7 +309,12 @@ async def withdraw(
     return replayable(await dossiers.withdraw(ctx, citizen.account_id, code, body.reason, key))
 
 
-@router.post("/dossiers/{code}/feedback", status_code=201, response_model=FeedbackRead)
+@router.post(
+    "/dossiers/{code}/feedback",
+    status_code=201,
+    response_model=FeedbackRead,
+    responses=problem_responses(409),
+)
 async def feedback(
     code: str, body: FeedbackIn, ctx: Ctx, citizen: CurrentCitizen
 ) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from intake.api.deps import ClientAddress, Ctx
 from intake.api.schemas import Timestamp
 from intake.services import views
 from intake.services.limits import HOUR, hit
+from shared.api.openapi import problem_responses
 from shared.contracts.events import DossierStatus
 
 router = APIRouter(tags=["tracking"])
@@ -27,7 +28,7 @@ class TrackingRead(BaseModel):
     resolved_at: Timestamp | None
 
 
-@router.get("/tracking/{code}", response_model=TrackingRead)
+@router.get("/tracking/{code}", response_model=TrackingRead, responses=problem_responses(429))
 async def track(code: str, ctx: Ctx, address: ClientAddress) -> dict[str, Any]:
     """Status and dates of a dossier for anyone with its code; no personal data."""
     await hit(ctx, f"tracking-ip:{address}", 600, HOUR)

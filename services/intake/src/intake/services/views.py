@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, tuple_
@@ -18,7 +17,7 @@ from intake.services.context import Context
 from intake.services.pages import Page
 from intake.services.records import attachments_of, iso, owned
 from shared.errors import BadRequest, NotFound
-from shared.pages import split_page
+from shared.pages import cursor_moment, split_page
 
 
 async def list_own(ctx: Context, owner_id: uuid.UUID, limit: int, cursor: str | None) -> Page:
@@ -33,7 +32,7 @@ async def list_own(ctx: Context, owner_id: uuid.UUID, limit: int, cursor: str | 
     if cursor:
         try:
             at, _, last_id = cursor.partition("|")
-            position = (datetime.fromisoformat(at), uuid.UUID(last_id))
+            position = (cursor_moment(at), uuid.UUID(last_id))
         except ValueError:
             raise BadRequest("Con trỏ phân trang không hợp lệ.") from None
         query = query.where(tuple_(dossiers.c.created_at, dossiers.c.id) < tuple_(*position))

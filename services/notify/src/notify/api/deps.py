@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Header
+from fastapi import Depends
 
 from notify.services.access import Reader
 from notify.services.context import Context
+from shared.api.bearer import BearerToken
 from shared.errors import Forbidden, Unauthenticated
 from shared.runtime import context_of
 from shared.security import TokenError
@@ -35,14 +36,12 @@ class Operator:
         return Reader(self.agency_code, self.admin)
 
 
-async def current_operator(
-    ctx: Ctx, authorization: Annotated[str | None, Header()] = None
-) -> Operator:
+async def current_operator(ctx: Ctx, token: BearerToken) -> Operator:
     """An officer signed in with workflow (notify trusts workflow's published keys)."""
-    if not authorization or not authorization.lower().startswith("bearer "):
+    if token is None:
         raise Unauthenticated("Vui lòng đăng nhập.")
     try:
-        claims = await ctx.officers.verify(authorization[7:].strip())
+        claims = await ctx.officers.verify(token)
     except TokenError:
         raise Unauthenticated("Phiên đăng nhập không hợp lệ hoặc đã hết hạn.") from None
     agency = claims.extra.get("agency")

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from notify.api.deps import Ctx, CurrentAdmin, CurrentOperator, current_operator
 from notify.domain.delivery import AttemptOutcome, DeliveryStatus
 from notify.services import sender, templates, views
+from shared.api.openapi import problem_responses
 from shared.contracts import events as ev
 
 router = APIRouter(tags=["notifications"])
@@ -82,7 +83,7 @@ class TemplateHistoryRead(BaseModel):
     versions: list[TemplateRead]
 
 
-@router.get("/notifications", response_model=DeliveryPageRead)
+@router.get("/notifications", response_model=DeliveryPageRead, responses=problem_responses(400))
 async def list_notifications(
     ctx: Ctx,
     operator: CurrentOperator,
@@ -101,7 +102,11 @@ async def list_notifications(
     )  # fmt: skip
 
 
-@router.post("/notifications/{delivery_id}/resend", response_model=ResendRead)
+@router.post(
+    "/notifications/{delivery_id}/resend",
+    response_model=ResendRead,
+    responses=problem_responses(409),
+)
 async def resend(delivery_id: uuid.UUID, ctx: Ctx, admin: CurrentAdmin) -> dict[str, Any]:
     """Send a dead or failed delivery of the admin's agency (or below) again."""
     return await sender.resend(ctx, admin.reader, delivery_id)

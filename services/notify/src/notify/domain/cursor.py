@@ -10,6 +10,7 @@ import uuid
 from datetime import datetime
 
 from shared.errors import BadRequest
+from shared.pages import cursor_moment
 
 
 def cursor_after(created_at: datetime, delivery_id: uuid.UUID) -> str:
@@ -21,6 +22,6 @@ def position(cursor: str) -> tuple[datetime, uuid.UUID]:
     """Where the list goes on from; BadRequest for a cursor it did not hand out."""
     try:
         at, delivery_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return datetime.fromisoformat(at), uuid.UUID(delivery_id)
+        return cursor_moment(at), uuid.UUID(delivery_id)
     except (binascii.Error, ValueError, TypeError, AttributeError):
         raise BadRequest("Tham số cursor không hợp lệ.") from None

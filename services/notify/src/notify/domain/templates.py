@@ -43,6 +43,10 @@ def problems(key: str, subject: str | None, body: str, max_segments: int) -> lis
         except TemplateSyntaxError as exc:
             found.append({"field": field, "message": f"Mẫu sai cú pháp (dòng {exc.lineno})."})
             continue
+        except RecursionError:
+            # Jinja's parser descends once per nested bracket or block.
+            found.append({"field": field, "message": "Mẫu lồng nhau quá nhiều tầng."})
+            continue
         for name in sorted(used - allowed):
             found.append(
                 {"field": field, "message": f"Sự kiện {event_type} không có trường “{name}”."}

@@ -10,6 +10,8 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from shared.api.dates import Day
+from shared.api.openapi import problem_responses
 from shared.runtime import context_of
 from stats.domain.period import Period
 from stats.services import reports
@@ -19,8 +21,11 @@ from stats.services.reports import GroupBy, ReportFormat
 router = APIRouter(tags=["reports"])
 
 AgencyCode = Annotated[str | None, Query(max_length=50)]
-From = Annotated[date, Query(alias="from", description="Ngày đầu kỳ (YYYY-MM-DD)")]
-To = Annotated[date, Query(alias="to", description="Ngày cuối kỳ (YYYY-MM-DD), tính cả ngày đó")]
+From = Annotated[Day, Query(alias="from", description="Ngày đầu kỳ (YYYY-MM-DD)")]
+To = Annotated[Day, Query(alias="to", description="Ngày cuối kỳ (YYYY-MM-DD), tính cả ngày đó")]
+
+# `agency_code` naming no agency.
+UNKNOWN_AGENCY = problem_responses(404)
 
 CSV = "text/csv"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -125,14 +130,15 @@ async def _report(ctx: Context, query: ReportQuery) -> dict[str, Any]:
     return await reports.processing_report(ctx.db, period, query.group_by, query.agency_code)
 
 
-@router.get("/reports/processing", response_model=ReportRead)
+@router.get("/reports/processing", response_model=ReportRead, responses=UNKNOWN_AGENCY)
 async def processing(ctx: Ctx, query: Params) -> dict[str, Any]:
     """Seed 001's table for the period: one row per agency, procedure or field, and totals."""
     return await _report(ctx, query)
 
 
 def _file_answer(description: str, media: str) -> dict[int | str, dict[str, Any]]:
-    return {200: {"description": description, "content": {media: {}}}}
+    binary = {"schema": {"type": "string", "format": "binary"}}
+    return {200: {"description": description, "content": {media: binary}}, **UNKNOWN_AGENCY}
 
 
 @router.get(
@@ -165,7 +171,7 @@ async def _file(ctx: Context, query: ReportQuery, kind: ReportFormat, media: str
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip
 
 
-@router.get("/indicators", response_model=IndicatorsRead)
+@router.get("/indicators", response_model=IndicatorsRead, responses=UNKNOWN_AGENCY)
 async def indicators(
     ctx: Ctx, start: From, end: To, agency_code: AgencyCode = None
 ) -> dict[str, Any]:
@@ -173,7 +179,9 @@ async def indicators(
     return await reports.indicators(ctx.db, Period(start, end), agency_code)
 
 
-@router.get("/public/awaiting-pickup", response_model=AwaitingPickupPageRead)
+@router.get(
+    "/public/awaiting-pickup", response_model=AwaitingPickupPageRead, responses=UNKNOWN_AGENCY
+)
 async def awaiting_pickup(
     ctx: Ctx,
     agency_code: AgencyCode = None,

@@ -20,7 +20,7 @@ class TokenRead(BaseModel):
     expires_in: int
 
 
-@router.post("/auth/token", response_model=TokenRead, responses=problem_responses(423, 429))
+@router.post("/auth/token", response_model=TokenRead, responses=problem_responses(401, 423, 429))
 async def token(
     username: Annotated[str, Form(max_length=64)],
     password: Annotated[str, Form(max_length=256)],

@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from shared.api.dates import Day, Moment
+from shared.api.openapi import problem_responses
 from shared.errors import NotFound
 from workflow.api.deps import Ctx, CurrentAdmin, current_admin
 from workflow.services import calendars
@@ -24,7 +26,7 @@ Half = Literal["morning", "afternoon"]
 class EntryIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    day: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$")
+    day: Day
     kind: Kind
     name: str = Field(min_length=1, max_length=200)
     half: Half | None = None
@@ -70,7 +72,8 @@ async def get_year(year: Year, ctx: Ctx) -> dict[str, Any]:
 @router.put("/calendar/{year}", response_model=YearSavedRead)
 async def put_year(year: Year, body: YearIn, ctx: Ctx, admin: CurrentAdmin) -> dict[str, Any]:
     """Replace a year's calendar from the official notice (due dates announced stay)."""
-    return await calendars.put_year(ctx, year, body.model_dump(), admin.name or str(admin.id))
+    entries = body.model_dump(mode="json")
+    return await calendars.put_year(ctx, year, entries, admin.name or str(admin.id))
 
 
 class OfficeHoursIn(BaseModel):
@@ -112,12 +115,12 @@ class PreviewRead(BaseModel):
     due_at: AwareDatetime
 
 
-@router.get("/deadlines/preview", response_model=PreviewRead)
+@router.get("/deadlines/preview", response_model=PreviewRead, responses=problem_responses(404))
 async def preview(
     ctx: Ctx,
     agency_code: Annotated[str, Query(max_length=50)],
     procedure_code: Annotated[str, Query(max_length=50)],
-    received_at: Annotated[AwareDatetime | None, Query()] = None,
+    received_at: Annotated[Moment | None, Query()] = None,
 ) -> dict[str, Any]:
     """The appointment a dossier received at that moment would get (now by default)."""
     at = received_at or datetime.now(UTC)

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
+from shared.api.bearer import BearerToken
 from shared.errors import Forbidden, Unauthenticated
 from shared.runtime import context_of
 from shared.security import TokenError
@@ -17,11 +18,11 @@ from workflow.services.context import Context
 Ctx = Annotated[Context, Depends(context_of)]
 
 
-def current_officer(ctx: Ctx, authorization: Annotated[str | None, Header()] = None) -> Officer:
-    if not authorization or not authorization.lower().startswith("bearer "):
+def current_officer(ctx: Ctx, token: BearerToken) -> Officer:
+    if token is None:
         raise Unauthenticated("Vui lòng đăng nhập.")
     try:
-        claims = ctx.verifier.verify(authorization[7:].strip())
+        claims = ctx.verifier.verify(token)
     except TokenError:
         raise Unauthenticated(
             "Phiên đăng nhập không hợp lệ hoặc đã hết hạn, vui lòng đăng nhập lại.",

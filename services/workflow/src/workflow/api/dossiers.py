@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from shared.api.uploads import Multipart
+from shared.api.dates import Day
+from shared.api.idempotency import IdempotencyKey
+from shared.api.openapi import problem_responses
+from shared.api.uploads import FILE, Multipart, multipart_body
 from shared.contracts import events as ev
 from shared.db.idempotency import Retry
 from workflow.api.deps import Ctx, CurrentOfficer
@@ -19,8 +21,10 @@ from workflow.services import actions, forms, results, views
 
 router = APIRouter(tags=["dossiers"])
 
-# A retried action with the same key and body gets the first answer again, not a 409.
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
+# What the work list reads as an assignee, empty for anyone (another value is refused
+# with 400 there).
+_HEX = "[0-9a-fA-F]"
+ASSIGNEE = {"pattern": f"^(|me|{_HEX}{{8}}(-?{_HEX}{{4}}){{3}}-?{_HEX}{{12}})$"}
 
 
 def _retry(key: str | None, action: Action, code: str, body: BaseModel | None) -> Retry:
@@ -58,12 +62,13 @@ class AssignIn(_Strict):
 
 
 class ReturnIn(_Strict):
-    originals_verified: bool
+    # Documented as the one value accepted; false is refused by the use case, in words.
+    originals_verified: bool = Field(json_schema_extra={"const": True})
     note: str | None = Field(None, max_length=2000)
 
 
 class ExtendIn(_Strict):
-    new_due_date: date
+    new_due_date: Day
     reason: str = Field(min_length=1, max_length=2000)
 
 
@@ -176,13 +181,16 @@ class ExtendedRead(ActionRead):
     original_due_at: AwareDatetime | None
 
 
-@router.get("/dossiers", response_model=WorkListRead)
+@router.get("/dossiers", response_model=WorkListRead, responses=problem_responses(400))
 async def work_list(
     ctx: Ctx,
     officer: CurrentOfficer,
     status: Annotated[list[ev.DossierStatus] | None, Query()] = None,
     overdue: bool | None = None,
-    assignee: Annotated[str | None, Query(max_length=64, description="`me` or an id")] = None,
+    assignee: Annotated[
+        str | None,
+        Query(max_length=64, description="`me` or an id", json_schema_extra=ASSIGNEE),
+    ] = None,
     procedure_code: Annotated[str | None, Query(max_length=50)] = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -202,7 +210,9 @@ async def detail(code: str, ctx: Ctx, officer: CurrentOfficer) -> dict[str, Any]
     return await views.detail(ctx, officer, code)
 
 
-@router.post("/dossiers/{code}/receive", response_model=ActionRead)
+@router.post(
+    "/dossiers/{code}/receive", response_model=ActionRead, responses=problem_responses(409)
+)
 async def receive(
     code: str,
     ctx: Ctx,
@@ -215,7 +225,11 @@ async def receive(
     return await actions.receive(ctx, officer, code, body.note if body else None, retry)
 
 
-@router.post("/dossiers/{code}/request-supplement", response_model=SupplementRequestedRead)
+@router.post(
+    "/dossiers/{code}/request-supplement",
+    response_model=SupplementRequestedRead,
+    responses=problem_responses(409),
+)
 async def request_supplement(
     code: str,
     body: SupplementRequestIn,
@@ -231,7 +245,7 @@ async def request_supplement(
     return await actions.request_supplement(ctx, officer, code, request, retry)
 
 
-@router.post("/dossiers/{code}/reject", response_model=ActionRead)
+@router.post("/dossiers/{code}/reject", response_model=ActionRead, responses=problem_responses(409))
 async def reject(
     code: str, body: RejectIn, ctx: Ctx, officer: CurrentOfficer, key: IdempotencyKey = None
 ) -> dict[str, Any]:
@@ -240,7 +254,7 @@ async def reject(
     return await actions.reject(ctx, officer, code, body.reason, retry)
 
 
-@router.post("/dossiers/{code}/assign", response_model=ActionRead)
+@router.post("/dossiers/{code}/assign", response_model=ActionRead, responses=problem_responses(409))
 async def assign(
     code: str, body: AssignIn, ctx: Ctx, officer: CurrentOfficer, key: IdempotencyKey = None
 ) -> dict[str, Any]:
@@ -249,7 +263,16 @@ async def assign(
     return await actions.assign(ctx, officer, code, body.officer, retry)
 
 
-@router.post("/dossiers/{code}/result", response_model=ResultRecordedRead)
+@router.post(
+    "/dossiers/{code}/result",
+    response_model=ResultRecordedRead,
+    responses=problem_responses(409),
+    openapi_extra=multipart_body(
+        ("summary",),
+        summary={"type": "string", "maxLength": 4000, "description": "The result in short."},
+        file=FILE,
+    ),
+)
 async def record_result(
     code: str, body: Multipart, ctx: Ctx, officer: CurrentOfficer
 ) -> dict[str, Any]:
@@ -257,7 +280,11 @@ async def record_result(
     return await results.record(ctx, officer, code, body)
 
 
-@router.post("/dossiers/{code}/submit-for-approval", response_model=ActionRead)
+@router.post(
+    "/dossiers/{code}/submit-for-approval",
+    response_model=ActionRead,
+    responses=problem_responses(409),
+)
 async def submit_for_approval(
     code: str,
     ctx: Ctx,
@@ -271,7 +298,9 @@ async def submit_for_approval(
     return await actions.submit_for_approval(ctx, officer, code, note, retry)
 
 
-@router.post("/dossiers/{code}/send-back", response_model=ActionRead)
+@router.post(
+    "/dossiers/{code}/send-back", response_model=ActionRead, responses=problem_responses(409)
+)
 async def send_back(
     code: str,
     body: RequiredNoteIn,
@@ -284,7 +313,9 @@ async def send_back(
     return await actions.send_back(ctx, officer, code, body.note, retry)
 
 
-@router.post("/dossiers/{code}/approve", response_model=ApprovedRead)
+@router.post(
+    "/dossiers/{code}/approve", response_model=ApprovedRead, responses=problem_responses(409)
+)
 async def approve(
     code: str,
     ctx: Ctx,
@@ -297,7 +328,9 @@ async def approve(
     return await actions.approve(ctx, officer, code, body.note if body else None, retry)
 
 
-@router.post("/dossiers/{code}/return-result", response_model=ActionRead)
+@router.post(
+    "/dossiers/{code}/return-result", response_model=ActionRead, responses=problem_responses(409)
+)
 async def return_result(
     code: str, body: ReturnIn, ctx: Ctx, officer: CurrentOfficer, key: IdempotencyKey = None
 ) -> dict[str, Any]:
@@ -307,7 +340,11 @@ async def return_result(
     return await actions.return_result(ctx, officer, code, verified, body.note, retry)
 
 
-@router.post("/dossiers/{code}/extend-deadline", response_model=ExtendedRead)
+@router.post(
+    "/dossiers/{code}/extend-deadline",
+    response_model=ExtendedRead,
+    responses=problem_responses(409),
+)
 async def extend_deadline(
     code: str, body: ExtendIn, ctx: Ctx, officer: CurrentOfficer, key: IdempotencyKey = None
 ) -> dict[str, Any]:
@@ -323,7 +360,8 @@ async def extend_deadline(
         200: {
             "description": "The form as PDF.",
             "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
-        }
+        },
+        **problem_responses(409),
     },
 )
 async def form_pdf(code: str, form: str, ctx: Ctx, officer: CurrentOfficer) -> Response:

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.contracts.events import DossierStatus
 from shared.errors import BadRequest
-from shared.pages import split_page
+from shared.pages import cursor_moment, split_page
 from workflow.adapters.tables import cases, history, pauses
 from workflow.domain.lifecycle import CLOCK_RUNNING
 from workflow.services.calendars import engine_for
@@ -48,7 +48,7 @@ def _decode(cursor: str) -> tuple[datetime, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         at, code = json.loads(raw)
-        return datetime.fromisoformat(at), str(code)
+        return cursor_moment(at), str(code)
     except (binascii.Error, ValueError, TypeError):
         raise BadRequest("Tham số cursor không hợp lệ.") from None
 

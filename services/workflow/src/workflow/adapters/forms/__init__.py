@@ -254,6 +254,19 @@ def _apology(form: _Form) -> None:
     form.signature_and_qr("THỦ TRƯỞNG CƠ QUAN", d.officer_name)
 
 
+# A table row cannot continue on the next page, so a note is shown with its line breaks
+# joined and cut at this many characters (the dossier's history keeps it whole): even in
+# the widest letters that stays far shorter than a page.
+CONTROL_NOTE_CHARS = 500
+
+
+def _clipped(note: str) -> str:
+    flat = " ".join(note.split())
+    if len(flat) <= CONTROL_NOTE_CHARS:
+        return flat
+    return flat[: CONTROL_NOTE_CHARS - 1].rstrip() + "…"
+
+
 def _control_sheet(form: _Form) -> None:
     d = form.dossier
     form.field("Kèm theo hồ sơ của", d.applicant_name)
@@ -262,7 +275,7 @@ def _control_sheet(form: _Form) -> None:
     form.ln(2)
     rows = [("TT", "Thời gian giao, nhận", "Cán bộ", "Nội dung", "Kết quả, ghi chú")]
     for number, entry in enumerate(d.history, 1):
-        result = entry.to_status if not entry.note else f"{entry.to_status}: {entry.note}"
+        result = entry.to_status if not entry.note else f"{entry.to_status}: {_clipped(entry.note)}"
         rows.append((str(number), short(entry.at), entry.actor, entry.action, result))
     form.set_font("DejaVu", "", 8)
     with form.table(col_widths=(8, 30, 35, 40, 62), line_height=5) as table:
