@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
 
 from shared.api.bearer import BearerToken
 from shared.errors import Forbidden, Unauthenticated
