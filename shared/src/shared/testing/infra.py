@@ -186,6 +186,13 @@ def _start_seaweedfs(data_dir: Path) -> tuple[subprocess.Popen[bytes], ObjectSto
     return proc, server
 
 
+def _port_taken(error: str) -> bool:
+    """Whether weed exited because one of the ports it was given was taken meanwhile."""
+    return "address already in use" in error or (
+        "Port allocation failed" in error and "is not available" in error
+    )
+
+
 def _stop(proc: subprocess.Popen[bytes]) -> None:
     proc.terminate()
     try:
@@ -200,14 +207,15 @@ def seaweedfs(data_dir: Path) -> Iterator[ObjectStoreServer]:
     """A real `weed mini` (S3 gateway) on free ports, data on disk under `data_dir`.
 
     A port found free can be taken by another process before weed binds it; weed then
-    exits at once, and it is started again on other ports.
+    exits at once (either when it checks its ports, "port ... is not available", or when
+    it binds one, "address already in use"), and it is started again on other ports.
     """
-    for attempt in range(3):
+    for attempt in range(5):
         try:
             proc, server = _start_seaweedfs(data_dir)
             break
         except RuntimeError as exc:
-            if "address already in use" not in str(exc) or attempt == 2:
+            if not _port_taken(str(exc)) or attempt == 4:
                 raise
     try:
         yield server
