@@ -26,6 +26,7 @@ from services.stats.tests.conftest import StartStats, start_stats
 from shared.contracts.events import VIETNAM
 from stats.domain.counting import Facts, Pause, contribution, unit_start
 from stats.services.projection import ALL_AGENCIES, ALL_PROCEDURES, UNITS
+from tests.perf.support import Results
 
 __all__ = ["start_stats"]
 
@@ -83,11 +84,12 @@ def _percentiles(samples: list[float]) -> tuple[float, float]:
 
 
 async def test_year_report_latency_grows_with_counters_not_dossiers(
-    start_stats: StartStats,
+    start_stats: StartStats, results: Results
 ) -> None:
+    figures = results
     stats = await start_stats()
     dsn = stats.runtime.settings.database_url.replace("postgresql+asyncpg", "postgresql")
-    results = []
+    measured = []
     async with httpx.AsyncClient(base_url=stats.url, timeout=60) as client:
         for size in SIZES:
             started = time.perf_counter()
@@ -134,12 +136,15 @@ async def test_year_report_latency_grows_with_counters_not_dossiers(
                     await session.execute(text(SCAN), {"s": s, "e": e})
                     scans.append(time.perf_counter() - began)
             total = answer.json()["totals"]["total"]
-            results.append((size, len(counters), loaded, _percentiles(samples),
+            measured.append((size, len(counters), loaded, _percentiles(samples),
                             _percentiles(by_procedure), statistics.median(scans) * 1000, total))  # fmt: skip
 
     print(f"\nOne-year processing report, {RUNS} requests per size")
     print(f"{'dossiers':>10} {'counter rows':>13} {'load s':>7} {'agency p50':>11} "
           f"{'p99':>8} {'procedure p50':>14} {'scan p50':>9} {'scan/report':>12}")  # fmt: skip
-    for size, rows, loaded, (p50, p99), (q50, _), scan, total in results:
+    section = f"one-year processing report ({RUNS} requests per size)"
+    for size, rows, loaded, (p50, p99), (q50, _), scan, total in measured:
+        figures.add(section, f"{size:,} dossiers ({rows:,} counter rows): by agency p50", p50,
+                    "ms", raw=scan, raw_name="scan of the facts p50", note=f"p99 {p99:.1f} ms")  # fmt: skip
         print(f"{size:>10,} {rows:>13,} {loaded:>7.0f} {p50:>9.1f}ms {p99:>6.1f}ms "
               f"{q50:>12.1f}ms {scan:>7.1f}ms {scan / p50:>11.1f}x  (total {total:,})")  # fmt: skip
