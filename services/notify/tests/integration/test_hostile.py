@@ -20,9 +20,11 @@ async def test_nul_or_a_surrogate_in_any_parameter_is_refused_naming_it(
         spec = (await client.get("/openapi.json")).json()
         sent, wrong = await walk.unrefused(client, spec, officer("admin"))
         surrogates, faults = await walk.faults(client, spec, officer("admin"))
-    assert sent >= 15
+    # Every parameter of the operations an admin reaches (the development SMS box is not
+    # served outside the development provider, so its two are not among them).
+    assert sent >= 13
     assert wrong == []
-    assert surrogates >= 11
+    assert surrogates >= 9
     assert faults == []
 
 
