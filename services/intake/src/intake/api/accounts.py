@@ -218,7 +218,9 @@ async def unlock(body: UnlockConfirm, ctx: Ctx, address: ClientAddress) -> dict[
     return {"detail": "Tài khoản đã được mở khóa, vui lòng đăng nhập."}
 
 
-@router.post("/auth/token", response_model=TokenRead, responses=problem_responses(423, 429))
+@router.post(
+    "/auth/token", response_model=TokenRead, responses=problem_responses(401, 403, 423, 429)
+)
 async def token(
     username: Annotated[str, Form(max_length=32, description="Số định danh cá nhân")],
     password: Annotated[str, Form(max_length=identity.PASSWORD_MAX_LENGTH)],
