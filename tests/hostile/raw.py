@@ -120,6 +120,9 @@ async def exchange(
             writer.write(chunk)
             await writer.drain()
             sent += len(chunk)
+            # drain() does not yield while the socket takes the bytes: give the reader its
+            # turn, so an answer that has come stops the writing as a listening client would.
+            await asyncio.sleep(0)
 
     writing = asyncio.create_task(write())
     try:

@@ -188,8 +188,12 @@ class RequestGuard:
                 return b"".join(chunks), False
 
     async def _too_large(self, send: Send) -> None:
+        # The rest of the body is not read: the connection is closed after the answer, so the
+        # server does not go on receiving (and the client stops sending) what it refused.
         mib = self.limits.max_body / (1024 * 1024)
-        await self._answer(send, 413, f"Dữ liệu gửi lên vượt quá {mib:g} MB.")
+        await self._answer(
+            send, 413, f"Dữ liệu gửi lên vượt quá {mib:g} MB.", headers={"Connection": "close"}
+        )
 
     async def _invalid(self, send: Send, errors: list[tuple[str, str]]) -> None:
         await self._answer(
