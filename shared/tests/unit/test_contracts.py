@@ -98,4 +98,5 @@ def test_published_asyncapi_document_matches_the_models() -> None:
         "dossier_sent_back",
         "catalogue_published",
         "dossier_resumed",
+        "dossier_stopped",
     }

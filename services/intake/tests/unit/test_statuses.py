@@ -5,7 +5,7 @@ from __future__ import annotations
 from intake.domain import statuses
 from shared.contracts.events import DossierStatus
 
-ENDED_WITHOUT_RESULT = {DossierStatus.REJECTED, DossierStatus.WITHDRAWN}
+ENDED_WITHOUT_RESULT = {DossierStatus.REJECTED, DossierStatus.WITHDRAWN, DossierStatus.STOPPED}
 
 
 def test_every_status_is_a_draft_open_resolved_or_ended_and_only_one() -> None:

@@ -36,6 +36,9 @@ class DossierStatus(StrEnum):
     RETURNED = "returned"
     REJECTED = "rejected"
     WITHDRAWN = "withdrawn"
+    # The citizen did not supplement in time and the receiver stopped the processing
+    # (the national portal's TrangThaiHoSo 8).
+    STOPPED = "stopped"
 
 
 class Channel(StrEnum):
@@ -290,6 +293,16 @@ class DossierRejected(WorkflowDossierEvent):
     reason: str
     rejected_at: AwareDatetime
     stage: Literal["intake", "processing"]
+
+
+class DossierStopped(WorkflowDossierEvent):
+    """The supplement deadline passed without a supplement: the receiver stopped the
+    processing. Final, like a rejection; counted apart in the report."""
+
+    event_type = "dossier.stopped"
+
+    reason: str
+    stopped_at: AwareDatetime
 
 
 class DossierAssigned(WorkflowDossierEvent):
