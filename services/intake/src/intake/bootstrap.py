@@ -4,13 +4,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from intake.adapters.tables import idempotency_keys
+from intake.adapters.tables import idempotency_keys, login_failures
 from intake.api import router
 from intake.config import IntakeSettings
 from intake.consumers import HANDLERS
 from intake.services import catalogue
 from intake.services.context import ATTACHMENTS_BUCKET, Context
 from shared.db.idempotency import IdempotencyKeys
+from shared.db.lockout import SignInLockout
 from shared.runtime import Resources, ServiceDefinition
 from shared.security import CITIZEN_AUDIENCE, TokenIssuer, jwks_router
 
@@ -30,6 +31,13 @@ def build(settings: IntakeSettings | None = None) -> ServiceDefinition[Context]:
             tokens=tokens,
             verifier=tokens.verifier(),
             idempotency=IdempotencyKeys(idempotency_keys, settings.secret("jwt_secret")),
+            lockout=SignInLockout(
+                login_failures,
+                settings.secret("jwt_secret"),
+                max_failures=settings.login_max_failures,
+                max_failures_all_addresses=settings.login_max_failures_all_addresses,
+                lockout_seconds=settings.lockout_seconds,
+            ),
         )
         # The catalogue shipped with this version of the service is the one in force.
         await catalogue.load_catalogue(ctx)

@@ -6,9 +6,10 @@ from typing import Any
 
 from shared.db.idempotency import IdempotencyKeys
 from shared.db.limits import RateLimits
+from shared.db.lockout import SignInLockout
 from shared.runtime import Resources, ServiceDefinition
 from shared.security import OFFICER_AUDIENCE, TokenIssuer, jwks_router
-from workflow.adapters.tables import idempotency_keys, rate_limits
+from workflow.adapters.tables import idempotency_keys, login_failures, rate_limits
 from workflow.api import router
 from workflow.config import WorkflowSettings
 from workflow.consumers import HANDLERS
@@ -33,6 +34,13 @@ def build(settings: WorkflowSettings | None = None) -> ServiceDefinition[Context
             verifier=tokens.verifier(),
             idempotency=IdempotencyKeys(idempotency_keys, settings.secret("jwt_secret")),
             limits=RateLimits(rate_limits, settings.secret("jwt_secret")),
+            lockout=SignInLockout(
+                login_failures,
+                settings.secret("jwt_secret"),
+                max_failures=settings.login_max_failures,
+                max_failures_all_addresses=settings.login_max_failures_all_addresses,
+                lockout_seconds=settings.lockout_seconds,
+            ),
         )
         await calendars.store_shipped_years(ctx)
         if settings.seed_demo_officers and settings.environment == "development":

@@ -18,8 +18,10 @@ class WorkflowSettings(BaseServiceSettings):
     # An officer's token lasts a working shift.
     token_ttl_seconds: int = 8 * 3600
     # Wrong passwords in a row, per officer and client address, lock sign-in from that
-    # address for a while, twice as long each time (to a day).
+    # address for a while, twice as long each time (to a day); this many from all
+    # addresses together lock the officer everywhere, until an admin resets the password.
     login_max_failures: int = 5
+    login_max_failures_all_addresses: int = 100
     lockout_seconds: int = 300
     # Sign-in attempts per window, from one address and for one username: a whole office
     # behind one address signs in at the start of a shift.

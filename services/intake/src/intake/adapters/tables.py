@@ -22,6 +22,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from shared.db import new_metadata
 from shared.db.idempotency import idempotency_table
 from shared.db.limits import rate_limits_table
+from shared.db.lockout import login_failures_table
 
 metadata = new_metadata()
 
@@ -99,18 +100,8 @@ one_time_codes = Table(
     PrimaryKeyConstraint("subject", "purpose"),
 )
 
-# Wrong passwords per ID number typed (its pseudonym, account or not) and per address
-# (a pseudonym too), and from all addresses together (`source` = '*').
-login_failures = Table(
-    "login_failures",
-    metadata,
-    Column("subject", Text, nullable=False),
-    Column("source", Text, nullable=False),
-    Column("failures", Integer, nullable=False),
-    Column("locked_until", DateTime(timezone=True)),
-    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    PrimaryKeyConstraint("subject", "source"),
-)
+# Wrong passwords per ID number typed and address, and in all (shared/db/lockout.py).
+login_failures = login_failures_table(metadata)
 
 # --- dossiers ---------------------------------------------------------------------------
 

@@ -9,7 +9,6 @@ active account is told by SMS when someone registers with their number.
 
 from __future__ import annotations
 
-import math
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -22,13 +21,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from intake.adapters.tables import accounts
 from intake.domain.identity import id_number_warnings
 from intake.domain.statuses import AccountStatus
-from intake.services import codes, lockout
+from intake.services import codes
 from intake.services.codes import NewCode
 from intake.services.context import Context
 from intake.services.sealing import keyed_digest, pseudonym
 from shared.contracts.events import AccountRegistrationAttempted
 from shared.db.idempotency import Answer, Retry
-from shared.errors import Forbidden, Locked, NotFound, Refused, Unauthenticated, field_error
+from shared.errors import Forbidden, NotFound, Unauthenticated, field_error
 from shared.security.passwords import hash_off_loop, verify_decoy_off_loop, verify_off_loop
 
 
@@ -209,26 +208,12 @@ async def request_unlock(ctx: Context, id_number: str) -> None:
 async def unlock(ctx: Context, id_number: str, otp: str, address: str) -> None:
     """With the code sent to the phone, lift the lockout of all addresses together and
     that of the caller's own (other addresses keep theirs)."""
-    subject = codes.subject_of(ctx, id_number)
     async with ctx.db.transaction() as session:
         opened = await codes.check(ctx, session, id_number, codes.UNLOCK, otp)
         if isinstance(opened, uuid.UUID):
-            await lockout.serialise(session, subject)
-            await lockout.forget(session, subject, lockout.source_of(ctx, address))
+            await ctx.lockout.forget(session, id_number, address)
             return
     raise opened
-
-
-def _locked(until: datetime, now: datetime) -> Refused:
-    retry_after = max(1, math.ceil((until - now).total_seconds()))
-    minutes = math.ceil(retry_after / 60)
-    return Locked(
-        f"Tài khoản tạm thời bị khóa do nhập sai mật khẩu nhiều lần. "
-        f"Vui lòng thử lại sau {minutes} phút.",
-        title="Tài khoản tạm thời bị khóa",
-        type_="urn:dvc:account-locked",
-        retry_after=retry_after,
-    )
 
 
 _WRONG_CREDENTIALS = "Số định danh hoặc mật khẩu không đúng."
@@ -237,40 +222,28 @@ _WRONG_CREDENTIALS = "Số định danh hoặc mật khẩu không đúng."
 async def authenticate(ctx: Context, username: str, password: str, address: str) -> tuple[str, int]:
     """A citizen's access token and its lifetime in seconds, for the right password."""
     id_number = username.strip()
-    subject, source = codes.subject_of(ctx, id_number), lockout.source_of(ctx, address)
-    problem: Refused | None = None
+    # Counted before the check (shared/db/lockout.py), in a short transaction: the slow
+    # hash runs with no connection held.
     async with ctx.db.transaction() as session:
-        await lockout.serialise(session, subject)
-        now = datetime.now(UTC)
-        until = await lockout.locked_until(session, subject, source, now)
-        if until is not None:
-            # Not even a right password opens a locked account: guessing must stop.
-            raise _locked(until, now)
+        attempt = await ctx.lockout.attempt(session, id_number, address)
         account = (
             await session.execute(select(accounts).where(accounts.c.id_number == id_number))
         ).first()
-        if account is None:
-            # As slow as a real check, and counted as one: nothing tells who has an account.
-            await verify_decoy_off_loop(password)
-        if account is None or not await verify_off_loop(account.password_hash, password):
-            until = await lockout.count_failure(ctx, session, subject, source, now)
-            problem = (
-                _locked(until, now)
-                if until is not None
-                else Unauthenticated(_WRONG_CREDENTIALS, type_="urn:dvc:invalid-credentials")
-            )
-        else:
-            await lockout.forget(session, subject, source)
-            if account.status != AccountStatus.ACTIVE:
-                problem = Forbidden(
-                    "Tài khoản chưa được xác thực số điện thoại. Vui lòng nhập mã xác thực "
-                    "đã gửi qua tin nhắn, hoặc yêu cầu gửi lại mã.",
-                    type_="urn:dvc:account-not-verified",
-                )
-    # Raised after the block: the counted failure must commit, not roll back.
-    if problem is not None:
-        raise problem
-    assert account is not None
+    if account is None:
+        # As slow as a real check, and counted as one: nothing tells who has an account.
+        await verify_decoy_off_loop(password)
+    if account is None or not await verify_off_loop(account.password_hash, password):
+        raise attempt.refusal() or Unauthenticated(
+            _WRONG_CREDENTIALS, type_="urn:dvc:invalid-credentials"
+        )
+    async with ctx.db.transaction() as session:
+        await ctx.lockout.succeeded(session, attempt)
+    if account.status != AccountStatus.ACTIVE:
+        raise Forbidden(
+            "Tài khoản chưa được xác thực số điện thoại. Vui lòng nhập mã xác thực "
+            "đã gửi qua tin nhắn, hoặc yêu cầu gửi lại mã.",
+            type_="urn:dvc:account-not-verified",
+        )
     return ctx.tokens.issue(str(account.id), "citizen")
 
 

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.config import IntakeSettings
 from shared.db.idempotency import Answer, IdempotencyKeys, Retry
+from shared.db.lockout import SignInLockout
 from shared.runtime import Resources
 from shared.security import TokenIssuer, TokenVerifier
 
@@ -21,6 +22,8 @@ class Context(Resources[IntakeSettings]):
     verifier: TokenVerifier
     # Retried requests (`Idempotency-Key`) get their first answer again.
     idempotency: IdempotencyKeys
+    # Wrong passwords, per ID number and address and in all (shared/db/lockout.py).
+    lockout: SignInLockout
 
     async def once(
         self, scope: str, retry: Retry, run: Callable[[AsyncSession], Awaitable[Answer]]

@@ -21,6 +21,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from shared.db import new_metadata
 from shared.db.idempotency import idempotency_table
 from shared.db.limits import rate_limits_table
+from shared.db.lockout import login_failures_table
 
 metadata = new_metadata()
 
@@ -90,19 +91,8 @@ officers = Table(
     Index("ix_officers_agency_role", "agency_code", "role"),
 )
 
-# Wrong passwords in a row per officer and client address (a keyed digest, not the
-# address): guessing from one address locks the officer out there, not everywhere.
-login_failures = Table(
-    "login_failures",
-    metadata,
-    Column("officer_id", UUID(as_uuid=True), ForeignKey("officers.id"), nullable=False),
-    Column("address", Text, nullable=False),
-    Column("failures", Integer, nullable=False),
-    _at("locked_until"),
-    _at("updated_at", nullable=False),
-    PrimaryKeyConstraint("officer_id", "address"),
-    Index("ix_login_failures_updated", "updated_at"),
-)
+# Wrong passwords per username typed and address, and in all (shared/db/lockout.py).
+login_failures = login_failures_table(metadata)
 
 # --- cases: the dossier as the officers handle it ---------------------------------------
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from shared.db.idempotency import IdempotencyKeys
 from shared.db.limits import RateLimits
+from shared.db.lockout import SignInLockout
 from shared.runtime import Resources
 from shared.security import TokenIssuer, TokenVerifier
 from workflow.config import WorkflowSettings
@@ -21,3 +22,5 @@ class Context(Resources[WorkflowSettings]):
     idempotency: IdempotencyKeys
     # Sign-in attempts counted per address and per username.
     limits: RateLimits
+    # Wrong passwords, per username and address and in all (shared/db/lockout.py).
+    lockout: SignInLockout
