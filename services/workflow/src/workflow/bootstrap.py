@@ -1,6 +1,7 @@
 """The composition root of workflow: every dependency is chosen here, once."""
 
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,7 @@ from shared.db.limits import RateLimits
 from shared.db.lockout import SignInLockout
 from shared.runtime import Resources, ServiceDefinition
 from shared.security import OFFICER_AUDIENCE, TokenIssuer, jwks_router
+from shared.security.sessions import SessionVersions
 from workflow.adapters.tables import idempotency_keys, login_failures, rate_limits
 from workflow.api import router
 from workflow.config import WorkflowSettings
@@ -41,6 +43,7 @@ def build(settings: WorkflowSettings | None = None) -> ServiceDefinition[Context
                 max_failures_all_addresses=settings.login_max_failures_all_addresses,
                 lockout_seconds=settings.lockout_seconds,
             ),
+            sessions=SessionVersions(partial(officers.session_version, resources.db)),
         )
         await calendars.store_shipped_years(ctx)
         if settings.seed_demo_officers and settings.environment == "development":

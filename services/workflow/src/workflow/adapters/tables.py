@@ -16,7 +16,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
 from shared.db import new_metadata
 from shared.db.idempotency import idempotency_table
@@ -80,15 +80,47 @@ officers = Table(
     Column("id", UUID(as_uuid=True), primary_key=True),
     Column("username", Text, nullable=False, unique=True),
     Column("full_name", Text, nullable=False),
-    Column("role", Text, nullable=False),
+    # One or more of receiver, processor, approver, admin (domain/staff.py's order).
+    Column("roles", ARRAY(Text), nullable=False),
     Column("agency_code", Text, nullable=False),
     Column("password_hash", Text, nullable=False),
     Column("phone", Text),
     Column("email", Text),
     Column("active", Boolean, nullable=False, server_default=text("true")),
+    # A temporary password (a new officer, an admin's reset): until it is changed, the
+    # officer's token opens nothing but `POST /auth/password`.
+    Column("must_change_password", Boolean, nullable=False, server_default=text("false")),
+    # Carried by every token; raised by a password change or reset, a deactivation or new
+    # roles, which ends every session opened before.
+    Column("session_version", Integer, nullable=False, server_default=text("0")),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    CheckConstraint("role IN ('receiver', 'processor', 'approver', 'admin')", name="role"),
-    Index("ix_officers_agency_role", "agency_code", "role"),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint(
+        "cardinality(roles) > 0 AND roles <@ ARRAY['receiver', 'processor', 'approver', 'admin']",
+        name="roles",
+    ),
+    Index("ix_officers_agency_username", "agency_code", "username"),
+)
+
+# Every change to an officer (created, edited, deactivated, password reset or changed):
+# who, when, what; never a password. Append-only (a trigger refuses updates).
+officer_changes = Table(
+    "officer_changes",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    _at("at", nullable=False),
+    # None: the installation's command line (the first admin).
+    Column("actor_id", UUID(as_uuid=True)),
+    Column("actor_name", Text, nullable=False),
+    Column("actor_agency", Text),
+    Column("officer_id", UUID(as_uuid=True), ForeignKey("officers.id"), nullable=False),
+    Column("username", Text, nullable=False),
+    Column("agency_code", Text, nullable=False),
+    Column("action", Text, nullable=False),
+    # The fields changed, {field: [before, after]}; for a password only that it changed.
+    Column("changes", JSONB, nullable=False),
+    Index("ix_officer_changes_officer", "officer_id", "id"),
+    Index("ix_officer_changes_agency", "agency_code", "id"),
 )
 
 # Wrong passwords per username typed and address, and in all (shared/db/lockout.py).

@@ -2,8 +2,8 @@
 
 from fastapi import APIRouter
 
-from workflow.api import auth, calendar, dossiers
+from workflow.api import auth, calendar, dossiers, staff
 
 router = APIRouter(prefix="/api/v1")
-for module in (auth, dossiers, calendar):
+for module in (auth, dossiers, calendar, staff):
     router.include_router(module.router)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Form, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.api.openapi import problem_responses
-from workflow.api.deps import ClientAddress, Ctx
+from workflow.api.deps import ClientAddress, Ctx, SignedInOfficer
 from workflow.services import officers
 
 router = APIRouter(tags=["auth"])
@@ -18,6 +18,19 @@ class TokenRead(BaseModel):
     access_token: str
     token_type: Literal["bearer"]
     expires_in: int
+    must_change_password: bool = Field(
+        False, description="A temporary password: the token opens only `POST /auth/password`."
+    )
+
+
+class PasswordChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    current_password: str = Field(min_length=1, max_length=256)
+    new_password: str = Field(
+        min_length=1, max_length=256,
+        description="Ít nhất 10 ký tự, có cả chữ cái và chữ số, không chứa tên đăng nhập.",
+    )  # fmt: skip
 
 
 @router.post("/auth/token", response_model=TokenRead, responses=problem_responses(401, 423, 429))
@@ -35,4 +48,21 @@ async def token(
     # RFC 6749 §5.1: a token answer must not be cached.
     response.headers["Cache-Control"] = "no-store"
     response.headers["Pragma"] = "no-cache"
+    return answer
+
+
+@router.post("/auth/password", response_model=TokenRead, responses=problem_responses(423, 429))
+async def change_password(
+    body: PasswordChange,
+    ctx: Ctx,
+    officer: SignedInOfficer,
+    address: ClientAddress,
+    response: Response,
+) -> dict[str, Any]:
+    """The signed-in officer's new password (also the temporary one's replacement): every
+    other session ends; the token answered goes on with this one."""
+    answer = await officers.change_password(
+        ctx, officer, body.current_password, body.new_password, address
+    )
+    response.headers["Cache-Control"] = "no-store"
     return answer

@@ -7,6 +7,7 @@ withdraw); timers only announce and never change a status.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from enum import StrEnum
@@ -102,10 +103,11 @@ RULES: dict[Action, Rule] = {
 }
 
 
-def allowed(role: str, action: Action) -> None:
-    """Forbidden unless an officer of `role` may ever take `action` (admins administer,
-    not process)."""
-    if role not in RULES[action].roles:
+def allowed(roles: str | Iterable[str], action: Action) -> None:
+    """Forbidden unless an officer holding `roles` (one or several) may ever take `action`
+    (admins administer, not process)."""
+    held = {roles} if isinstance(roles, str) else set(roles)
+    if not held & RULES[action].roles:
         raise Forbidden("Vai trò của bạn không được thực hiện thao tác này.")
 
 

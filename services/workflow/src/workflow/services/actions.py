@@ -47,7 +47,7 @@ from workflow.services.context import Context
 async def begin(session: AsyncSession, officer: Officer, action: Action, code: str) -> Case:
     """The case, locked, once the officer's role may take `action` and the state machine
     allows it from the case's status (another agency's case is not found)."""
-    allowed(officer.role, action)
+    allowed(officer.roles or {officer.role}, action)
     case = await read_case(session, code, officer.agency_code, lock=True)
     check(action, case)
     return case
@@ -213,7 +213,7 @@ async def _processor(session: AsyncSession, agency_code: str, ref: str) -> Any:
                 select(officers).where(
                     condition,
                     officers.c.agency_code == agency_code,
-                    officers.c.role == Role.PROCESSOR.value,
+                    officers.c.roles.contains([Role.PROCESSOR.value]),
                     officers.c.active,
                 )
             )

@@ -23,6 +23,7 @@ from shared.messaging import Outbox
 from workflow.adapters.tables import cases, history, timers
 from workflow.domain.deadlines import DeadlineEngine
 from workflow.domain.lifecycle import Action, Recorded, Role, next_status
+from workflow.domain.staff import primary_role
 
 Case = Mapping[str, Any]
 
@@ -31,8 +32,16 @@ Case = Mapping[str, Any]
 class Officer:
     id: uuid.UUID
     name: str
+    # The widest role held (events and history name it); `roles`: all of them.
     role: Role
     agency_code: str
+    roles: frozenset[Role] = frozenset()
+    username: str = ""
+    # A temporary password not yet changed: nothing but changing it is allowed.
+    must_change_password: bool = False
+
+    def holds(self, role: Role) -> bool:
+        return role == self.role or role in self.roles
 
     @property
     def actor(self) -> ev.Actor:
@@ -156,7 +165,9 @@ async def announce(
 
 def officer_actor(row: Mapping[str, Any]) -> ev.Actor:
     """An officer of the `officers` table, as events name them."""
-    return ev.Actor(kind="officer", id=str(row["id"]), name=row["full_name"], role=row["role"])
+    return ev.Actor(
+        kind="officer", id=str(row["id"]), name=row["full_name"], role=primary_role(row["roles"])
+    )
 
 
 async def schedule_timers(session: AsyncSession, case: Case, engine: DeadlineEngine) -> None:

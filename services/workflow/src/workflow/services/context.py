@@ -9,6 +9,7 @@ from shared.db.limits import RateLimits
 from shared.db.lockout import SignInLockout
 from shared.runtime import Resources
 from shared.security import TokenIssuer, TokenVerifier
+from shared.security.sessions import SessionVersions
 from workflow.config import WorkflowSettings
 
 RESULTS_BUCKET = "dossier-results"
@@ -24,3 +25,5 @@ class Context(Resources[WorkflowSettings]):
     limits: RateLimits
     # Wrong passwords, per username and address and in all (shared/db/lockout.py).
     lockout: SignInLockout
+    # Each officer's session version: a token of an older one is refused.
+    sessions: SessionVersions

@@ -16,7 +16,8 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Text, select
+from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.contracts import events as ev
@@ -112,7 +113,7 @@ async def _responsible(session: AsyncSession, case: Any, *, overdue: bool) -> li
     query = select(officers).where(
         officers.c.active,
         officers.c.agency_code == case["agency_code"],
-        condition | officers.c.role.in_(roles),
+        condition | officers.c.roles.overlap(array(roles, type_=Text)),
     )
     return list((await session.execute(query.order_by(officers.c.username))).mappings())
 
