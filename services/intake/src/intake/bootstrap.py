@@ -1,6 +1,7 @@
 """The composition root of intake: every dependency is chosen here, once."""
 
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -8,12 +9,13 @@ from intake.adapters.tables import idempotency_keys, login_failures
 from intake.api import router
 from intake.config import IntakeSettings
 from intake.consumers import HANDLERS
-from intake.services import catalogue
+from intake.services import accounts, catalogue
 from intake.services.context import ATTACHMENTS_BUCKET, Context
 from shared.db.idempotency import IdempotencyKeys
 from shared.db.lockout import SignInLockout
 from shared.runtime import Resources, ServiceDefinition
 from shared.security import CITIZEN_AUDIENCE, TokenIssuer, jwks_router
+from shared.security.sessions import SessionVersions
 
 
 def build(settings: IntakeSettings | None = None) -> ServiceDefinition[Context]:
@@ -38,6 +40,7 @@ def build(settings: IntakeSettings | None = None) -> ServiceDefinition[Context]:
                 max_failures_all_addresses=settings.login_max_failures_all_addresses,
                 lockout_seconds=settings.lockout_seconds,
             ),
+            sessions=SessionVersions(partial(accounts.session_version, resources.db)),
         )
         # The catalogue shipped with this version of the service is the one in force.
         await catalogue.load_catalogue(ctx)

@@ -266,6 +266,18 @@ async def test_the_slow_steps_are_the_same_on_every_path_and_off_the_event_loop(
                 post("/api/v1/accounts/unlock/confirm", i, otp="000000")
                 for i in (UNKNOWN_ID, ID_NUMBER)
             ],
+            "password reset": [
+                post("/api/v1/accounts/password-reset", i) for i in (UNKNOWN_ID, ID_NUMBER)
+            ],
+            "password reset code": [
+                post(
+                    "/api/v1/accounts/password-reset/confirm",
+                    i,
+                    otp="000000",
+                    new_password="matkhaumoi2026",
+                )
+                for i in (UNKNOWN_ID, ID_NUMBER)
+            ],
         }
         for name, sends in paths.items():
             steps = [await slow_steps(send) for send in sends]

@@ -324,3 +324,29 @@ def _text(message: Any) -> str:
     body = message.get_payload(decode=True)
     assert isinstance(body, bytes)
     return body.decode()
+
+
+async def test_the_owner_is_told_when_the_password_is_reset_or_changed(
+    notify: ServiceUnderTest, smtp: tuple[Mailbox, int]
+) -> None:
+    mailbox, _ = smtp
+    for how in ("reset", "change"):
+        await notify.publish(
+            Envelope.wrap(
+                ev.AccountPasswordChanged(
+                    account_id=uuid.uuid4(), how=how, phone="0911222333",
+                    email="bich@example.vn", full_name="Nguyễn Thị Bích", changed_at=NOW,
+                ),
+                source="intake",
+            )
+        )  # fmt: skip
+    await settled(notify, 2 * 2)
+    texts = [text for phone, text in sms(notify).sent if phone == "0911222333"]
+    assert len(texts) == 2
+    assert any("dat lai bang ma xac thuc" in t for t in texts)
+    assert any("vua duoc thay doi" in t for t in texts)
+    assert all(t.isascii() for t in texts)
+    mails = mailbox.to("bich@example.vn")
+    assert len(mails) == 2
+    assert all("Mật khẩu" in m["Subject"] for m in mails)
+    assert all("Nguyễn Thị Bích" in _text(m) for m in mails)

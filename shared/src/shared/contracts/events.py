@@ -234,6 +234,21 @@ class AccountRegistrationAttempted(EventData):
     attempted_at: AwareDatetime
 
 
+class AccountPasswordChanged(EventData):
+    """A citizen's password was reset with a code sent to the phone, or changed while
+    signed in: every other session has ended, and the owner is told on the verified phone
+    (and by e-mail, if given), so that a change they did not make does not go unseen."""
+
+    event_type = "account.password_changed"
+
+    account_id: uuid.UUID
+    how: Literal["reset", "change"]
+    phone: str = sensitive()
+    email: str | None = sensitive(default=None)
+    full_name: str = sensitive()
+    changed_at: AwareDatetime
+
+
 class FeedbackSubmitted(EventData):
     event_type = "feedback.submitted"
 

@@ -79,6 +79,9 @@ accounts = Table(
     Column("email", Text),
     Column("password_hash", Text, nullable=False),
     Column("status", Text, nullable=False),
+    # Carried by every token (`sv`); raised by a password reset or change, which ends
+    # every session opened before (shared/security/sessions.py).
+    Column("session_version", Integer, nullable=False, server_default=text("0")),
     # For a pending account, when its registration began: it expires from then.
     _created(),
     CheckConstraint("status IN ('pending_verification', 'active')", name="status"),

@@ -122,6 +122,35 @@ class UnlockRead(BaseModel):
     detail: str
 
 
+class PasswordResetConfirm(AccountVerify):
+    new_password: str = Field(
+        max_length=identity.PASSWORD_MAX_LENGTH,
+        description="Ít nhất 8 ký tự, có cả chữ cái và chữ số.",
+    )
+
+    @field_validator("new_password")
+    @classmethod
+    def _password(cls, value: str) -> str:
+        return identity.check_password(value)
+
+
+class PasswordChange(Strict):
+    current_password: str = Field(min_length=1, max_length=identity.PASSWORD_MAX_LENGTH)
+    new_password: str = Field(
+        max_length=identity.PASSWORD_MAX_LENGTH,
+        description="Ít nhất 8 ký tự, có cả chữ cái và chữ số.",
+    )
+
+    @field_validator("new_password")
+    @classmethod
+    def _password(cls, value: str) -> str:
+        return identity.check_password(value)
+
+
+class PasswordResetRead(BaseModel):
+    detail: str
+
+
 class TokenRead(BaseModel):
     access_token: str
     token_type: Literal["bearer"]
@@ -216,6 +245,55 @@ async def unlock(body: UnlockConfirm, ctx: Ctx, address: ClientAddress) -> dict[
     await _code_guessed(ctx, body.id_number, address)
     await accounts.unlock(ctx, body.id_number, body.otp, address)
     return {"detail": "Tài khoản đã được mở khóa, vui lòng đăng nhập."}
+
+
+@router.post(
+    "/accounts/password-reset", status_code=202, response_model=OtpRequestRead,
+    responses=problem_responses(429),
+)  # fmt: skip
+async def request_password_reset(
+    body: OtpRequest, ctx: Ctx, address: ClientAddress
+) -> dict[str, str]:
+    """Send a code to choose a new password to the account's verified phone; the same
+    answer, in the same time, whether or not the account exists."""
+    await hit(ctx, f"otp-ip:{address}", ctx.settings.limit_register_per_ip_hour, HOUR)
+    await _codes_sent(ctx, body.id_number)
+    await accounts.request_password_reset(ctx, body.id_number)
+    return {
+        "detail": "Nếu số định danh có tài khoản đã xác thực, mã đặt lại mật khẩu đã được gửi "
+        "tới số điện thoại của tài khoản."
+    }
+
+
+@router.post(
+    "/accounts/password-reset/confirm", response_model=PasswordResetRead,
+    responses=problem_responses(410, 429),
+)  # fmt: skip
+async def reset_password(
+    body: PasswordResetConfirm, ctx: Ctx, address: ClientAddress
+) -> dict[str, str]:
+    """Choose a new password with the code received by SMS; every session of the account
+    ends, and a notice goes to the phone (and e-mail)."""
+    await _code_guessed(ctx, body.id_number, address)
+    await accounts.reset_password(ctx, body.id_number, body.otp, body.new_password, address)
+    return {"detail": "Mật khẩu đã được đặt lại, vui lòng đăng nhập bằng mật khẩu mới."}
+
+
+@router.post("/accounts/password", response_model=TokenRead, responses=problem_responses(423, 429))
+async def change_password(
+    body: PasswordChange,
+    ctx: Ctx,
+    citizen: CurrentCitizen,
+    address: ClientAddress,
+    response: Response,
+) -> dict[str, Any]:
+    """The signed-in citizen's new password: every other session ends; the token answered
+    goes on with this one, and a notice goes to the phone (and e-mail)."""
+    access_token, expires_in = await accounts.change_password(
+        ctx, citizen.account_id, body.current_password, body.new_password, address
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return {"access_token": access_token, "token_type": "bearer", "expires_in": expires_in}
 
 
 @router.post(

@@ -25,7 +25,7 @@ class Citizen:
     account_id: uuid.UUID
 
 
-def optional_citizen(ctx: Ctx, token: BearerToken) -> Citizen | None:
+async def optional_citizen(ctx: Ctx, token: BearerToken) -> Citizen | None:
     if token is None:
         return None
     try:
@@ -36,6 +36,9 @@ def optional_citizen(ctx: Ctx, token: BearerToken) -> Citizen | None:
         ) from None
     if claims.role != "citizen":
         raise Forbidden("Tài khoản này không dùng được cho cổng dịch vụ công.")
+    # A password reset or change ends every session opened before it.
+    if not await ctx.sessions.valid(claims.subject, claims.extra):
+        raise Unauthenticated("Phiên đăng nhập đã kết thúc, vui lòng đăng nhập lại.")
     return Citizen(uuid.UUID(claims.subject))
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
@@ -25,9 +25,10 @@ from intake.services import codes
 from intake.services.codes import NewCode
 from intake.services.context import Context
 from intake.services.sealing import keyed_digest, pseudonym
-from shared.contracts.events import AccountRegistrationAttempted
+from shared.contracts.events import AccountPasswordChanged, AccountRegistrationAttempted
+from shared.db import Database
 from shared.db.idempotency import Answer, Retry
-from shared.errors import Forbidden, NotFound, Unauthenticated, field_error
+from shared.errors import Forbidden, Invalid, NotFound, Unauthenticated, field_error
 from shared.security.passwords import hash_off_loop, verify_decoy_off_loop, verify_off_loop
 
 
@@ -194,13 +195,7 @@ async def request_unlock(ctx: Context, id_number: str) -> None:
     the same time, when the ID number has no active account."""
     code = await codes.new_code()
     async with ctx.db.transaction() as session:
-        account = (
-            await session.execute(
-                select(accounts.c.id, accounts.c.phone).where(
-                    accounts.c.id_number == id_number, accounts.c.status == AccountStatus.ACTIVE
-                )
-            )
-        ).first()
+        account = await _active(session, id_number)
         to = (account.id, account.phone) if account is not None else None
         await codes.issue(ctx, session, id_number, codes.UNLOCK, code, to)
 
@@ -244,7 +239,125 @@ async def authenticate(ctx: Context, username: str, password: str, address: str)
             "đã gửi qua tin nhắn, hoặc yêu cầu gửi lại mã.",
             type_="urn:dvc:account-not-verified",
         )
-    return ctx.tokens.issue(str(account.id), "citizen")
+    return _token(ctx, account.id, account.session_version)
+
+
+def _token(ctx: Context, account_id: uuid.UUID, version: int) -> tuple[str, int]:
+    return ctx.tokens.issue(str(account_id), "citizen", sv=version)
+
+
+async def session_version(db: Database, subject: str) -> int | None:
+    """The account's current session version; None for no active account."""
+    try:
+        account_id = uuid.UUID(subject)
+    except ValueError:
+        return None
+    async with db.transaction() as session:
+        version: int | None = await session.scalar(
+            select(accounts.c.session_version).where(
+                accounts.c.id == account_id, accounts.c.status == AccountStatus.ACTIVE
+            )
+        )
+    return version
+
+
+async def request_password_reset(ctx: Context, id_number: str) -> None:
+    """A code that lets the owner choose a new password, to the verified phone of the
+    account; to nobody, in the same time, when the ID number has no active account."""
+    code = await codes.new_code()
+    async with ctx.db.transaction() as session:
+        account = await _active(session, id_number)
+        to = (account.id, account.phone) if account is not None else None
+        await codes.issue(ctx, session, id_number, codes.RESET, code, to)
+
+
+async def _active(session: AsyncSession, id_number: str) -> Any:
+    return (
+        await session.execute(
+            select(accounts.c.id, accounts.c.phone).where(
+                accounts.c.id_number == id_number, accounts.c.status == AccountStatus.ACTIVE
+            )
+        )
+    ).first()
+
+
+async def _new_password(
+    ctx: Context,
+    session: AsyncSession,
+    account_id: uuid.UUID,
+    password_hash: str,
+    how: Literal["reset", "change"],
+) -> int:
+    """Store the new password, end every session opened before (the new version), and
+    have the owner told; the new session version."""
+    now = datetime.now(UTC)
+    changed = (
+        await session.execute(
+            accounts.update()
+            .where(accounts.c.id == account_id)
+            .values(password_hash=password_hash, session_version=accounts.c.session_version + 1)
+            .returning(
+                accounts.c.session_version, accounts.c.phone, accounts.c.email,
+                accounts.c.full_name,
+            )
+        )
+    ).one()  # fmt: skip
+    await ctx.outbox.add(
+        session,
+        AccountPasswordChanged(
+            account_id=account_id, how=how, phone=changed.phone, email=changed.email,
+            full_name=changed.full_name, changed_at=now,
+        ),
+    )  # fmt: skip
+    version: int = changed.session_version
+    return version
+
+
+async def reset_password(
+    ctx: Context, id_number: str, otp: str, new_password: str, address: str
+) -> None:
+    """With the code sent to the phone, a new password: every session ends, and the
+    lockout of all addresses together and of the caller's own is lifted."""
+    password_hash = await hash_off_loop(new_password)
+    async with ctx.db.transaction() as session:
+        opened = await codes.check(ctx, session, id_number, codes.RESET, otp)
+        if isinstance(opened, uuid.UUID):
+            version = await _new_password(ctx, session, opened, password_hash, "reset")
+            await ctx.lockout.forget(session, id_number, address)
+    # Raised after the block: the counted attempt must commit, not roll back.
+    if not isinstance(opened, uuid.UUID):
+        raise opened
+    ctx.sessions.moved(str(opened), version)
+
+
+async def change_password(
+    ctx: Context, account_id: uuid.UUID, current: str, new_password: str, address: str
+) -> tuple[str, int]:
+    """The signed-in citizen's new password: every other session ends; this one goes on
+    with the token answered. The current password is guessed like a sign-in: counted."""
+    async with ctx.db.transaction() as session:
+        account = (
+            await session.execute(select(accounts).where(accounts.c.id == account_id))
+        ).first()
+        if account is None:
+            raise Unauthenticated("Vui lòng đăng nhập lại.")
+        attempt = await ctx.lockout.attempt(session, account.id_number, address)
+    if not await verify_off_loop(account.password_hash, current):
+        raise attempt.refusal() or Invalid(
+            "Mật khẩu hiện tại không đúng.",
+            errors=[field_error("current_password", "Mật khẩu hiện tại không đúng.")],
+        )
+    if new_password == current:
+        raise Invalid(
+            "Mật khẩu mới phải khác mật khẩu hiện tại.",
+            errors=[field_error("new_password", "Mật khẩu mới phải khác mật khẩu hiện tại.")],
+        )
+    password_hash = await hash_off_loop(new_password)
+    async with ctx.db.transaction() as session:
+        await ctx.lockout.succeeded(session, attempt)
+        version = await _new_password(ctx, session, account_id, password_hash, "change")
+    ctx.sessions.moved(str(account_id), version)
+    return _token(ctx, account_id, version)
 
 
 async def profile(ctx: Context, account_id: uuid.UUID) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from shared.db.idempotency import Answer, IdempotencyKeys, Retry
 from shared.db.lockout import SignInLockout
 from shared.runtime import Resources
 from shared.security import TokenIssuer, TokenVerifier
+from shared.security.sessions import SessionVersions
 
 ATTACHMENTS_BUCKET = "dossier-attachments"
 
@@ -24,6 +25,8 @@ class Context(Resources[IntakeSettings]):
     idempotency: IdempotencyKeys
     # Wrong passwords, per ID number and address and in all (shared/db/lockout.py).
     lockout: SignInLockout
+    # Each account's session version: a token of an older one is refused.
+    sessions: SessionVersions
 
     async def once(
         self, scope: str, retry: Retry, run: Callable[[AsyncSession], Awaitable[Answer]]

@@ -20,6 +20,7 @@ from shared.contracts.events import VIETNAM
 NOTIFIED: tuple[type[EventData], ...] = (
     ev.AccountOtpRequested,
     ev.AccountRegistrationAttempted,
+    ev.AccountPasswordChanged,
     ev.DossierSubmitted,
     ev.DossierReceived,
     ev.DossierSupplementRequested,
@@ -51,6 +52,7 @@ COMMON = {"code", "name", "procedure_name", "agency_name"}
 EXTRAS: dict[str, set[str]] = {
     "account.otp_requested": {"minutes"},
     "account.registration_attempted": set(),
+    "account.password_changed": {"changed_moment"},
     "dossier.submitted": {"submitted_date"},
     "dossier.received": {"due_date"},
     "dossier.supplement_requested": {"items_text", "supplement_due_date"},
@@ -94,6 +96,11 @@ def targets(data: EventData) -> list[Target]:
     match data:
         case ev.AccountOtpRequested() | ev.AccountRegistrationAttempted():
             return [Target(ev.Channel.SMS, data.phone, "")]
+        case ev.AccountPasswordChanged():
+            told = [Target(ev.Channel.SMS, data.phone, data.full_name)]
+            if data.email:
+                told.append(Target(ev.Channel.EMAIL, data.email, data.full_name))
+            return told
         case ev.DossierDueSoon() | ev.DossierOverdue():
             return [t for r in data.officer_contacts for t in _by_channel(r)]
         case ev.DossierSubmitted() | ev.DossierWithdrawn() | ev.WorkflowDossierEvent():
@@ -122,6 +129,8 @@ def variables(envelope: Envelope, data: EventData, target: Target) -> dict[str, 
     match data:
         case ev.AccountOtpRequested():
             values["minutes"] = max(1, round((data.expires_at - envelope.occurred_at).seconds / 60))
+        case ev.AccountPasswordChanged():
+            values["changed_moment"] = local_moment(data.changed_at)
         case ev.DossierSubmitted():
             values["submitted_date"] = local_moment(data.submitted_at)
         case ev.DossierSupplementRequested():
