@@ -370,3 +370,23 @@ async def test_a_distributed_attack_meets_the_ceiling_and_the_owner_unlocks_with
         # The attacker's own address stays locked: the code lifts the ceiling, not theirs.
         assert (await login(client, PASSWORD, address="203.0.113.1")).status_code == 423
         assert (await login(client, address="203.0.113.2")).status_code == 200
+
+
+async def test_the_password_is_checked_with_no_database_connection_held(
+    intake: ServiceUnderTest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    held: list[int] = []
+    pool = intake.runtime.db.engine.pool
+
+    def watched(stored_hash: str, secret: str) -> bool:
+        held.append(pool.checkedout())  # type: ignore[attr-defined]
+        return original(stored_hash, secret)
+
+    original = passwords.verify_secret
+    async with intake.client() as client:
+        await register_and_verify(intake, client)
+        monkeypatch.setattr(passwords, "verify_secret", watched)
+        assert (await login(client)).status_code == 200
+        assert (await login(client, "sai-mat-khau-1")).status_code == 401
+    # A slow hash inside a transaction would keep a connection from every other request.
+    assert held == [0, 0]
