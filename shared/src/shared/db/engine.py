@@ -20,6 +20,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from shared.db.sql import driver_of
+
 
 def unavailable(error: BaseException) -> bool:
     """Whether `error` says the database cannot be had now (no free connection in time, the
@@ -62,6 +64,14 @@ class Database:
         """A session in one transaction: committed on success, rolled back on error."""
         async with self.sessions() as session, session.begin():
             yield session
+
+    @asynccontextmanager
+    async def statement(self) -> AsyncIterator[asyncpg.Connection]:
+        """A pooled driver connection outside any transaction, for a use case of one
+        statement (see `shared.db.sql`): PostgreSQL commits it on its own, in one round
+        trip."""
+        async with self.engine.connect() as connection:
+            yield await driver_of(connection, begin=False)
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:
