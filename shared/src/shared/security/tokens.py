@@ -17,7 +17,9 @@ import asyncio
 import base64
 import hashlib
 import logging
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -94,9 +96,29 @@ class TokenIssuer:
 
 
 class TokenVerifier:
-    def __init__(self, jwks: list[dict[str, Any]], *, issuer: str, audience: str) -> None:
+    """Verifies tokens against the keys it is given.
+
+    A token verified once is remembered until it expires (at most `remember` of them, the
+    oldest forgotten first): a citizen's session sends the same token with every request,
+    and checking its signature again costs 0.2 ms of CPU for an answer that cannot change,
+    the keys being fixed for the verifier's life. Only the exact token string is
+    remembered, so a token altered in any byte is verified afresh.
+    """
+
+    def __init__(
+        self,
+        jwks: list[dict[str, Any]],
+        *,
+        issuer: str,
+        audience: str,
+        remember: int = 10_000,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.issuer = issuer
         self.audience = audience
+        self._remember = remember
+        self._clock = clock
+        self._verified: dict[str, Claims] = {}
         self._keys = {
             k["kid"]: Ed25519PublicKey.from_public_bytes(
                 base64.urlsafe_b64decode(k["x"] + "=" * (-len(k["x"]) % 4))
@@ -105,6 +127,20 @@ class TokenVerifier:
         }
 
     def verify(self, token: str) -> Claims:
+        known = self._verified.get(token)
+        if known is not None:
+            if known.expires_at.timestamp() > self._clock():
+                return known
+            del self._verified[token]
+        claims = self._verify(token)
+        if claims.expires_at.timestamp() <= self._clock():  # the same clock as remembered ones
+            raise TokenError("Signature has expired")
+        if len(self._verified) >= self._remember:
+            del self._verified[next(iter(self._verified))]  # dicts keep insertion order
+        self._verified[token] = claims
+        return claims
+
+    def _verify(self, token: str) -> Claims:
         try:
             kid = jwt.get_unverified_header(token).get("kid")
             key = self._keys.get(kid)
