@@ -238,8 +238,9 @@ class Runtime(Generic[C]):
         await self.db.dispose()
 
 
-def context_of(request: Request) -> Any:
-    """The service's context, for the API's dependencies (`Depends(context_of)`)."""
+async def context_of(request: Request) -> Any:
+    """The service's context, for the API's dependencies (`Depends(context_of)`); a
+    coroutine so that FastAPI does not send it to a worker thread."""
     return request.app.state.ctx
 
 
