@@ -4,13 +4,15 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from intake.adapters.tables import idempotency_keys
+from intake.adapters.tables import idempotency_keys, rate_limits
 from intake.api import router
 from intake.config import IntakeSettings
 from intake.consumers import HANDLERS
 from intake.services import catalogue
 from intake.services.context import ATTACHMENTS_BUCKET, Context
+from intake.services.reference import ReferenceData
 from shared.db.idempotency import IdempotencyKeys
+from shared.db.limits import RateLimits
 from shared.runtime import Resources, ServiceDefinition
 from shared.security import CITIZEN_AUDIENCE, TokenIssuer, jwks_router
 
@@ -30,6 +32,8 @@ def build(settings: IntakeSettings | None = None) -> ServiceDefinition[Context]:
             tokens=tokens,
             verifier=tokens.verifier(),
             idempotency=IdempotencyKeys(idempotency_keys, settings.secret("jwt_secret")),
+            limits=RateLimits(rate_limits, settings.secret("jwt_secret")),
+            reference=ReferenceData(resources.db, settings.catalogue_cache_seconds),
         )
         # The catalogue shipped with this version of the service is the one in force.
         await catalogue.load_catalogue(ctx)

@@ -16,6 +16,9 @@ class IntakeSettings(BaseServiceSettings):
     public_tracking_url: str = "https://dichvucong.bocongan.gov.vn/tra-cuu/{code}"
 
     token_ttl_seconds: int = 3600
+    # Procedures and agencies are kept in memory; a catalogue published by another process
+    # (a replica, the next version) is seen by this one within this many seconds.
+    catalogue_cache_seconds: float = 10.0
     # One-time codes sent by SMS (phone verification, unlocking).
     otp_ttl_seconds: int = 300
     otp_max_attempts: int = 5

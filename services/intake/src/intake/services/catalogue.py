@@ -66,6 +66,8 @@ async def load_catalogue(ctx: Context, data_dir: Path = DATA_DIR) -> str:
             }
             await _upsert(session, procedures, row, "code")
         await ctx.outbox.add(session, _published(version, agency_data, procedure_data))
+    # Committed: this process answers with the new version from now on.
+    ctx.reference.forget()
     return version
 
 
@@ -154,12 +156,7 @@ def procedure_summary(row: Any) -> dict[str, Any]:
 
 async def get_procedure(ctx: Context, code: str) -> dict[str, Any]:
     """One procedure in full: its terms, declaration form schema, documents and cases."""
-    async with ctx.db.transaction() as session:
-        row = (
-            (await session.execute(select(procedures).where(procedures.c.code == code)))
-            .mappings()
-            .first()
-        )
+    row = await ctx.reference.procedure(code)
     if row is None:
         raise NotFound("Không tìm thấy thủ tục hành chính này.")
     return {
@@ -209,19 +206,11 @@ async def list_agencies(
 
 
 async def agency_and_procedure(
-    session: AsyncSession, agency_code: str, procedure_code: str
+    ctx: Context, agency_code: str, procedure_code: str
 ) -> tuple[Any, Any]:
     """Both rows, or a 422 problem naming the one that does not exist."""
-    agency = (
-        (await session.execute(select(agencies).where(agencies.c.code == agency_code)))
-        .mappings()
-        .first()
-    )
-    procedure = (
-        (await session.execute(select(procedures).where(procedures.c.code == procedure_code)))
-        .mappings()
-        .first()
-    )
+    agency = await ctx.reference.agency(agency_code)
+    procedure = await ctx.reference.procedure(procedure_code)
     errors = []
     if procedure is None:
         errors.append({"field": "procedure_code", "message": "Thủ tục hành chính không tồn tại."})

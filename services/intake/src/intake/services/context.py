@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.config import IntakeSettings
+from intake.services.reference import ReferenceData
 from shared.db.idempotency import Answer, IdempotencyKeys, Retry
+from shared.db.limits import RateLimits
 from shared.runtime import Resources
 from shared.security import TokenIssuer, TokenVerifier
 
@@ -21,6 +23,9 @@ class Context(Resources[IntakeSettings]):
     verifier: TokenVerifier
     # Retried requests (`Idempotency-Key`) get their first answer again.
     idempotency: IdempotencyKeys
+    limits: RateLimits
+    # The catalogue's procedures and agencies, kept in memory (see reference.py).
+    reference: ReferenceData
 
     async def once(
         self, scope: str, retry: Retry, run: Callable[[AsyncSession], Awaitable[Answer]]
