@@ -28,14 +28,15 @@ from intake.services.records import (
     NOT_FOUND,
     active_account,
     agency_row,
-    attachments_of,
     change_dossier,
     facts,
     file_ref,
     find_dossier,
     owned,
+    owned_for_submission,
     procedure_row,
     recipient,
+    require_active,
     require_status,
 )
 from intake.services.sealing import update_code_digest, update_code_matches
@@ -188,13 +189,13 @@ async def _submit(
     update_code: str,
     digest: str,
 ) -> Answer:
-    dossier = await owned(session, owner_id, dossier_id=dossier_id, lock=True)
+    dossier = await owned_for_submission(session, owner_id, dossier_id)
     require_status(dossier, statuses.DRAFT, "Hồ sơ đã được nộp.")
     procedure = await procedure_row(ctx, dossier["procedure_code"])
     agency = await agency_row(ctx, dossier["agency_code"])
-    files = await attachments_of(session, dossier_id)
+    files = dossier["files"]
     check_complete(procedure, dossier["form"], {f["document_code"] for f in files})
-    account = await active_account(session, owner_id)
+    account = require_active(dossier["account"])
 
     now = datetime.now(UTC)
     code = dossier_code(

@@ -55,6 +55,16 @@ _OWNED = {
     ("code", True): Sql(_DOSSIER.format("code") + " FOR UPDATE"),
 }
 _ACCOUNT = Sql("SELECT * FROM accounts WHERE id = $1")
+# A submission reads its draft (locked), the holder's account and the files in one round
+# trip: the account and files as JSON beside the dossier's columns.
+_FOR_SUBMISSION = Sql(
+    "SELECT d.*,"
+    " (SELECT jsonb_build_object('status', a.status, 'full_name', a.full_name,"
+    "  'phone', a.phone, 'email', a.email) FROM accounts a WHERE a.id = d.owner_id) AS account,"
+    " (SELECT coalesce(jsonb_agg(to_jsonb(f) ORDER BY f.created_at), '[]'::jsonb)"
+    "  FROM attachments f WHERE f.dossier_id = d.id) AS files"
+    " FROM dossiers d WHERE d.id = $1 AND d.owner_id = $2 FOR UPDATE"
+)
 _ATTACHMENTS = Sql("SELECT * FROM attachments WHERE dossier_id = $1 ORDER BY created_at")
 _TIMELINE = Sql(
     "INSERT INTO timeline (dossier_id, at, status, note, event_id)"
@@ -74,10 +84,24 @@ def require_status(dossier: Any, allowed: Collection[DossierStatus], detail: str
 
 
 async def active_account(session: AsyncSession, account_id: uuid.UUID) -> Any:
-    account = await _ACCOUNT.fetchrow(session, account_id)
+    return require_active(await _ACCOUNT.fetchrow(session, account_id))
+
+
+def require_active(account: Any) -> Any:
     if account is None or account["status"] != AccountStatus.ACTIVE:
         raise Forbidden("Tài khoản chưa được kích hoạt.")
     return account
+
+
+async def owned_for_submission(
+    session: AsyncSession, owner_id: uuid.UUID, dossier_id: uuid.UUID
+) -> Any:
+    """The caller's dossier, locked, with `account` (status, name, phone, email of its
+    holder) and `files` (its attachments, oldest first); 404 if not theirs."""
+    dossier = await _FOR_SUBMISSION.fetchrow(session, dossier_id, owner_id)
+    if dossier is None:
+        raise NotFound(NOT_FOUND)
+    return dossier
 
 
 async def agency_row(ctx: Context, code: str) -> Any:
