@@ -58,6 +58,16 @@ class Database:
             echo=echo,
         )
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # One-statement work (`statement()`) has a pool of its own. A use case may take
+        # such a statement while it holds a transaction (a submission takes its code number
+        # on another connection so as not to lock the agency's day to its end); drawing
+        # both from one pool, enough concurrent use cases each holding one connection and
+        # waiting for a second would wait for each other until the pool timeout. Nothing
+        # holding a statement connection waits for another connection, so no circle forms.
+        half = max(1, pool_size // 2)
+        self._statements: AsyncEngine = create_async_engine(
+            url, pool_size=half, max_overflow=half, pool_timeout=pool_timeout, pool_recycle=1800
+        )
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -69,8 +79,8 @@ class Database:
     async def statement(self) -> AsyncIterator[asyncpg.Connection]:
         """A pooled driver connection outside any transaction, for a use case of one
         statement (see `shared.db.sql`): PostgreSQL commits it on its own, in one round
-        trip."""
-        async with self.engine.connect() as connection:
+        trip. From a pool of its own (see `__init__`)."""
+        async with self._statements.connect() as connection:
             yield await driver_of(connection, begin=False)
 
     async def ping(self) -> None:
@@ -79,3 +89,4 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        await self._statements.dispose()
