@@ -65,7 +65,7 @@ class Database:
         # waiting for a second would wait for each other until the pool timeout. Nothing
         # holding a statement connection waits for another connection, so no circle forms.
         half = max(1, pool_size // 2)
-        self._statements: AsyncEngine = create_async_engine(
+        self.statement_engine: AsyncEngine = create_async_engine(
             url, pool_size=half, max_overflow=half, pool_timeout=pool_timeout, pool_recycle=1800
         )
 
@@ -80,7 +80,7 @@ class Database:
         """A pooled driver connection outside any transaction, for a use case of one
         statement (see `shared.db.sql`): PostgreSQL commits it on its own, in one round
         trip. From a pool of its own (see `__init__`)."""
-        async with self._statements.connect() as connection:
+        async with self.statement_engine.connect() as connection:
             yield await driver_of(connection, begin=False)
 
     async def ping(self) -> None:
@@ -89,4 +89,4 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
-        await self._statements.dispose()
+        await self.statement_engine.dispose()
