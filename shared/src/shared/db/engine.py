@@ -64,9 +64,10 @@ class Database:
         # both from one pool, enough concurrent use cases each holding one connection and
         # waiting for a second would wait for each other until the pool timeout. Nothing
         # holding a statement connection waits for another connection, so no circle forms.
-        half = max(1, pool_size // 2)
+        # No overflow: a connection opened past the pool is closed again at its return, and
+        # one-statement work is frequent enough that it would open one per statement.
         self.statement_engine: AsyncEngine = create_async_engine(
-            url, pool_size=half, max_overflow=half, pool_timeout=pool_timeout, pool_recycle=1800
+            url, pool_size=pool_size, max_overflow=0, pool_timeout=pool_timeout, pool_recycle=1800
         )
 
     @asynccontextmanager
