@@ -64,10 +64,15 @@ class Database:
         # both from one pool, enough concurrent use cases each holding one connection and
         # waiting for a second would wait for each other until the pool timeout. Nothing
         # holding a statement connection waits for another connection, so no circle forms.
-        # No overflow: a connection opened past the pool is closed again at its return, and
-        # one-statement work is frequent enough that it would open one per statement.
+        # Half the size: one statement holds its connection for one round trip. No overflow:
+        # a connection opened past the pool is closed again at its return, and one-statement
+        # work is frequent enough that it would open one per statement.
         self.statement_engine: AsyncEngine = create_async_engine(
-            url, pool_size=pool_size, max_overflow=0, pool_timeout=pool_timeout, pool_recycle=1800
+            url,
+            pool_size=max(2, pool_size // 2),
+            max_overflow=0,
+            pool_timeout=pool_timeout,
+            pool_recycle=1800,
         )
 
     @asynccontextmanager
