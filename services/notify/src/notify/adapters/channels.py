@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from email.utils import formatdate, parseaddr
 from typing import Protocol
 
 import aiosmtplib
@@ -52,13 +53,20 @@ class EmailSender:
         timeout: float = 15.0,
     ) -> None:
         self.host, self.port, self.sender = host, port, sender
+        # The sender's own domain qualifies the Message-IDs (RFC 5322 3.6.4).
+        self.domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
         self.starttls, self.user, self.password, self.timeout = starttls, user, password, timeout
 
-    async def send(self, address: str, subject: str, body: str) -> Receipt:
+    async def send(self, address: str, subject: str, body: str, *, reference: str) -> Receipt:
+        """Send one e-mail. `reference` names the delivery: every attempt of a delivery
+        carries the same Message-ID, so a copy that arrived from an attempt that seemed
+        to fail (a timeout after the server took it) is the same message to the mail system."""
         message = EmailMessage()
         message["From"] = self.sender
         message["To"] = address
         message["Subject"] = subject
+        message["Date"] = formatdate(localtime=False, usegmt=True)
+        message["Message-ID"] = f"<{reference}@{self.domain}>"
         message.set_content(body)
         try:
             await aiosmtplib.send(

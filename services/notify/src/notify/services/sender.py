@@ -82,7 +82,10 @@ def _delivery(row: Any) -> Delivery:
 
 async def _send(ctx: Context, delivery: Delivery) -> None:
     if delivery.channel is ev.Channel.EMAIL:
-        await ctx.email.send(delivery.recipient, delivery.subject or "", delivery.body)
+        await ctx.email.send(
+            delivery.recipient, delivery.subject or "", delivery.body,
+            reference=f"delivery-{delivery.id}",
+        )  # fmt: skip
     else:
         await ctx.sms.send(delivery.recipient, delivery.body)
 
