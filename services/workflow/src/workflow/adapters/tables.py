@@ -71,6 +71,26 @@ calendar_years = Table(
     _at("updated_at", nullable=False),
 )
 
+# Every accepted edit of a year: who, when, what changed, and whether the administrator
+# confirmed a change to days already past or to announced due dates.
+calendar_edits = Table(
+    "calendar_edits",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("year", Integer, nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("officer", Text, nullable=False),
+    _at("at", nullable=False),
+    Column("source", Text, nullable=False),
+    Column("confirmed", Boolean, nullable=False),
+    # [{change: removed|added, day, kind, name, half, agency_code}]
+    Column("changes", JSONB, nullable=False),
+    # ISO dates: the changed days already begun, and those on announced due dates.
+    Column("past_days", JSONB, nullable=False),
+    Column("announced_days", JSONB, nullable=False),
+    Index("ix_calendar_edits_year", "year", "id"),
+)
+
 # --- officers ---------------------------------------------------------------------------
 
 officers = Table(
