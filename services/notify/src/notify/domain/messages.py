@@ -73,8 +73,6 @@ class Target:
     name: str
 
 
-
-
 def allowed_variables(event_type: str) -> set[str]:
     """What a template of `event_type` may use."""
     model = latest(event_type)
