@@ -42,7 +42,8 @@ class WorkflowSettings(TrackingLinkSettings):
 
     # The National Public Service Portal's synchronisation endpoint (OAuth2 client
     # credentials at `<url>/oauth/token`, records to `<url>/hoso`); by default the local
-    # stand-in that `make up` starts.
+    # stand-in that `make up` starts; empty: records are kept and not sent (refused in
+    # production).
     national_url: str = "http://127.0.0.1:8095"
     national_client_id: str = "dvc-bca"
     national_client_secret: SecretStr | None = None
@@ -54,6 +55,8 @@ class WorkflowSettings(TrackingLinkSettings):
     national_retry_max_seconds: float = 600.0
     national_poll_seconds: float = 1.0
     national_batch: int = 50
+    # How often the backlog and sync-rate gauges are counted (a scan of the sync table).
+    national_measure_seconds: float = 30.0
 
     def production_problems(self) -> list[str]:
         """Beyond the common checks: no demo officers, the real national portal."""

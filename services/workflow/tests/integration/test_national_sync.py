@@ -4,6 +4,7 @@ of national status sent once in effect, in order per dossier, through failures."
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -21,6 +22,7 @@ from services.workflow.tests.integration.support import (
 from shared.testing.infra import eventually
 from shared.testing.national import NationalServer
 from shared.testing.service import ServiceUnderTest
+from workflow.services import sync
 
 pytestmark = pytest.mark.integration
 
@@ -56,6 +58,16 @@ async def _until_received(server: NationalServer, code: str, count: int) -> list
         return items if len(items) >= count else None
 
     return await eventually(enough, timeout=30, what=f"{count} records of {code} at the portal")
+
+
+def settled_of(desk: Desk, code: str) -> Callable[[], Awaitable[dict[str, Any] | None]]:
+    """A probe: the dossier's sync state once nothing is pending."""
+
+    async def settled() -> dict[str, Any] | None:
+        body: dict[str, Any] = (await desk.get("receiver", f"/api/v1/dossiers/{code}/sync")).json()
+        return body if body["pending"] == 0 else None
+
+    return settled
 
 
 def _failures(reason: str) -> float:
@@ -168,11 +180,7 @@ async def test_an_answer_lost_on_the_way_is_sent_again_and_known_as_a_duplicate(
     items = (await _received(national_server, code))["items"]
     assert [i["TrangThaiHoSo"] for i in items] == [1, 2]
 
-    async def settled() -> dict[str, Any] | None:
-        body: dict[str, Any] = (await desk.get("receiver", f"/api/v1/dossiers/{code}/sync")).json()
-        return body if body["pending"] == 0 else None
-
-    body = await eventually(settled, timeout=30, what="the sync state to settle")
+    body = await eventually(settled_of(desk, code), timeout=30, what="the sync state to settle")
     assert body["last_status_code"] == 2
 
 
@@ -198,7 +206,14 @@ async def test_a_failing_portal_shows_in_the_sync_state_until_it_recovers(
     # Personal data never in the operators' view of a failure.
     assert "001190012345" not in body["last_error"]
     assert (await _received(national_server, code))["items"] == []
+    # Decision 766's counts: one dossier with records, none synced yet.
+    counts = await sync.measure(workflow.runtime.db)
+    assert (counts["all"], counts["synced"], counts["pending_records"]) == (1, 0, 2)
+    assert REGISTRY.get_sample_value("workflow_national_sync_dossiers", {"state": "synced"}) == 0
 
     await _control(national_server, fail_next=0)
     items = await _until_received(national_server, code, 2)
     assert [i["TrangThaiHoSo"] for i in items] == [1, 2]
+    await eventually(settled_of(desk, code), timeout=30, what="the sync state to settle")
+    counts = await sync.measure(workflow.runtime.db)
+    assert (counts["all"], counts["synced"], counts["pending_records"]) == (1, 1, 0)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -144,16 +145,26 @@ async def measure(db: Database) -> dict[str, int]:
 
 
 async def sync_worker(ctx: Context, stop: asyncio.Event) -> None:
-    """The consume process's loop over `send_due`, and the gauges after each pass."""
+    """The consume process's loop over `send_due`, and the gauges every so often."""
     s = ctx.settings
+    if not s.national_url:
+        # Development and tests without a portal: records wait in the table, unsent.
+        log.warning("no national portal address: records are kept, not sent")
+        await stop.wait()
+        return
     portal = NationalPortal(
         s.national_url, s.national_client_id, s.secret("national_client_secret"),
         timeout=s.national_timeout_seconds,
     )  # fmt: skip
 
+    measured_at: float | None = None
+
     async def step() -> int:
+        nonlocal measured_at
         handled = await send_due(ctx.db, portal, s)
-        await measure(ctx.db)
+        if measured_at is None or time.monotonic() - measured_at >= s.national_measure_seconds:
+            await measure(ctx.db)
+            measured_at = time.monotonic()
         return handled
 
     try:
