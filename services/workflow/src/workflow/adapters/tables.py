@@ -235,3 +235,28 @@ timers = Table(
     CheckConstraint("kind IN ('due_soon', 'overdue')", name="kind"),
     Index("ix_timers_pending", "fire_at", postgresql_where=text("fired_at IS NULL")),
 )
+
+# --- synchronisation with the National Public Service Portal ----------------------------
+
+# The records to send, one per change of the dossier's national status, written in the
+# transaction of the change (services/sync.py) and sent in `sequence` order per dossier.
+# `record` holds the applicant's ID number (SoGiayToChuHoSo): never logged.
+national_sync = Table(
+    "national_sync",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("case_id", UUID(as_uuid=True), ForeignKey("cases.id"), nullable=False),
+    Column("dossier_code", Text, nullable=False),
+    Column("sequence", Integer, nullable=False),
+    Column("status_code", SmallInteger, nullable=False),
+    Column("record", JSONB, nullable=False),
+    _at("created_at", nullable=False),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    _at("next_attempt_at", nullable=False),
+    _at("last_attempt_at"),
+    # Why the last attempt failed (status, timeout): no record content.
+    Column("last_error", Text),
+    _at("sent_at"),
+    Index("ux_national_sync_case_sequence", "case_id", "sequence", unique=True),
+    Index("ix_national_sync_due", "next_attempt_at", postgresql_where=text("sent_at IS NULL")),
+)

@@ -23,6 +23,7 @@ from shared.messaging import Outbox
 from workflow.adapters.tables import cases, history, timers
 from workflow.domain.deadlines import DeadlineEngine
 from workflow.domain.lifecycle import Action, Recorded, Role, next_status
+from workflow.services import national_outbox
 
 Case = Mapping[str, Any]
 
@@ -116,6 +117,8 @@ async def change(
     changed = {k: v for k, v in updated.items() if k != "id" and case.get(k) != v}
     if changed:
         await session.execute(cases.update().where(cases.c.id == case["id"]).values(**changed))
+    # The national portal hears of the change in the same transaction (or not at all).
+    await national_outbox.queue(session, updated, now)
     return updated
 
 

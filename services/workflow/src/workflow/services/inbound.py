@@ -19,6 +19,7 @@ from shared.contracts import events as ev
 from shared.contracts.events import DossierStatus as S
 from workflow.adapters.tables import agencies, cases, pauses, procedures
 from workflow.domain.lifecycle import FINAL, Action, Recorded
+from workflow.services import national_outbox
 from workflow.services.calendars import engine_for
 from workflow.services.changes import CITIZEN, audit, change, read_case, schedule_timers
 from workflow.services.context import Context
@@ -86,6 +87,9 @@ async def dossier_submitted(
             session, case_id, at=data.submitted_at, actor=CITIZEN, action=Recorded.SUBMIT,
             from_status=None, to_status=S.SUBMITTED, note="Công dân nộp hồ sơ trực tuyến.",
         )  # fmt: skip
+        # Registered (national code 1), in the transaction that opens the case.
+        case = await read_case(session, envelope.dossier_code or "")
+        await national_outbox.queue(session, case, data.submitted_at)
 
 
 async def dossier_supplemented(
