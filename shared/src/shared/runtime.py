@@ -212,6 +212,7 @@ class Runtime(Generic[C]):
                 {model: partial(handler, ctx) for model, handler in definition.handlers.items()},
                 self.metrics,
                 prefetch=self.settings.consumer_prefetch,
+                batch_size=self.settings.consumer_batch,
             )
             await self._consumer.start()
         elif Role.CONSUME in roles:
