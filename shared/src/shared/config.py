@@ -97,6 +97,9 @@ class BaseServiceSettings(BaseSettings):
     # Prefix of every exchange and queue name: `dvc` gives `dvc.events`, `dvc.workflow`.
     amqp_namespace: str = "dvc"
     consumer_prefetch: int = 32
+    # Messages the inbox consumer applies in one transaction (at most half the prefetch,
+    # so the next batch is delivered while one is applied; shared/messaging/consumer.py).
+    consumer_batch: int = 16
     # Back-off of a failing handler: one TTL queue per step, then the parking queue.
     retry_delays_ms: list[int] = Field(default_factory=lambda: [1_000, 10_000, 60_000, 600_000])
     # Redeliveries after which RabbitMQ itself parks a message whose handler keeps

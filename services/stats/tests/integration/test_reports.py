@@ -22,8 +22,9 @@ from services.stats.tests.integration.history import (
     expected_report,
     generate,
 )
+from shared.runtime import Role
 from shared.testing.infra import eventually
-from shared.testing.service import ServiceUnderTest
+from shared.testing.service import ServiceUnderTest, StartService
 from stats.adapters.exports import HEADERS
 from stats.domain.report import COUNTS, OUTCOMES
 from stats.rebuild import apply, rebuild
@@ -114,8 +115,10 @@ async def _truncate_and_apply(stats: ServiceUnderTest, events: list[Any]) -> Non
 
 
 async def test_rebuilding_from_the_archive_gives_the_same_report(
-    stats: ServiceUnderTest, history: History
+    start_stats: StartService, history: History
 ) -> None:
+    # Not consuming: a rebuild refuses to run beside a consumer.
+    stats = await start_stats(roles=frozenset({Role.API}))
     await _apply(stats, history.events[:150])
     before = await _report(stats, *PERIODS[0])
     assert await rebuild(stats.runtime.ctx) == 150

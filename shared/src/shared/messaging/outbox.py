@@ -9,14 +9,29 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Text, bindparam, text
+from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.contracts.envelope import Envelope, EventData
-from shared.messaging.tables import outbox
 from shared.observability.context import current_correlation_id
 
 NOTIFY_CHANNEL = "outbox"
+
+# The row and the wake-up in one statement, built once (a data-modifying WITH runs whether
+# or not its result is read). The envelope goes as pydantic's own JSON text, cast by the
+# server, rather than as a dict serialised again.
+ADD = text(
+    "WITH added AS (INSERT INTO outbox (event_id, event_type, dossier_code, envelope)"
+    " VALUES (:event_id, :event_type, :dossier_code, CAST(CAST(:envelope AS text) AS jsonb)))"
+    " SELECT pg_notify(:channel, '')"
+).bindparams(
+    bindparam("event_id", type_=UUID(as_uuid=True)),
+    bindparam("event_type", type_=Text),
+    bindparam("dossier_code", type_=Text),
+    bindparam("envelope", type_=Text),
+    bindparam("channel", NOTIFY_CHANNEL, type_=Text),
+)
 
 
 class Outbox:
@@ -43,12 +58,12 @@ class Outbox:
             occurred_at=occurred_at,
         )
         await session.execute(
-            insert(outbox).values(
-                event_id=envelope.id,
-                event_type=envelope.type,
-                dossier_code=dossier_code,
-                envelope=envelope.model_dump(mode="json"),
-            )
+            ADD,
+            {
+                "event_id": envelope.id,
+                "event_type": envelope.type,
+                "dossier_code": dossier_code,
+                "envelope": envelope.model_dump_json(),
+            },
         )
-        await session.execute(select(func.pg_notify(NOTIFY_CHANNEL, "")))
         return envelope

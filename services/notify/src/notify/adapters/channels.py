@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
@@ -21,12 +21,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from notify.adapters.tables import dev_sms
 from notify.domain.delivery import PermanentSendError, SendError, TransientSendError
-from shared.db import Database
 
 
 @dataclass(frozen=True)
 class Receipt:
     reference: str | None = None
+    # What the provider keeps in notify's own database (the development box), written in
+    # the transaction that records the attempt rather than in one of its own.
+    keep: Callable[[AsyncSession], Awaitable[None]] | None = None
 
 
 VIETNAMESE_MOBILE = re.compile(r"^(?:0|\+84)(?:3|5|7|8|9)\d{8}$")
@@ -126,17 +128,18 @@ class HttpSmsProvider:
 
 
 class DevelopmentSmsProvider:
-    """Records messages in the database instead of sending them (development only)."""
+    """Records messages in the database instead of sending them (development only), with
+    the attempt that sent them."""
 
     name = "development"
 
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
     async def send(self, phone: str, text: str) -> Receipt:
-        async with self.db.transaction() as session:
-            await record_dev_sms(session, check_phone(phone), text)
-        return Receipt()
+        checked = check_phone(phone)
+
+        async def keep(session: AsyncSession) -> None:
+            await record_dev_sms(session, checked, text)
+
+        return Receipt(keep=keep)
 
 
 async def record_dev_sms(session: AsyncSession, phone: str, text: str) -> None:

@@ -122,6 +122,10 @@ async def change(
     return updated
 
 
+# Built once; each entry's values are its parameters.
+_ADD_HISTORY = history.insert()
+
+
 async def audit(
     session: AsyncSession,
     case_id: uuid.UUID,
@@ -135,11 +139,12 @@ async def audit(
 ) -> None:
     """One entry of the case's audit trail (the table refuses updates and deletes)."""
     await session.execute(
-        history.insert().values(
-            case_id=case_id, at=at, actor_kind=actor.kind, actor_id=actor.id,
-            actor_name=actor.name, actor_role=actor.role, action=action.value,
-            from_status=from_status, to_status=to_status, note=note,
-        )
+        _ADD_HISTORY,
+        {
+            "case_id": case_id, "at": at, "actor_kind": actor.kind, "actor_id": actor.id,
+            "actor_name": actor.name, "actor_role": actor.role, "action": action.value,
+            "from_status": from_status, "to_status": to_status, "note": note,
+        },
     )  # fmt: skip
 
 
