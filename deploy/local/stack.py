@@ -3,8 +3,9 @@
 `up` checks that PostgreSQL and RabbitMQ answer (they are the machine's own services,
 never started from here), creates the four databases, applies every service's
 migrations, starts the object store (SeaweedFS `weed mini`, an S3 gateway), a local mail
-server and then the four services, one process each running all its roles
-(`python -m <svc> all`), and waits until every `/readyz` says ready.
+server, the National Public Service Portal's stand-in and then the four services, one
+process each running all its roles (`python -m <svc> all`), and waits until every
+`/readyz` says ready.
 
 `down` stops exactly the processes `up` started, `status` tells, for each, whether it
 runs and whether the service is ready (see supervisor.py for how).
@@ -49,6 +50,7 @@ from intake.config import IntakeSettings
 from intake.services.context import ATTACHMENTS_BUCKET
 from notify.config import NotifySettings
 from shared.config import BaseServiceSettings
+from shared.testing import national
 from shared.testing.infra import ObjectStoreServer, weed_binary
 from stats.config import StatsSettings
 from workflow.config import WorkflowSettings
@@ -219,8 +221,24 @@ def mail_argv() -> list[str]:
     ]  # fmt: skip
 
 
+# The National Public Service Portal's stand-in (shared/testing/national.py), where
+# workflow sends its records by default, with the credentials workflow defaults to.
+NATIONAL_NAME = "national"
+_WORKFLOW_DEFAULTS = development_defaults(WorkflowSettings)
+NATIONAL_URL = _WORKFLOW_DEFAULTS.national_url
+NATIONAL_PORT = int(urlsplit(NATIONAL_URL).port or 80)
+
+
+def national_argv() -> list[str]:
+    return national.argv(
+        NATIONAL_PORT,
+        client_id=_WORKFLOW_DEFAULTS.national_client_id,
+        client_secret=_WORKFLOW_DEFAULTS.secret("national_client_secret"),
+    )
+
+
 def all_names() -> list[str]:
-    return [STORE_NAME, MAIL_NAME, *(s.name for s in SERVICES)]
+    return [STORE_NAME, MAIL_NAME, NATIONAL_NAME, *(s.name for s in SERVICES)]
 
 
 # --- PostgreSQL and RabbitMQ -------------------------------------------------------------
@@ -394,6 +412,23 @@ def start_mail() -> None:
     say(f"  mail: SMTP on {MAIL_HOST}:{MAIL_PORT} (pid {pid}), messages in {MAIL_DIR}/new")
 
 
+def start_national() -> None:
+    pid = SUPERVISOR.running(NATIONAL_NAME)
+    if pid is not None:
+        say(f"  national portal stand-in: already running (pid {pid})")
+        return
+    if port_taken(NATIONAL_PORT):
+        say(f"  national portal stand-in: port {NATIONAL_PORT} is taken: workflow will send there")
+        return
+    pid = SUPERVISOR.start(NATIONAL_NAME, national_argv(), dict(os.environ))
+    if not SUPERVISOR.wait_port(NATIONAL_NAME, "127.0.0.1", NATIONAL_PORT, MAIL_TIMEOUT):
+        log = SUPERVISOR.log(NATIONAL_NAME)
+        raise SupervisorError(
+            f"the national portal stand-in did not start; end of {log}:\n{log_tail(log)}"
+        )
+    say(f"  national portal stand-in: {NATIONAL_URL} (pid {pid})")
+
+
 # --- The services ------------------------------------------------------------------------
 
 
@@ -457,6 +492,10 @@ def print_urls() -> None:
     )
     say(f"  mail          SMTP {MAIL_HOST}:{MAIL_PORT}, messages in {ROOT / MAIL_DIR}/new")
     say(f"  SMS           {NOTIFY.base_url}/api/v1/dev/sms (the development provider keeps them)")
+    say(
+        f"  national      {NATIONAL_URL} (stand-in): records received at"
+        f" {NATIONAL_URL}/received?ma_ho_so=CODE"
+    )
     say(f"  logs          {SUPERVISOR.logs}/<name>.log (previous run: <name>.log.1)")
     say(f"  data          {ROOT / STORE_DIR} (kept across `make down`)")
     say("Stop it with `make down`; `make status` tells what runs.")
@@ -482,6 +521,8 @@ def cmd_up() -> int:
     start_store()
     say("Mail")
     start_mail()
+    say("National portal stand-in")
+    start_national()
     say("Services")
     start_services()
     wait_services_ready()
@@ -493,7 +534,7 @@ def cmd_down() -> int:
     say("Stopping")
     # Services first, so that none loses the object store while still serving.
     SUPERVISOR.stop(s.name for s in SERVICES)
-    SUPERVISOR.stop([STORE_NAME, MAIL_NAME])
+    SUPERVISOR.stop([STORE_NAME, MAIL_NAME, NATIONAL_NAME])
     return 0
 
 

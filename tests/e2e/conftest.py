@@ -34,6 +34,10 @@ async def stack(
                 store=object_store_server,
                 port=infra.free_port(),
             )
+            if name == "workflow":
+                # Records for the national portal are kept, not sent to whatever listens
+                # on the stand-in's default port (test_national_sync covers the sending).
+                env["WORKFLOW_NATIONAL_URL"] = ""
             if name == "notify":
                 # notify checks officers' tokens against the keys workflow publishes.
                 jwks = f"{running['workflow'].url}/.well-known/jwks.json"

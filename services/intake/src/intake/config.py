@@ -1,19 +1,16 @@
 from typing import ClassVar
 
-from pydantic import field_validator
 from pydantic_settings import SettingsConfigDict
 
-from shared.config import BaseServiceSettings, is_local
+from shared.config import TrackingLinkSettings
 
 
-class IntakeSettings(BaseServiceSettings):
+class IntakeSettings(TrackingLinkSettings):
     service_name: ClassVar[str] = "intake"
     model_config = SettingsConfigDict(env_prefix="INTAKE_")
 
     port: int = 8001
     metrics_port: int = 9101
-    # Where the portal shows a dossier's public tracking page; put in QR codes and messages.
-    public_tracking_url: str = "https://dichvucong.bocongan.gov.vn/tra-cuu/{code}"
 
     token_ttl_seconds: int = 3600
     # Procedures and agencies are kept in memory; a catalogue published by another process
@@ -50,29 +47,3 @@ class IntakeSettings(BaseServiceSettings):
     limit_update_code_per_account_hour: int = 30
     limit_submit_per_account_hour: int = 30
     limit_submit_per_ip_hour: int = 120
-
-    @field_validator("public_tracking_url")
-    @classmethod
-    def _names_the_dossier(cls, value: str) -> str:
-        # Formatted with the dossier's code only: without it every dossier's link shows the
-        # same page, and with another field no link could be made at all.
-        try:
-            named = "\0" in value.format(code="\0")
-        except (KeyError, IndexError, AttributeError, ValueError):
-            named = False
-        if not named:
-            prefix = cls.model_config.get("env_prefix", "")
-            raise ValueError(
-                f"{prefix}PUBLIC_TRACKING_URL must contain {{code}} and no other field"
-            )
-        return value
-
-    def production_problems(self) -> list[str]:
-        """Beyond the common checks: a tracking page the public can reach."""
-        problems = super().production_problems()
-        if is_local(self.public_tracking_url):
-            problems.append(
-                f"{self.env_name('public_tracking_url')} must be the portal's public address,"
-                " not this machine"
-            )
-        return problems

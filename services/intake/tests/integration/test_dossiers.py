@@ -375,6 +375,12 @@ async def test_search_finds_procedures_with_or_without_diacritics(intake: Servic
     }
     assert missing.status_code == 404
     assert missing.json()["detail"] == "Không tìm thấy thủ tục hành chính này."
+    # A code is national only where its source was found; the invented ones say so.
+    scopes = {p["code"]: p["code_scope"] for p in plain.json()["items"]}
+    assert scopes["1.004194"] == "national"
+    assert {p["code_scope"] for p in seals.json()["items"]} == {"local"}
+    assert detail.json()["code_scope"] in ("national", "local")
+    assert {a["code_status"] for a in provinces.json()["items"]} == {"demo"}
 
 
 async def test_the_catalogue_in_force_is_published_for_the_other_services(

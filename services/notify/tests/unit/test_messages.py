@@ -31,6 +31,12 @@ def rejected(recipient: ev.Recipient | None) -> EventData:
                               recipient=recipient)  # fmt: skip
 
 
+def resumed(previous: datetime | None, due: datetime | None) -> EventData:
+    return ev.DossierResumed(**DOSSIER, round=1, resumed_at=NOW, paused_working_hours=3,
+                             previous_due_at=previous, due_at=due,
+                             recipient=citizen(SMS, EMAIL))  # fmt: skip
+
+
 OFFICERS = [
     ev.Recipient(full_name="Nông Văn Minh", phone="0987654321", email="minh@example.vn",
                  channels=[EMAIL, SMS]),
@@ -75,6 +81,13 @@ OFFICERS = [
             [(EMAIL, "bich@example.vn"), (SMS, "0912345678")],
         ),
         (rejected(citizen(SMS, EMAIL)), [(SMS, "0912345678"), (EMAIL, "bich@example.vn")]),
+        # After a supplement the citizen hears of the moved appointment, and only if it moved.
+        (
+            resumed(NOW + timedelta(days=3), NOW + timedelta(days=4)),
+            [(SMS, "0912345678"), (EMAIL, "bich@example.vn")],
+        ),
+        (resumed(NOW + timedelta(days=3), NOW + timedelta(days=3)), []),
+        (resumed(None, NOW + timedelta(days=3)), []),
     ],
 )  # fmt: skip
 def test_each_event_goes_to_its_people_on_the_channels_they_chose(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
+import traceback
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -104,6 +105,10 @@ class _HashingReader(io.RawIOBase):
         del self._buffer[:take]
         return out
 
+    def release(self) -> None:
+        """Drop what is buffered (the upload failed)."""
+        self._buffer = bytearray()
+
     async def _next(self) -> bytes | None:
         try:
             return await anext(self._chunks)
@@ -166,9 +171,17 @@ class MinioObjectStore:
                 cast(BinaryIO, reader),
                 length=-1,
                 part_size=PART_SIZE,
+                # One part in flight per upload: memory per upload is one part (plus the
+                # client's copy of it), whatever the file's size.
+                num_parallel_uploads=1,
                 content_type=content_type,
             )
-        except BaseException:
+        except BaseException as error:
+            # The failed upload's frames (the client's, in its thread) hold its part buffers,
+            # 5 MiB each, for as long as the exception lives: free them now, not after the
+            # clean-up below, which may wait for a thread behind other uploads.
+            traceback.clear_frames(error.__traceback__)
+            reader.release()
             # Too large, cut short, refused by a content check: the client aborts its
             # multipart upload on error and a single-part upload never started. Removing
             # the key covers both, so nothing partial stays.

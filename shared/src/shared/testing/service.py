@@ -111,14 +111,17 @@ async def service_starter(
     store: ObjectStoreServer,
     **defaults: Any,
 ) -> AsyncIterator[StartService]:
-    """`start(**overrides)` runs the service with the test's settings; all stop at the end."""
+    """`start(**overrides)` runs the service with the test's settings (every role, or
+    `roles=`); all stop at the end."""
     async with AsyncExitStack() as stack:
 
-        async def start(**overrides: Any) -> ServiceUnderTest:
+        async def start(
+            roles: frozenset[Role] = frozenset(Role), **overrides: Any
+        ) -> ServiceUnderTest:
             settings = service_settings(
                 settings_class, database_url=database_url, amqp_url=amqp_url,
                 namespace=namespace, store=store, **{**defaults, **overrides},
             )  # fmt: skip
-            return await stack.enter_async_context(running_service(build, settings))
+            return await stack.enter_async_context(running_service(build, settings, roles))
 
         yield start

@@ -42,7 +42,10 @@ agencies = Table(
     Column("province", Text, nullable=False),
     # Lower-case, diacritics removed: "cong an xa thuong giao".
     Column("search_text", Text, nullable=False),
+    # 'official': the unit's e-ID (Decision 20/2020/QĐ-TTg); 'demo': a stand-in shaped like one.
+    Column("code_status", Text, nullable=False, server_default=text("'demo'")),
     CheckConstraint("level IN ('province', 'district', 'commune')", name="level"),
+    CheckConstraint("code_status IN ('official', 'demo')", name="code_status"),
 )
 
 procedures = Table(
@@ -62,7 +65,10 @@ procedures = Table(
     Column("cases", JSONB, nullable=False),
     Column("search_text", Text, nullable=False),
     Column("catalogue_version", Text, nullable=False),
+    # 'national': the MaTTHC of the national database, its source found; 'local': not found.
+    Column("code_scope", Text, nullable=False, server_default=text("'local'")),
     CheckConstraint("online_level IN ('full', 'partial')", name="online_level"),
+    CheckConstraint("code_scope IN ('national', 'local')", name="code_scope"),
 )
 
 # --- accounts ---------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.adapters.tables import agencies, procedures
+from intake.domain.reference import reference_problems
 from intake.domain.text import fold
 from intake.services.context import Context
 from intake.services.pages import Page
@@ -35,6 +36,10 @@ async def load_catalogue(ctx: Context, data_dir: Path = DATA_DIR) -> str:
     agency_data = json.loads((data_dir / "agencies.json").read_text(encoding="utf-8"))
     procedure_data = json.loads((data_dir / "procedures.json").read_text(encoding="utf-8"))
     version = str(procedure_data["version"])
+    problems = reference_problems(procedure_data["procedures"], agency_data)
+    if problems:
+        # Data that would present a demo code as official is not loaded at all.
+        raise ValueError("catalogue reference data: " + "; ".join(problems))
     async with ctx.db.transaction() as session:
         await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOAD_LOCK})
         for agency in sorted(agency_data["agencies"], key=lambda a: _LEVEL_ORDER[a["level"]]):
@@ -45,6 +50,7 @@ async def load_catalogue(ctx: Context, data_dir: Path = DATA_DIR) -> str:
                 "parent_code": agency.get("parent_code"),
                 "province": agency["province"],
                 "search_text": fold(f"{agency['name']} {agency['province']}"),
+                "code_status": agency["code_status"],
             }
             await _upsert(session, agencies, row, "code")
         for proc in procedure_data["procedures"]:
@@ -63,6 +69,7 @@ async def load_catalogue(ctx: Context, data_dir: Path = DATA_DIR) -> str:
                 "cases": proc.get("cases") or [],
                 "search_text": fold(f"{proc['code']} {proc['name']}"),
                 "catalogue_version": version,
+                "code_scope": proc["code_scope"],
             }
             await _upsert(session, procedures, row, "code")
         await ctx.outbox.add(session, _published(version, agency_data, procedure_data))
@@ -145,6 +152,7 @@ async def search_procedures(
 def procedure_summary(row: Any) -> dict[str, Any]:
     return {
         "code": row["code"],
+        "code_scope": row["code_scope"],
         "name": row["name"],
         "field": row["field"],
         "online_level": row["online_level"],
@@ -194,6 +202,7 @@ async def list_agencies(
             agencies.c.level,
             agencies.c.parent_code,
             agencies.c.province,
+            agencies.c.code_status,
         )
         .where(*conditions)
         .order_by(agencies.c.code)

@@ -2,8 +2,8 @@
 
 from fastapi import APIRouter
 
-from workflow.api import auth, calendar, dossiers
+from workflow.api import auth, calendar, dossiers, sync
 
 router = APIRouter(prefix="/api/v1")
-for module in (auth, dossiers, calendar):
+for module in (auth, dossiers, calendar, sync):
     router.include_router(module.router)

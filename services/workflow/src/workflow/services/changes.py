@@ -23,6 +23,7 @@ from shared.messaging import Outbox
 from workflow.adapters.tables import cases, history, timers
 from workflow.domain.deadlines import DeadlineEngine
 from workflow.domain.lifecycle import Action, Recorded, Role, next_status
+from workflow.services import national_outbox
 
 Case = Mapping[str, Any]
 
@@ -116,7 +117,13 @@ async def change(
     changed = {k: v for k, v in updated.items() if k != "id" and case.get(k) != v}
     if changed:
         await session.execute(cases.update().where(cases.c.id == case["id"]).values(**changed))
+    # The national portal hears of the change in the same transaction (or not at all).
+    await national_outbox.queue(session, updated, now)
     return updated
+
+
+# Built once; each entry's values are its parameters.
+_ADD_HISTORY = history.insert()
 
 
 async def audit(
@@ -132,11 +139,12 @@ async def audit(
 ) -> None:
     """One entry of the case's audit trail (the table refuses updates and deletes)."""
     await session.execute(
-        history.insert().values(
-            case_id=case_id, at=at, actor_kind=actor.kind, actor_id=actor.id,
-            actor_name=actor.name, actor_role=actor.role, action=action.value,
-            from_status=from_status, to_status=to_status, note=note,
-        )
+        _ADD_HISTORY,
+        {
+            "case_id": case_id, "at": at, "actor_kind": actor.kind, "actor_id": actor.id,
+            "actor_name": actor.name, "actor_role": actor.role, "action": action.value,
+            "from_status": from_status, "to_status": to_status, "note": note,
+        },
     )  # fmt: skip
 
 
