@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PACKAGES := -e shared -e services/intake -e services/workflow -e services/notify -e services/stats
 SERVICES := intake workflow notify stats
 
-.PHONY: install up down status test test-unit test-contract lint format bench asyncapi replay-parked clean check-deploy
+.PHONY: install up down status test test-unit test-contract lint format bench chaos asyncapi replay-parked clean check-deploy
 
 $(BIN)/.installed: requirements.lock shared/pyproject.toml $(wildcard services/*/pyproject.toml)
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,11 @@ format: install
 ## Benchmarks: long, not part of `make test`.
 bench: install
 	$(BIN)/python -m pytest tests/perf -s -p no:randomly
+
+## Every fault test of tests/chaos (make test runs the short subset), each printing its
+## ledger. Stops and blocks the broker: not while others use it. CHAOS_SEED=n replays.
+chaos: install
+	CHAOS_FULL=1 CHAOS_BROKER=1 $(BIN)/python -m pytest tests/chaos -m chaos -s -p no:randomly
 
 ## Regenerate the published AsyncAPI document from the event models.
 asyncapi: install

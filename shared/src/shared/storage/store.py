@@ -238,7 +238,13 @@ class MinioObjectStore:
     async def ensure_buckets(self, *buckets: str) -> None:
         for bucket in buckets:
             if not await asyncio.to_thread(self.client.bucket_exists, bucket):
-                await asyncio.to_thread(self.client.make_bucket, bucket)
+                try:
+                    await asyncio.to_thread(self.client.make_bucket, bucket)
+                except S3Error as exc:
+                    # Replicas starting at once all find it missing; one creates it and
+                    # the others are told it exists: for them it is there, as wanted.
+                    if exc.code not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+                        raise
 
     async def ping(self, bucket: str | None = None) -> None:
         """The store answers an authenticated request (and has `bucket`, if given)."""
