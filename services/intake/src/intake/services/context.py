@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from intake.adapters.oidc import OidcProvider
 from intake.config import IntakeSettings
 from shared.db.idempotency import Answer, IdempotencyKeys, Retry
 from shared.runtime import Resources
@@ -21,6 +22,8 @@ class Context(Resources[IntakeSettings]):
     verifier: TokenVerifier
     # Retried requests (`Idempotency-Key`) get their first answer again.
     idempotency: IdempotencyKeys
+    # The national identity provider (sign-in with VNeID, services/oidc.py).
+    oidc: OidcProvider
 
     async def once(
         self, scope: str, retry: Retry, run: Callable[[AsyncSession], Awaitable[Answer]]
