@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from shared.testing.infra import free_port, wait_for
+from shared.testing.infra import free_port, stop_process, wait_for
 
 PROVIDER_DIR = Path(
     os.environ.get(
@@ -128,12 +128,7 @@ def oidc_provider(
         wait_for(answers, timeout=30, interval=0.1, what="the identity provider")
         yield server
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
 
 
 _FORM_ACTION = re.compile(r'<form method="post" action="([^"]+/(?:login|confirm|abort))"')
@@ -180,3 +175,14 @@ async def through_provider(
             raise AssertionError(f"the provider answered {answer.status_code}: {answer.text[:300]}")
         url = url.join(answer.headers["location"])
     raise AssertionError("the provider never sent the browser back")
+
+
+def relying_party_env(provider: OidcProviderServer, intake_url: str) -> dict[str, str]:
+    """intake's settings (for `service_env`) as the client of `provider`, its callback at
+    `intake_url`."""
+    return {
+        "oidc_issuer": provider.issuer,
+        "oidc_client_id": provider.client_id,
+        "oidc_client_secret": provider.client_secret,
+        "oidc_redirect_uri": f"{intake_url}/api/v1/auth/oidc/callback",
+    }
