@@ -532,3 +532,16 @@ async def test_a_registration_awaiting_its_code_is_taken_over_by_the_national_id
             "/api/v1/auth/token", data={"username": ID_NUMBER, "password": PASSWORD}
         )
     assert theirs.status_code == 401
+
+
+async def test_a_provider_that_does_not_answer_is_a_503_with_retry_after(
+    start_intake: StartIntake,
+) -> None:
+    nobody = f"http://127.0.0.1:{free_port()}"
+    intake = await start_intake(oidc_issuer=nobody)
+    async with intake.client() as browser:
+        for _ in range(2):  # the second within the back-off, refused without waiting again
+            answer = await browser.get("/api/v1/auth/oidc/login")
+            assert answer.status_code == 503, answer.text
+            assert answer.json()["type"] == "urn:dvc:oidc-provider-unavailable"
+            assert answer.headers["retry-after"] == "30"

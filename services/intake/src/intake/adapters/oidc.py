@@ -26,6 +26,9 @@ from shared.security.jwks import RemoteKeySet
 SIGNING_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384")
 
 
+FAILURE_BACKOFF_SECONDS = 5.0
+
+
 class ProviderUnavailable(Exception):
     """The provider did not answer, or answered something that is not OpenID Connect."""
 
@@ -71,14 +74,28 @@ class OidcProvider:
         self._leeway = leeway
         self._metadata: Metadata | None = None
         self._metadata_at = 0.0
+        # After a failed discovery, requests are refused at once for a while instead of
+        # each waiting its own timeout behind the lock.
+        self._failed_at = -1e9
         self._keys: RemoteKeySet | None = None
         self._lock = asyncio.Lock()
 
     async def metadata(self) -> Metadata:
         """The discovery document, fetched at most once per `metadata_ttl`."""
         async with self._lock:
-            if self._metadata is None or time.monotonic() - self._metadata_at > self._metadata_ttl:
-                found = await self._discover()
+            now = time.monotonic()
+            if self._metadata is None or now - self._metadata_at > self._metadata_ttl:
+                if now - self._failed_at < FAILURE_BACKOFF_SECONDS:
+                    if self._metadata is not None:
+                        return self._metadata  # still the provider's, if older than wished
+                    raise ProviderUnavailable("discovery failed a moment ago")
+                try:
+                    found = await self._discover()
+                except ProviderUnavailable:
+                    self._failed_at = time.monotonic()
+                    if self._metadata is not None:
+                        return self._metadata
+                    raise
                 if self._keys is None or self._keys.url != found.jwks_uri:
                     self._keys = RemoteKeySet(
                         found.jwks_uri,
