@@ -501,6 +501,11 @@ async def test_a_link_ticket_expires(start_world: StartWorld) -> None:
             "/api/v1/auth/oidc/link", json={"link_ticket": ticket, "password": PASSWORD}
         )
     assert late.status_code == 410, late.text
+    # The next ticket clears the expired ones: they do not pile up.
+    async with world.intake.client() as browser:
+        assert (await world.sign_in(browser, citizen)).json()["status"] == "link_required"
+    async with world.intake.runtime.db.transaction() as session:
+        assert await session.scalar(select(func.count()).select_from(oidc_link_tickets)) == 1
 
 
 async def test_a_registration_awaiting_its_code_is_taken_over_by_the_national_identity(

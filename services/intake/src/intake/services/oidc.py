@@ -226,11 +226,16 @@ async def _sign_in(ctx: Context, person: rules.NationalIdentity) -> SignedIn | L
         else:
             ticket = secrets.token_urlsafe(32)
             seconds = ctx.settings.oidc_link_ticket_seconds
+            now = datetime.now(UTC)
+            # Tickets never used would pile up: each new one clears the expired ones.
+            await session.execute(
+                delete(oidc_link_tickets).where(oidc_link_tickets.c.expires_at < now)
+            )
             await session.execute(
                 oidc_link_tickets.insert().values(
                     ticket_digest=_digest(ctx, "link", ticket), account_id=account.id,
                     issuer=issuer, subject=person.subject,
-                    expires_at=datetime.now(UTC) + timedelta(seconds=seconds),
+                    expires_at=now + timedelta(seconds=seconds),
                 )
             )  # fmt: skip
             return LinkRequired(ticket, seconds)
