@@ -550,3 +550,16 @@ async def test_a_provider_that_does_not_answer_is_a_503_with_retry_after(
             assert answer.status_code == 503, answer.text
             assert answer.json()["type"] == "urn:dvc:oidc-provider-unavailable"
             assert answer.headers["retry-after"] == "30"
+
+
+async def test_a_garbled_binding_cookie_is_replaced_not_refused(start_world: StartWorld) -> None:
+    citizen = citizen_account(new_id_number())
+    world = await start_world([citizen])
+    async with world.intake.client(cookies={"dvc_oidc_browser": "x;" * 300}) as browser:
+        start = await world.login(browser)
+        assert start.status_code == 302, start.text
+        assert "dvc_oidc_browser=" in start.headers["set-cookie"]
+        browser.cookies.delete("dvc_oidc_browser", domain="")
+        browser.cookies.extract_cookies(start)
+        back = await through_provider(browser, start, citizen)
+        assert (await browser.get(back)).json()["status"] == "signed_in"

@@ -10,10 +10,11 @@ password.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Cookie, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
@@ -31,6 +32,17 @@ router = APIRouter(tags=["national identity"])
 BROWSER_COOKIE = "dvc_oidc_browser"
 COOKIE_PATH = "/api/v1/auth/oidc"
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+_BINDING = re.compile(r"[A-Za-z0-9_-]{32,128}")
+
+
+def browser_binding(request: Request) -> str | None:
+    """The browser's binding cookie, if it is one intake could have set. Not a parameter
+    of the API: a browser with a stale or garbled cookie gets a new one, not a refusal."""
+    value = request.cookies.get(BROWSER_COOKIE)
+    return value if value is not None and _BINDING.fullmatch(value) else None
+
+
+Browser = Annotated[str | None, Depends(browser_binding)]
 
 
 class SignedInRead(TokenRead):
@@ -63,8 +75,8 @@ _LINK_DETAIL = (
 async def login(
     ctx: Ctx,
     address: ClientAddress,
+    browser: Browser,
     redirect_uri: Annotated[str | None, Query(max_length=2048)] = None,
-    browser: Annotated[str | None, Cookie(alias=BROWSER_COOKIE, max_length=128)] = None,
 ) -> Response:
     """Start the sign-in with the national identity: 302 to the provider. `redirect_uri`,
     one of the portal's pages in `INTAKE_OIDC_PORTAL_REDIRECT_URIS`, receives the token at
@@ -89,11 +101,11 @@ async def login(
 )  # fmt: skip
 async def callback(
     ctx: Ctx,
+    browser: Browser,
     code: Annotated[str | None, Query(max_length=2048)] = None,
     state: Annotated[str | None, Query(max_length=256)] = None,
     error: Annotated[str | None, Query(max_length=256)] = None,
     iss: Annotated[str | None, Query(max_length=2048)] = None,
-    browser: Annotated[str | None, Cookie(alias=BROWSER_COOKIE, max_length=128)] = None,
 ) -> Response:
     """End the sign-in: intake's citizen token, or a link ticket when the ID number
     already has an account whose password must be given first."""
