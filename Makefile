@@ -6,6 +6,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 PACKAGES := -e shared -e services/intake -e services/workflow -e services/notify -e services/stats
 SERVICES := intake workflow notify stats
+# The local stand-in for the national identity (oidc-provider on Node.js), pinned by its lock.
+OIDC := deploy/local/oidc
 
 .PHONY: install up down status test test-unit test-contract lint format bench chaos asyncapi replay-parked clean check-deploy
 
@@ -16,7 +18,10 @@ $(BIN)/.installed: requirements.lock shared/pyproject.toml $(wildcard services/*
 	$(BIN)/pip install --quiet --no-deps $(PACKAGES)
 	touch $@
 
-install: $(BIN)/.installed
+$(OIDC)/node_modules/.package-lock.json: $(OIDC)/package-lock.json
+	npm ci --prefix $(OIDC) --no-audit --no-fund --loglevel=error
+
+install: $(BIN)/.installed $(OIDC)/node_modules/.package-lock.json
 
 ## Run the whole system on this machine (PostgreSQL and RabbitMQ must be running).
 up: install
@@ -68,7 +73,7 @@ replay-parked: install
 	$(BIN)/python -m $(SERVICE) replay-parked
 
 clean: down
-	rm -rf $(VENV) .local
+	rm -rf $(VENV) .local $(OIDC)/node_modules
 
 ## Validate docker-compose.yml and the Prometheus configuration (needs docker-compose, promtool).
 check-deploy:

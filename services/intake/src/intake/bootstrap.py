@@ -4,6 +4,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from intake.adapters.oidc import OidcProvider
 from intake.adapters.tables import idempotency_keys, rate_limits
 from intake.api import router
 from intake.config import IntakeSettings
@@ -34,6 +35,15 @@ def build(settings: IntakeSettings | None = None) -> ServiceDefinition[Context]:
             idempotency=IdempotencyKeys(idempotency_keys, settings.secret("jwt_secret")),
             limits=RateLimits(rate_limits, settings.secret("jwt_secret")),
             reference=ReferenceData(resources.db, settings.catalogue_cache_seconds),
+            oidc=OidcProvider(
+                settings.oidc_issuer,
+                client_id=settings.oidc_client_id,
+                client_secret=settings.secret("oidc_client_secret"),
+                timeout=settings.oidc_http_timeout_seconds,
+                metadata_ttl=timedelta(seconds=settings.oidc_metadata_seconds),
+                jwks_refresh_interval=timedelta(seconds=settings.oidc_jwks_refresh_seconds),
+                leeway=timedelta(seconds=settings.oidc_leeway_seconds),
+            ),
         )
         # The catalogue shipped with this version of the service is the one in force.
         await catalogue.load_catalogue(ctx)

@@ -13,10 +13,8 @@ verifier checks both: a token is accepted only where its issuer meant it to be.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
-import logging
 import time
 import uuid
 from collections.abc import Callable
@@ -24,11 +22,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from fastapi import APIRouter
+
+from shared.security.jwks import RemoteKeySet
 
 ALGORITHM = "EdDSA"
 UNKNOWN_KEY = "unknown signing key"
@@ -37,8 +36,6 @@ UNKNOWN_KEY = "unknown signing key"
 # workflow) for workflow's and notify's.
 CITIZEN_AUDIENCE = "dvc-citizens"
 OFFICER_AUDIENCE = "dvc-officers"
-
-log = logging.getLogger(__name__)
 
 
 class TokenError(Exception):
@@ -167,13 +164,9 @@ class TokenVerifier:
 
 
 class RemoteTokenVerifier:
-    """Verifies another issuer's tokens by the keys it publishes at its JWKS URL.
-
-    The keys are fetched on first use and again when a token names a key not seen yet
-    (the issuer rotated), at most once per `refresh_interval`, so a flood of forged
-    tokens cannot turn into a flood of requests to the issuer. `keys` given up front
-    (tests, air-gapped set-ups) are trusted as well.
-    """
+    """Verifies another issuer's tokens by the keys it publishes at its JWKS URL, fetched
+    and refreshed on an unknown key id by `RemoteKeySet` (`keys` given up front are
+    trusted as well)."""
 
     def __init__(
         self,
@@ -187,40 +180,17 @@ class RemoteTokenVerifier:
         self.url = url
         self.issuer = issuer
         self.audience = audience
-        self._static = list(keys or [])
-        self._verifier = TokenVerifier(self._static, issuer=issuer, audience=audience)
-        self._refresh_interval = refresh_interval
-        self._fetched_at: datetime | None = None
-        self._lock = asyncio.Lock()
+        self._keys = RemoteKeySet(url, keys=keys, refresh_interval=refresh_interval)
+        self._verifier = TokenVerifier(list(keys or []), issuer=issuer, audience=audience)
 
     async def verify(self, token: str) -> Claims:
         try:
             return self._verifier.verify(token)
         except TokenError as exc:
-            if str(exc) != UNKNOWN_KEY or not await self._refresh():
+            if str(exc) != UNKNOWN_KEY or not await self._keys.refresh():
                 raise
+        self._verifier = TokenVerifier(self._keys.all(), issuer=self.issuer, audience=self.audience)
         return self._verifier.verify(token)
-
-    async def _refresh(self) -> bool:
-        if self.url is None:
-            return False
-        async with self._lock:
-            now = datetime.now(UTC)
-            if self._fetched_at and now - self._fetched_at < self._refresh_interval:
-                return False
-            self._fetched_at = now
-            try:
-                async with httpx.AsyncClient(timeout=5) as client:
-                    response = await client.get(self.url)
-                    response.raise_for_status()
-                    fetched = response.json()["keys"]
-            except (httpx.HTTPError, ValueError, KeyError) as exc:
-                log.warning("could not fetch the issuer's keys", extra={"error": str(exc)})
-                return False
-            self._verifier = TokenVerifier(
-                [*self._static, *fetched], issuer=self.issuer, audience=self.audience
-            )
-            return True
 
 
 def jwks_router(issuer: TokenIssuer) -> APIRouter:

@@ -207,3 +207,45 @@ feedback = Table(
 idempotency_keys = idempotency_table(metadata)
 
 rate_limits = rate_limits_table(metadata)
+
+# --- sign-in with the national identity (services/oidc.py) ------------------------------
+
+# One row per sign-in attempt, from the redirect to the provider until its callback, which
+# deletes it: a state is used once. Keyed by a digest of the state, and bound to the
+# browser that started it by a digest of its cookie.
+oidc_attempts = Table(
+    "oidc_attempts",
+    metadata,
+    Column("state_digest", Text, primary_key=True),
+    Column("browser_digest", Text, nullable=False),
+    Column("nonce", Text, nullable=False),
+    Column("code_verifier", Text, nullable=False),
+    # The portal page to send the browser back to; none: the callback answers JSON.
+    Column("portal_redirect", Text),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Index("ix_oidc_attempts_expires_at", "expires_at"),
+)
+
+# The national identity (issuer and subject) an account is known by. A created account
+# gets its link at once; an existing one only once its owner has proved it (password).
+oidc_links = Table(
+    "oidc_links",
+    metadata,
+    Column("account_id", UUID(as_uuid=True), ForeignKey("accounts.id"), primary_key=True),
+    Column("issuer", Text, nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("linked_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("uq_oidc_links_issuer_subject", "issuer", "subject", unique=True),
+)
+
+# An existing account that the national identity matched by ID number, awaiting its
+# owner's password before it is linked: the ticket is short-lived and used once.
+oidc_link_tickets = Table(
+    "oidc_link_tickets",
+    metadata,
+    Column("ticket_digest", Text, primary_key=True),
+    Column("account_id", UUID(as_uuid=True), ForeignKey("accounts.id"), nullable=False),
+    Column("issuer", Text, nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)

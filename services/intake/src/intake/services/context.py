@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from intake.adapters.oidc import OidcProvider
 from intake.config import IntakeSettings
 from intake.services.reference import ReferenceData
 from shared.db.idempotency import Answer, IdempotencyKeys, Retry
@@ -26,6 +27,8 @@ class Context(Resources[IntakeSettings]):
     limits: RateLimits
     # The catalogue's procedures and agencies, kept in memory (see reference.py).
     reference: ReferenceData
+    # The national identity provider (sign-in with VNeID, services/oidc.py).
+    oidc: OidcProvider
 
     async def once(
         self, scope: str, retry: Retry, run: Callable[[AsyncSession], Awaitable[Answer]]
