@@ -174,13 +174,33 @@ class DeadlineEngine:
             self.counted_from(received_at, cutoff), processing_days * WORKING_DAY
         )
 
-    def resume(self, due_at: datetime, paused_at: datetime, resumed_at: datetime) -> datetime:
-        """The due date after a supplement pause: moved by exactly the paused working time.
+    def paused_working_time(
+        self, paused_at: datetime, resumed_at: datetime, *, counted_from: datetime | None
+    ) -> timedelta:
+        """The working time a supplement pause took out of the processing time: only the
+        part inside the counted period. Office time between a receipt after the cut-off
+        and the clock's start was never counted, so pausing then stops nothing; before
+        receipt (`counted_from` None) there is no clock at all."""
+        if counted_from is None:
+            return ZERO
+        return self.working_time_between(max(paused_at, counted_from), resumed_at)
+
+    def resume(
+        self,
+        due_at: datetime,
+        paused_at: datetime,
+        resumed_at: datetime,
+        *,
+        counted_from: datetime | None,
+    ) -> datetime:
+        """The due date after a supplement pause: moved by exactly the paused working time
+        inside the counted period (`paused_working_time`).
 
         The pause is measured, not the time left, so a dossier already overdue when it
         paused stays exactly as late after it resumes.
         """
-        return self.add_working_time(due_at, self.working_time_between(paused_at, resumed_at))
+        paused = self.paused_working_time(paused_at, resumed_at, counted_from=counted_from)
+        return self.add_working_time(due_at, paused)
 
     def working_time_left(self, due_at: datetime, now: datetime) -> timedelta:
         """Working time until the due date; negative (the lateness) once it has passed."""

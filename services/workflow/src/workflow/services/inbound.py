@@ -115,17 +115,16 @@ async def dossier_supplemented(
         "attachments": case["attachments"] + [a.model_dump(mode="json") for a in data.attachments],
         "resume_status": None,
     }
-    paused = engine.working_time_between(pause["paused_at"], resumed_at)
+    # Only working time inside the counted period stood still: a dossier received after
+    # the cut-off and sent back at once has lost nothing of its processing time.
+    counted_from = case["counted_from"] if pause["clock_was_running"] else None
+    paused = engine.paused_working_time(pause["paused_at"], resumed_at, counted_from=counted_from)
     previous_due_at = case["due_at"]
     if pause["clock_was_running"]:
-        values["due_at"] = engine.resume(case["due_at"], pause["paused_at"], resumed_at)
+        values["due_at"] = engine.add_working_time(case["due_at"], paused)
         # The clock stood still for the due date without an apology's extension too.
-        values["original_due_at"] = engine.resume(
-            case["original_due_at"], pause["paused_at"], resumed_at
-        )
+        values["original_due_at"] = engine.add_working_time(case["original_due_at"], paused)
         values["deadline_version"] = case["deadline_version"] + 1
-    else:
-        paused = paused * 0
     await session.execute(
         pauses.update()
         .where(pauses.c.case_id == case["id"], pauses.c.round == pause["round"])
