@@ -86,6 +86,9 @@ async def test_each_form_carries_its_key_texts_the_code_and_a_qr(
     assert "Hoàng Thị Lan" in texts["receipt"]
     assert f"ngày {new_date:%d/%m/%Y}" in texts["apology"]
     assert "Chờ kết quả xác minh" in texts["apology"]
+    # Signed by the leader who extended the deadline, not by the receiver.
+    assert "Triệu Đức Thắng" in texts["apology"]
+    assert "Hoàng Thị Lan" not in texts["apology"]
     sheet = texts["control-sheet"]
     assert "PHIẾU KIỂM SOÁT QUÁ TRÌNH GIẢI QUYẾT HỒ SƠ" in sheet
     for step in ("Nộp hồ sơ trực tuyến", "Yêu cầu bổ sung, hoàn thiện", "Từ chối"):

@@ -58,7 +58,8 @@ class FormDossier:
     received_at: datetime | None
     due_at: datetime | None
     tracking_url: str
-    officer_name: str | None = None
+    # The officer who signs this form (each form its own: see services/forms.py).
+    signer_name: str | None = None
     documents: tuple[FormDocument, ...] = ()
     supplement_items: tuple[str, ...] = ()
     supplement_due_at: datetime | None = None
@@ -191,7 +192,7 @@ def _receipt(form: _Form) -> None:
         "Vào sổ theo dõi hồ sơ. Khi đến nhận kết quả, công dân mang theo giấy tiếp nhận này "
         "và bản chính các giấy tờ đã nộp trực tuyến để đối chiếu."
     )
-    form.signature_and_qr("NGƯỜI TIẾP NHẬN HỒ SƠ", d.officer_name)
+    form.signature_and_qr("NGƯỜI TIẾP NHẬN HỒ SƠ", d.signer_name)
 
 
 def _supplement_request(form: _Form) -> None:
@@ -215,7 +216,7 @@ def _supplement_request(form: _Form) -> None:
         "bổ sung trực tuyến bằng tài khoản hoặc mã cập nhật của hồ sơ."
     )
     form.line_text("Xin trân trọng cảm ơn!")
-    form.signature_and_qr("NGƯỜI HƯỚNG DẪN", d.officer_name)
+    form.signature_and_qr("NGƯỜI HƯỚNG DẪN", d.signer_name)
 
 
 def _rejection(form: _Form) -> None:
@@ -230,7 +231,7 @@ def _rejection(form: _Form) -> None:
     )
     form.line_text(d.reason or DOTS)
     form.line_text("Xin thông báo để ông/bà được biết và thực hiện.")
-    form.signature_and_qr("NGƯỜI TIẾP NHẬN HỒ SƠ", d.officer_name)
+    form.signature_and_qr("NGƯỜI TIẾP NHẬN HỒ SƠ", d.signer_name)
 
 
 def _apology(form: _Form) -> None:
@@ -251,7 +252,7 @@ def _apology(form: _Form) -> None:
         bold=True,
     )
     form.line_text("Xin trân trọng cảm ơn!")
-    form.signature_and_qr("THỦ TRƯỞNG CƠ QUAN", d.officer_name)
+    form.signature_and_qr("THỦ TRƯỞNG CƠ QUAN", d.signer_name)
 
 
 # A table row cannot continue on the next page, so a note is shown with its line breaks
