@@ -15,6 +15,7 @@ from workflow.domain.deadlines import (
     DeadlineEngine,
     OfficeHours,
     rule_set_for,
+    supplement_days,
 )
 
 ENGINE = DeadlineEngine(Calendar(shipped_years()))
@@ -239,3 +240,38 @@ def test_validation_names_what_is_wrong() -> None:
     assert len(problems) == 5
     assert any("không thuộc năm 2025" in p for p in problems)
     assert any("thứ Bảy hoặc Chủ nhật" in p for p in problems)
+
+
+@pytest.mark.parametrize(
+    ("procedure_days", "expected"),
+    [
+        # Hard cases first: a catalogue silent on it, or with a value no deadline can
+        # have, falls back to the rules; otherwise the procedure's own.
+        (None, 10),
+        (0, 10),
+        (-3, 10),
+        (5, 5),
+        (15, 15),
+    ],
+)
+def test_the_supplement_deadline_is_the_procedures_else_the_rules(
+    procedure_days: int | None, expected: int
+) -> None:
+    rules = rule_set_for(vn(2025, 7, 2, 9))
+    assert supplement_days(procedure_days, rules) == expected
+
+
+def test_the_citizen_is_reminded_one_working_day_before_the_supplement_deadline() -> None:
+    # Asked Friday 14/03/2025 16:00 (after the cut-off) with 2 working days: counted from
+    # Monday 07:00, due Tuesday 17:00; reminded Tuesday 07:00.
+    asked = vn(2025, 3, 14, 16, 0)
+    due = ENGINE.supplement_due_at(asked, 2)
+    assert due == vn(2025, 3, 18, 17, 0)
+    assert ENGINE.supplement_reminder_at(asked, due) == vn(2025, 3, 18, 7, 0)
+    # Hard case: asked Friday 29/08/2025 10:00 with one day, due Wednesday 03/09 10:00
+    # across 01–02/09: one working day before is the request itself, so no reminder (the
+    # request's own message says the deadline).
+    asked = vn(2025, 8, 29, 10, 0)
+    due = ENGINE.supplement_due_at(asked, 1)
+    assert due == vn(2025, 9, 3, 10, 0)
+    assert ENGINE.supplement_reminder_at(asked, due) is None

@@ -155,6 +155,11 @@ class DossierSubmitted(DossierEvent):
     cutoff_time: str = Field(
         "15:00", description="Receipts after this local time count from the next working day."
     )
+    supplement_days: int | None = Field(
+        None,
+        description="Working days the citizen has to supplement (ThoiHanBoSung); none: the "
+        "default of the rules the dossier is handled under.",
+    )
 
 
 class DossierSupplemented(DossierEvent):
@@ -192,6 +197,11 @@ class ProcedureTerms(_Part):
     cutoff_time: str = "15:00"
     fee_vnd: int = 0
     documents: list[DocumentName] = Field(default_factory=list)
+    supplement_days: int | None = Field(
+        None,
+        description="Working days the citizen has to supplement (ThoiHanBoSung); none: the "
+        "default of the rules.",
+    )
 
 
 class AgencyRef(_Part):
@@ -272,6 +282,17 @@ class DossierSupplementRequested(WorkflowDossierEvent):
     requested_at: AwareDatetime
     supplement_due_at: AwareDatetime | None = None
     round: int = Field(1, description="1 for the first request on this dossier, 2 for the next…")
+
+
+class DossierSupplementDueSoon(WorkflowDossierEvent):
+    """One working day is left of the citizen's deadline to supplement: the citizen is
+    reminded; once it has passed the receiver may stop the dossier."""
+
+    event_type = "dossier.supplement_due_soon"
+
+    round: int
+    supplement_due_at: AwareDatetime
+    working_hours_left: float
 
 
 class DossierResumed(WorkflowDossierEvent):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from intake.api.deps import Ctx
 from intake.api.schemas import PageRead
@@ -54,6 +54,11 @@ class CaseRead(BaseModel):
 class ProcedureRead(ProcedureSummaryRead):
     applicant_kinds: list[str]
     cutoff_time: str
+    supplement_days: int | None = Field(
+        None,
+        description="Working days to supplement when asked (ThoiHanBoSung); null: the "
+        "default of the rules (10).",
+    )
     form_schema: dict[str, Any]
     documents: list[DocumentRead]
     cases: list[CaseRead]

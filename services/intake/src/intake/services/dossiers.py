@@ -232,6 +232,7 @@ async def _submit(
         fee_vnd=procedure["fee_vnd"],
         processing_days=procedure["processing_days"],
         cutoff_time=procedure["cutoff_time"],
+        supplement_days=procedure["supplement_days"],
     )
     await change_dossier(
         ctx, session, dossier, code, submitted, "Hồ sơ đã được nộp trực tuyến.", now,

@@ -35,6 +35,7 @@ NOTES: dict[str, str] = {
     "dossier.result_ready": "Đã có kết quả giải quyết.",
     "dossier.returned": "Đã trả kết quả.",
     "dossier.deadline_extended": "Cơ quan xin lỗi và hẹn lại ngày trả kết quả.",
+    "dossier.stopped": "Hồ sơ bị dừng giải quyết.",
 }
 
 
@@ -73,7 +74,7 @@ def _changes(data: ev.WorkflowDossierEvent) -> tuple[dict[str, Any], dict[str, A
 
 def _note(envelope: Envelope, data: ev.WorkflowDossierEvent) -> str:
     note = NOTES[envelope.type]
-    if isinstance(data, ev.DossierRejected):
+    if isinstance(data, ev.DossierRejected | ev.DossierStopped):
         return f"{note} Lý do: {data.reason}"
     if isinstance(data, ev.DossierSupplementRequested):
         return f"{note} " + "; ".join(i.description for i in data.items)

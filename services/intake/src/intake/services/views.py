@@ -133,6 +133,7 @@ async def public_tracking(ctx: Context, code: str) -> dict[str, Any]:
                         dossiers.c.received_at,
                         dossiers.c.due_at,
                         dossiers.c.resolved_at,
+                        dossiers.c.supplement_request,
                         procedures.c.name.label("procedure_name"),
                         agencies.c.name.label("agency_name"),
                     )
@@ -156,9 +157,15 @@ async def public_tracking(ctx: Context, code: str) -> dict[str, Any]:
 
 
 def _dates(row: Any) -> dict[str, str | None]:
-    """The dossier's milestones, as both the owner and the public see them."""
+    """The dossier's milestones, as both the owner and the public see them, with the
+    citizen's deadline to supplement while the agency waits for it (ThoiHanBoSung)."""
+    request = row["supplement_request"] or {}
     return {
-        name: iso(row[name]) for name in ("submitted_at", "received_at", "due_at", "resolved_at")
+        **{
+            name: iso(row[name])
+            for name in ("submitted_at", "received_at", "due_at", "resolved_at")
+        },
+        "supplement_due_at": request.get("supplement_due_at"),
     }
 
 

@@ -228,6 +228,14 @@ class DeadlineEngine:
         """The citizen's deadline to supplement, in working days from the request."""
         return self.add_working_time(self.counted_from(requested_at), days * WORKING_DAY)
 
+    def supplement_reminder_at(
+        self, requested_at: datetime, supplement_due_at: datetime
+    ) -> datetime | None:
+        """When the citizen is reminded: one working day before the supplement deadline;
+        none when that is not after the request (its own message gave the deadline)."""
+        at = self.due_soon_at(supplement_due_at)
+        return at if at > requested_at else None
+
 
 def end_of_day(engine: DeadlineEngine, day: date) -> datetime:
     """The last working moment of `day` (a half day off in the afternoon ends at noon)."""
@@ -267,6 +275,14 @@ RULE_SETS: tuple[RuleSet, ...] = (
     RuleSet("nd-118-2025", "Nghị định 118/2025/NĐ-CP về thủ tục hành chính theo cơ chế một "
             "cửa, một cửa liên thông", date(2025, 7, 1)),
 )  # fmt: skip
+
+
+def supplement_days(procedure_days: int | None, rules: RuleSet) -> int:
+    """The citizen's working days to supplement: the procedure's (ThoiHanBoSung in the
+    catalogue), else the default of the rules the dossier is handled under."""
+    if procedure_days is not None and procedure_days > 0:
+        return procedure_days
+    return rules.supplement_days
 
 
 def rule_set_for(received_at: datetime) -> RuleSet:

@@ -176,3 +176,18 @@ async def schedule_timers(session: AsyncSession, case: Case, engine: DeadlineEng
             )
             .on_conflict_do_nothing()
         )
+
+
+async def schedule_supplement_reminder(
+    session: AsyncSession, case: Case, round_: int, fire_at: datetime
+) -> None:
+    """The citizen's reminder one working day before the supplement deadline of `round_`
+    (kept in `deadline_version`: a later round, or a supplement, makes it stale)."""
+    await session.execute(
+        insert(timers)
+        .values(
+            case_id=case["id"], kind="supplement_due_soon", deadline_version=round_,
+            fire_at=fire_at,
+        )
+        .on_conflict_do_nothing()
+    )  # fmt: skip

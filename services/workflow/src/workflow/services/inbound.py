@@ -56,6 +56,7 @@ async def dossier_submitted(
             code=data.procedure_code, name=data.procedure_name, field=data.field,
             online_level=data.online_level, processing_days=data.processing_days,
             cutoff_time=data.cutoff_time, fee_vnd=data.fee_vnd, documents=[],
+            supplement_days=data.supplement_days,
         )
         .on_conflict_do_nothing()
     )  # fmt: skip
@@ -67,7 +68,7 @@ async def dossier_submitted(
             procedure_code=data.procedure_code, procedure_name=data.procedure_name,
             field=data.field, online_level=data.online_level,
             processing_days=data.processing_days, cutoff_time=data.cutoff_time,
-            fee_vnd=data.fee_vnd,
+            fee_vnd=data.fee_vnd, supplement_days=data.supplement_days,
             applicant=data.applicant.model_dump(mode="json"),
             applicant_name=data.applicant.full_name,
             form=data.form,

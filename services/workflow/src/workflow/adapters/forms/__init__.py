@@ -21,9 +21,9 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
 from shared.contracts.events import VIETNAM
+from workflow.domain.text import DOTS, moment
 
 FONTS = Path(__file__).resolve().parent / "fonts"
-DOTS = "……………………………"
 
 
 @dataclass(frozen=True)
@@ -68,14 +68,6 @@ class FormDossier:
     new_due_at: datetime | None = None
     history: tuple[FormEntry, ...] = ()
     result_delivery: str | None = None
-
-
-def moment(at: datetime | None) -> str:
-    """'15 giờ 30 phút, ngày 24/11/2026' in Vietnam time; dots when unknown."""
-    if at is None:
-        return DOTS
-    local = at.astimezone(VIETNAM)
-    return f"{local.hour} giờ {local.minute:02d} phút, ngày {local:%d/%m/%Y}"
 
 
 def short(at: datetime) -> str:
