@@ -40,6 +40,7 @@ from workflow.services.changes import (
     change,
     check,
     officer_actor,
+    open_pause,
     read_case,
     schedule_supplement_reminder,
     schedule_timers,
@@ -180,21 +181,6 @@ async def _supplement_days_of(session: AsyncSession, case: Case) -> int | None:
     return None if days is None else int(days)
 
 
-async def _open_pause(session: AsyncSession, case: Case) -> Any:
-    """The supplement round the case waits on."""
-    return (
-        (
-            await session.execute(
-                select(pauses)
-                .where(pauses.c.case_id == case["id"], pauses.c.resumed_at.is_(None))
-                .order_by(pauses.c.round.desc())
-            )
-        )
-        .mappings()
-        .first()
-    )
-
-
 async def stop(
     ctx: Context, officer: Officer, code: str, reason: str | None, retry: Retry = NO_RETRY
 ) -> dict[str, Any]:
@@ -203,7 +189,7 @@ async def stop(
 
     async def step(session: AsyncSession, case: Case) -> dict[str, Any]:
         now = datetime.now(UTC)
-        pause = await _open_pause(session, case)
+        pause = await open_pause(session, case["id"])
         deadline = pause["supplement_due_at"] if pause else None
         supplement_deadline_passed(deadline, now)
         assert deadline is not None

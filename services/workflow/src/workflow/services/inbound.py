@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,7 +19,14 @@ from shared.contracts.events import DossierStatus as S
 from workflow.adapters.tables import agencies, cases, pauses, procedures
 from workflow.domain.lifecycle import FINAL, Action, Recorded
 from workflow.services.calendars import engine_for
-from workflow.services.changes import CITIZEN, audit, change, read_case, schedule_timers
+from workflow.services.changes import (
+    CITIZEN,
+    audit,
+    change,
+    open_pause,
+    read_case,
+    schedule_timers,
+)
 from workflow.services.context import Context
 
 
@@ -98,17 +104,7 @@ async def dossier_supplemented(
         # record, change nothing else.
         await _note(session, case, Action.SUPPLEMENT, "Công dân bổ sung sau khi hồ sơ đã xử lý.")
         return
-    pause = (
-        (
-            await session.execute(
-                select(pauses)
-                .where(pauses.c.case_id == case["id"], pauses.c.resumed_at.is_(None))
-                .order_by(pauses.c.round.desc())
-            )
-        )
-        .mappings()
-        .first()
-    )
+    pause = await open_pause(session, case["id"])
     assert pause is not None, "a case waiting for a supplement has an open pause"
     engine = await engine_for(session, case["agency_code"])
     resumed_at = max(data.supplemented_at, pause["paused_at"])
