@@ -11,7 +11,8 @@ import pytest
 from pypdf import PdfReader
 
 import workflow.adapters.forms as pdf
-from workflow.services.forms import form_data
+from workflow.domain.lifecycle import Action, Recorded
+from workflow.services.forms import ACTIONS, form_data
 
 T0 = datetime(2025, 3, 10, 2, 0, tzinfo=UTC)
 RECEIVER = "Hoàng Thị Lan"
@@ -92,3 +93,57 @@ def test_the_last_of_several_requests_signs_the_supplement_request() -> None:
 def test_a_receipt_from_before_the_trail_named_the_signer_falls_back_to_the_case() -> None:
     data = form_data("receipt", _case(), TRAIL[:1], ROUNDS, [], "https://x/{code}")
     assert data.signer_name == RECEIVER
+
+
+PROXY = {
+    "kind": "proxy", "full_name": "Trần Văn Cường", "id_number": "001099000001",
+    "relationship": "Con", "address": "Tổ 5, phường Đức Xuân",
+    "declarant": {"full_name": "Nguyễn Thị Bích", "id_number": "001190012345"},
+}  # fmt: skip
+ORGANISATION = {
+    "kind": "organisation", "full_name": "Công ty TNHH An Bình",
+    "organisation_name": "Công ty TNHH An Bình", "tax_code": "4700123456",
+    "address": "Số 1, phường Đức Xuân", "legal_representative": "Lê Văn Dũng",
+    "declarant": {"full_name": "Nguyễn Thị Bích", "id_number": "001190012345"},
+}  # fmt: skip
+
+
+def _receipt(applicant: dict[str, Any], **changes: Any) -> tuple[pdf.FormDossier, str]:
+    case = _case(applicant=applicant, applicant_name=applicant["full_name"], **changes)
+    data = form_data("receipt", case, TRAIL, ROUNDS, [], "https://x/{code}")
+    return data, _text(pdf.render("receipt", data))
+
+
+def test_a_receipt_for_someone_declared_on_their_behalf_names_the_declarant() -> None:
+    data, text = _receipt(PROXY)
+    assert data.applicant_name == "Trần Văn Cường"
+    assert data.declarant_name == "Nguyễn Thị Bích"
+    assert data.relationship == "Con"
+    assert "Người khai hộ: Nguyễn Thị Bích" in text
+    assert "Quan hệ với người được khai hộ: Con" in text
+    assert "Địa chỉ: Tổ 5, phường Đức Xuân" in text
+
+
+def test_an_organisations_receipt_has_its_address_and_legal_representative() -> None:
+    # Hard case: the result goes by post elsewhere; the receipt names the organisation's
+    # registered address, not the delivery address.
+    data, text = _receipt(
+        ORGANISATION, result_delivery={"method": "post", "address": "Hộp thư 12, Bưu điện"}
+    )
+    assert data.applicant_address == "Số 1, phường Đức Xuân"
+    assert data.legal_representative == "Lê Văn Dũng"
+    assert "Người đại diện theo pháp luật: Lê Văn Dũng" in text
+    assert "Mã số thuế: 4700123456" in text
+    assert "Địa chỉ: Số 1, phường Đức Xuân" in text
+    assert "Người nộp hồ sơ: Nguyễn Thị Bích" in text
+
+
+def test_the_holders_own_receipt_says_nothing_of_a_declarant() -> None:
+    data, text = _receipt({"kind": "citizen", "full_name": "Nguyễn Thị Bích"})
+    assert (data.declarant_name, data.relationship, data.legal_representative) == (None,) * 3
+    assert "khai hộ" not in text
+    assert "đại diện" not in text
+
+
+def test_the_control_sheet_names_every_step_in_words() -> None:
+    assert set(Action) | set(Recorded) <= set(ACTIONS)

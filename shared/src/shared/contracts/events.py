@@ -58,6 +58,13 @@ class _Part(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class Declarant(_Part):
+    """The account holder who submitted a dossier for someone else or for an organisation."""
+
+    full_name: str
+    id_number: str | None = None
+
+
 class Recipient(_Part):
     """Who is told about a dossier, and how they chose to be told."""
 
@@ -73,6 +80,17 @@ class Applicant(_Part):
     id_number: str | None = None
     organisation_name: str | None = None
     tax_code: str | None = None
+    # What the officers need to receive the dossier (optional: older events lack them).
+    relationship: str | None = Field(
+        None, description="proxy (khai hộ): the declarant's relationship to the applicant."
+    )
+    address: str | None = Field(None, description="organisation: its registered address.")
+    legal_representative: str | None = Field(
+        None, description="organisation: its legal representative."
+    )
+    declarant: Declarant | None = Field(
+        None, description="proxy, organisation: the account holder who declared the dossier."
+    )
 
 
 class FileRef(_Part):

@@ -35,6 +35,7 @@ ACTIONS: dict[str, str] = {
     Action.APPROVE: "Phê duyệt",
     Action.RETURN_RESULT: "Trả kết quả",
     Action.EXTEND_DEADLINE: "Xin lỗi và hẹn lại",
+    Action.STOP: "Dừng giải quyết (quá hạn bổ sung)",
     Action.WITHDRAW: "Công dân rút hồ sơ",
     Recorded.PAYMENT: "Nộp lệ phí",
 }
@@ -116,7 +117,9 @@ def form_data(
         procedure_name=case["procedure_name"],
         agency_name=case["agency_name"],
         applicant_name=case["applicant_name"],
-        applicant_address=case["result_delivery"].get("address") or applicant.get("address"),
+        # The applicant's own address (an organisation's registered one) before the
+        # address the result is posted to.
+        applicant_address=applicant.get("address") or case["result_delivery"].get("address"),
         applicant_phone=case["recipient"].get("phone"),
         submitted_at=case["submitted_at"],
         received_at=case["received_at"],
@@ -145,4 +148,9 @@ def form_data(
             for h in trail
         ),
         result_delivery=DELIVERY.get(case["result_delivery"].get("method", "")),
+        applicant_kind=applicant["kind"],
+        declarant_name=(applicant.get("declarant") or {}).get("full_name"),
+        relationship=applicant.get("relationship") if applicant["kind"] == "proxy" else None,
+        tax_code=applicant.get("tax_code"),
+        legal_representative=applicant.get("legal_representative"),
     )

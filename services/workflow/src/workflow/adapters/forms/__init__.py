@@ -68,6 +68,14 @@ class FormDossier:
     new_due_at: datetime | None = None
     history: tuple[FormEntry, ...] = ()
     result_delivery: str | None = None
+    # citizen (the account holder), proxy (khai hộ: declared by the holder for someone,
+    # `relationship` saying how they are related) or organisation.
+    applicant_kind: str = "citizen"
+    declarant_name: str | None = None
+    relationship: str | None = None
+    # An organisation applicant.
+    tax_code: str | None = None
+    legal_representative: str | None = None
 
 
 def short(at: datetime) -> str:
@@ -159,8 +167,16 @@ def _qr_png(url: str) -> io.BytesIO:
 def _applicant(form: _Form) -> None:
     d = form.dossier
     form.field("Tên tổ chức, cá nhân", d.applicant_name)
+    if d.applicant_kind == "organisation":
+        form.field("Mã số thuế", d.tax_code)
+        form.field("Người đại diện theo pháp luật", d.legal_representative)
     form.field("Địa chỉ", d.applicant_address)
     form.field("Số điện thoại", d.applicant_phone)
+    if d.applicant_kind == "proxy":
+        form.field("Người khai hộ", d.declarant_name)
+        form.field("Quan hệ với người được khai hộ", d.relationship)
+    elif d.applicant_kind == "organisation":
+        form.field("Người nộp hồ sơ", d.declarant_name)
 
 
 def _receipt(form: _Form) -> None:
