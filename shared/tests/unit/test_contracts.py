@@ -99,4 +99,5 @@ def test_published_asyncapi_document_matches_the_models() -> None:
         "catalogue_published",
         "dossier_resumed",
         "dossier_stopped",
+        "dossier_supplement_due_soon",
     }

@@ -86,12 +86,40 @@ async def test_each_form_carries_its_key_texts_the_code_and_a_qr(
     assert "Hoàng Thị Lan" in texts["receipt"]
     assert f"ngày {new_date:%d/%m/%Y}" in texts["apology"]
     assert "Chờ kết quả xác minh" in texts["apology"]
+    # Signed by the leader who extended the deadline, not by the receiver.
+    assert "Triệu Đức Thắng" in texts["apology"]
+    assert "Hoàng Thị Lan" not in texts["apology"]
     sheet = texts["control-sheet"]
     assert "PHIẾU KIỂM SOÁT QUÁ TRÌNH GIẢI QUYẾT HỒ SƠ" in sheet
     for step in ("Nộp hồ sơ trực tuyến", "Yêu cầu bổ sung, hoàn thiện", "Từ chối"):
         assert step in sheet
     unknown = await desk.get("receiver", f"/api/v1/dossiers/{code}/forms/giay-phep.pdf")
     assert unknown.status_code == 404
+
+
+async def test_the_desk_sees_who_declared_for_whom_on_the_case_and_the_receipt(
+    workflow: ServiceUnderTest,
+) -> None:
+    desk = await Desk(workflow).sign_in()
+    proxy = ev.Applicant(
+        kind="proxy", full_name="Trần Văn Cường", id_number="001099000001", relationship="Con",
+        address="Tổ 5, phường Đức Xuân",
+        declarant=ev.Declarant(full_name="Nguyễn Thị Bích", id_number="001190012345"),
+    )  # fmt: skip
+    dossier = submitted(applicant=proxy)
+    code = dossier.dossier_code or ""
+    await arrived(workflow, dossier)
+    detail = (await desk.get("receiver", f"/api/v1/dossiers/{code}")).json()
+    assert detail["applicant"]["relationship"] == "Con"
+    assert detail["applicant"]["declarant"]["full_name"] == "Nguyễn Thị Bích"
+    assert (await desk.act("receiver", code, "receive")).status_code == 200
+    answer = await desk.get("receiver", f"/api/v1/dossiers/{code}/forms/receipt.pdf")
+    assert answer.status_code == 200, answer.text
+    text = _text(answer.content)
+    assert "Trần Văn Cường" in text
+    assert "Người khai hộ: Nguyễn Thị Bích" in text
+    assert "Quan hệ với người được khai hộ: Con" in text
+    assert "Địa chỉ: Tổ 5, phường Đức Xuân" in text
 
 
 async def test_an_administrator_edits_a_year_and_announced_dates_stay(

@@ -60,6 +60,8 @@ procedures = Table(
     Column("processing_days", Integer, nullable=False),
     Column("fee_vnd", BigInteger, nullable=False),
     Column("cutoff_time", Text, nullable=False),
+    # Working days the citizen has to supplement (ThoiHanBoSung); null: the rules' default.
+    Column("supplement_days", Integer),
     Column("form_schema", JSONB, nullable=False),
     Column("documents", JSONB, nullable=False),
     Column("cases", JSONB, nullable=False),

@@ -62,6 +62,11 @@ class CaseRead(BaseModel):
 class ProcedureRead(ProcedureSummaryRead):
     applicant_kinds: list[str]
     cutoff_time: str
+    supplement_days: int | None = Field(
+        None,
+        description="Working days to supplement when asked (ThoiHanBoSung); null: the "
+        "default of the rules (10).",
+    )
     form_schema: dict[str, Any]
     documents: list[DocumentRead]
     cases: list[CaseRead]

@@ -169,6 +169,9 @@ class DossierRead(BaseModel):
     received_at: Timestamp | None
     due_at: Timestamp | None
     resolved_at: Timestamp | None
+    supplement_due_at: Timestamp | None = Field(
+        None, description="While a supplement is awaited: the citizen's deadline for it."
+    )
     supplement_request: SupplementRequestRead | None
     result_available: bool
     timeline: list[TimelineEntryRead]

@@ -35,7 +35,7 @@ _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 _BINDING = re.compile(r"[A-Za-z0-9_-]{32,128}")
 
 
-def browser_binding(request: Request) -> str | None:
+async def browser_binding(request: Request) -> str | None:
     """The browser's binding cookie, if it is one intake could have set. Not a parameter
     of the API: a browser with a stale or garbled cookie gets a new one, not a refusal."""
     value = request.cookies.get(BROWSER_COOKIE)

@@ -64,6 +64,7 @@ async def load_catalogue(ctx: Context, data_dir: Path = DATA_DIR) -> str:
                 "processing_days": proc["processing_days"],
                 "fee_vnd": proc["fee_vnd"],
                 "cutoff_time": proc.get("cutoff_time") or "15:00",
+                "supplement_days": proc.get("supplement_days"),
                 "form_schema": proc["form_schema"],
                 "documents": proc["documents"],
                 "cases": proc.get("cases") or [],
@@ -96,6 +97,7 @@ def _published(version: str, agency_data: Any, procedure_data: Any) -> events.Ca
                 processing_days=p["processing_days"],
                 cutoff_time=p.get("cutoff_time") or "15:00",
                 fee_vnd=p["fee_vnd"],
+                supplement_days=p.get("supplement_days"),
                 documents=[
                     events.DocumentName(code=d["code"], name=d["name"], required=d["required"])
                     for d in p["documents"]
@@ -171,6 +173,7 @@ async def get_procedure(ctx: Context, code: str) -> dict[str, Any]:
         **procedure_summary(row),
         "applicant_kinds": row["applicant_kinds"],
         "cutoff_time": row["cutoff_time"],
+        "supplement_days": row["supplement_days"],
         "form_schema": row["form_schema"],
         "documents": row["documents"],
         "cases": row["cases"],

@@ -20,7 +20,7 @@ from intake.adapters.tables import (
 )
 from intake.domain import statuses
 from intake.domain.codes import dossier_code, new_update_code
-from intake.domain.drafts import check_complete, checked_draft
+from intake.domain.drafts import check_complete, checked_draft, submitted_applicant
 from intake.services.catalogue import agency_and_procedure
 from intake.services.context import Context
 from intake.services.limits import HOUR, hit
@@ -203,20 +203,13 @@ async def _submit(
         now.astimezone(VIETNAM).date(),
         await _next_sequence(ctx, agency["code"], now),
     )
-    applicant = dossier["applicant"]
     submitted = events.DossierSubmitted(
         **facts(procedure, agency, DossierStatus.SUBMITTED),
         dossier_id=dossier_id,
         case_code=dossier["case_code"],
         online_level=procedure["online_level"],
         submitted_at=now,
-        applicant=events.Applicant(
-            kind=applicant["kind"],
-            full_name=applicant.get("full_name") or applicant.get("organisation_name", ""),
-            id_number=applicant.get("id_number"),
-            organisation_name=applicant.get("organisation_name"),
-            tax_code=applicant.get("tax_code"),
-        ),
+        applicant=submitted_applicant(dossier["applicant"]),
         form=dossier["form"],
         attachments=[file_ref(f) for f in files],
         result_delivery=events.ResultDelivery(**dossier["result_delivery"]),
@@ -225,6 +218,7 @@ async def _submit(
         fee_vnd=procedure["fee_vnd"],
         processing_days=procedure["processing_days"],
         cutoff_time=procedure["cutoff_time"],
+        supplement_days=procedure["supplement_days"],
     )
     await change_dossier(
         ctx, session, dossier, code, submitted, "Hồ sơ đã được nộp trực tuyến.", now,

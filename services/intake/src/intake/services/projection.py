@@ -36,6 +36,7 @@ NOTES: dict[str, str] = {
     "dossier.result_ready": "Đã có kết quả giải quyết.",
     "dossier.returned": "Đã trả kết quả.",
     "dossier.deadline_extended": "Cơ quan xin lỗi và hẹn lại ngày trả kết quả.",
+    "dossier.stopped": "Hồ sơ bị dừng giải quyết.",
 }
 
 
@@ -76,7 +77,7 @@ def timeline_note(envelope: Envelope, data: ev.WorkflowDossierEvent) -> str:
     """The timeline entry of a workflow event, as the citizen reads it."""
     note = NOTES[envelope.type]
     match data:
-        case ev.DossierRejected():
+        case ev.DossierRejected() | ev.DossierStopped():
             return f"{note} Lý do: {data.reason}"
         case ev.DossierSupplementRequested():
             return f"{note} " + "; ".join(i.description for i in data.items)

@@ -123,7 +123,7 @@ async def owner_view(ctx: Context, owner_id: uuid.UUID, ref: str) -> dict[str, A
 
 _TRACKING = Sql(
     "SELECT d.code, d.status, d.submitted_at, d.received_at, d.due_at, d.resolved_at,"
-    " p.name AS procedure_name, a.name AS agency_name"
+    " d.supplement_request, p.name AS procedure_name, a.name AS agency_name"
     " FROM dossiers d JOIN procedures p ON p.code = d.procedure_code"
     " JOIN agencies a ON a.code = d.agency_code WHERE d.code = $1"
 )
@@ -145,9 +145,15 @@ async def public_tracking(ctx: Context, code: str) -> dict[str, Any]:
 
 
 def _dates(row: Any) -> dict[str, str | None]:
-    """The dossier's milestones, as both the owner and the public see them."""
+    """The dossier's milestones, as both the owner and the public see them, with the
+    citizen's deadline to supplement while the agency waits for it (ThoiHanBoSung)."""
+    request = row["supplement_request"] or {}
     return {
-        name: iso(row[name]) for name in ("submitted_at", "received_at", "due_at", "resolved_at")
+        **{
+            name: iso(row[name])
+            for name in ("submitted_at", "received_at", "due_at", "resolved_at")
+        },
+        "supplement_due_at": request.get("supplement_due_at"),
     }
 
 

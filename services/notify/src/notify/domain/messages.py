@@ -2,7 +2,8 @@
 
 Citizens are told by the channels they chose at submission (`recipient.channels`); the
 one-time code of a new account goes by SMS only; due-soon and overdue go to the officers
-the event names. Events that change nothing a person must act on are not sent.
+the event names; the supplement reminder and a stop go to the citizen. Events that change
+nothing a person must act on are not sent.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ NOTIFIED: tuple[type[EventData], ...] = (
     ev.DossierWithdrawn,
     ev.DossierDueSoon,
     ev.DossierOverdue,
+    ev.DossierSupplementDueSoon,
+    ev.DossierStopped,
 )
 # Delivered to notify's queue (it binds dossier.#) but not worth a message.
 SILENT: tuple[type[EventData], ...] = (
@@ -61,6 +64,8 @@ EXTRAS: dict[str, set[str]] = {
     "dossier.withdrawn": set(),
     "dossier.due_soon": {"due_date"},
     "dossier.overdue": {"due_date"},
+    "dossier.supplement_due_soon": {"supplement_due_date"},
+    "dossier.stopped": set(),
 }
 # Free text a too-long SMS may shorten (never the code or dates).
 FREE_TEXT = ("items_text", "reason", "note")
@@ -124,6 +129,9 @@ def variables(envelope: Envelope, data: EventData, target: Target) -> dict[str, 
                 f"{n}. {item.description}" for n, item in enumerate(data.items, 1)
             )
             values["supplement_due_date"] = local_date(data.supplement_due_at)
+        case ev.DossierSupplementDueSoon():
+            # The day and hour: one working day is left, the hour matters.
+            values["supplement_due_date"] = local_moment(data.supplement_due_at)
         case ev.DossierResultReady():
             method = data.delivery.method if data.delivery else "in_person"
             values["delivery_text"] = DELIVERY[method]

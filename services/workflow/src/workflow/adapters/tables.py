@@ -58,6 +58,8 @@ procedures = Table(
     Column("cutoff_time", Text, nullable=False),
     Column("fee_vnd", BigInteger, nullable=False),
     Column("documents", JSONB, nullable=False),
+    # Working days the citizen has to supplement; null: the rules' default.
+    Column("supplement_days", Integer),
 )
 
 # One row per year: the calendar an administrator entered from the official notice.
@@ -141,6 +143,9 @@ cases = Table(
     Column("processing_days", Integer, nullable=False),
     Column("cutoff_time", Text, nullable=False),
     Column("fee_vnd", BigInteger, nullable=False),
+    # The procedure's supplement deadline in working days when submitted; null: the
+    # catalogue's, else the rules' default.
+    Column("supplement_days", Integer),
     # Personal data: shown to the agency's officers only, never logged.
     Column("applicant", JSONB, nullable=False),
     Column("applicant_name", Text, nullable=False),
@@ -222,7 +227,9 @@ history = Table(
     Index("ix_history_case", "case_id", "id"),
 )
 
-# Due-soon and overdue announcements, one row per dossier, kind and deadline version.
+# Due-soon and overdue announcements, one row per dossier, kind and deadline version; and
+# the citizen's reminder one working day before the supplement deadline, one per round
+# (its `deadline_version` is the supplement round).
 timers = Table(
     "timers",
     metadata,
@@ -232,7 +239,7 @@ timers = Table(
     _at("fire_at", nullable=False),
     _at("fired_at"),
     PrimaryKeyConstraint("case_id", "kind", "deadline_version"),
-    CheckConstraint("kind IN ('due_soon', 'overdue')", name="kind"),
+    CheckConstraint("kind IN ('due_soon', 'overdue', 'supplement_due_soon')", name="kind"),
     Index("ix_timers_pending", "fire_at", postgresql_where=text("fired_at IS NULL")),
 )
 

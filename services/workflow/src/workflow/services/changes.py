@@ -20,7 +20,7 @@ from shared.contracts import events as ev
 from shared.contracts.envelope import EventData
 from shared.errors import NotFound
 from shared.messaging import Outbox
-from workflow.adapters.tables import cases, history, timers
+from workflow.adapters.tables import cases, history, pauses, timers
 from workflow.domain.deadlines import DeadlineEngine
 from workflow.domain.lifecycle import Action, Recorded, Role, next_status
 from workflow.services import national_outbox
@@ -184,3 +184,33 @@ async def schedule_timers(session: AsyncSession, case: Case, engine: DeadlineEng
             )
             .on_conflict_do_nothing()
         )
+
+
+async def schedule_supplement_reminder(
+    session: AsyncSession, case: Case, round_: int, fire_at: datetime
+) -> None:
+    """The citizen's reminder one working day before the supplement deadline of `round_`
+    (kept in `deadline_version`: a later round, or a supplement, makes it stale)."""
+    await session.execute(
+        insert(timers)
+        .values(
+            case_id=case["id"], kind="supplement_due_soon", deadline_version=round_,
+            fire_at=fire_at,
+        )
+        .on_conflict_do_nothing()
+    )  # fmt: skip
+
+
+async def open_pause(session: AsyncSession, case_id: uuid.UUID) -> Any:
+    """The supplement round the case waits on (None when it waits on none)."""
+    return (
+        (
+            await session.execute(
+                select(pauses)
+                .where(pauses.c.case_id == case_id, pauses.c.resumed_at.is_(None))
+                .order_by(pauses.c.round.desc())
+            )
+        )
+        .mappings()
+        .first()
+    )

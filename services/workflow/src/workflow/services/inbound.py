@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,7 +20,14 @@ from workflow.adapters.tables import agencies, cases, pauses, procedures
 from workflow.domain.lifecycle import FINAL, Action, Recorded
 from workflow.services import national_outbox
 from workflow.services.calendars import engine_for
-from workflow.services.changes import CITIZEN, audit, change, read_case, schedule_timers
+from workflow.services.changes import (
+    CITIZEN,
+    audit,
+    change,
+    open_pause,
+    read_case,
+    schedule_timers,
+)
 from workflow.services.context import Context
 
 
@@ -62,6 +68,7 @@ async def dossier_submitted(
             "code": data.procedure_code, "name": data.procedure_name, "field": data.field,
             "online_level": data.online_level, "processing_days": data.processing_days,
             "cutoff_time": data.cutoff_time, "fee_vnd": data.fee_vnd, "documents": [],
+            "supplement_days": data.supplement_days,
         },
     )  # fmt: skip
     inserted = await session.execute(
@@ -72,7 +79,7 @@ async def dossier_submitted(
             "procedure_code": data.procedure_code, "procedure_name": data.procedure_name,
             "field": data.field, "online_level": data.online_level,
             "processing_days": data.processing_days, "cutoff_time": data.cutoff_time,
-            "fee_vnd": data.fee_vnd,
+            "fee_vnd": data.fee_vnd, "supplement_days": data.supplement_days,
             "applicant": data.applicant.model_dump(mode="json"),
             "applicant_name": data.applicant.full_name,
             "form": data.form,
@@ -103,17 +110,7 @@ async def dossier_supplemented(
         # record, change nothing else.
         await _note(session, case, Action.SUPPLEMENT, "Công dân bổ sung sau khi hồ sơ đã xử lý.")
         return
-    pause = (
-        (
-            await session.execute(
-                select(pauses)
-                .where(pauses.c.case_id == case["id"], pauses.c.resumed_at.is_(None))
-                .order_by(pauses.c.round.desc())
-            )
-        )
-        .mappings()
-        .first()
-    )
+    pause = await open_pause(session, case["id"])
     assert pause is not None, "a case waiting for a supplement has an open pause"
     engine = await engine_for(session, case["agency_code"])
     resumed_at = max(data.supplemented_at, pause["paused_at"])
@@ -121,17 +118,16 @@ async def dossier_supplemented(
         "attachments": case["attachments"] + [a.model_dump(mode="json") for a in data.attachments],
         "resume_status": None,
     }
-    paused = engine.working_time_between(pause["paused_at"], resumed_at)
+    # Only working time inside the counted period stood still: a dossier received after
+    # the cut-off and sent back at once has lost nothing of its processing time.
+    counted_from = case["counted_from"] if pause["clock_was_running"] else None
+    paused = engine.paused_working_time(pause["paused_at"], resumed_at, counted_from=counted_from)
     previous_due_at = case["due_at"]
     if pause["clock_was_running"]:
-        values["due_at"] = engine.resume(case["due_at"], pause["paused_at"], resumed_at)
+        values["due_at"] = engine.add_working_time(case["due_at"], paused)
         # The clock stood still for the due date without an apology's extension too.
-        values["original_due_at"] = engine.resume(
-            case["original_due_at"], pause["paused_at"], resumed_at
-        )
+        values["original_due_at"] = engine.add_working_time(case["original_due_at"], paused)
         values["deadline_version"] = case["deadline_version"] + 1
-    else:
-        paused = paused * 0
     await session.execute(
         pauses.update()
         .where(pauses.c.case_id == case["id"], pauses.c.round == pause["round"])
