@@ -75,6 +75,9 @@ async def kill_each(cluster: Cluster, rng: random.Random, role: str, start: floa
         await cluster.start(service, role)
 
 
+# Outside the short subset for time: there, the two-replica test kills a consumer of each
+# service under load.
+@pytest.mark.chaos_full
 async def test_consumer_killed(cluster: Cluster, rng: random.Random) -> None:
     async def fault(_: Load, start: float) -> None:
         await kill_each(cluster, rng, "consume", start)
