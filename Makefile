@@ -6,8 +6,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 PACKAGES := -e shared -e services/intake -e services/workflow -e services/notify -e services/stats
 SERVICES := intake workflow notify stats
+# The local stand-in for the national identity (oidc-provider on Node.js), pinned by its lock.
+OIDC := deploy/local/oidc
 
-.PHONY: install up down status test test-unit test-contract lint format bench asyncapi replay-parked clean check-deploy
+.PHONY: install up down status test test-unit test-contract lint format bench chaos asyncapi replay-parked clean check-deploy
 
 $(BIN)/.installed: requirements.lock shared/pyproject.toml $(wildcard services/*/pyproject.toml)
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +18,10 @@ $(BIN)/.installed: requirements.lock shared/pyproject.toml $(wildcard services/*
 	$(BIN)/pip install --quiet --no-deps $(PACKAGES)
 	touch $@
 
-install: $(BIN)/.installed
+$(OIDC)/node_modules/.package-lock.json: $(OIDC)/package-lock.json
+	npm ci --prefix $(OIDC) --no-audit --no-fund --loglevel=error
+
+install: $(BIN)/.installed $(OIDC)/node_modules/.package-lock.json
 
 ## Run the whole system on this machine (PostgreSQL and RabbitMQ must be running).
 up: install
@@ -53,6 +58,11 @@ format: install
 bench: install
 	$(BIN)/python -m pytest tests/perf -s -p no:randomly
 
+## Every fault test of tests/chaos (make test runs the short subset), each printing its
+## ledger. Stops and blocks the broker: not while others use it. CHAOS_SEED=n replays.
+chaos: install
+	CHAOS_FULL=1 CHAOS_BROKER=1 $(BIN)/python -m pytest tests/chaos -m chaos -s -p no:randomly
+
 ## Regenerate the published AsyncAPI document from the event models.
 asyncapi: install
 	$(BIN)/python -m shared.contracts.asyncapi > docs/asyncapi.json
@@ -63,7 +73,7 @@ replay-parked: install
 	$(BIN)/python -m $(SERVICE) replay-parked
 
 clean: down
-	rm -rf $(VENV) .local
+	rm -rf $(VENV) .local $(OIDC)/node_modules
 
 ## Validate docker-compose.yml and the Prometheus configuration (needs docker-compose, promtool).
 check-deploy:

@@ -5,7 +5,9 @@ pytest_plugins = ["shared.testing.fixtures"]
 # The fixtures of shared.testing.fixtures that reach the real PostgreSQL, RabbitMQ or object
 # store. Every fixture built on them (the service starters, the e2e stack) depends on one,
 # so it is in the test's fixture closure too.
-INFRASTRUCTURE = frozenset({"database_url", "rabbit", "amqp_namespace", "object_store_server"})
+INFRASTRUCTURE = frozenset(
+    {"database_url", "rabbit", "amqp_namespace", "object_store_server", "national_server"}
+)
 
 
 @pytest.hookimpl(trylast=True)  # after the conftests that add markers themselves

@@ -3,8 +3,10 @@
 `up` checks that PostgreSQL and RabbitMQ answer (they are the machine's own services,
 never started from here), creates the four databases, applies every service's
 migrations, starts the object store (SeaweedFS `weed mini`, an S3 gateway), a local mail
-server and then the four services, one process each running all its roles
-(`python -m <svc> all`), and waits until every `/readyz` says ready.
+server, the National Public Service Portal's stand-in, the stand-in for the national
+identity (the OpenID provider of `oidc/`, on Node.js) and then the four services, one
+process each running all its roles (`python -m <svc> all`), and waits until every
+`/readyz` says ready.
 
 `down` stops exactly the processes `up` started, `status` tells, for each, whether it
 runs and whether the service is ready (see supervisor.py for how).
@@ -49,6 +51,7 @@ from intake.config import IntakeSettings
 from intake.services.context import ATTACHMENTS_BUCKET
 from notify.config import NotifySettings
 from shared.config import BaseServiceSettings
+from shared.testing import national
 from shared.testing.infra import ObjectStoreServer, weed_binary
 from stats.config import StatsSettings
 from workflow.config import WorkflowSettings
@@ -219,8 +222,52 @@ def mail_argv() -> list[str]:
     ]  # fmt: skip
 
 
+# The National Public Service Portal's stand-in (shared/testing/national.py), where
+# workflow sends its records by default, with the credentials workflow defaults to.
+NATIONAL_NAME = "national"
+_WORKFLOW_DEFAULTS = development_defaults(WorkflowSettings)
+NATIONAL_URL = _WORKFLOW_DEFAULTS.national_url
+NATIONAL_PORT = int(urlsplit(NATIONAL_URL).port or 80)
+
+
+def national_argv() -> list[str]:
+    return national.argv(
+        NATIONAL_PORT,
+        client_id=_WORKFLOW_DEFAULTS.national_client_id,
+        client_secret=_WORKFLOW_DEFAULTS.secret("national_client_secret"),
+    )
+
+
+# The stand-in for the national identity (VNeID): `oidc-provider` with intake as its client,
+# where intake's development settings point (issuer, client id and secret, callback).
+OIDC_NAME = "oidc"
+_INTAKE_DEFAULTS = development_defaults(IntakeSettings)
+OIDC_ISSUER = _INTAKE_DEFAULTS.oidc_issuer
+OIDC_PORT = urlsplit(OIDC_ISSUER).port or 80
+OIDC_DIR = Path("deploy/local/oidc")
+OIDC_TIMEOUT = 30.0
+
+
+def oidc_argv() -> list[str]:
+    return ["node", str(OIDC_DIR / "server.js")]
+
+
+def oidc_env() -> dict[str, str]:
+    return {
+        **os.environ,
+        "OIDC_PORT": str(OIDC_PORT),
+        "OIDC_ISSUER": OIDC_ISSUER,
+        "OIDC_CLIENT_ID": _INTAKE_DEFAULTS.oidc_client_id,
+        "OIDC_CLIENT_SECRET": _INTAKE_DEFAULTS.secret("oidc_client_secret"),
+        "OIDC_REDIRECT_URIS": _INTAKE_DEFAULTS.oidc_redirect_uri,
+        "OIDC_ID_NUMBER_CLAIM": _INTAKE_DEFAULTS.oidc_id_number_claim,
+        # Kept across restarts, so that intake's cached keys stay right.
+        "OIDC_KEYS_FILE": str(ROOT / ".local" / "oidc-keys.json"),
+    }
+
+
 def all_names() -> list[str]:
-    return [STORE_NAME, MAIL_NAME, *(s.name for s in SERVICES)]
+    return [STORE_NAME, MAIL_NAME, NATIONAL_NAME, OIDC_NAME, *(s.name for s in SERVICES)]
 
 
 # --- PostgreSQL and RabbitMQ -------------------------------------------------------------
@@ -394,6 +441,44 @@ def start_mail() -> None:
     say(f"  mail: SMTP on {MAIL_HOST}:{MAIL_PORT} (pid {pid}), messages in {MAIL_DIR}/new")
 
 
+def start_national() -> None:
+    pid = SUPERVISOR.running(NATIONAL_NAME)
+    if pid is not None:
+        say(f"  national portal stand-in: already running (pid {pid})")
+        return
+    if port_taken(NATIONAL_PORT):
+        say(f"  national portal stand-in: port {NATIONAL_PORT} is taken: workflow will send there")
+        return
+    pid = SUPERVISOR.start(NATIONAL_NAME, national_argv(), dict(os.environ))
+    if not SUPERVISOR.wait_port(NATIONAL_NAME, "127.0.0.1", NATIONAL_PORT, MAIL_TIMEOUT):
+        log = SUPERVISOR.log(NATIONAL_NAME)
+        raise SupervisorError(
+            f"the national portal stand-in did not start; end of {log}:\n{log_tail(log)}"
+        )
+    say(f"  national portal stand-in: {NATIONAL_URL} (pid {pid})")
+
+
+def start_oidc() -> None:
+    pid = SUPERVISOR.running(OIDC_NAME)
+    if pid is None:
+        if not (ROOT / OIDC_DIR / "node_modules" / "oidc-provider").is_dir():
+            raise SupervisorError(
+                f"the identity provider is not installed: make install ({OIDC_DIR})"
+            )
+        if port_taken(OIDC_PORT):
+            raise SupervisorError(
+                f"the identity provider cannot start, port {OIDC_PORT} is taken (ss -ltnp)"
+            )
+        pid = SUPERVISOR.start(OIDC_NAME, oidc_argv(), oidc_env())
+    discovery = f"{OIDC_ISSUER}/.well-known/openid-configuration"
+    if not any(SUPERVISOR.wait({OIDC_NAME: functools.partial(answers, discovery)}, OIDC_TIMEOUT)):
+        log = SUPERVISOR.log(OIDC_NAME)
+        raise SupervisorError(
+            f"the identity provider did not answer at {discovery}; end of {log}:\n{log_tail(log)}"
+        )
+    say(f"  identity provider: {OIDC_ISSUER} (pid {pid})")
+
+
 # --- The services ------------------------------------------------------------------------
 
 
@@ -456,7 +541,15 @@ def print_urls() -> None:
         f"   master UI http://127.0.0.1:{STORE_PORTS['-master.port']}"
     )
     say(f"  mail          SMTP {MAIL_HOST}:{MAIL_PORT}, messages in {ROOT / MAIL_DIR}/new")
+    say(
+        f"  VNeID         {OIDC_ISSUER} (accounts in {OIDC_DIR}/users.json); sign in at"
+        f" {INTAKE.base_url}/api/v1/auth/oidc/login"
+    )
     say(f"  SMS           {NOTIFY.base_url}/api/v1/dev/sms (the development provider keeps them)")
+    say(
+        f"  national      {NATIONAL_URL} (stand-in): records received at"
+        f" {NATIONAL_URL}/received?ma_ho_so=CODE"
+    )
     say(f"  logs          {SUPERVISOR.logs}/<name>.log (previous run: <name>.log.1)")
     say(f"  data          {ROOT / STORE_DIR} (kept across `make down`)")
     say("Stop it with `make down`; `make status` tells what runs.")
@@ -482,6 +575,10 @@ def cmd_up() -> int:
     start_store()
     say("Mail")
     start_mail()
+    say("National portal stand-in")
+    start_national()
+    say("National identity")
+    start_oidc()
     say("Services")
     start_services()
     wait_services_ready()
@@ -493,7 +590,8 @@ def cmd_down() -> int:
     say("Stopping")
     # Services first, so that none loses the object store while still serving.
     SUPERVISOR.stop(s.name for s in SERVICES)
-    SUPERVISOR.stop([STORE_NAME, MAIL_NAME])
+    SUPERVISOR.stop([STORE_NAME, MAIL_NAME, NATIONAL_NAME])
+    SUPERVISOR.stop([STORE_NAME, MAIL_NAME, OIDC_NAME])
     return 0
 
 

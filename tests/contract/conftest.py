@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
@@ -15,6 +15,7 @@ import pytest
 
 from shared.testing import infra
 from shared.testing.infra import eventually
+from shared.testing.oidc import OidcProviderServer, oidc_provider, relying_party_env
 from shared.testing.processes import ServiceProcess, service_env, start_service
 
 SERVICES = ("intake", "workflow", "notify", "stats")
@@ -87,10 +88,24 @@ async def submitted(client: httpx.AsyncClient, intake: str, citizen: dict[str, s
     return str(submitted.json()["code"])
 
 
+INTAKE_PORT = infra.free_port()
+
+
+@pytest.fixture(scope="session")
+def identity_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OidcProviderServer]:
+    """The stand-in for VNeID, so that the sign-in routes answer as in production."""
+    callback = f"http://127.0.0.1:{INTAKE_PORT}/api/v1/auth/oidc/callback"
+    with oidc_provider(
+        tmp_path_factory.mktemp("oidc"), redirect_uris=[callback], accounts=[]
+    ) as provider:
+        yield provider
+
+
 @pytest.fixture(scope="session")
 async def services(
     rabbit: tuple[str, str],
     object_store_server: infra.ObjectStoreServer,
+    identity_provider: OidcProviderServer,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[dict[str, ServiceProcess]]:
     """The stack of tests/e2e, but notify checks officers' tokens against this workflow's
@@ -102,6 +117,10 @@ async def services(
     try:
         for name in SERVICES:
             settings = {}
+            port = infra.free_port()
+            if name == "intake":
+                port = INTAKE_PORT
+                settings = relying_party_env(identity_provider, f"http://127.0.0.1:{port}")
             if name == "notify":
                 settings["officer_jwks_url"] = f"{running['workflow'].url}/.well-known/jwks.json"
             env = service_env(
@@ -110,7 +129,7 @@ async def services(
                 amqp_url=rabbit[1],
                 namespace=namespace,
                 store=object_store_server,
-                port=infra.free_port(),
+                port=port,
                 **settings,
             )
             running[name] = await start_service(name, env, logs / f"{name}.log")

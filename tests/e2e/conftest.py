@@ -4,20 +4,43 @@ fresh database, sharing a test vhost and the test object store."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
 from shared.testing import infra
+from shared.testing.oidc import (
+    OidcProviderServer,
+    ProviderAccount,
+    citizen_account,
+    oidc_provider,
+    relying_party_env,
+)
 from shared.testing.processes import ServiceProcess, service_env, start_service
 
 SERVICES = ("intake", "workflow", "notify", "stats")
+# Citizens the national identity knows (the stand-in's user store); no account at intake.
+NATIONAL_CITIZENS = (citizen_account("001190054321", name="Lý Thị Hoa"),)
+INTAKE_PORT = infra.free_port()
+
+
+@pytest.fixture(scope="session")
+def identity_provider(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[OidcProviderServer, tuple[ProviderAccount, ...]]]:
+    """The stand-in for VNeID, intake of the stack as its client."""
+    callback = f"http://127.0.0.1:{INTAKE_PORT}/api/v1/auth/oidc/callback"
+    with oidc_provider(
+        tmp_path_factory.mktemp("oidc"), redirect_uris=[callback], accounts=list(NATIONAL_CITIZENS)
+    ) as provider:
+        yield provider, NATIONAL_CITIZENS
 
 
 @pytest.fixture(scope="session")
 async def stack(
     rabbit: tuple[str, str],
     object_store_server: infra.ObjectStoreServer,
+    identity_provider: tuple[OidcProviderServer, tuple[ProviderAccount, ...]],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[dict[str, ServiceProcess]]:
     logs = tmp_path_factory.mktemp("services")
@@ -26,14 +49,25 @@ async def stack(
     running: dict[str, ServiceProcess] = {}
     try:
         for name in SERVICES:
+            port = INTAKE_PORT if name == "intake" else infra.free_port()
+            settings = (
+                relying_party_env(identity_provider[0], f"http://127.0.0.1:{port}")
+                if name == "intake"
+                else {}
+            )
             env = service_env(
                 name,
                 database_url=await infra.recreate_database(databases[name]),
                 amqp_url=rabbit[1],
                 namespace=namespace,
                 store=object_store_server,
-                port=infra.free_port(),
+                port=port,
+                **settings,
             )
+            if name == "workflow":
+                # Records for the national portal are kept, not sent to whatever listens
+                # on the stand-in's default port (test_national_sync covers the sending).
+                env["WORKFLOW_NATIONAL_URL"] = ""
             if name == "notify":
                 # notify checks officers' tokens against the keys workflow publishes.
                 jwks = f"{running['workflow'].url}/.well-known/jwks.json"

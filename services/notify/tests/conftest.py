@@ -31,13 +31,16 @@ class Mailbox:
     messages: list[Message] = field(default_factory=list)
     refuse_next: int = 0
     refused: int = 0
+    # The Message-ID of each message refused, in order.
+    refused_ids: list[str] = field(default_factory=list)
 
     async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
+        message = message_from_bytes(envelope.content, policy=policy.default)
         if self.refuse_next > 0:
             self.refuse_next -= 1
             self.refused += 1
+            self.refused_ids.append(str(message["Message-ID"]))
             return "451 4.3.0 Hệ thống bận, thử lại sau"
-        message = message_from_bytes(envelope.content, policy=policy.default)
         message["X-Rcpt"] = ",".join(envelope.rcpt_tos)
         self.messages.append(message)
         return "250 OK"

@@ -25,6 +25,8 @@ async def start_workflow(
     async with service_starter(
         build, WorkflowSettings, database_url=database_url, amqp_url=rabbit[1],
         namespace=amqp_namespace, store=object_store_server, timer_poll_seconds=0.2,
+        # No national portal unless the test starts one (test_national_sync).
+        national_url="",
     ) as start:  # fmt: skip
         yield start
 

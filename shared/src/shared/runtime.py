@@ -50,6 +50,7 @@ from shared.api.problems import install_problem_handlers
 from shared.config import BaseServiceSettings
 from shared.contracts.envelope import Envelope, EventData
 from shared.db.engine import Database
+from shared.db.maintenance import MaintenanceLock
 from shared.messaging import Broker, InboxConsumer, Outbox, OutboxRelay, Topology
 from shared.messaging.replay import replay_parked
 from shared.messaging.topology import wiring_errors
@@ -138,6 +139,9 @@ class ServiceDefinition(Generic[C]):
     workers: Sequence[Worker[C]] = ()
     # Buckets the service writes; created at start if missing, checked by /readyz.
     buckets: Sequence[str] = ()
+    # The lock the consume role holds shared while it runs and a maintenance command takes
+    # exclusively (shared/db/maintenance.py); None: the service has no such command.
+    maintenance_lock: str | None = None
     version: str = "0.1.0"
 
 
@@ -172,6 +176,7 @@ class Runtime(Generic[C]):
         self.relay = OutboxRelay(self.db, self.broker, self.metrics)
         self._ctx: C | None = None
         self._consumer: InboxConsumer | None = None
+        self._maintenance: MaintenanceLock | None = None
         self._stop = asyncio.Event()
         self._relay_task: asyncio.Task[None] | None = None
         self._worker_tasks: list[asyncio.Task[None]] = []
@@ -204,6 +209,9 @@ class Runtime(Generic[C]):
         await self.broker.connect()
         await self.store.ensure_buckets(*definition.buckets)
         ctx = self._ctx = await definition.context(self.resources)
+        if Role.CONSUME in roles and definition.maintenance_lock is not None:
+            self._maintenance = MaintenanceLock(self.db, definition.maintenance_lock)
+            await self._maintenance.hold_shared()
         if Role.CONSUME in roles and definition.handlers:
             self._consumer = InboxConsumer(
                 definition.name,
@@ -212,6 +220,7 @@ class Runtime(Generic[C]):
                 {model: partial(handler, ctx) for model, handler in definition.handlers.items()},
                 self.metrics,
                 prefetch=self.settings.consumer_prefetch,
+                batch_size=self.settings.consumer_batch,
             )
             await self._consumer.start()
         elif Role.CONSUME in roles:
@@ -234,12 +243,15 @@ class Runtime(Generic[C]):
             await self._relay_task
         if self._worker_tasks:
             await asyncio.gather(*self._worker_tasks)
+        if self._maintenance is not None:
+            await self._maintenance.release()
         await self.broker.close()
         await self.db.dispose()
 
 
-def context_of(request: Request) -> Any:
-    """The service's context, for the API's dependencies (`Depends(context_of)`)."""
+async def context_of(request: Request) -> Any:
+    """The service's context, for the API's dependencies (`Depends(context_of)`); a
+    coroutine so that FastAPI does not send it to a worker thread."""
     return request.app.state.ctx
 
 

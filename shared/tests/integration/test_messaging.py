@@ -17,7 +17,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from prometheus_client import REGISTRY
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from shared.api.health import health_router
 from shared.contracts.envelope import Envelope
@@ -312,3 +312,136 @@ async def test_an_unhandled_subscribed_type_is_parked_and_a_wildcard_one_ignored
         await consumer.stop()
         await broker.close()
         await probe.close()
+
+
+async def _ready_messages(probe: Probe) -> int:
+    """Messages in the probe's queue not yet delivered to a consumer."""
+    channel = await probe.broker.channel()
+    try:
+        queue = await channel.declare_queue(
+            probe.broker.topology.queue(probe.service), passive=True
+        )
+        return queue.declaration_result.message_count or 0
+    finally:
+        await channel.close()
+
+
+async def _all_delivered(probe: Probe) -> bool:
+    return await pending_rows(probe) == 0 and await _ready_messages(probe) == 0
+
+
+async def _gate_waiting(probe: Probe) -> bool:
+    return len(probe.attempts) == 1
+
+
+async def test_a_poison_message_in_a_batch_leaves_the_good_ones_applied_once_and_is_parked_alone(
+    probe: Probe,
+) -> None:
+    delays = probe.broker.topology.retry_delays_ms
+    probe.gate = asyncio.Event()
+    probe.poison = {"poison"}
+    labels = [*[f"good{i}" for i in range(5)], "poison", *[f"good{i}" for i in range(5, 9)]]
+    await probe.consumer.start()
+    relay = await run_relay(probe)
+    try:
+        async with probe.db.transaction() as session:
+            gate = await probe.emit(session, "gate")
+        await eventually(lambda: _gate_waiting(probe), what="the gate's handler waiting")
+        # The rest is delivered while the gate's handler waits, so it comes as one batch.
+        async with probe.db.transaction() as session:
+            emitted = {label: (await probe.emit(session, label)).id for label in labels}
+        await eventually(lambda: _all_delivered(probe), what="every message delivered")
+        probe.gate.set()
+        await eventually(lambda: _settled(probe, parked=1, applied=len(labels)), what="settled")
+    finally:
+        await stop_relay(relay)
+
+    by_event = await probe.effects_by_event()
+    assert by_event == {gate.id: 1} | {emitted[label]: 1 for label in labels if label != "poison"}
+    # The poison's first attempt was in the batch, with the good ones before it; then it
+    # was tried alone, and retried and parked on its own, exactly as a lone message is.
+    attempts = [t for label, t in probe.transactions if label == "poison"]
+    together = [label for label, t in probe.transactions if t == attempts[0]]
+    assert together == [*[f"good{i}" for i in range(5)], "poison"]
+    assert len(attempts) == 1 + 1 + len(delays)
+    assert len(set(attempts)) == len(attempts)
+    assert probe.outcome("retried") == len(delays)
+    assert probe.outcome("duplicate") == 0
+
+
+# A consumer of the probe in a separate process: the gate's handler waits until told on
+# stdin, so the messages published meanwhile are applied as one batch afterwards; the
+# process dies at that batch's first ack, after its commit.
+CRASHING_CONSUMER = textwrap.dedent(
+    """
+    import asyncio, os, sys
+    from aio_pika.message import IncomingMessage
+    from shared.testing.probe import build_probe
+
+    acknowledge = IncomingMessage.ack
+
+    async def ack(self, multiple=False):
+        if b'"gate"' in self.body:
+            return await acknowledge(self, multiple)
+        print("committed, dying before the ack", flush=True)
+        os._exit(9)
+
+    IncomingMessage.ack = ack
+
+    async def main():
+        probe = await build_probe(sys.argv[1], sys.argv[2], sys.argv[3], create_tables=False)
+        probe.gate = asyncio.Event()
+        await probe.consumer.start()
+        while not probe.attempts:
+            await asyncio.sleep(0.02)
+        print("gate waiting", flush=True)
+        await asyncio.to_thread(sys.stdin.readline)
+        probe.gate.set()
+        await asyncio.sleep(60)
+
+    asyncio.run(main())
+    """
+)
+
+
+async def test_a_batch_killed_after_commit_before_its_acks_is_redelivered_and_applies_nothing_twice(
+    probe: Probe, database_url: str, rabbit: tuple[str, str], amqp_namespace: str
+) -> None:
+    labels = [f"b{i}" for i in range(8)]
+    relay = await run_relay(probe)
+    crashing = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", CRASHING_CONSUMER, database_url, rabbit[1], amqp_namespace,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert crashing.stdin is not None
+    assert crashing.stdout is not None
+    try:
+        async with probe.db.transaction() as session:
+            await probe.emit(session, "gate")
+        line = await asyncio.wait_for(crashing.stdout.readline(), timeout=60)
+        assert line == b"gate waiting\n"
+        async with probe.db.transaction() as session:
+            emitted = {(await probe.emit(session, label)).id for label in labels}
+        await eventually(lambda: _all_delivered(probe), what="every message delivered")
+        crashing.stdin.write(b"go\n")
+        await crashing.stdin.drain()
+        out, err = await asyncio.wait_for(crashing.communicate(), timeout=60)
+    finally:
+        await stop_relay(relay)
+        if crashing.returncode is None:
+            crashing.kill()
+            await crashing.wait()
+    assert crashing.returncode == 9, err.decode()
+    assert b"committed, dying before the ack" in out
+    async with probe.db.transaction() as session:
+        rows = (await session.execute(text("SELECT event_id, xmin::text FROM inbox"))).all()
+    batch = {event_id: xmin for event_id, xmin in rows if event_id in emitted}
+    # The whole batch committed in one transaction before any of its acks.
+    assert set(batch) == emitted
+    assert len(set(batch.values())) == 1
+
+    await probe.consumer.start()
+    await eventually(lambda: _settled(probe, duplicate=len(labels)), what="the batch redelivered")
+    assert probe.outcome("applied") == 0
+    by_event = await probe.effects_by_event()
+    assert {event_id: by_event[event_id] for event_id in emitted} == dict.fromkeys(emitted, 1)

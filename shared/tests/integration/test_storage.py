@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import uuid
@@ -67,3 +68,15 @@ async def test_presigned_link_serves_the_object_and_plain_requests_are_refused(
     assert signed.status_code == 200
     assert signed.content == b"%PDF-1.7 ket qua"
     assert anonymous.status_code == 403
+
+
+async def test_replicas_starting_at_once_all_ensure_the_same_new_bucket(
+    object_store_server: ObjectStoreServer,
+) -> None:
+    """Every replica of a service ensures its buckets as it starts; on a new store they
+    all see the bucket missing and create it: the ones that lose the race must start too."""
+    s = object_store_server
+    bucket = f"race-{uuid.uuid4().hex[:12]}"
+    stores = [MinioObjectStore(s.endpoint, s.access_key, s.secret_key) for _ in range(6)]
+    await asyncio.gather(*(store.ensure_buckets(bucket) for store in stores))
+    assert await asyncio.to_thread(stores[0].client.bucket_exists, bucket)

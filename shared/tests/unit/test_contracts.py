@@ -100,4 +100,5 @@ def test_published_asyncapi_document_matches_the_models() -> None:
         "dossier_resumed",
         "dossier_stopped",
         "account_password_changed",
+        "dossier_supplement_due_soon",
     }

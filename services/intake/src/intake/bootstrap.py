@@ -5,13 +5,16 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from intake.adapters.tables import idempotency_keys, login_failures
+from intake.adapters.oidc import OidcProvider
+from intake.adapters.tables import idempotency_keys, login_failures, rate_limits
 from intake.api import router
 from intake.config import IntakeSettings
 from intake.consumers import HANDLERS
 from intake.services import accounts, catalogue
 from intake.services.context import ATTACHMENTS_BUCKET, Context
+from intake.services.reference import ReferenceData
 from shared.db.idempotency import IdempotencyKeys
+from shared.db.limits import RateLimits
 from shared.db.lockout import SignInLockout
 from shared.runtime import Resources, ServiceDefinition
 from shared.security import CITIZEN_AUDIENCE, TokenIssuer, jwks_router
@@ -41,6 +44,17 @@ def build(settings: IntakeSettings | None = None) -> ServiceDefinition[Context]:
                 lockout_seconds=settings.lockout_seconds,
             ),
             sessions=SessionVersions(partial(accounts.session_version, resources.db)),
+            limits=RateLimits(rate_limits, settings.secret("jwt_secret")),
+            reference=ReferenceData(resources.db, settings.catalogue_cache_seconds),
+            oidc=OidcProvider(
+                settings.oidc_issuer,
+                client_id=settings.oidc_client_id,
+                client_secret=settings.secret("oidc_client_secret"),
+                timeout=settings.oidc_http_timeout_seconds,
+                metadata_ttl=timedelta(seconds=settings.oidc_metadata_seconds),
+                jwks_refresh_interval=timedelta(seconds=settings.oidc_jwks_refresh_seconds),
+                leeway=timedelta(seconds=settings.oidc_leeway_seconds),
+            ),
         )
         # The catalogue shipped with this version of the service is the one in force.
         await catalogue.load_catalogue(ctx)

@@ -1,21 +1,24 @@
 from typing import ClassVar
+from urllib.parse import urlsplit
 
-from pydantic import field_validator
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from shared.config import BaseServiceSettings, is_local
+from shared.config import TrackingLinkSettings, is_local
 
 
-class IntakeSettings(BaseServiceSettings):
+class IntakeSettings(TrackingLinkSettings):
     service_name: ClassVar[str] = "intake"
     model_config = SettingsConfigDict(env_prefix="INTAKE_")
+    _SECRETS: ClassVar[tuple[str, ...]] = (*TrackingLinkSettings._SECRETS, "oidc_client_secret")
 
     port: int = 8001
     metrics_port: int = 9101
-    # Where the portal shows a dossier's public tracking page; put in QR codes and messages.
-    public_tracking_url: str = "https://dichvucong.bocongan.gov.vn/tra-cuu/{code}"
 
     token_ttl_seconds: int = 3600
+    # Procedures and agencies are kept in memory; a catalogue published by another process
+    # (a replica, the next version) is seen by this one within this many seconds.
+    catalogue_cache_seconds: float = 10.0
     # One-time codes sent by SMS (phone verification, unlocking).
     otp_ttl_seconds: int = 300
     otp_max_attempts: int = 5
@@ -48,28 +51,47 @@ class IntakeSettings(BaseServiceSettings):
     limit_submit_per_account_hour: int = 30
     limit_submit_per_ip_hour: int = 120
 
-    @field_validator("public_tracking_url")
-    @classmethod
-    def _names_the_dossier(cls, value: str) -> str:
-        # Formatted with the dossier's code only: without it every dossier's link shows the
-        # same page, and with another field no link could be made at all.
-        try:
-            named = "\0" in value.format(code="\0")
-        except (KeyError, IndexError, AttributeError, ValueError):
-            named = False
-        if not named:
-            prefix = cls.model_config.get("env_prefix", "")
-            raise ValueError(
-                f"{prefix}PUBLIC_TRACKING_URL must contain {{code}} and no other field"
-            )
-        return value
+    # Sign-in with the national identity (VNeID) as an OpenID Connect relying party
+    # (services/oidc.py). The issuer's discovery document names every other endpoint;
+    # the default is the local stand-in that `make up` runs (deploy/local/oidc).
+    oidc_issuer: str = "http://127.0.0.1:9400"
+    oidc_client_id: str = "dvc-intake"
+    oidc_client_secret: SecretStr | None = None
+    # intake's own callback, as registered with the provider.
+    oidc_redirect_uri: str = "http://127.0.0.1:8001/api/v1/auth/oidc/callback"
+    # Where the callback may send the browser back with the token: exact URLs only, so
+    # that nobody can have a token delivered to a page of their own (open redirect).
+    oidc_portal_redirect_uris: list[str] = Field(
+        default_factory=lambda: ["http://127.0.0.1:3000/dang-nhap/vneid"]
+    )
+    oidc_scopes: str = "openid profile phone national_id"
+    # The claim of the ID token that carries the 12-digit personal ID number.
+    oidc_id_number_claim: str = "so_dinh_danh"
+    # A sign-in attempt (state, nonce, PKCE verifier) must come back within this time;
+    # a link ticket (an existing account awaiting its password) lives this long.
+    oidc_attempt_seconds: int = 600
+    oidc_link_ticket_seconds: int = 300
+    # Discovery document and keys are kept this long; an unknown key id fetches the keys
+    # again at most once per `oidc_jwks_refresh_seconds`.
+    oidc_metadata_seconds: int = 3600
+    oidc_jwks_refresh_seconds: int = 30
+    oidc_http_timeout_seconds: float = 5.0
+    # Clock skew tolerated on the ID token's `exp` and `iat`.
+    oidc_leeway_seconds: int = 60
+    limit_oidc_login_per_ip_minute: int = 30
 
     def production_problems(self) -> list[str]:
-        """Beyond the common checks: a tracking page the public can reach."""
+        """Beyond the common checks: the national identity's addresses."""
         problems = super().production_problems()
-        if is_local(self.public_tracking_url):
-            problems.append(
-                f"{self.env_name('public_tracking_url')} must be the portal's public address,"
-                " not this machine"
-            )
+        # The national identity, intake's callback and the portal's pages: a token or a
+        # code sent over http or to this machine would be readable or lost.
+        for name in ("oidc_issuer", "oidc_redirect_uri", "oidc_portal_redirect_uris"):
+            values = getattr(self, name)
+            for value in values if isinstance(values, list) else [values]:
+                if urlsplit(value).scheme != "https" or is_local(value):
+                    problems.append(
+                        f"{self.env_name(name)} must be https on a public host, not {value!r}"
+                    )
+        if not self.oidc_portal_redirect_uris:
+            problems.append(f"{self.env_name('oidc_portal_redirect_uris')} must list the portal")
         return problems

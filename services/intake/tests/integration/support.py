@@ -81,15 +81,22 @@ async def add_citizen(service: ServiceUnderTest, *, email: str | None = None) ->
     return Citizen(account_id, id_number, phone, token)
 
 
-async def add_test_procedure(service: ServiceUnderTest, *, online_level: str = "full") -> str:
+async def add_test_procedure(
+    service: ServiceUnderTest,
+    *,
+    online_level: str = "full",
+    supplement_days: int | None = None,
+    applicant_kinds: tuple[str, ...] = ("citizen", "proxy"),
+) -> str:
     """A procedure with a known form and documents; returns a province agency's code."""
     async with service.runtime.db.transaction() as session:
         await session.execute(
             procedures.insert().values(
                 code=PROCEDURE, name="Đăng ký tạm trú (thử nghiệm)", field="residence",
                 online_level=online_level, authority_levels=["province", "district", "commune"],
-                applicant_kinds=["citizen", "proxy"], processing_days=3, fee_vnd=15000,
-                cutoff_time="15:00", form_schema=FORM_SCHEMA, documents=DOCUMENTS, cases=[],
+                applicant_kinds=list(applicant_kinds), processing_days=3, fee_vnd=15000,
+                cutoff_time="15:00", supplement_days=supplement_days,
+                form_schema=FORM_SCHEMA, documents=DOCUMENTS, cases=[],
                 search_text=fold("dang ky tam tru thu nghiem"), catalogue_version="test",
             )
         )  # fmt: skip

@@ -38,8 +38,10 @@ pytestmark = pytest.mark.integration
 T0 = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=5)
 
 
-async def submitted(service: ServiceUnderTest) -> tuple[Citizen, dict[str, Any]]:
-    agency = await add_test_procedure(service)
+async def submitted(
+    service: ServiceUnderTest, supplement_days: int | None = None
+) -> tuple[Citizen, dict[str, Any]]:
+    agency = await add_test_procedure(service, supplement_days=supplement_days)
     citizen = await add_citizen(service)
     async with service.client() as client:
         dossier_id = (
@@ -164,6 +166,65 @@ async def test_status_and_timeline_converge_whatever_the_order_and_duplicates(
     assert [t["status"] for t in a["timeline"]] == [
         "submitted", "received", "supplement_requested", "in_progress", "pending_approval", "result_ready", "returned",
     ]  # fmt: skip
+
+
+async def test_the_supplement_deadline_is_shown_and_a_stop_ends_the_dossier(
+    intake: ServiceUnderTest,
+) -> None:
+    citizen, answer = await submitted(intake, supplement_days=5)
+    code = answer["code"]
+    # The procedure's supplement days travel with the submission to workflow.
+    (event,) = [
+        e for e in await outbox_events(intake, "dossier.submitted") if e.dossier_code == code
+    ]
+    assert event.payload_as(ev.DossierSubmitted).supplement_days == 5
+    deadline = T0 + timedelta(days=7)
+    steps: list[ev.EventData] = [
+        ev.DossierReceived(**facts("received"), received_at=T0, due_at=T0 + timedelta(days=5),
+                           channel="online", counted_from=T0, rule_set="nd-118-2025"),
+        ev.DossierSupplementRequested(**facts("supplement_requested"), received_at=T0,
+                                      items=[ev.SupplementItem(description="Thiếu ảnh")],
+                                      requested_at=T0, supplement_due_at=deadline),
+        ev.DossierStopped(**facts("stopped"), received_at=T0,
+                          reason="Quá thời hạn bổ sung, hoàn thiện hồ sơ mà công dân chưa bổ sung",
+                          stopped_at=deadline + timedelta(hours=1)),
+    ]  # fmt: skip
+    envelopes = [
+        Envelope.wrap(data, source="workflow", dossier_code=code, sequence=i + 1,
+                      occurred_at=T0 + timedelta(hours=i))
+        for i, data in enumerate(steps)
+    ]  # fmt: skip
+    await publish(intake, envelopes[:2])
+    body = await settle(intake, citizen, code, 3)
+    assert body["status"] == "supplement_requested"
+    assert body["supplement_due_at"] == deadline.isoformat()
+    async with httpx.AsyncClient(base_url=intake.url) as anonymous:
+        tracked = (await anonymous.get(f"/api/v1/tracking/{code}")).json()
+    assert tracked["supplement_due_at"] == deadline.isoformat()
+
+    await publish(intake, envelopes[2:])
+    body = await settle(intake, citizen, code, 4)
+    assert body["status"] == "stopped"
+    assert body["supplement_due_at"] is None
+    assert body["timeline"][-1]["status"] == "stopped"
+    assert "Quá thời hạn bổ sung" in body["timeline"][-1]["note"]
+    async with httpx.AsyncClient(base_url=intake.url) as anonymous:
+        tracked = (await anonymous.get(f"/api/v1/tracking/{code}")).json()
+        late = await anonymous.post(
+            f"/api/v1/dossiers/{code}/supplement",
+            headers={"X-Update-Code": answer["update_code"]},
+            data={"document_code": "TP1"}, files=[file_part(PDF)],
+        )  # fmt: skip
+    assert tracked["status"] == "stopped"
+    assert tracked["supplement_due_at"] is None
+    # Stopped is final for the citizen too: no supplement, no withdrawal.
+    assert late.status_code == 409, late.text
+    async with intake.client() as client:
+        withdraw = await client.post(
+            f"/api/v1/dossiers/{code}/withdraw", json={"reason": "Không cần nữa"},
+            headers=citizen.auth,
+        )  # fmt: skip
+    assert withdraw.status_code == 409, withdraw.text
 
 
 async def test_supplement_with_the_update_code_sends_the_dossier_back(

@@ -114,6 +114,49 @@ async def test_a_citizen_drafts_attaches_and_submits(
     assert body["update_code"] not in stored
 
 
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        (
+            {"kind": "proxy", "full_name": "Trần Văn Cường", "id_number": "001099000001",
+             "relationship": "Con", "address": "Tổ 5, phường Đức Xuân"},
+            {"relationship": "Con", "address": "Tổ 5, phường Đức Xuân",
+             "legal_representative": None},
+        ),
+        (
+            {"kind": "organisation", "organisation_name": "Công ty TNHH An Bình",
+             "tax_code": "4700123456", "address": "Số 1, phường Đức Xuân",
+             "legal_representative": "Lê Văn Dũng"},
+            {"relationship": None, "address": "Số 1, phường Đức Xuân",
+             "legal_representative": "Lê Văn Dũng"},
+        ),
+    ],
+    ids=["proxy", "organisation"],
+)  # fmt: skip
+async def test_the_submission_tells_workflow_who_declared_for_whom(
+    intake: ServiceUnderTest, given: dict[str, str], expected: dict[str, str | None]
+) -> None:
+    agency = await add_test_procedure(intake, applicant_kinds=("citizen", "proxy", "organisation"))
+    citizen = await add_citizen(intake)
+    async with intake.client() as client:
+        created = await client.post(
+            "/api/v1/dossiers", json=draft_body(agency, applicant=given), headers=citizen.auth
+        )
+        assert created.status_code == 201, created.text
+        dossier_id = created.json()["id"]
+        assert (await attach(client, citizen, dossier_id)).status_code == 201
+        submitted = await client.post(
+            f"/api/v1/dossiers/{dossier_id}/submit", json={"commitment": True}, headers=citizen.auth
+        )
+        assert submitted.status_code == 200, submitted.text
+    (event,) = await outbox_events(intake, "dossier.submitted")
+    applicant = event.payload_as(events.DossierSubmitted).applicant
+    assert applicant.kind == given["kind"]
+    assert {k: getattr(applicant, k) for k in expected} == expected
+    assert applicant.declarant is not None
+    assert applicant.declarant.id_number == citizen.id_number
+
+
 async def test_form_documents_and_commitment_are_checked(
     world: tuple[ServiceUnderTest, Citizen, str],
 ) -> None:
@@ -375,6 +418,12 @@ async def test_search_finds_procedures_with_or_without_diacritics(intake: Servic
     }
     assert missing.status_code == 404
     assert missing.json()["detail"] == "Không tìm thấy thủ tục hành chính này."
+    # A code is national only where its source was found; the invented ones say so.
+    scopes = {p["code"]: p["code_scope"] for p in plain.json()["items"]}
+    assert scopes["1.004194"] == "national"
+    assert {p["code_scope"] for p in seals.json()["items"]} == {"local"}
+    assert detail.json()["code_scope"] in ("national", "local")
+    assert {a["code_status"] for a in provinces.json()["items"]} == {"demo"}
 
 
 async def test_the_catalogue_in_force_is_published_for_the_other_services(
@@ -386,6 +435,12 @@ async def test_the_catalogue_in_force_is_published_for_the_other_services(
         listed = (await client.get("/api/v1/procedures", params={"limit": 100})).json()["items"]
     assert {p["code"] for p in listed} <= set(terms)
     assert all(terms[p["code"]]["processing_days"] == p["processing_days"] for p in listed)
+    # The supplement deadline travels per procedure; a procedure silent on it, as none.
+    assert terms["1.004194"]["supplement_days"] == 5
+    assert terms["1.004222"]["supplement_days"] is None
+    async with intake.client() as client:
+        detail = (await client.get("/api/v1/procedures/1.004194")).json()
+    assert detail["supplement_days"] == 5
     assert {a["code"] for a in published.data["agencies"]} >= {
         p["code"] for p in (await _provinces(intake))
     }

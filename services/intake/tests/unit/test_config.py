@@ -17,6 +17,10 @@ PRODUCTION = {
     "INTAKE_S3_ACCESS_KEY": "intake-service",
     "INTAKE_S3_SECRET_KEY": "from-the-vault",
     "INTAKE_JWT_SECRET": "also-from-the-vault",
+    "INTAKE_OIDC_ISSUER": "https://sso.vneid.gov.vn",
+    "INTAKE_OIDC_CLIENT_SECRET": "given-by-the-identity-provider",
+    "INTAKE_OIDC_REDIRECT_URI": "https://dichvucong.bocongan.gov.vn/api/v1/auth/oidc/callback",
+    "INTAKE_OIDC_PORTAL_REDIRECT_URIS": '["https://dichvucong.bocongan.gov.vn/dang-nhap/vneid"]',
 }
 
 
@@ -60,3 +64,35 @@ def test_the_kubernetes_manifests_have_the_production_shape() -> None:
 def test_the_compose_stack_reaches_the_others_by_service_name() -> None:
     addresses = IntakeSettings.remote_addresses
     assert manifests.compose_problems("intake", IntakeSettings, addresses) == []
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("INTAKE_OIDC_ISSUER", "http://127.0.0.1:9400"),
+        ("INTAKE_OIDC_ISSUER", "http://sso.vneid.gov.vn"),
+        ("INTAKE_OIDC_ISSUER", "https://localhost:9400"),
+        ("INTAKE_OIDC_REDIRECT_URI", "http://dichvucong.bocongan.gov.vn/api/v1/auth/oidc/callback"),
+        ("INTAKE_OIDC_PORTAL_REDIRECT_URIS", '["https://127.0.0.1/dang-nhap"]'),
+        ("INTAKE_OIDC_PORTAL_REDIRECT_URIS", '["http://dichvucong.bocongan.gov.vn/dang-nhap"]'),
+        ("INTAKE_OIDC_PORTAL_REDIRECT_URIS", "[]"),
+    ],
+)
+def test_production_refuses_an_identity_provider_or_pages_on_this_machine_or_http(
+    variable: str, value: str
+) -> None:
+    with pytest.raises(ValidationError, match=variable):
+        manifests.settings_with(IntakeSettings, {**PRODUCTION, variable: value})
+
+
+@pytest.mark.parametrize("secret", [None, "dvc-dev-oidc-client-secret-intake-change-me-0123456789"])
+def test_production_refuses_no_or_the_development_client_secret(secret: str | None) -> None:
+    env = {k: v for k, v in PRODUCTION.items() if k != "INTAKE_OIDC_CLIENT_SECRET"}
+    if secret is not None:
+        env["INTAKE_OIDC_CLIENT_SECRET"] = secret
+    with pytest.raises(ValidationError, match="INTAKE_OIDC_CLIENT_SECRET"):
+        manifests.settings_with(IntakeSettings, env)
+
+
+def test_the_compose_stack_reaches_the_identity_provider_by_service_name() -> None:
+    assert manifests.compose_problems("intake", IntakeSettings, ("oidc_issuer",)) == []

@@ -14,7 +14,9 @@ from intake.domain.drafts import (
     check_file_counts,
     checked_draft,
     delivery_errors,
+    submitted_applicant,
 )
+from shared.contracts import events as ev
 from shared.errors import Invalid
 
 HOLDER = {
@@ -241,3 +243,43 @@ def test_files_per_document(
         check_file_counts(DOCUMENTS, attached, adding)
     assert error.value.detail == "Quá số tệp cho phép của thành phần hồ sơ."
     assert error.value.errors == [{"field": "file", "message": refused}]
+
+
+@pytest.mark.parametrize(
+    ("kept", "expected"),
+    [
+        # Hard cases first: declared on someone's behalf (khai hộ), the relationship and
+        # the declarant reach the officers; an organisation's address and representative.
+        (
+            {"kind": "proxy", "full_name": "Trần Văn Cường", "id_number": "001099000001",
+             "relationship": "Con", "address": "Tổ 5, phường Đức Xuân", "declarant": DECLARANT},
+            ev.Applicant(kind="proxy", full_name="Trần Văn Cường", id_number="001099000001",
+                         relationship="Con", address="Tổ 5, phường Đức Xuân",
+                         declarant=ev.Declarant(**DECLARANT)),
+        ),
+        (
+            {**ORGANISATION, "declarant": DECLARANT},
+            ev.Applicant(kind="organisation", full_name="Công ty TNHH An Bình",
+                         organisation_name="Công ty TNHH An Bình", tax_code="4700123456",
+                         address="Số 1, phường Đức Xuân", legal_representative="Trần Văn Cường",
+                         declarant=ev.Declarant(**DECLARANT)),
+        ),
+        # A proxy without a relationship (it is optional): none, not an empty string.
+        (
+            {"kind": "proxy", "full_name": "Trần Văn Cường", "id_number": "001099000001",
+             "declarant": DECLARANT},
+            ev.Applicant(kind="proxy", full_name="Trần Văn Cường", id_number="001099000001",
+                         declarant=ev.Declarant(**DECLARANT)),
+        ),
+        # The holder: no declarant, their own details.
+        (
+            {"kind": "citizen", **DECLARANT, "date_of_birth": "1990-05-17", "phone": "0912345678"},
+            ev.Applicant(kind="citizen", **DECLARANT),
+        ),
+    ],
+    ids=["proxy", "organisation", "proxy-without-relationship", "citizen"],
+)  # fmt: skip
+def test_the_submitted_event_keeps_what_the_officers_need_of_the_applicant(
+    kept: dict[str, Any], expected: ev.Applicant
+) -> None:
+    assert submitted_applicant(kept) == expected

@@ -19,12 +19,11 @@ from notify.domain.delivery import RetryPolicy
 from notify.services import templates
 from notify.services.context import Context
 from notify.services.sender import sender_worker
-from shared.db import Database
 from shared.runtime import Resources, ServiceDefinition
 from shared.security import OFFICER_AUDIENCE, RemoteTokenVerifier
 
 
-def _sms(settings: NotifySettings, db: Database) -> SmsProvider:
+def _sms(settings: NotifySettings) -> SmsProvider:
     if settings.sms_provider == "http":
         key = settings.sms_http_api_key.get_secret_value() if settings.sms_http_api_key else ""
         return HttpSmsProvider(
@@ -32,7 +31,7 @@ def _sms(settings: NotifySettings, db: Database) -> SmsProvider:
         )
     if settings.sms_provider == "scripted":
         return ScriptedSmsProvider()
-    return DevelopmentSmsProvider(db)
+    return DevelopmentSmsProvider()
 
 
 def _development_routers(settings: NotifySettings) -> list[APIRouter]:
@@ -54,7 +53,7 @@ def build(settings: NotifySettings | None = None) -> ServiceDefinition[Context]:
                 starttls=settings.smtp_starttls, user=settings.smtp_user, password=password,
                 timeout=settings.send_timeout_seconds,
             ),
-            sms=_sms(settings, resources.db),
+            sms=_sms(settings),
             officers=RemoteTokenVerifier(
                 settings.officer_jwks_url, issuer="workflow", audience=OFFICER_AUDIENCE,
                 keys=settings.officer_jwks,

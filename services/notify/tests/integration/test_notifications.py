@@ -3,8 +3,10 @@ dead letters and the operators' view."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import pytest
@@ -98,6 +100,14 @@ def every_event(recipient: ev.Recipient = CITIZEN) -> dict[str, ev.EventData]:
         "overdue": ev.DossierOverdue(
             **{**workflow, "recipient": None}, status=status.IN_PROGRESS, officer_contacts=[lan]
         ),
+        "supplement_due_soon": ev.DossierSupplementDueSoon(
+            **workflow, status=status.SUPPLEMENT_REQUESTED, round=1, working_hours_left=8,
+            supplement_due_at=datetime(2026, 12, 9, 10, tzinfo=UTC),
+        ),
+        "stopped": ev.DossierStopped(
+            **workflow, status=status.STOPPED, stopped_at=NOW,
+            reason="Quá thời hạn bổ sung, hoàn thiện hồ sơ mà công dân chưa bổ sung",
+        ),
         "assigned": ev.DossierAssigned(
             **workflow, status=status.IN_PROGRESS, assignee=ev.Actor(kind="officer")
         ),
@@ -136,9 +146,9 @@ async def test_each_event_is_told_to_the_right_people_on_their_channels(
         await notify.publish(item)
     otp = otp_requested(occurred_at=NOW)
     await notify.publish(otp)
-    # 8 citizen events × 2 channels, 2 officer events × 2 channels, the OTP by SMS only;
+    # 10 citizen events × 2 channels, 2 officer events × 2 channels, the OTP by SMS only;
     # an assignment tells nobody.
-    await settled(notify, 8 * 2 + 2 * 2 + 1)
+    await settled(notify, 10 * 2 + 2 * 2 + 1)
 
     texts = {phone_text[1] for phone_text in sms(notify).sent}
     code = published["submitted"].dossier_code
@@ -146,7 +156,12 @@ async def test_each_event_is_told_to_the_right_people_on_their_channels(
     assert any("482913" in t for t in texts)
     assert all(t.isascii() for t in texts)
     subjects = {m["Subject"]: m for m in mailbox.to("bich@example.vn")}
-    assert len(subjects) == 8
+    assert len(subjects) == 10
+    reminder = next(m for s, m in subjects.items() if "Sắp hết hạn bổ sung" in s)
+    assert "17:00 ngày 09/12/2026" in _text(reminder)
+    stopped = next(m for s, m in subjects.items() if "dừng giải quyết" in s)
+    assert "Quá thời hạn bổ sung" in _text(stopped)
+    assert any("sap het han bo sung (17:00 ngay 09/12/2026)" in t for t in texts)
     text = _text(next(m for s, m in subjects.items() if "cần bổ sung" in s))
     assert "1. Bản sao giấy tờ chỗ ở hợp pháp; 2. Ảnh chân dung 4x6 nền trắng" in text
     apology = next(m for s, m in subjects.items() if "xin lỗi" in s.lower())
@@ -164,9 +179,9 @@ async def test_each_event_is_told_to_the_right_people_on_their_channels(
         await notify.publish(item)
     probe = envelope(every_event()["returned"])
     await notify.publish(probe)
-    await settled(notify, 21 + 2)
-    assert len(sms(notify).sent) == 8 + 2 + 1 + 1
-    assert len(mailbox.messages) == 8 + 2 + 1
+    await settled(notify, 25 + 2)
+    assert len(sms(notify).sent) == 10 + 2 + 1 + 1
+    assert len(mailbox.messages) == 10 + 2 + 1
 
 
 async def test_an_smtp_server_that_refuses_twice_then_accepts(
@@ -191,6 +206,15 @@ async def test_an_smtp_server_that_refuses_twice_then_accepts(
     assert row["status"] == "sent"
     assert row["attempts"] == 3
     assert tried == ["retried", "retried", "sent"]
+    # Every attempt is the same message to the mail system: one Message-ID, so a copy
+    # delivered by an attempt that only seemed to fail is recognised as the same e-mail.
+    (accepted,) = mailbox.to("an@example.vn")
+    assert accepted["Message-ID"] is not None
+    message_id = str(accepted["Message-ID"]).strip()
+    assert [i.strip() for i in mailbox.refused_ids] == [message_id] * 2
+    assert re.fullmatch(r"<[^@<>\s]+@[^@<>\s]+>", message_id)
+    sent_at = parsedate_to_datetime(accepted["Date"])
+    assert abs((sent_at - datetime.now(UTC)).total_seconds()) < 600
 
 
 async def test_an_sms_gateway_down_for_the_whole_retry_window_makes_the_delivery_dead(

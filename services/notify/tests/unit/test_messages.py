@@ -7,7 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from notify.domain.messages import Target, targets
+from notify.domain.messages import Target, targets, variables
+from notify.domain.templates import problems, render, sms_text
+from notify.services.templates import defaults
+from shared.contracts import Envelope
 from shared.contracts import events as ev
 from shared.contracts.envelope import EventData
 
@@ -29,6 +32,12 @@ def citizen(*channels: ev.Channel, phone: str | None = "0912345678",
 def rejected(recipient: ev.Recipient | None) -> EventData:
     return ev.DossierRejected(**DOSSIER, reason="Ngoài địa bàn", rejected_at=NOW, stage="intake",
                               recipient=recipient)  # fmt: skip
+
+
+def resumed(previous: datetime | None, due: datetime | None) -> EventData:
+    return ev.DossierResumed(**DOSSIER, round=1, resumed_at=NOW, paused_working_hours=3,
+                             previous_due_at=previous, due_at=due,
+                             recipient=citizen(SMS, EMAIL))  # fmt: skip
 
 
 OFFICERS = [
@@ -75,6 +84,13 @@ OFFICERS = [
             [(EMAIL, "bich@example.vn"), (SMS, "0912345678")],
         ),
         (rejected(citizen(SMS, EMAIL)), [(SMS, "0912345678"), (EMAIL, "bich@example.vn")]),
+        # After a supplement the citizen hears of the moved appointment, and only if it moved.
+        (
+            resumed(NOW + timedelta(days=3), NOW + timedelta(days=4)),
+            [(SMS, "0912345678"), (EMAIL, "bich@example.vn")],
+        ),
+        (resumed(NOW + timedelta(days=3), NOW + timedelta(days=3)), []),
+        (resumed(None, NOW + timedelta(days=3)), []),
     ],
 )  # fmt: skip
 def test_each_event_goes_to_its_people_on_the_channels_they_chose(
@@ -88,3 +104,48 @@ def test_a_citizen_is_addressed_by_name_and_an_otp_by_nobody() -> None:
     otp = ev.AccountOtpRequested(account_id=uuid.uuid4(), purpose="register", phone="0911222333",
                                  otp="482913", expires_at=NOW)  # fmt: skip
     assert targets(otp)[0].name == ""
+
+
+def _envelope(data: EventData) -> Envelope:
+    return Envelope.wrap(data, source="workflow", dossier_code="G01.306.000.000-250317-0001")
+
+
+def test_every_shipped_template_passes_the_checks_of_an_edited_one() -> None:
+    for key, template in defaults().items():
+        assert problems(key, template["subject"], template["body"], 3) == [], key
+
+
+def test_the_citizen_is_reminded_of_the_supplement_deadline_with_its_hour() -> None:
+    deadline = datetime(2025, 3, 24, 10, 0, tzinfo=UTC)  # 17:00 in Vietnam
+    data = ev.DossierSupplementDueSoon(
+        **{**DOSSIER, "status": ev.DossierStatus.SUPPLEMENT_REQUESTED}, round=1,
+        supplement_due_at=deadline, working_hours_left=8, recipient=citizen(SMS, EMAIL),
+    )  # fmt: skip
+    assert [t.channel for t in targets(data)] == [SMS, EMAIL]
+    sms, email = targets(data)
+    shipped = defaults()
+    text = sms_text(
+        shipped["dossier.supplement_due_soon.sms"]["body"], variables(_envelope(data), data, sms), 3
+    )
+    assert "G01.306.000.000-250317-0001" in text
+    assert "17:00 ngay 24/03/2025" in text
+    body = render(
+        shipped["dossier.supplement_due_soon.email"]["body"],
+        variables(_envelope(data), data, email),
+    )
+    assert "Kính gửi Nguyễn Thị Bích" in body
+    assert "17:00 ngày 24/03/2025" in body
+
+
+def test_a_stopped_dossier_is_announced_to_the_citizen_with_the_reason() -> None:
+    data = ev.DossierStopped(
+        **{**DOSSIER, "status": ev.DossierStatus.STOPPED},
+        reason="Quá thời hạn bổ sung, hoàn thiện hồ sơ mà công dân chưa bổ sung",
+        stopped_at=NOW, recipient=citizen(SMS),
+    )  # fmt: skip
+    (sms,) = targets(data)
+    text = sms_text(
+        defaults()["dossier.stopped.sms"]["body"], variables(_envelope(data), data, sms), 3
+    )
+    assert text.startswith("Ho so G01.306.000.000-250317-0001 bi dung giai quyet")
+    assert "Qua thoi han bo sung" in text

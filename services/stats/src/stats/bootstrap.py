@@ -8,6 +8,7 @@ from stats.config import StatsSettings
 from stats.consumers import HANDLERS
 from stats.services.context import Context
 from stats.services.gauges import gauges_worker
+from stats.services.projection import MAINTENANCE_LOCK
 
 
 def build(settings: StatsSettings | None = None) -> ServiceDefinition[Context]:
@@ -19,4 +20,6 @@ def build(settings: StatsSettings | None = None) -> ServiceDefinition[Context]:
         routers=[router],
         handlers=HANDLERS,
         workers=[gauges_worker],
+        # `python -m stats.rebuild` rewrites the projections: never while one consumes.
+        maintenance_lock=MAINTENANCE_LOCK,
     )

@@ -53,6 +53,8 @@ class Truth:
     due_at: datetime | None = None
     end: tuple[datetime, str, str | None] | None = None  # when, kind, judgement
     pauses: list[tuple[datetime, datetime | None]] = field(default_factory=list)
+    fee: int = 0
+    paid_at: datetime | None = None
 
 
 @dataclass
@@ -93,7 +95,7 @@ def generate(seed: int, count: int = 300) -> History:
         code = f"{agency}-{number:05d}"
         # From two months before the year (carried over) to its end.
         submitted = START + timedelta(days=rng.uniform(-60, 360), hours=rng.uniform(-5, 5))
-        truth = Truth(code, agency, procedure, rng.random() < 0.8)
+        truth = Truth(code, agency, procedure, rng.random() < 0.8, fee=rng.choice([0, 30000]))
         facts = {"procedure_code": procedure, "procedure_name": name, "field": field_,
                  "agency_code": agency, "agency_name": AGENCIES[agency][0]}  # fmt: skip
         workflow = _Emitter(events, truth, facts)
@@ -104,10 +106,20 @@ def generate(seed: int, count: int = 300) -> History:
                 applicant=ev.Applicant(kind="citizen", full_name="Nguyễn Văn An"), form={},
                 attachments=[], result_delivery=ev.ResultDelivery(method="in_person"),
                 recipient=ev.Recipient(full_name="Nguyễn Văn An"), update_code="X",
-                fee_vnd=rng.choice([0, 30000]),
+                fee_vnd=truth.fee,
             ),
             source="intake", dossier_code=code, sequence=1, occurred_at=submitted,
         ))  # fmt: skip
+        if truth.fee and rng.random() < 0.6:
+            # Paid online with the submission, or later at the desk.
+            paid = submitted + timedelta(days=rng.choice([0, 0, 3, 12]), minutes=5)
+            truth.paid_at = paid
+            events.append(Envelope.wrap(
+                ev.PaymentCompleted(**facts, status=ev.DossierStatus.SUBMITTED,
+                                    amount_vnd=truth.fee, method="online", reference="GD",
+                                    paid_at=paid),
+                source="intake", dossier_code=code, sequence=2, occurred_at=paid,
+            ))  # fmt: skip
         if rng.random() < 0.08:
             # Refused at the desk, never received: in no column of the report.
             workflow(ev.DossierRejected, submitted + timedelta(hours=3),
@@ -138,9 +150,19 @@ def generate(seed: int, count: int = 300) -> History:
             workflow(ev.DossierResumed, resumed, status=ev.DossierStatus.IN_PROGRESS,
                      round=round_, resumed_at=resumed, paused_working_hours=1)  # fmt: skip
             at = resumed
-        if truth.pauses and truth.pauses[-1][1] is None and rng.random() < 0.5:
-            truths.append(truth)  # still waiting for the citizen
-            continue
+        if truth.pauses and truth.pauses[-1][1] is None:
+            chance = rng.random()
+            if chance < 0.5:
+                truths.append(truth)  # still waiting for the citizen
+                continue
+            if chance < 0.75:
+                # The citizen's supplement deadline passed: the receiver stopped it.
+                stopped = at + timedelta(days=rng.uniform(5, 20))
+                truth.end = (stopped, "stopped", None)
+                workflow(ev.DossierStopped, stopped, status=ev.DossierStatus.STOPPED,
+                         reason="Quá hạn bổ sung hồ sơ", stopped_at=stopped)  # fmt: skip
+                truths.append(truth)
+                continue
         if rng.random() < 0.1:
             extended_at = at + timedelta(days=1)
             workflow(ev.DossierDeadlineExtended, extended_at,
@@ -200,16 +222,33 @@ def expected_report(truths: list[Truth], start: date, end: date, agencies: set[s
             row[column] = row.get(column, 0) + 1
 
         assert t.due_at is not None
+
+        def waiting(m: datetime, t: Truth = t, ended: datetime | None = ended) -> bool:
+            # Each wait until the supplement or the end (the generator's rounds never overlap).
+            stops = [(r, min(x for x in (back, ended) if x is not None) if back or ended
+                      else None) for r, back in t.pauses if ended is None or r < ended]  # fmt: skip
+            return any(r < m and (stop is None or stop >= m) for r, stop in stops)
+
+        def unpaid(m: datetime, t: Truth = t, ended: datetime | None = ended) -> bool:
+            assert t.received_at is not None
+            if not t.fee or (t.paid_at is not None and t.paid_at <= t.received_at):
+                return False
+            stop = min((x for x in (t.paid_at, ended) if x is not None), default=None)
+            return stop is None or stop >= m
+
         if t.received_at < s:
-            add("carried_over_overdue" if t.due_at < s else "carried_over_in_time")
+            add("carried_over_awaiting_supplement" if waiting(s)
+                else "carried_over_overdue" if t.due_at < s else "carried_over_in_time")  # fmt: skip
         else:
             add("received_online" if t.online else "received_direct")
         if t.end is not None and ended is not None and ended < e:
             _, kind, judgement = t.end
             add(f"resolved_{judgement}" if kind == "resolved" else
-                "returned_rejected" if kind == "rejected" else "withdrawn")  # fmt: skip
-        elif any(r < e and (back is None or back >= e) for r, back in t.pauses):
+                "returned_rejected" if kind == "rejected" else kind)  # fmt: skip
+        elif waiting(e):
             add("awaiting_supplement")
+        elif unpaid(e):
+            add("awaiting_fee")
         else:
             add("in_progress_overdue" if t.due_at < e else "in_progress_in_time")
     return rows

@@ -22,9 +22,11 @@ from services.stats.tests.integration.history import (
     expected_report,
     generate,
 )
+from shared.runtime import Role
 from shared.testing.infra import eventually
-from shared.testing.service import ServiceUnderTest
-from stats.domain.report import COUNTS
+from shared.testing.service import ServiceUnderTest, StartService
+from stats.adapters.exports import HEADERS
+from stats.domain.report import COUNTS, OUTCOMES
 from stats.rebuild import apply, rebuild
 
 pytestmark = pytest.mark.integration
@@ -35,8 +37,8 @@ PERIODS = [
     (date(2025, 4, 15), date(2025, 8, 2)),  # neither starts nor ends on a month
     (date(2025, 6, 30), date(2025, 6, 30)),  # one day
 ]
-IDENTITY = ("resolved", "in_progress_in_time", "in_progress_overdue", "awaiting_supplement",
-            "returned_rejected", "withdrawn")  # fmt: skip
+IDENTITY = OUTCOMES
+CARRIED = ("carried_over_in_time", "carried_over_overdue", "carried_over_awaiting_supplement")
 
 
 async def _report(stats: ServiceUnderTest, start: date, end: date, **params: Any) -> Any:
@@ -78,6 +80,10 @@ async def test_the_report_matches_the_history_counted_dossier_by_dossier(
         snapshots.append(report)
         for row in [*report["rows"], report["totals"]]:
             assert row["total"] == sum(row[c] for c in IDENTITY)
+            assert row["total"] == sum(row[c] for c in CARRIED) + row["received"]
+    # The history has each of the new columns somewhere in the year.
+    year = snapshots[0]["totals"]
+    assert all(year[c] > 0 for c in ("awaiting_fee", "stopped", "carried_over_awaiting_supplement"))
     # A parent agency sums its units; another province is left out.
     tree = await _report(stats, *PERIODS[0], agency_code=PROVINCE)
     assert {r["key"] for r in tree["rows"]} == {PROVINCE, DISTRICT}
@@ -109,8 +115,10 @@ async def _truncate_and_apply(stats: ServiceUnderTest, events: list[Any]) -> Non
 
 
 async def test_rebuilding_from_the_archive_gives_the_same_report(
-    stats: ServiceUnderTest, history: History
+    start_stats: StartService, history: History
 ) -> None:
+    # Not consuming: a rebuild refuses to run beside a consumer.
+    stats = await start_stats(roles=frozenset({Role.API}))
     await _apply(stats, history.events[:150])
     before = await _report(stats, *PERIODS[0])
     assert await rebuild(stats.runtime.ctx) == 150
@@ -142,6 +150,13 @@ async def test_exports_carry_the_official_headings_and_the_same_numbers(
     assert "Đã giải quyết trước hạn" in cells[4]
     assert cells[-1][0] == "Tổng cộng"
     assert cells[-1][1] == report["totals"]["total"]
+    # Every line of both files adds up, with the new columns beside the old ones.
+    position = {column: i for i, (column, _) in enumerate(HEADERS)}
+    assert {"carried_over_awaiting_supplement", "awaiting_fee", "stopped"} <= set(position)
+    for line in [*lines[1:], *cells[5:]]:
+        number = [int(line[position[c]]) for c in ("total", *IDENTITY)]
+        assert number[0] == sum(number[1:]), line
+    assert len(lines) - 1 == len(cells) - 5 == len(report["rows"]) + 1
     assert bad.status_code == 422
     assert bad.headers["content-type"] == "application/problem+json"
     assert worse.status_code == 422
@@ -165,6 +180,8 @@ async def test_indicators_show_numerators_and_denominators(
     assert found["online_rate"]["numerator"] == totals["received_online"]
     assert found["online_rate"]["denominator"] == totals["received"]
     assert found["on_time_rate"]["denominator"] == totals["total"]
+    assert found["on_time_rate"]["late_for_supplements"] >= 0
+    assert found["satisfaction"]["handled"] == totals["total"]
     assert found["e_result_rate"]["value"] == 0.0
     assert empty.json()["indicators"]["online_rate"]["value"] is None
 

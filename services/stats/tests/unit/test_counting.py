@@ -52,8 +52,10 @@ def test_a_dossier_counts_in_exactly_one_column_of_each_period() -> None:
     march_first_week = report(date(2025, 3, 1), date(2025, 3, 6))
     assert march_first_week["received_online"] == 1
     assert march_first_week["awaiting_supplement"] == 1
+    # Still waiting for the supplement at midnight: carried over as such.
     second_week = report(date(2025, 3, 7), date(2025, 3, 14))
-    assert second_week["carried_over_in_time"] == 1
+    assert second_week["carried_over_awaiting_supplement"] == 1
+    assert second_week["carried_over_in_time"] == 0
     assert second_week["in_progress_overdue"] == 1
     third = report(date(2025, 3, 15), date(2025, 3, 31))
     assert third["carried_over_overdue"] == 1

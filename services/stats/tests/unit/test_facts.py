@@ -32,7 +32,8 @@ def blank() -> dict[str, Any]:
         "procedure_code": DOSSIER["procedure_code"], "submitted_at": None, "received_at": None,
         "online": True, "due_at": None, "due_sequence": 0, "resolved_at": None,
         "judgement": None, "processing_hours": None, "e_result": False, "digitised": False,
-        "rejected_at": None, "withdrawn_at": None, "returned_at": None, "fee_vnd": 0,
+        "rejected_at": None, "withdrawn_at": None, "returned_at": None, "stopped_at": None,
+        "paid_at": None, "fee_vnd": 0,
         "paid_online": False, "applicant_name": None, "contribution": [],
     }  # fmt: skip
 

@@ -33,15 +33,12 @@ def test_the_indicators_of_an_agency_add_up_its_units() -> None:
     assert during["withdrawn"] == 1
     assert during["received_online"] == 2
     found = indicators(before, during)
-    assert found["on_time_rate"] == {"numerator": 3, "denominator": 3, "value": 100.0}
+    assert found["on_time_rate"] == {
+        "numerator": 3, "denominator": 3, "value": 100.0, "late_for_supplements": 0,
+    }  # fmt: skip
     assert found["online_rate"] == {"numerator": 2, "denominator": 2, "value": 100.0}
     assert found["online_payment_rate"] == {"numerator": 0, "denominator": 0, "value": None}
     assert found["satisfaction"] == {
-        "overdue": 0, "handled": 3, "rated": 4.0, "rated_poor": 1.0, "value": 75.0,
+        "overdue": 0, "handled": 3, "rated": 4.0, "rated_poor": 1.0, "value": 66.7,
     }  # fmt: skip
     assert found["average_processing_days"] == {"numerator": 2.0, "denominator": 1, "value": 2.0}
-
-
-def test_satisfaction_is_known_from_ratings_alone_and_unknown_without_anything() -> None:
-    assert indicators({}, {"rated": 2.0, "rated_poor": 2.0})["satisfaction"]["value"] == 0.0
-    assert indicators({}, {})["satisfaction"]["value"] is None

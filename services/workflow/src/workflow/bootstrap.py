@@ -17,6 +17,7 @@ from workflow.config import WorkflowSettings
 from workflow.consumers import HANDLERS
 from workflow.services import calendars, officers
 from workflow.services.context import RESULTS_BUCKET, Context
+from workflow.services.sync import sync_worker
 from workflow.services.timers import timer_worker
 
 
@@ -57,6 +58,6 @@ def build(settings: WorkflowSettings | None = None) -> ServiceDefinition[Context
         context=context,
         routers=[router, jwks_router(tokens)],
         handlers=HANDLERS,
-        workers=[timer_worker],
+        workers=[timer_worker, sync_worker],
         buckets=(RESULTS_BUCKET,),
     )

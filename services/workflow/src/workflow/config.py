@@ -1,19 +1,21 @@
 from typing import ClassVar
 
-from pydantic import field_validator
+from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from shared.config import BaseServiceSettings, is_local
+from shared.config import BaseServiceSettings, TrackingLinkSettings, is_local
 
 
-class WorkflowSettings(BaseServiceSettings):
+class WorkflowSettings(TrackingLinkSettings):
     service_name: ClassVar[str] = "workflow"
     model_config = SettingsConfigDict(env_prefix="WORKFLOW_")
+    _SECRETS: ClassVar[tuple[str, ...]] = (
+        *BaseServiceSettings._SECRETS,
+        "national_client_secret",
+    )
 
     port: int = 8002
     metrics_port: int = 9102
-    # The public tracking page of a dossier, printed as a QR code on every form.
-    public_tracking_url: str = "https://dichvucong.bocongan.gov.vn/tra-cuu/{code}"
 
     # An officer's token lasts a working shift.
     token_ttl_seconds: int = 8 * 3600
@@ -40,33 +42,35 @@ class WorkflowSettings(BaseServiceSettings):
     timer_poll_seconds: float = 30.0
     timer_batch: int = 200
 
-    @field_validator("public_tracking_url")
-    @classmethod
-    def _names_the_dossier(cls, value: str) -> str:
-        # Formatted with the dossier's code only: without it every QR code shows the same
-        # page, and with another field no form could be made at all.
-        try:
-            named = "\0" in value.format(code="\0")
-        except (KeyError, IndexError, AttributeError, ValueError):
-            named = False
-        if not named:
-            prefix = cls.model_config.get("env_prefix", "")
-            raise ValueError(
-                f"{prefix}PUBLIC_TRACKING_URL must contain {{code}} and no other field"
-            )
-        return value
+    # The National Public Service Portal's synchronisation endpoint (OAuth2 client
+    # credentials at `<url>/oauth/token`, records to `<url>/hoso`); by default the local
+    # stand-in that `make up` starts; empty: records are kept and not sent (refused in
+    # production).
+    national_url: str = "http://127.0.0.1:8095"
+    national_client_id: str = "dvc-bca"
+    national_client_secret: SecretStr | None = None
+    # One attempt's limit; a record whose answer does not come in time is sent again
+    # (the portal knows it by its MaBanGhi).
+    national_timeout_seconds: float = 10.0
+    # After a failed attempt the dossier's next record waits base, 2·base, 4·base … cap.
+    national_retry_base_seconds: float = 2.0
+    national_retry_max_seconds: float = 600.0
+    national_poll_seconds: float = 1.0
+    national_batch: int = 50
+    # How often the backlog and sync-rate gauges are counted (a scan of the sync table).
+    national_measure_seconds: float = 30.0
 
     def production_problems(self) -> list[str]:
-        """Beyond the common checks: no demo officers, a tracking page the public can reach."""
+        """Beyond the common checks: no demo officers, the real national portal."""
         problems = super().production_problems()
+        if not self.national_url or is_local(self.national_url):
+            problems.append(
+                f"{self.env_name('national_url')} must be the national portal's address,"
+                " not this machine"
+            )
         if self.seed_demo_officers:
             problems.append(
                 f"{self.env_name('seed_demo_officers')} must be false: the demo officers'"
                 " password is published"
-            )
-        if is_local(self.public_tracking_url):
-            problems.append(
-                f"{self.env_name('public_tracking_url')} must be the portal's public address,"
-                " not this machine"
             )
         return problems

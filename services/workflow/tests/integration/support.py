@@ -37,7 +37,12 @@ _numbers = itertools.count(1)
 
 
 def submitted(
-    agency_code: str = BAC_KAN, *, processing_days: int = 3, code: str | None = None
+    agency_code: str = BAC_KAN,
+    *,
+    processing_days: int = 3,
+    code: str | None = None,
+    supplement_days: int | None = None,
+    applicant: ev.Applicant | None = None,
 ) -> Envelope:
     """A `dossier.submitted` as intake publishes it."""
     number = next(_numbers)
@@ -48,7 +53,8 @@ def submitted(
         agency_code=agency_code, agency_name=AGENCY_NAMES[agency_code],
         status=ev.DossierStatus.SUBMITTED, dossier_id=uuid.uuid4(), online_level="full",
         submitted_at=now,
-        applicant=ev.Applicant(kind="citizen", full_name="Nguyễn Thị Bích", id_number="001190012345"),
+        applicant=applicant or ev.Applicant(kind="citizen", full_name="Nguyễn Thị Bích",
+                                            id_number="001190012345"),
         form={"ho_ten": "Nguyễn Thị Bích", "dia_chi": "Tổ 5, phường Đức Xuân"},
         attachments=[
             ev.FileRef(bucket="dossier-attachments", key=f"{uuid.uuid4()}/{uuid.uuid4()}",
@@ -59,11 +65,12 @@ def submitted(
         recipient=ev.Recipient(full_name="Nguyễn Thị Bích", phone="0912345678",
                                channels=[ev.Channel.SMS]),
         update_code="UPD12345", fee_vnd=15000, processing_days=processing_days,
+        supplement_days=supplement_days,
     )  # fmt: skip
     return Envelope.wrap(data, source="intake", dossier_code=code, sequence=1, occurred_at=now)
 
 
-def catalogue() -> Envelope:
+def catalogue(supplement_days: int | None = None) -> Envelope:
     """intake's `catalogue.published`, reduced to the demo provinces and one procedure."""
     data = ev.CataloguePublished(
         catalogue_version="test",
@@ -71,7 +78,7 @@ def catalogue() -> Envelope:
                   for code, name in AGENCY_NAMES.items()],
         procedures=[ev.ProcedureTerms(
             code="1.004194", name="Đăng ký tạm trú", field="residence", online_level="full",
-            processing_days=3, fee_vnd=15000,
+            processing_days=3, fee_vnd=15000, supplement_days=supplement_days,
             documents=[ev.DocumentName(code="TP1", name="Tờ khai CT01", required=True)],
         )],
     )  # fmt: skip

@@ -86,12 +86,40 @@ async def test_each_form_carries_its_key_texts_the_code_and_a_qr(
     assert "Hoàng Thị Lan" in texts["receipt"]
     assert f"ngày {new_date:%d/%m/%Y}" in texts["apology"]
     assert "Chờ kết quả xác minh" in texts["apology"]
+    # Signed by the leader who extended the deadline, not by the receiver.
+    assert "Triệu Đức Thắng" in texts["apology"]
+    assert "Hoàng Thị Lan" not in texts["apology"]
     sheet = texts["control-sheet"]
     assert "PHIẾU KIỂM SOÁT QUÁ TRÌNH GIẢI QUYẾT HỒ SƠ" in sheet
     for step in ("Nộp hồ sơ trực tuyến", "Yêu cầu bổ sung, hoàn thiện", "Từ chối"):
         assert step in sheet
     unknown = await desk.get("receiver", f"/api/v1/dossiers/{code}/forms/giay-phep.pdf")
     assert unknown.status_code == 404
+
+
+async def test_the_desk_sees_who_declared_for_whom_on_the_case_and_the_receipt(
+    workflow: ServiceUnderTest,
+) -> None:
+    desk = await Desk(workflow).sign_in()
+    proxy = ev.Applicant(
+        kind="proxy", full_name="Trần Văn Cường", id_number="001099000001", relationship="Con",
+        address="Tổ 5, phường Đức Xuân",
+        declarant=ev.Declarant(full_name="Nguyễn Thị Bích", id_number="001190012345"),
+    )  # fmt: skip
+    dossier = submitted(applicant=proxy)
+    code = dossier.dossier_code or ""
+    await arrived(workflow, dossier)
+    detail = (await desk.get("receiver", f"/api/v1/dossiers/{code}")).json()
+    assert detail["applicant"]["relationship"] == "Con"
+    assert detail["applicant"]["declarant"]["full_name"] == "Nguyễn Thị Bích"
+    assert (await desk.act("receiver", code, "receive")).status_code == 200
+    answer = await desk.get("receiver", f"/api/v1/dossiers/{code}/forms/receipt.pdf")
+    assert answer.status_code == 200, answer.text
+    text = _text(answer.content)
+    assert "Trần Văn Cường" in text
+    assert "Người khai hộ: Nguyễn Thị Bích" in text
+    assert "Quan hệ với người được khai hộ: Con" in text
+    assert "Địa chỉ: Tổ 5, phường Đức Xuân" in text
 
 
 async def test_an_administrator_edits_a_year_and_announced_dates_stay(
@@ -111,21 +139,67 @@ async def test_an_administrator_edits_a_year_and_announced_dates_stay(
 
     entries = [*current["entries"], {"day": due_day.isoformat(), "kind": "holiday",
                                      "name": "Nghỉ đột xuất"}]  # fmt: skip
+    edit = {"source": "Thông báo thử nghiệm", "entries": entries}
+    url = f"/api/v1/calendar/{year}"
     async with workflow.client() as client:
-        saved = await client.put(
-            f"/api/v1/calendar/{year}", headers=desk.auth["admin"],
-            json={"source": "Thông báo thử nghiệm", "entries": entries},
-        )  # fmt: skip
+        # The announced due date falls on the new holiday: refused until confirmed.
+        unconfirmed = await client.put(url, headers=desk.auth["admin"], json=edit)
+        saved = await client.put(url, headers=desk.auth["admin"], json={**edit, "confirm": True})
         bad = await client.put(
-            f"/api/v1/calendar/{year}", headers=desk.auth["admin"],
+            url, headers=desk.auth["admin"],
             json={"source": "x", "entries": [{"day": f"{year}-03-03", "kind": "swapped_working_day",
                                               "name": "Không phải cuối tuần"}]},
         )  # fmt: skip
+        # Emptying a year, or dropping a statutory holiday: refused, naming what is missing.
+        emptied = await client.put(
+            "/api/v1/calendar/2025", headers=desk.auth["admin"],
+            json={"source": "x", "entries": [], "confirm": True},
+        )  # fmt: skip
+        shipped = (await client.get("/api/v1/calendar/2025", headers=desk.auth["admin"])).json()
+        no_30_4 = [e for e in shipped["entries"] if e["day"] != "2025-04-30"]
+        dropped = await client.put(
+            "/api/v1/calendar/2025", headers=desk.auth["admin"],
+            json={"source": "x", "entries": no_30_4, "confirm": True},
+        )  # fmt: skip
+        # A past day changed (2025 is over): confirmation needed, then accepted.
+        renamed = [{**e, "kind": "half_day", "half": "afternoon"} if e["day"] == "2025-04-07"
+                   else e for e in shipped["entries"]]  # fmt: skip
+        past = await client.put("/api/v1/calendar/2025", headers=desk.auth["admin"],
+                                json={"source": "Sửa lịch 2025", "entries": renamed})  # fmt: skip
+        edits = await client.get(f"{url}/edits", headers=desk.auth["admin"])
+        by_receiver = await client.get(f"{url}/edits", headers=desk.auth["receiver"])
+    assert unconfirmed.status_code == 409, unconfirmed.text
+    assert unconfirmed.headers["content-type"] == "application/problem+json"
+    assert f"{due_day:%d/%m/%Y}" in unconfirmed.json()["detail"]
+    assert unconfirmed.json()["announced_days"] == [due_day.isoformat()]
     assert saved.status_code == 200, saved.text
     assert saved.json()["revision"] == 2
     assert saved.json()["announced_due_dates_on_days_off"] >= 1
+    assert saved.json()["changed_days"] == [due_day.isoformat()]
     assert bad.status_code == 422
     assert bad.json()["errors"]
+    assert emptied.status_code == 422, emptied.text
+    assert "01/01/2025" in emptied.json()["detail"]
+    assert {e["field"] for e in emptied.json()["errors"]} == {"entries"}
+    assert len(emptied.json()["errors"]) == 5  # no entry at all, and each of the four days
+    assert dropped.status_code == 422
+    assert dropped.json()["detail"] == "Thiếu ngày nghỉ lễ 30/04/2025 (Ngày Chiến thắng)."
+    assert past.status_code == 409
+    assert past.json()["past_days"] == ["2025-04-07"]
+    # The audit: who, when, what; the refused edits left no trace and changed nothing.
+    assert edits.status_code == 200, edits.text
+    (edit_row,) = edits.json()["items"]
+    assert edit_row["revision"] == 2
+    assert edit_row["officer"]
+    assert edit_row["confirmed"] is True
+    assert edit_row["announced_days"] == [due_day.isoformat()]
+    assert edit_row["changes"] == [{"change": "added", "day": due_day.isoformat(),
+                                    "kind": "holiday", "name": "Nghỉ đột xuất", "half": None,
+                                    "agency_code": None}]  # fmt: skip
+    assert by_receiver.status_code == 403
+    async with workflow.client() as client:
+        still = (await client.get("/api/v1/calendar/2025", headers=desk.auth["admin"])).json()
+    assert still["revision"] == shipped["revision"]
     async with workflow.runtime.db.transaction() as session:
         assert await session.scalar(select(cases.c.due_at).where(cases.c.code == code)) == due
 

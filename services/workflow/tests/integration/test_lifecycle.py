@@ -157,6 +157,7 @@ async def test_supplements_pause_the_clock_and_move_the_due_date_by_the_pause(
         await desk.act("receiver", code, "assign", json={"officer": "bk.xuly"})
     ).status_code == 200
     due_before = await _due_at(workflow, code)
+    counted_from = await _counted_from(workflow, code)
 
     asked = await desk.act(
         "processor", code, "request-supplement",
@@ -186,10 +187,49 @@ async def test_supplements_pause_the_clock_and_move_the_due_date_by_the_pause(
     assert second.due_at == engine.add_working_time(due_before, paused)
     # No apology was written: the date reports judge by moves with the pause as well.
     assert second.original_due_at == second.due_at
-    assert engine.working_time_between(paused_at, resumed_at) == paused
+    assert engine.paused_working_time(paused_at, resumed_at, counted_from=counted_from) == paused
     detail = (await desk.get("processor", f"/api/v1/dossiers/{code}")).json()
     assert [r["round"] for r in detail["supplement_rounds"]] == [1, 2]
     assert detail["supplement_rounds"][0]["items"][1]["description"] == "Ảnh chụp mờ, cần chụp lại"
+
+
+async def test_a_supplement_asked_before_the_clock_starts_leaves_the_due_date(
+    workflow: ServiceUnderTest,
+) -> None:
+    """As for a dossier received after the cut-off and sent back at once: the clock starts
+    a working day after the receipt, and a pause that ends when it starts stopped nothing,
+    though a working day of office time may have passed meanwhile."""
+    desk = await Desk(workflow).sign_in()
+    dossier = submitted()
+    code = dossier.dossier_code or ""
+    await arrived(workflow, dossier)
+    assert (await desk.act("receiver", code, "receive")).status_code == 200
+    async with workflow.runtime.db.transaction() as session:
+        from workflow.services.calendars import engine_for
+
+        engine = await engine_for(session, BAC_KAN)
+        case = (await session.execute(select(cases).where(cases.c.code == code))).mappings().one()
+        # The clock starts one working day later, the due date as far on.
+        later = engine.add_working_time(case["counted_from"], timedelta(hours=8))
+        due = engine.add_working_time(case["due_at"], timedelta(hours=8))
+        await session.execute(
+            cases.update()
+            .where(cases.c.code == code)
+            .values(counted_from=later, due_at=due, original_due_at=due)
+        )
+    asked = await desk.act(
+        "receiver", code, "request-supplement", json={"items": [{"description": "Thiếu ảnh"}]}
+    )
+    assert asked.status_code == 200, asked.text
+    await arrived(workflow, supplemented(dossier, at=later), "received")
+    resumed = next(
+        e.payload_as(ev.DossierResumed)
+        for e in await emitted(workflow, code)
+        if e.type == "dossier.resumed"
+    )
+    assert resumed.paused_working_hours == 0
+    assert resumed.due_at == due
+    assert await _due_at(workflow, code) == due
 
 
 async def test_a_withdrawn_dossier_is_closed_and_refuses_actions(
@@ -267,3 +307,10 @@ async def _pause_start(service: ServiceUnderTest, code: str, round_: int) -> dat
             )
 
     return await eventually(started, timeout=5, what="the pause")
+
+
+async def _counted_from(service: ServiceUnderTest, code: str) -> datetime:
+    async with service.runtime.db.transaction() as session:
+        at = await session.scalar(select(cases.c.counted_from).where(cases.c.code == code))
+    assert isinstance(at, datetime)
+    return at

@@ -18,6 +18,8 @@ PRODUCTION = {
     "WORKFLOW_S3_SECRET_KEY": "from-the-vault",
     "WORKFLOW_JWT_SECRET": "also-from-the-vault",
     "WORKFLOW_SEED_DEMO_OFFICERS": "false",
+    "WORKFLOW_NATIONAL_URL": "https://dichvucong.gov.vn/api/dongbo",
+    "WORKFLOW_NATIONAL_CLIENT_SECRET": "issued-by-the-national-portal",
 }
 
 
@@ -38,6 +40,10 @@ def test_production_settings_are_accepted() -> None:
          "WORKFLOW_PUBLIC_TRACKING_URL"),
         ("WORKFLOW_PUBLIC_TRACKING_URL", "http://127.0.0.1/tra-cuu/{code}",
          "WORKFLOW_PUBLIC_TRACKING_URL"),
+        # Records meant for the national portal would go to the local stand-in.
+        ("WORKFLOW_NATIONAL_URL", "http://127.0.0.1:8095", "WORKFLOW_NATIONAL_URL"),
+        ("WORKFLOW_NATIONAL_URL", "", "WORKFLOW_NATIONAL_URL"),
+        ("WORKFLOW_NATIONAL_CLIENT_SECRET", None, "WORKFLOW_NATIONAL_CLIENT_SECRET"),
     ],
 )  # fmt: skip
 def test_production_refuses_development_choices_naming_the_variable(

@@ -39,9 +39,11 @@ def test_a_due_date_is_never_on_a_day_off_nor_outside_office_hours(
 
 
 @checked
-@given(moments, moments)
-def test_pausing_then_resuming_at_once_changes_nothing(due: datetime, paused: datetime) -> None:
-    assert ENGINE.resume(due, paused, paused) == due
+@given(moments, moments, moments)
+def test_pausing_then_resuming_at_once_changes_nothing(
+    due: datetime, paused: datetime, counted_from: datetime
+) -> None:
+    assert ENGINE.resume(due, paused, paused, counted_from=counted_from) == due
 
 
 @checked
@@ -81,9 +83,11 @@ def test_the_clock_start_is_a_working_moment_and_stable(received: datetime) -> N
 def test_a_pause_moves_the_due_date_by_exactly_its_working_time(
     received: datetime, processing: timedelta, paused: datetime, length: timedelta
 ) -> None:
-    due = ENGINE.add_working_time(ENGINE.counted_from(received), processing)
+    counted_from = ENGINE.counted_from(received)
+    due = ENGINE.add_working_time(counted_from, processing)
+    paused = max(paused, counted_from)  # inside the counted period
     resumed = ENGINE.add_working_time(paused, length)
-    moved = ENGINE.resume(due, paused, resumed)
+    moved = ENGINE.resume(due, paused, resumed, counted_from=counted_from)
     assert ENGINE.working_time_between(due, moved) == ENGINE.working_time_between(paused, resumed)
 
 
@@ -93,3 +97,60 @@ def test_time_left_is_the_working_time_between_with_its_sign(due: datetime, now:
     left = ENGINE.working_time_left(due, now)
     assert (left >= ZERO) == (now <= due) or left == ZERO
     assert abs(left) == ENGINE.working_time_between(min(due, now), max(due, now))
+
+
+# A pause as offsets in minutes: from the previous event (the receipt, or the end of the
+# previous round) to its start, and its length; up to three days each, so pauses fall
+# before the clock starts (a receipt after the cut-off, before a weekend or a holiday) as
+# often as inside the counted period.
+offsets = st.integers(min_value=0, max_value=3 * 24 * 60).map(lambda m: timedelta(minutes=m))
+rounds = st.lists(st.tuples(offsets, offsets), min_size=1, max_size=4)
+
+
+@checked
+@given(moments, offsets, offsets)
+def test_a_pause_that_ends_before_the_clock_starts_moves_nothing(
+    received: datetime, gap: timedelta, length: timedelta
+) -> None:
+    counted_from = ENGINE.counted_from(received)
+    due = ENGINE.due_at(received, 5)
+    paused = min(received + gap, counted_from)
+    resumed = min(paused + length, counted_from)
+    assert ENGINE.resume(due, paused, resumed, counted_from=counted_from) == due
+
+
+@checked
+@given(moments, offsets, offsets, st.integers(min_value=1, max_value=15))
+def test_a_pause_from_before_the_clock_counts_as_if_it_began_when_the_clock_did(
+    received: datetime, gap: timedelta, length: timedelta, n: int
+) -> None:
+    counted_from = ENGINE.counted_from(received)
+    due = ENGINE.due_at(received, n)
+    paused = min(received + gap, counted_from)
+    resumed = counted_from + length
+    assert ENGINE.resume(due, paused, resumed, counted_from=counted_from) == ENGINE.resume(
+        due, counted_from, resumed, counted_from=counted_from
+    )
+
+
+@checked
+@given(moments, st.integers(min_value=1, max_value=15), rounds)
+def test_after_any_rounds_the_clock_ran_for_exactly_the_processing_time(
+    received: datetime, n: int, pauses: list[tuple[timedelta, timedelta]]
+) -> None:
+    """Round by round, the due date moves so that the working time from the clock's start
+    to the final due date, less the paused working time inside it, is the processing time."""
+    counted_from = ENGINE.counted_from(received)
+    due = ENGINE.due_at(received, n)
+    at, intervals = received, []
+    for gap, length in pauses:
+        paused, resumed = at + gap, at + gap + length
+        due = ENGINE.resume(due, paused, resumed, counted_from=counted_from)
+        intervals.append((paused, resumed))
+        at = resumed
+    assert due >= ENGINE.due_at(received, n)
+    if at <= due:  # every pause ended before the final due date
+        stood_still = sum(
+            (ENGINE.working_time_between(max(p, counted_from), r) for p, r in intervals), ZERO
+        )
+        assert ENGINE.working_time_between(counted_from, due) - stood_still == n * WORKING_DAY

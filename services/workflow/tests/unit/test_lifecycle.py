@@ -28,6 +28,8 @@ MODEL: dict[Action, tuple[set[str], set[S], S | None]] = {
     Action.RETURN_RESULT: ({"receiver"}, {S.RESULT_READY}, S.RETURNED),
     Action.EXTEND_DEADLINE: ({"approver"}, RUNNING | {S.SUPPLEMENT_REQUESTED}, None),
     Action.WITHDRAW: (set(), OPEN | {S.RESULT_READY}, S.WITHDRAWN),
+    # The citizen's supplement deadline passed: the desk stops the processing.
+    Action.STOP: ({"receiver"}, {S.SUPPLEMENT_REQUESTED}, S.STOPPED),
 }  # fmt: skip
 EVERY_ROLE_AND_ACTION = [(role, action) for action in Action for role in Role]
 # A case begins at submission: drafts stay in intake.
@@ -47,6 +49,10 @@ CASE_STATUSES = [s for s in S if s is not S.DRAFT]
         (Role.PROCESSOR, Action.EXTEND_DEADLINE, False),
         (Role.PROCESSOR, Action.REQUEST_SUPPLEMENT, True),
         (Role.APPROVER, Action.ASSIGN, True),
+        # Stopping is the desk's, as receiving is: neither the processor nor the leader.
+        (Role.PROCESSOR, Action.STOP, False),
+        (Role.APPROVER, Action.STOP, False),
+        (Role.RECEIVER, Action.STOP, True),
     ],
 )
 def test_the_hard_cases_of_who_may_act(role: Role, action: Action, may: bool) -> None:

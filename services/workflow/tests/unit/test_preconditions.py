@@ -18,6 +18,8 @@ from workflow.domain.preconditions import (
     originals_checked,
     own_work,
     result_recorded,
+    stop_reason,
+    supplement_deadline_passed,
 )
 
 ENGINE = DeadlineEngine(Calendar(shipped_years()))
@@ -130,3 +132,33 @@ def test_an_apology_to_a_half_day_off_in_the_afternoon_ends_at_noon() -> None:
         engine, due_at=DUE, extended_at=None, now=vn(2025, 8, 4, 9), new_due_date=half.day
     )
     assert moved == vn(2025, 9, 10, 11, 30)
+
+
+@pytest.mark.parametrize(
+    ("deadline", "now", "refused"),
+    [
+        # Hard cases first: no deadline recorded (a request before the rule existed) can
+        # never be stopped for lateness; the very moment of the deadline is still in time.
+        (None, vn(2030, 1, 1, 9), True),
+        (vn(2025, 3, 24, 17), vn(2025, 3, 24, 17), True),
+        (vn(2025, 3, 24, 17), vn(2025, 3, 24, 16, 59), True),
+        (vn(2025, 3, 24, 17), vn(2025, 3, 24, 17, 1), False),
+        (vn(2025, 3, 24, 17), vn(2025, 4, 10, 9), False),
+    ],
+)
+def test_a_dossier_is_stopped_only_once_the_supplement_deadline_has_passed(
+    deadline: datetime | None, now: datetime, refused: bool
+) -> None:
+    if refused:
+        with pytest.raises(Conflict, match="thời hạn bổ sung"):
+            supplement_deadline_passed(deadline, now)
+    else:
+        supplement_deadline_passed(deadline, now)
+
+
+def test_the_reason_to_stop_is_prefilled_with_the_deadline_in_vietnam_time() -> None:
+    reason = stop_reason(datetime(2025, 3, 24, 10, 0, tzinfo=UTC))
+    assert reason == (
+        "Quá thời hạn bổ sung, hoàn thiện hồ sơ (17 giờ 00 phút, ngày 24/03/2025) mà "
+        "công dân chưa bổ sung: dừng giải quyết hồ sơ."
+    )

@@ -22,10 +22,11 @@ _bearer = HTTPBearer(
 )
 
 
-def bearer_token(
+async def bearer_token(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> str | None:
-    """The token of `Authorization: Bearer <token>`; None without one."""
+    """The token of `Authorization: Bearer <token>`; None without one. (A coroutine: a
+    plain function would run on a worker thread.)"""
     if credentials is None:
         return None
     return credentials.credentials.strip() or None

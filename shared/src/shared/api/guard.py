@@ -39,7 +39,7 @@ UNSHED = frozenset({"/healthz", "/readyz", "/metrics"})
 
 @dataclass(frozen=True)
 class Limits:
-    max_in_flight: int = 64
+    max_in_flight: int = 16
     max_body: int = 1024 * 1024
     max_depth: int = 32
     max_string: int = 100_000
@@ -188,12 +188,11 @@ class RequestGuard:
                 return b"".join(chunks), False
 
     async def _too_large(self, send: Send) -> None:
-        # The rest of the body is not read: the connection is closed after the answer, so the
-        # server does not go on receiving (and the client stops sending) what it refused.
+        # The connection stays open: the server reads and drops the rest of the body. Closing
+        # it instead would make a client that is still sending see a broken pipe, or a reset
+        # that loses this answer, rather than the 413.
         mib = self.limits.max_body / (1024 * 1024)
-        await self._answer(
-            send, 413, f"Dữ liệu gửi lên vượt quá {mib:g} MB.", headers={"Connection": "close"}
-        )
+        await self._answer(send, 413, f"Dữ liệu gửi lên vượt quá {mib:g} MB.")
 
     async def _invalid(self, send: Send, errors: list[tuple[str, str]]) -> None:
         await self._answer(

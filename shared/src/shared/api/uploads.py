@@ -13,8 +13,9 @@ from shared.errors import BadRequest
 from shared.multipart import TRUNCATED, MultipartStream
 
 
-def multipart_of(request: Request) -> MultipartStream:
-    """The request's body as a stream of parts, nothing read yet."""
+async def multipart_of(request: Request) -> MultipartStream:
+    """The request's body as a stream of parts, nothing read yet (a coroutine, so that
+    it does not run on a worker thread)."""
     request.scope[STREAMED] = True
     declared = request.headers.get("content-length")
     return MultipartStream(

@@ -58,6 +58,13 @@ class _Part(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class Declarant(_Part):
+    """The account holder who submitted a dossier for someone else or for an organisation."""
+
+    full_name: str
+    id_number: str | None = None
+
+
 class Recipient(_Part):
     """Who is told about a dossier, and how they chose to be told."""
 
@@ -73,6 +80,17 @@ class Applicant(_Part):
     id_number: str | None = None
     organisation_name: str | None = None
     tax_code: str | None = None
+    # What the officers need to receive the dossier (optional: older events lack them).
+    relationship: str | None = Field(
+        None, description="proxy (khai hộ): the declarant's relationship to the applicant."
+    )
+    address: str | None = Field(None, description="organisation: its registered address.")
+    legal_representative: str | None = Field(
+        None, description="organisation: its legal representative."
+    )
+    declarant: Declarant | None = Field(
+        None, description="proxy, organisation: the account holder who declared the dossier."
+    )
 
 
 class FileRef(_Part):
@@ -155,6 +173,11 @@ class DossierSubmitted(DossierEvent):
     cutoff_time: str = Field(
         "15:00", description="Receipts after this local time count from the next working day."
     )
+    supplement_days: int | None = Field(
+        None,
+        description="Working days the citizen has to supplement (ThoiHanBoSung); none: the "
+        "default of the rules the dossier is handled under.",
+    )
 
 
 class DossierSupplemented(DossierEvent):
@@ -192,6 +215,11 @@ class ProcedureTerms(_Part):
     cutoff_time: str = "15:00"
     fee_vnd: int = 0
     documents: list[DocumentName] = Field(default_factory=list)
+    supplement_days: int | None = Field(
+        None,
+        description="Working days the citizen has to supplement (ThoiHanBoSung); none: the "
+        "default of the rules.",
+    )
 
 
 class AgencyRef(_Part):
@@ -287,6 +315,17 @@ class DossierSupplementRequested(WorkflowDossierEvent):
     requested_at: AwareDatetime
     supplement_due_at: AwareDatetime | None = None
     round: int = Field(1, description="1 for the first request on this dossier, 2 for the next…")
+
+
+class DossierSupplementDueSoon(WorkflowDossierEvent):
+    """One working day is left of the citizen's deadline to supplement: the citizen is
+    reminded; once it has passed the receiver may stop the dossier."""
+
+    event_type = "dossier.supplement_due_soon"
+
+    round: int
+    supplement_due_at: AwareDatetime
+    working_hours_left: float
 
 
 class DossierResumed(WorkflowDossierEvent):

@@ -20,6 +20,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from shared.db.sql import driver_of
+
 
 def unavailable(error: BaseException) -> bool:
     """Whether `error` says the database cannot be had now (no free connection in time, the
@@ -56,6 +58,22 @@ class Database:
             echo=echo,
         )
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # One-statement work (`statement()`) has a pool of its own. A use case may take
+        # such a statement while it holds a transaction (a submission takes its code number
+        # on another connection so as not to lock the agency's day to its end); drawing
+        # both from one pool, enough concurrent use cases each holding one connection and
+        # waiting for a second would wait for each other until the pool timeout. Nothing
+        # holding a statement connection waits for another connection, so no circle forms.
+        # Half the size: one statement holds its connection for one round trip. No overflow:
+        # a connection opened past the pool is closed again at its return, and one-statement
+        # work is frequent enough that it would open one per statement.
+        self.statement_engine: AsyncEngine = create_async_engine(
+            url,
+            pool_size=max(2, pool_size // 2),
+            max_overflow=0,
+            pool_timeout=pool_timeout,
+            pool_recycle=1800,
+        )
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -63,9 +81,18 @@ class Database:
         async with self.sessions() as session, session.begin():
             yield session
 
+    @asynccontextmanager
+    async def statement(self) -> AsyncIterator[asyncpg.Connection]:
+        """A pooled driver connection outside any transaction, for a use case of one
+        statement (see `shared.db.sql`): PostgreSQL commits it on its own, in one round
+        trip. From a pool of its own (see `__init__`)."""
+        async with self.statement_engine.connect() as connection:
+            yield await driver_of(connection, begin=False)
+
     async def ping(self) -> None:
         async with self.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        await self.statement_engine.dispose()

@@ -16,13 +16,13 @@ import hashlib
 import hmac
 import math
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Column, DateTime, Integer, MetaData, PrimaryKeyConstraint, Table, Text
-from sqlalchemy.dialects.postgresql import insert
 
 from shared.db.engine import Database
+from shared.db.sql import Sql
 from shared.errors import TooMany
 
 MINUTE = timedelta(minutes=1)
@@ -32,6 +32,16 @@ HOUR = timedelta(hours=1)
 _KEEP = timedelta(days=1)
 # One hit in this many also sweeps old windows: the sweep scans the table, hits must not.
 _SWEEP_ONE_IN = 200
+
+
+# One hit in each bucket, in the order given, answering every bucket's count.
+_COUNT = (
+    "INSERT INTO {table} AS r (bucket, window_start, hits)"
+    " SELECT bucket, window_start, 1 FROM unnest($1::text[], $2::timestamptz[])"
+    " WITH ORDINALITY AS h(bucket, window_start, n) ORDER BY n"
+    " ON CONFLICT (bucket, window_start) DO UPDATE SET hits = r.hits + 1"
+    " RETURNING bucket, window_start, hits"
+)
 
 
 def rate_limits_table(metadata: MetaData) -> Table:
@@ -62,36 +72,62 @@ class RateLimits:
 
     table: Table
     secret: str
+    # Written once from the table's name: a request counts with these, nothing built.
+    _count: Sql = field(init=False, repr=False)
+    _sweep: Sql = field(init=False, repr=False)
+    _key: bytes = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self, "_key", hashlib.sha256(f"rate-limit:{self.secret}".encode()).digest()
+        )
+        name = self.table.name
+        count = Sql(_COUNT.format(table=name))
+        object.__setattr__(self, "_count", count)
+        object.__setattr__(self, "_sweep", Sql(f"DELETE FROM {name} WHERE window_start < $1"))  # noqa: S608
 
     def stored_name(self, bucket: str) -> str:
         """The bucket's kind, then a keyed digest of its whole name."""
-        key = hashlib.sha256(f"rate-limit:{self.secret}".encode()).digest()
-        digest = hmac.new(key, bucket.encode(), "sha256").hexdigest()[:32]
+        digest = hmac.new(self._key, bucket.encode(), "sha256").hexdigest()[:32]
         return f"{bucket.partition(':')[0]}:{digest}"
 
     async def hit(self, db: Database, bucket: str, limit: int, window: timedelta) -> None:
         """Count one hit in `bucket`; a 429 problem with Retry-After once over `limit`."""
-        if not timedelta(seconds=1) <= window <= _KEEP:
-            raise ValueError(f"rate-limit windows are 1 s to {_KEEP}, not {window}")
-        table = self.table
+        await self.hit_all(db, (bucket, limit, window))
+
+    async def hit_all(self, db: Database, *hits: tuple[str, int, timedelta]) -> None:
+        """Count one hit in each `(bucket, limit, window)`, all in one statement; a 429
+        problem once any is over its limit, with the longest wait among those that are.
+
+        Every bucket is counted, refused or not: a refused request counts as much as a
+        served one. The statement is its own transaction, so the row lock of a busy bucket
+        is held for that statement only; buckets are counted in the order of their stored
+        names, so two requests counting the same buckets never wait for each other in a
+        circle."""
+        for _, _, window in hits:
+            if not timedelta(seconds=1) <= window <= _KEEP:
+                raise ValueError(f"rate-limit windows are 1 s to {_KEEP}, not {window}")
         now = datetime.now(UTC)
-        start = _window_start(now, window)
-        # Its own short transaction: a refused request counts as much as a served one, and
-        # the row lock of a busy bucket is held for one statement only.
-        async with db.transaction() as session:
-            hits = await session.scalar(
-                insert(table)
-                .values(bucket=self.stored_name(bucket), window_start=start, hits=1)
-                .on_conflict_do_update(
-                    index_elements=[table.c.bucket, table.c.window_start],
-                    set_={"hits": table.c.hits + 1},
-                )
-                .returning(table.c.hits)
+        rows = sorted(
+            (self.stored_name(bucket), _window_start(now, window), window, limit)
+            for bucket, limit, window in hits
+        )
+        if len({(r[0], r[1]) for r in rows}) < len(rows):  # one statement counts a row once
+            raise ValueError("a bucket is counted once per request")
+        async with db.statement() as connection:
+            counted = await self._count.fetch(
+                connection, [r[0] for r in rows], [r[1] for r in rows]
             )
             if random.randrange(_SWEEP_ONE_IN) == 0:
-                await session.execute(table.delete().where(table.c.window_start < now - _KEEP))
-        if hits is not None and hits > limit:
-            retry_after = max(1, math.ceil((start + window - now).total_seconds()))
+                await self._sweep.execute(connection, now - _KEEP)
+        hits_of = {(r["bucket"], r["window_start"]): r["hits"] for r in counted}
+        waits = [
+            max(1, math.ceil((start + window - now).total_seconds()))
+            for name, start, window, limit in rows
+            if hits_of[(name, start)] > limit
+        ]
+        if waits:
+            retry_after = max(waits)
             raise TooMany(
                 f"Bạn đã thao tác quá nhiều lần. Vui lòng thử lại sau {_wait_text(retry_after)}.",
                 retry_after=retry_after,

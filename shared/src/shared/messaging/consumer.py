@@ -6,6 +6,15 @@ recorded and changes nothing. A handler that raises rolls back both; the message
 re-published to the next back-off queue (it returns to the main queue when its TTL
 ends) and, after the last step, to the parking queue. A message that cannot even be
 read is parked at once.
+
+Messages are applied in batches: what has been delivered (up to `batch_size`, within the
+prefetch) is recorded in the inbox with one statement and applied in one transaction,
+then acked, each message only after that commit. Under load this spreads a transaction's
+cost over the batch; one message alone is one batch of one. If anything in a batch fails,
+the batch rolls back as a whole and its messages are applied again one by one, each in
+its own transaction, so that retries, back-off and parking are per message, and the good
+ones are applied once. Batches are applied one at a time per process: two transactions
+of one process touching the same counters in different orders could deadlock.
 """
 
 from __future__ import annotations
@@ -14,19 +23,20 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
 from pydantic import ValidationError
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Text, bindparam, text
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.contracts.envelope import Envelope, EventData
 from shared.db.engine import Database
 from shared.messaging.broker import Broker
-from shared.messaging.tables import inbox
 from shared.observability.context import correlation
 from shared.observability.metrics import ServiceMetrics
 
@@ -37,6 +47,35 @@ Apply = Callable[[AsyncSession, Envelope, Any], Awaitable[None]]
 service's handler with its context bound, see `shared.runtime`)."""
 
 ATTEMPT_HEADER = "x-attempt"
+
+# The event ids of a batch into the inbox, in one statement built once; returns those not
+# recorded before (a concurrent delivery of the same id waits on that row's lock until the
+# first commits, then inserts nothing: the effect happens once). An id twice in the same
+# statement is inserted and returned once.
+RECORD = (
+    text(
+        "INSERT INTO inbox (event_id, event_type, source)"
+        " SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:types AS text[]),"
+        " CAST(:sources AS text[]))"
+        " ON CONFLICT DO NOTHING RETURNING event_id"
+    )
+    .bindparams(
+        bindparam("ids", type_=ARRAY(UUID(as_uuid=True))),
+        bindparam("types", type_=ARRAY(Text)),
+        bindparam("sources", type_=ARRAY(Text)),
+    )
+    .columns(event_id=UUID(as_uuid=True))
+)
+
+
+@dataclass(frozen=True)
+class _Readable:
+    """A delivered message that has a handler and valid data: ready to be applied."""
+
+    message: AbstractIncomingMessage
+    envelope: Envelope
+    data: EventData
+    handler: Apply
 
 
 class InboxConsumer:
@@ -49,6 +88,7 @@ class InboxConsumer:
         metrics: ServiceMetrics,
         *,
         prefetch: int = 32,
+        batch_size: int = 16,
         parked_gauge_interval: float = 10.0,
     ) -> None:
         self.service = service
@@ -58,16 +98,23 @@ class InboxConsumer:
         self._handled_types = {model.event_type for model in handlers}
         self.metrics = metrics
         self.prefetch = prefetch
+        # At most half the prefetch, so the next batch arrives while one is applied.
+        self.batch_size = max(1, min(batch_size, prefetch // 2 or 1))
         self.parked_gauge_interval = parked_gauge_interval
         self.topology = broker.topology
         self._queue: AbstractQueue | None = None
         self._consumer_tag: str | None = None
         self._gauge_task: asyncio.Task[None] | None = None
+        self._delivered: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
+        self._applier: asyncio.Task[None] | None = None
+        # Held while a batch is applied, so that stopping lets the batch in hand finish.
+        self._applying = asyncio.Lock()
 
     async def start(self) -> None:
         channel = await self.broker.channel(prefetch=self.prefetch)
         self._queue = await channel.declare_queue(self.topology.queue(self.service), passive=True)
-        self._consumer_tag = await self._queue.consume(self.on_message)
+        self._applier = asyncio.create_task(self._apply_batches())
+        self._consumer_tag = await self._queue.consume(self._deliver)
         self._gauge_task = asyncio.create_task(self._watch_parked())
 
     async def stop(self) -> None:
@@ -78,65 +125,144 @@ class InboxConsumer:
         if self._queue is not None and self._consumer_tag is not None:
             with contextlib.suppress(Exception):
                 await self._queue.cancel(self._consumer_tag)
+        if self._applier is not None:
+            # Messages delivered but not yet applied stay unacked: the broker redelivers
+            # them when the channel closes.
+            async with self._applying:
+                self._applier.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._applier
+            self._applier = None
+
+    async def _deliver(self, message: AbstractIncomingMessage) -> None:
+        self._delivered.put_nowait(message)
+
+    async def _apply_batches(self) -> None:
+        while True:
+            batch = [await self._delivered.get()]
+            while len(batch) < self.batch_size and not self._delivered.empty():
+                batch.append(self._delivered.get_nowait())
+            async with self._applying:
+                try:
+                    await self.on_batch(batch)
+                except Exception:
+                    # An ack on a channel lost meanwhile, say: the broker redelivers what
+                    # was not acked and the inbox makes the copies change nothing.
+                    log.exception("batch not acknowledged", extra={"size": len(batch)})
+
+    async def on_batch(self, messages: Sequence[AbstractIncomingMessage]) -> None:
+        """Apply delivered messages together (see the module's description)."""
+        ready = [r for r in [await self._read(m) for m in messages] if r is not None]
+        if len(ready) <= 1:
+            for readable in ready:
+                await self._apply_alone(readable)
+            return
+        try:
+            applied = await self._apply_together(ready)
+        except Exception as exc:
+            log.warning(
+                "batch failed, applying its messages one by one",
+                extra={"size": len(ready), "error": type(exc).__name__},
+            )
+            for readable in ready:
+                await self._apply_alone(readable)
+            return
+        for readable, first in zip(ready, applied, strict=True):
+            await readable.message.ack()
+            self.metrics.consumer_messages.labels(
+                readable.envelope.type, "applied" if first else "duplicate"
+            ).inc()
 
     async def on_message(self, message: AbstractIncomingMessage) -> None:
+        """Apply one delivered message in its own transaction."""
+        readable = await self._read(message)
+        if readable is not None:
+            await self._apply_alone(readable)
+
+    async def _read(self, message: AbstractIncomingMessage) -> _Readable | None:
+        """The message ready to be applied; or None once it has been parked (unreadable,
+        an unknown version, a subscribed type without a handler) or acknowledged (of no
+        interest)."""
         try:
             envelope = Envelope.model_validate_json(message.body)
         except ValidationError as exc:
             await self._park(message, "unknown", f"unreadable envelope: {exc.error_count()} errors")
-            return
+            return None
         registered = self.handlers.get(envelope.key)
         if registered is None:
             if envelope.type in self._handled_types:
                 # A version this release does not know (yet): the one that does replays it.
                 await self._park(message, envelope.type, f"no handler for v{envelope.version}")
-                return
+                return None
             if envelope.type in self.topology.subscriptions.get(self.service, ()):
                 # Subscribed by name yet unhandled: a deployment mistake, never a drop.
                 await self._park(message, envelope.type, "no handler for a subscribed type")
-                return
+                return None
             # Arrived through a wider key (`dossier.#`) and of no interest to this service.
             await message.ack()
             self.metrics.consumer_messages.labels(envelope.type, "ignored").inc()
-            return
+            return None
         model, handler = registered
-        with correlation(envelope.correlation_id):
-            try:
-                data = envelope.payload_as(model)
-            except ValidationError as exc:
+        try:
+            data = envelope.payload_as(model)
+        except ValidationError as exc:
+            with correlation(envelope.correlation_id):
                 await self._park(
                     message, envelope.type, f"invalid data: {exc.error_count()} errors"
                 )
-                return
-            started = time.perf_counter()
+            return None
+        return _Readable(message, envelope, data, handler)
+
+    async def _apply_alone(self, readable: _Readable) -> None:
+        message, envelope = readable.message, readable.envelope
+        with correlation(envelope.correlation_id):
             try:
-                applied = await self._apply(envelope, data, handler)
+                async with self.db.transaction() as session:
+                    applied = await self._record_and_apply(session, [readable])
             except Exception as exc:
                 await self._retry_or_park(message, envelope.type, exc)
                 return
-            finally:
-                self.metrics.consumer_handler_duration.labels(envelope.type).observe(
-                    time.perf_counter() - started
-                )
             await message.ack()
             self.metrics.consumer_messages.labels(
-                envelope.type, "applied" if applied else "duplicate"
+                envelope.type, "applied" if applied[0] else "duplicate"
             ).inc()
 
-    async def _apply(self, envelope: Envelope, data: EventData, handler: Apply) -> bool:
+    async def _apply_together(self, ready: Sequence[_Readable]) -> list[bool]:
         async with self.db.transaction() as session:
-            # A concurrent delivery of the same id waits on this row's lock until the first
-            # commits, then inserts nothing: the effect happens once.
-            recorded = await session.execute(
-                insert(inbox)
-                .values(event_id=envelope.id, event_type=envelope.type, source=envelope.source)
-                .on_conflict_do_nothing()
-                .returning(inbox.c.event_id)
-            )
-            if recorded.first() is None:
-                return False
-            await handler(session, envelope, data)
-        return True
+            return await self._record_and_apply(session, ready)
+
+    async def _record_and_apply(
+        self, session: AsyncSession, ready: Sequence[_Readable]
+    ) -> list[bool]:
+        """Record the events in the inbox and apply those it did not have, in the caller's
+        transaction; for each, whether it was applied (False: a duplicate)."""
+        envelopes = [r.envelope for r in ready]
+        recorded = await session.execute(
+            RECORD,
+            {
+                "ids": [e.id for e in envelopes],
+                "types": [e.type for e in envelopes],
+                "sources": [e.source for e in envelopes],
+            },
+        )
+        new = set(recorded.scalars())
+        applied = []
+        for readable in ready:
+            envelope = readable.envelope
+            first = envelope.id in new
+            # A second copy of an event in the same batch applies nothing either.
+            new.discard(envelope.id)
+            if first:
+                with correlation(envelope.correlation_id):
+                    started = time.perf_counter()
+                    try:
+                        await readable.handler(session, envelope, readable.data)
+                    finally:
+                        self.metrics.consumer_handler_duration.labels(envelope.type).observe(
+                            time.perf_counter() - started
+                        )
+            applied.append(first)
+        return applied
 
     async def _retry_or_park(
         self, message: AbstractIncomingMessage, event_type: str, exc: Exception

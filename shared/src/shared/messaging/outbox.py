@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.contracts.envelope import Envelope, EventData
-from shared.messaging.tables import outbox
+from shared.db.sql import Sql
 from shared.observability.context import current_correlation_id
 
 NOTIFY_CHANNEL = "outbox"
@@ -42,13 +41,17 @@ class Outbox:
             correlation_id=current_correlation_id(),
             occurred_at=occurred_at,
         )
-        await session.execute(
-            insert(outbox).values(
-                event_id=envelope.id,
-                event_type=envelope.type,
-                dossier_code=dossier_code,
-                envelope=envelope.model_dump(mode="json"),
-            )
-        )
-        await session.execute(select(func.pg_notify(NOTIFY_CHANNEL, "")))
+        await _ADD.execute(
+            session, envelope.id, envelope.type, dossier_code, envelope.model_dump_json(),
+            NOTIFY_CHANNEL,
+        )  # fmt: skip
         return envelope
+
+
+# The row and the relay's wake-up in one round trip, written once: every event a use case
+# emits goes through here (see shared/db/sql.py).
+_ADD = Sql(
+    "WITH added AS (INSERT INTO outbox (event_id, event_type, dossier_code, envelope)"
+    " VALUES ($1, $2, $3, $4) RETURNING id)"
+    " SELECT pg_notify($5, '') FROM added"
+)

@@ -37,6 +37,7 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
         "dossier.result_ready",
         "dossier.returned",
         "dossier.deadline_extended",
+        "dossier.stopped",
     ),
     "workflow": (
         "catalogue.published",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
+import traceback
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -21,6 +22,11 @@ from minio.error import S3Error
 
 # Multipart part size: the S3 minimum, so memory per upload stays ~5 MiB at most.
 PART_SIZE = 5 * 1024 * 1024
+# A file that has ended within this many bytes is sent in one PUT from one worker thread:
+# streaming it through the thread instead costs a hop between the thread and the event
+# loop for every chunk, more CPU than the PUT itself for the scans citizens send (a few
+# hundred KiB). Larger files stream, so memory per upload stays bounded as before.
+WHOLE_BELOW = 1024 * 1024
 
 
 class ObjectTooLarge(Exception):
@@ -99,11 +105,35 @@ class _HashingReader(io.RawIOBase):
         del self._buffer[:take]
         return out
 
+    def release(self) -> None:
+        """Drop what is buffered (the upload failed)."""
+        self._buffer = bytearray()
+
     async def _next(self) -> bytes | None:
         try:
             return await anext(self._chunks)
         except StopAsyncIteration:
             return None
+
+
+async def _first(chunks: AsyncIterator[bytes], limit: int, max_size: int) -> tuple[bytearray, bool]:
+    """The stream's bytes until it ends or passes `limit`; whether it ended. Raises
+    ObjectTooLarge past `max_size`, and whatever the stream raises (a refused file) before
+    anything reached the store."""
+    head = bytearray()
+    async for chunk in chunks:
+        head += chunk
+        if len(head) > max_size:
+            raise ObjectTooLarge(max_size)
+        if len(head) >= limit:
+            return head, False
+    return head, True
+
+
+async def _after(head: bytearray, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    yield bytes(head)
+    async for chunk in chunks:
+        yield chunk
 
 
 class MinioObjectStore:
@@ -129,7 +159,10 @@ class MinioObjectStore:
         content_type: str,
         max_size: int,
     ) -> StoredObject:
-        reader = _HashingReader(chunks, asyncio.get_running_loop(), max_size)
+        head, ended = await _first(chunks, WHOLE_BELOW, max_size)
+        if ended:
+            return await self._put_whole(bucket, key, bytes(head), content_type)
+        reader = _HashingReader(_after(head, chunks), asyncio.get_running_loop(), max_size)
         try:
             await asyncio.to_thread(
                 self.client.put_object,
@@ -138,15 +171,42 @@ class MinioObjectStore:
                 cast(BinaryIO, reader),
                 length=-1,
                 part_size=PART_SIZE,
+                # One part in flight per upload: memory per upload is one part (plus the
+                # client's copy of it), whatever the file's size.
+                num_parallel_uploads=1,
                 content_type=content_type,
             )
-        except BaseException:
+        except BaseException as error:
+            # The failed upload's frames (the client's, in its thread) hold its part buffers,
+            # 5 MiB each, for as long as the exception lives: free them now, not after the
+            # clean-up below, which may wait for a thread behind other uploads.
+            traceback.clear_frames(error.__traceback__)
+            reader.release()
             # Too large, cut short, refused by a content check: the client aborts its
             # multipart upload on error and a single-part upload never started. Removing
             # the key covers both, so nothing partial stays.
             await self.remove(bucket, key)
             raise
         return StoredObject(bucket, key, reader.size, reader.sha256.hexdigest(), content_type)
+
+    async def _put_whole(
+        self, bucket: str, key: str, data: bytes, content_type: str
+    ) -> StoredObject:
+        """A file read whole: one PUT, from one worker thread."""
+        digest = hashlib.sha256(data).hexdigest()
+        try:
+            await asyncio.to_thread(
+                self.client.put_object,
+                bucket,
+                key,
+                io.BytesIO(data),
+                length=len(data),
+                content_type=content_type,
+            )
+        except BaseException:
+            await self.remove(bucket, key)  # as for a streamed upload: nothing partial stays
+            raise
+        return StoredObject(bucket, key, len(data), digest, content_type)
 
     async def get_bytes(self, bucket: str, key: str) -> bytes:
         def _get() -> bytes:
@@ -178,7 +238,13 @@ class MinioObjectStore:
     async def ensure_buckets(self, *buckets: str) -> None:
         for bucket in buckets:
             if not await asyncio.to_thread(self.client.bucket_exists, bucket):
-                await asyncio.to_thread(self.client.make_bucket, bucket)
+                try:
+                    await asyncio.to_thread(self.client.make_bucket, bucket)
+                except S3Error as exc:
+                    # Replicas starting at once all find it missing; one creates it and
+                    # the others are told it exists: for them it is there, as wanted.
+                    if exc.code not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+                        raise
 
     async def ping(self, bucket: str | None = None) -> None:
         """The store answers an authenticated request (and has `bucket`, if given)."""

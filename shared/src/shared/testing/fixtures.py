@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.testing import infra
+from shared.testing import infra, national
 
 
 @pytest.fixture(scope="session")
@@ -45,3 +45,10 @@ async def database_url() -> AsyncIterator[str]:
 @pytest.fixture
 def repo_root() -> Path:
     return Path(__file__).resolve().parents[4]
+
+
+@pytest.fixture
+def national_server(tmp_path: Path) -> Iterator[national.NationalServer]:
+    """The national portal's stand-in, a process of its own, for one test."""
+    with national.running_national(tmp_path / "national.log") as server:
+        yield server

@@ -181,7 +181,7 @@ def _start_seaweedfs(data_dir: Path) -> tuple[subprocess.Popen[bytes], ObjectSto
     try:
         wait_for(answers, timeout=60, interval=0.2, what="the object store")
     except BaseException:
-        _stop(proc)
+        stop_process(proc)
         raise
     return proc, server
 
@@ -193,7 +193,8 @@ def _port_taken(error: str) -> bool:
     )
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within 15 s."""
     proc.terminate()
     try:
         proc.wait(timeout=15)
@@ -220,4 +221,4 @@ def seaweedfs(data_dir: Path) -> Iterator[ObjectStoreServer]:
     try:
         yield server
     finally:
-        _stop(proc)
+        stop_process(proc)

@@ -6,6 +6,7 @@ unique key, so a duplicated effect would show as a second row) and one event typ
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -53,6 +54,13 @@ class Probe:
     attempts: list[float] = field(default_factory=list)
     # The correlation id in force while each event was handled.
     correlations: list[str | None] = field(default_factory=list)
+    # Labels whose handler always raises (a poison message among good ones).
+    poison: set[str] = field(default_factory=set)
+    # While set and not yet released, the handler of the label "gate" waits for it, so
+    # the messages delivered meanwhile are applied together afterwards.
+    gate: asyncio.Event | None = None
+    # Every attempt's label and database transaction id, in order.
+    transactions: list[tuple[str, int]] = field(default_factory=list)
 
     async def emit(self, session: AsyncSession, label: str) -> Envelope:
         return await self.outbox.add(session, ProbeHappened(label=label))
@@ -115,8 +123,12 @@ async def build_probe(
         probe = probe_ref[0]
         probe.attempts.append(time.monotonic())
         probe.correlations.append(current_correlation_id())
+        if data.label == "gate" and probe.gate is not None:
+            await probe.gate.wait()
+        transaction = await session.scalar(select(func.txid_current()))
+        probe.transactions.append((data.label, int(transaction or 0)))
         await session.execute(effects.insert().values(event_id=envelope.id, label=data.label))
-        if probe.broken:
+        if probe.broken or data.label in probe.poison:
             raise RuntimeError("the handler is broken on purpose")
 
     consumer = InboxConsumer(

@@ -1,5 +1,7 @@
-"""Services as real processes (`python -m <service> all`), as they run in production: for
-end-to-end tests and benchmarks, where the client must not share the service's CPU."""
+"""Services as real processes (`python -m <service> all`, or one role per process:
+`api`, `consume`, `relay`), as they run in production: for end-to-end tests, benchmarks
+and the fault tests, where the client must not share the service's CPU and a process must
+be killable alone."""
 
 from __future__ import annotations
 
@@ -22,6 +24,12 @@ class ServiceProcess:
     url: str
     process: subprocess.Popen[bytes]
     log: Path
+
+    def kill(self) -> None:
+        """kill -9, as a crash or the OOM killer: no shutdown code runs."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -57,8 +65,7 @@ def service_env(
     return {**os.environ, **{f"{prefix}_{k}": v for k, v in values.items()}}
 
 
-async def start_service(name: str, env: dict[str, str], log: Path) -> ServiceProcess:
-    """Migrate, start, and wait for `/readyz` = 200."""
+async def migrate_service(name: str, env: dict[str, str]) -> None:
     migrated = await asyncio.to_thread(
         subprocess.run,
         [sys.executable, "-m", name, "migrate"],
@@ -68,15 +75,25 @@ async def start_service(name: str, env: dict[str, str], log: Path) -> ServicePro
     )
     if migrated.returncode != 0:
         raise RuntimeError(migrated.stdout.decode() + migrated.stderr.decode())
+
+
+async def start_service(
+    name: str, env: dict[str, str], log: Path, *, role: str = "all", migrate: bool = True
+) -> ServiceProcess:
+    """Migrate (unless told not to), start `python -m <name> <role>`, and wait for its
+    `/readyz` = 200: on `<PREFIX>_PORT` with the API, else on `<PREFIX>_METRICS_PORT`."""
+    if migrate:
+        await migrate_service(name, env)
     with log.open("wb") as out:
         process = subprocess.Popen(  # noqa: ASYNC220 (starting it, not waiting for it)
-            [sys.executable, "-m", name, "all"],
+            [sys.executable, "-m", name, role],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    service = ServiceProcess(name, f"http://127.0.0.1:{env[f'{name.upper()}_PORT']}", process, log)
+    port = env[f"{name.upper()}_{'PORT' if role in ('all', 'api') else 'METRICS_PORT'}"]
+    service = ServiceProcess(name, f"http://127.0.0.1:{port}", process, log)
 
     async def ready() -> bool:
         if process.poll() is not None:

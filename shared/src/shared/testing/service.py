@@ -66,12 +66,15 @@ async def running_service(
     build: Callable[..., ServiceDefinition[Any]],
     settings: BaseServiceSettings,
     roles: frozenset[Role] = frozenset(Role),
+    port: int | None = None,
 ) -> AsyncIterator[ServiceUnderTest]:
+    """The service on `port` (a free one unless the test must know it beforehand: an
+    identity provider that redirects to it, say)."""
     definition = build(settings)
     await asyncio.to_thread(migrate, definition)
     runtime = Runtime(definition)
     app = create_app(runtime, set(roles))
-    port = free_port()
+    port = port or free_port()
     server = uvicorn.Server(
         uvicorn.Config(
             app,
@@ -111,14 +114,19 @@ async def service_starter(
     store: ObjectStoreServer,
     **defaults: Any,
 ) -> AsyncIterator[StartService]:
-    """`start(**overrides)` runs the service with the test's settings; all stop at the end."""
+    """`start(roles=..., port=None, **overrides)` runs the service with the test's settings
+    (every role, or `roles=`); all stop at the end."""
     async with AsyncExitStack() as stack:
 
-        async def start(**overrides: Any) -> ServiceUnderTest:
+        async def start(
+            roles: frozenset[Role] = frozenset(Role), *, port: int | None = None, **overrides: Any
+        ) -> ServiceUnderTest:
             settings = service_settings(
                 settings_class, database_url=database_url, amqp_url=amqp_url,
                 namespace=namespace, store=store, **{**defaults, **overrides},
             )  # fmt: skip
-            return await stack.enter_async_context(running_service(build, settings))
+            return await stack.enter_async_context(
+                running_service(build, settings, roles, port=port)
+            )
 
         yield start

@@ -43,7 +43,10 @@ agencies = Table(
     Column("province", Text, nullable=False),
     # Lower-case, diacritics removed: "cong an xa thuong giao".
     Column("search_text", Text, nullable=False),
+    # 'official': the unit's e-ID (Decision 20/2020/QĐ-TTg); 'demo': a stand-in shaped like one.
+    Column("code_status", Text, nullable=False, server_default=text("'demo'")),
     CheckConstraint("level IN ('province', 'district', 'commune')", name="level"),
+    CheckConstraint("code_status IN ('official', 'demo')", name="code_status"),
 )
 
 procedures = Table(
@@ -58,12 +61,17 @@ procedures = Table(
     Column("processing_days", Integer, nullable=False),
     Column("fee_vnd", BigInteger, nullable=False),
     Column("cutoff_time", Text, nullable=False),
+    # Working days the citizen has to supplement (ThoiHanBoSung); null: the rules' default.
+    Column("supplement_days", Integer),
     Column("form_schema", JSONB, nullable=False),
     Column("documents", JSONB, nullable=False),
     Column("cases", JSONB, nullable=False),
     Column("search_text", Text, nullable=False),
     Column("catalogue_version", Text, nullable=False),
+    # 'national': the MaTTHC of the national database, its source found; 'local': not found.
+    Column("code_scope", Text, nullable=False, server_default=text("'local'")),
     CheckConstraint("online_level IN ('full', 'partial')", name="online_level"),
+    CheckConstraint("code_scope IN ('national', 'local')", name="code_scope"),
 )
 
 # --- accounts ---------------------------------------------------------------------------
@@ -195,3 +203,45 @@ feedback = Table(
 idempotency_keys = idempotency_table(metadata)
 
 rate_limits = rate_limits_table(metadata)
+
+# --- sign-in with the national identity (services/oidc.py) ------------------------------
+
+# One row per sign-in attempt, from the redirect to the provider until its callback, which
+# deletes it: a state is used once. Keyed by a digest of the state, and bound to the
+# browser that started it by a digest of its cookie.
+oidc_attempts = Table(
+    "oidc_attempts",
+    metadata,
+    Column("state_digest", Text, primary_key=True),
+    Column("browser_digest", Text, nullable=False),
+    Column("nonce", Text, nullable=False),
+    Column("code_verifier", Text, nullable=False),
+    # The portal page to send the browser back to; none: the callback answers JSON.
+    Column("portal_redirect", Text),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Index("ix_oidc_attempts_expires_at", "expires_at"),
+)
+
+# The national identity (issuer and subject) an account is known by. A created account
+# gets its link at once; an existing one only once its owner has proved it (password).
+oidc_links = Table(
+    "oidc_links",
+    metadata,
+    Column("account_id", UUID(as_uuid=True), ForeignKey("accounts.id"), primary_key=True),
+    Column("issuer", Text, nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("linked_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("uq_oidc_links_issuer_subject", "issuer", "subject", unique=True),
+)
+
+# An existing account that the national identity matched by ID number, awaiting its
+# owner's password before it is linked: the ticket is short-lived and used once.
+oidc_link_tickets = Table(
+    "oidc_link_tickets",
+    metadata,
+    Column("ticket_digest", Text, primary_key=True),
+    Column("account_id", UUID(as_uuid=True), ForeignKey("accounts.id"), nullable=False),
+    Column("issuer", Text, nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)

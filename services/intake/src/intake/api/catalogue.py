@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from intake.api.deps import Ctx
 from intake.api.schemas import PageRead
@@ -25,10 +25,18 @@ class AgencyRead(BaseModel):
     level: Level
     parent_code: str | None
     province: str
+    code_status: Literal["official", "demo"] = Field(
+        description="official: the unit's e-ID (Decision 20/2020/QĐ-TTg); demo: a code "
+        "shaped like one standing in for it."
+    )
 
 
 class ProcedureSummaryRead(BaseModel):
     code: str
+    code_scope: Literal["national", "local"] = Field(
+        description="national: the MaTTHC of the national procedure database, its source "
+        "found; local: a code of this portal, not to be shown as national."
+    )
     name: str
     field: str
     online_level: Literal["full", "partial"]
@@ -54,6 +62,11 @@ class CaseRead(BaseModel):
 class ProcedureRead(ProcedureSummaryRead):
     applicant_kinds: list[str]
     cutoff_time: str
+    supplement_days: int | None = Field(
+        None,
+        description="Working days to supplement when asked (ThoiHanBoSung); null: the "
+        "default of the rules (10).",
+    )
     form_schema: dict[str, Any]
     documents: list[DocumentRead]
     cases: list[CaseRead]

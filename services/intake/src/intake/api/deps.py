@@ -1,4 +1,7 @@
-"""What intake's routers share: the context, the caller, retried requests."""
+"""What intake's routers share: the context, the caller, retried requests.
+
+Every dependency is a coroutine function: FastAPI runs a plain function on a worker
+thread, a hop that costs more than reading a header or verifying a remembered token."""
 
 from __future__ import annotations
 
@@ -42,7 +45,7 @@ async def optional_citizen(ctx: Ctx, token: BearerToken) -> Citizen | None:
     return Citizen(uuid.UUID(claims.subject))
 
 
-def current_citizen(citizen: Annotated[Citizen | None, Depends(optional_citizen)]) -> Citizen:
+async def current_citizen(citizen: Annotated[Citizen | None, Depends(optional_citizen)]) -> Citizen:
     if citizen is None:
         raise Unauthenticated("Vui lòng đăng nhập để thực hiện thao tác này.")
     return citizen
@@ -52,7 +55,7 @@ CurrentCitizen = Annotated[Citizen, Depends(current_citizen)]
 OptionalCitizen = Annotated[Citizen | None, Depends(optional_citizen)]
 
 
-def client_address(request: Request) -> str:
+async def client_address(request: Request) -> str:
     """The caller's address, for abuse limits (the proxy in front sets the peer)."""
     return request.client.host if request.client else "unknown"
 

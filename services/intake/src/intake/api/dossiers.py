@@ -19,7 +19,7 @@ from intake.api.deps import (
 )
 from intake.api.schemas import PageRead, Strict, Timestamp
 from intake.services import dossiers, views
-from intake.services.limits import HOUR, hit
+from intake.services.limits import HOUR, hit_all
 from intake.services.pages import Page
 from shared.api.bearer import SIGN_IN_OPTIONAL
 from shared.api.openapi import problem_responses
@@ -169,6 +169,9 @@ class DossierRead(BaseModel):
     received_at: Timestamp | None
     due_at: Timestamp | None
     resolved_at: Timestamp | None
+    supplement_due_at: Timestamp | None = Field(
+        None, description="While a supplement is awaited: the citizen's deadline for it."
+    )
     supplement_request: SupplementRequestRead | None
     result_available: bool
     timeline: list[TimelineEntryRead]
@@ -245,9 +248,10 @@ async def submit(
 ) -> JSONResponse:
     """Submit a complete draft: returns the dossier code and the update code."""
     limits = ctx.settings
-    await hit(ctx, f"submit-ip:{address}", limits.limit_submit_per_ip_hour, HOUR)
-    await hit(
-        ctx, f"submit-account:{citizen.account_id}", limits.limit_submit_per_account_hour, HOUR
+    await hit_all(
+        ctx,
+        (f"submit-ip:{address}", limits.limit_submit_per_ip_hour, HOUR),
+        (f"submit-account:{citizen.account_id}", limits.limit_submit_per_account_hour, HOUR),
     )
     return replayable(
         await dossiers.submit(ctx, citizen.account_id, dossier_id, body.commitment, key)

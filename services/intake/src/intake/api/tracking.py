@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from intake.api.deps import ClientAddress, Ctx
 from intake.api.schemas import Timestamp
@@ -26,6 +26,9 @@ class TrackingRead(BaseModel):
     received_at: Timestamp | None
     due_at: Timestamp | None
     resolved_at: Timestamp | None
+    supplement_due_at: Timestamp | None = Field(
+        None, description="While a supplement is awaited: the citizen's deadline for it."
+    )
 
 
 @router.get("/tracking/{code}", response_model=TrackingRead, responses=problem_responses(429))

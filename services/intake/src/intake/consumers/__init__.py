@@ -19,6 +19,7 @@ HANDLERS: dict[type[EventData], Handler[Context]] = dict.fromkeys(
         ev.DossierResultReady,
         ev.DossierReturned,
         ev.DossierDeadlineExtended,
+        ev.DossierStopped,
     ),
     apply_workflow_event,
 )

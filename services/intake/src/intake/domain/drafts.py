@@ -12,6 +12,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from intake.domain.forms import form_errors
+from shared.contracts import events as ev
 from shared.errors import Invalid, field_error
 
 FieldErrors = list[dict[str, str]]
@@ -76,6 +77,31 @@ def applicant(
         if not str(given.get(name) or "").strip()
     ]
     return {**{k: v for k, v in given.items() if v is not None}, "declarant": declarant}, errors
+
+
+def submitted_applicant(kept: Row) -> ev.Applicant:
+    """The applicant as `dossier.submitted` tells workflow: what the desk needs to receive
+    the dossier and fill in the receipt (for khai hộ the relationship and the declarant,
+    for an organisation its address and legal representative)."""
+
+    def given(name: str) -> str | None:
+        value = str(kept.get(name) or "").strip()
+        return value or None
+
+    declarant = kept.get("declarant")
+    return ev.Applicant(
+        kind=kept["kind"],
+        full_name=given("full_name") or given("organisation_name") or "",
+        id_number=given("id_number"),
+        organisation_name=given("organisation_name"),
+        tax_code=given("tax_code"),
+        relationship=given("relationship") if kept["kind"] == "proxy" else None,
+        address=given("address") if kept["kind"] != "citizen" else None,
+        legal_representative=(
+            given("legal_representative") if kept["kind"] == "organisation" else None
+        ),
+        declarant=ev.Declarant(**declarant) if declarant else None,
+    )
 
 
 def checked_draft(procedure: Row, holder: Row, draft: Row) -> dict[str, Any]:

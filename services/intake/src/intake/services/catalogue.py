@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.adapters.tables import agencies, procedures
+from intake.domain.reference import reference_problems
 from intake.domain.text import fold
 from intake.services.context import Context
 from intake.services.pages import Page
@@ -35,6 +36,10 @@ async def load_catalogue(ctx: Context, data_dir: Path = DATA_DIR) -> str:
     agency_data = json.loads((data_dir / "agencies.json").read_text(encoding="utf-8"))
     procedure_data = json.loads((data_dir / "procedures.json").read_text(encoding="utf-8"))
     version = str(procedure_data["version"])
+    problems = reference_problems(procedure_data["procedures"], agency_data)
+    if problems:
+        # Data that would present a demo code as official is not loaded at all.
+        raise ValueError("catalogue reference data: " + "; ".join(problems))
     async with ctx.db.transaction() as session:
         await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOAD_LOCK})
         for agency in sorted(agency_data["agencies"], key=lambda a: _LEVEL_ORDER[a["level"]]):
@@ -45,6 +50,7 @@ async def load_catalogue(ctx: Context, data_dir: Path = DATA_DIR) -> str:
                 "parent_code": agency.get("parent_code"),
                 "province": agency["province"],
                 "search_text": fold(f"{agency['name']} {agency['province']}"),
+                "code_status": agency["code_status"],
             }
             await _upsert(session, agencies, row, "code")
         for proc in procedure_data["procedures"]:
@@ -58,14 +64,18 @@ async def load_catalogue(ctx: Context, data_dir: Path = DATA_DIR) -> str:
                 "processing_days": proc["processing_days"],
                 "fee_vnd": proc["fee_vnd"],
                 "cutoff_time": proc.get("cutoff_time") or "15:00",
+                "supplement_days": proc.get("supplement_days"),
                 "form_schema": proc["form_schema"],
                 "documents": proc["documents"],
                 "cases": proc.get("cases") or [],
                 "search_text": fold(f"{proc['code']} {proc['name']}"),
                 "catalogue_version": version,
+                "code_scope": proc["code_scope"],
             }
             await _upsert(session, procedures, row, "code")
         await ctx.outbox.add(session, _published(version, agency_data, procedure_data))
+    # Committed: this process answers with the new version from now on.
+    ctx.reference.forget()
     return version
 
 
@@ -87,6 +97,7 @@ def _published(version: str, agency_data: Any, procedure_data: Any) -> events.Ca
                 processing_days=p["processing_days"],
                 cutoff_time=p.get("cutoff_time") or "15:00",
                 fee_vnd=p["fee_vnd"],
+                supplement_days=p.get("supplement_days"),
                 documents=[
                     events.DocumentName(code=d["code"], name=d["name"], required=d["required"])
                     for d in p["documents"]
@@ -143,6 +154,7 @@ async def search_procedures(
 def procedure_summary(row: Any) -> dict[str, Any]:
     return {
         "code": row["code"],
+        "code_scope": row["code_scope"],
         "name": row["name"],
         "field": row["field"],
         "online_level": row["online_level"],
@@ -154,18 +166,14 @@ def procedure_summary(row: Any) -> dict[str, Any]:
 
 async def get_procedure(ctx: Context, code: str) -> dict[str, Any]:
     """One procedure in full: its terms, declaration form schema, documents and cases."""
-    async with ctx.db.transaction() as session:
-        row = (
-            (await session.execute(select(procedures).where(procedures.c.code == code)))
-            .mappings()
-            .first()
-        )
+    row = await ctx.reference.procedure(code)
     if row is None:
         raise NotFound("Không tìm thấy thủ tục hành chính này.")
     return {
         **procedure_summary(row),
         "applicant_kinds": row["applicant_kinds"],
         "cutoff_time": row["cutoff_time"],
+        "supplement_days": row["supplement_days"],
         "form_schema": row["form_schema"],
         "documents": row["documents"],
         "cases": row["cases"],
@@ -197,6 +205,7 @@ async def list_agencies(
             agencies.c.level,
             agencies.c.parent_code,
             agencies.c.province,
+            agencies.c.code_status,
         )
         .where(*conditions)
         .order_by(agencies.c.code)
@@ -209,19 +218,11 @@ async def list_agencies(
 
 
 async def agency_and_procedure(
-    session: AsyncSession, agency_code: str, procedure_code: str
+    ctx: Context, agency_code: str, procedure_code: str
 ) -> tuple[Any, Any]:
     """Both rows, or a 422 problem naming the one that does not exist."""
-    agency = (
-        (await session.execute(select(agencies).where(agencies.c.code == agency_code)))
-        .mappings()
-        .first()
-    )
-    procedure = (
-        (await session.execute(select(procedures).where(procedures.c.code == procedure_code)))
-        .mappings()
-        .first()
-    )
+    agency = await ctx.reference.agency(agency_code)
+    procedure = await ctx.reference.procedure(procedure_code)
     errors = []
     if procedure is None:
         errors.append({"field": "procedure_code", "message": "Thủ tục hành chính không tồn tại."})

@@ -7,8 +7,11 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from intake.adapters.oidc import OidcProvider
 from intake.config import IntakeSettings
+from intake.services.reference import ReferenceData
 from shared.db.idempotency import Answer, IdempotencyKeys, Retry
+from shared.db.limits import RateLimits
 from shared.db.lockout import SignInLockout
 from shared.runtime import Resources
 from shared.security import TokenIssuer, TokenVerifier
@@ -27,6 +30,11 @@ class Context(Resources[IntakeSettings]):
     lockout: SignInLockout
     # Each account's session version: a token of an older one is refused.
     sessions: SessionVersions
+    limits: RateLimits
+    # The catalogue's procedures and agencies, kept in memory (see reference.py).
+    reference: ReferenceData
+    # The national identity provider (sign-in with VNeID, services/oidc.py).
+    oidc: OidcProvider
 
     async def once(
         self, scope: str, retry: Retry, run: Callable[[AsyncSession], Awaitable[Answer]]

@@ -15,13 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.adapters.tables import (
     attachments,
-    code_sequences,
     dossiers,
     feedback,
 )
 from intake.domain import statuses
 from intake.domain.codes import dossier_code, new_update_code
-from intake.domain.drafts import check_complete, checked_draft
+from intake.domain.drafts import check_complete, checked_draft, submitted_applicant
 from intake.services.catalogue import agency_and_procedure
 from intake.services.context import Context
 from intake.services.limits import HOUR, hit
@@ -29,30 +28,31 @@ from intake.services.records import (
     NOT_FOUND,
     active_account,
     agency_row,
-    attachments_of,
     change_dossier,
     facts,
     file_ref,
     find_dossier,
     owned,
+    owned_for_submission,
     procedure_row,
     recipient,
+    require_active,
     require_status,
 )
 from intake.services.sealing import update_code_digest, update_code_matches
 from intake.services.uploads import (
     FRAMING_BYTES,
-    check_counts,
     discard,
+    held,
     insert_attachment,
     receive_files,
-    stored_bytes,
 )
 from shared.contracts import events
 from shared.contracts.events import VIETNAM, DossierStatus
 from shared.db.idempotency import Answer, Retry
+from shared.db.sql import Sql, json_text
 from shared.errors import Conflict, Invalid, NotFound, field_error
-from shared.multipart import MultipartStream, too_large
+from shared.multipart import MultipartStream
 
 log = logging.getLogger(__name__)
 
@@ -67,33 +67,28 @@ async def create_draft(
     return await ctx.once(
         f"draft:{owner_id}",
         Retry.of(key, draft),
-        lambda session: _create_draft(session, owner_id, draft),
+        lambda session: _create_draft(ctx, session, owner_id, draft),
     )
+
+
+_NEW_DRAFT = Sql(
+    "INSERT INTO dossiers (id, owner_id, procedure_code, agency_code, case_code, applicant,"
+    " form, notify_via, result_delivery, status) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+)
 
 
 async def _create_draft(
-    session: AsyncSession, owner_id: uuid.UUID, draft: dict[str, Any]
+    ctx: Context, session: AsyncSession, owner_id: uuid.UUID, draft: dict[str, Any]
 ) -> Answer:
     account = await active_account(session, owner_id)
-    _, procedure = await agency_and_procedure(
-        session, draft["agency_code"], draft["procedure_code"]
-    )
+    _, procedure = await agency_and_procedure(ctx, draft["agency_code"], draft["procedure_code"])
     applicant = checked_draft(procedure, account, draft)
     dossier_id = uuid.uuid4()
-    await session.execute(
-        dossiers.insert().values(
-            id=dossier_id,
-            owner_id=owner_id,
-            procedure_code=procedure["code"],
-            agency_code=draft["agency_code"],
-            case_code=draft.get("case_code"),
-            applicant=applicant,
-            form=draft["form"],
-            notify_via=draft["notify_via"],
-            result_delivery=draft["result_delivery"],
-            status=DossierStatus.DRAFT,
-        )
-    )
+    await _NEW_DRAFT.execute(
+        session, dossier_id, owner_id, procedure["code"], draft["agency_code"],
+        draft.get("case_code"), json_text(applicant), json_text(draft["form"]),
+        draft["notify_via"], json_text(draft["result_delivery"]), DossierStatus.DRAFT,
+    )  # fmt: skip
     return Answer(
         201,
         {
@@ -114,11 +109,12 @@ async def add_attachment(
     """Stream one file of a draft to the store, checked by size, real type and count."""
     limits = ctx.settings
     body.refuse_if_declared_over(limits.max_file_bytes + FRAMING_BYTES)
-    async with ctx.db.transaction() as session:
-        dossier = await owned(session, owner_id, dossier_id=dossier_id)
+    # Reads only, before the body is read: no transaction, one round trip each.
+    async with ctx.db.statement() as connection:
+        dossier = await owned(connection, owner_id, dossier_id=dossier_id)
         require_status(dossier, statuses.DRAFT, "Chỉ thêm tệp khi hồ sơ chưa nộp.")
-        procedure = await procedure_row(session, dossier["procedure_code"])
-        used = await stored_bytes(session, dossier_id)
+        used = (await held(connection, dossier_id)).size
+    procedure = await procedure_row(ctx, dossier["procedure_code"])
     room = limits.max_dossier_bytes - used
     body.refuse_if_declared_over(room + FRAMING_BYTES)
 
@@ -128,12 +124,9 @@ async def add_attachment(
         async with ctx.db.transaction() as session:
             dossier = await owned(session, owner_id, dossier_id=dossier_id, lock=True)
             require_status(dossier, statuses.DRAFT, "Chỉ thêm tệp khi hồ sơ chưa nộp.")
-            await check_counts(session, dossier_id, procedure, [upload.document_code])
-            if (
-                await stored_bytes(session, dossier_id) + upload.stored.size
-                > limits.max_dossier_bytes
-            ):
-                raise too_large(limits.max_dossier_bytes)
+            (await held(session, dossier_id)).check(
+                procedure, [upload.document_code], upload.stored.size, limits.max_dossier_bytes
+            )
             row = await insert_attachment(session, dossier_id, upload, round_=0)
     except BaseException:
         await discard(ctx, [upload])
@@ -196,13 +189,13 @@ async def _submit(
     update_code: str,
     digest: str,
 ) -> Answer:
-    dossier = await owned(session, owner_id, dossier_id=dossier_id, lock=True)
+    dossier = await owned_for_submission(session, owner_id, dossier_id)
     require_status(dossier, statuses.DRAFT, "Hồ sơ đã được nộp.")
-    procedure = await procedure_row(session, dossier["procedure_code"])
-    agency = await agency_row(session, dossier["agency_code"])
-    files = await attachments_of(session, dossier_id)
+    procedure = await procedure_row(ctx, dossier["procedure_code"])
+    agency = await agency_row(ctx, dossier["agency_code"])
+    files = dossier["files"]
     check_complete(procedure, dossier["form"], {f["document_code"] for f in files})
-    account = await active_account(session, owner_id)
+    account = require_active(dossier["account"])
 
     now = datetime.now(UTC)
     code = dossier_code(
@@ -210,20 +203,13 @@ async def _submit(
         now.astimezone(VIETNAM).date(),
         await _next_sequence(ctx, agency["code"], now),
     )
-    applicant = dossier["applicant"]
     submitted = events.DossierSubmitted(
         **facts(procedure, agency, DossierStatus.SUBMITTED),
         dossier_id=dossier_id,
         case_code=dossier["case_code"],
         online_level=procedure["online_level"],
         submitted_at=now,
-        applicant=events.Applicant(
-            kind=applicant["kind"],
-            full_name=applicant.get("full_name") or applicant.get("organisation_name", ""),
-            id_number=applicant.get("id_number"),
-            organisation_name=applicant.get("organisation_name"),
-            tax_code=applicant.get("tax_code"),
-        ),
+        applicant=submitted_applicant(dossier["applicant"]),
         form=dossier["form"],
         attachments=[file_ref(f) for f in files],
         result_delivery=events.ResultDelivery(**dossier["result_delivery"]),
@@ -232,6 +218,7 @@ async def _submit(
         fee_vnd=procedure["fee_vnd"],
         processing_days=procedure["processing_days"],
         cutoff_time=procedure["cutoff_time"],
+        supplement_days=procedure["supplement_days"],
     )
     await change_dossier(
         ctx, session, dossier, code, submitted, "Hồ sơ đã được nộp trực tuyến.", now,
@@ -253,22 +240,25 @@ async def _submit(
     )
 
 
+_NEXT_NUMBER = Sql(
+    "INSERT INTO code_sequences AS s (agency_code, day, last) VALUES ($1, $2, 1)"
+    " ON CONFLICT (agency_code, day) DO UPDATE SET last = s.last + 1 RETURNING last"
+)
+
+
 async def _next_sequence(ctx: Context, agency_code: str, now: datetime) -> int:
     """The next number of that agency's day, never repeated.
 
-    Taken in its own one-statement transaction: the agency-day row is then locked for
-    one statement, not for the rest of a submission (measured: holding it to the end let
-    concurrent submissions queue behind each other). Only the agency's own day waits; a
-    submission that dies after taking its number leaves a gap, never a duplicate.
+    One statement on a connection of its own, outside the submission's transaction: the
+    agency-day row is then locked for one statement, not for the rest of a submission
+    (measured: holding it to the end let concurrent submissions queue behind each other).
+    Only the agency's own day waits; a submission that dies after taking its number
+    leaves a gap, never a duplicate.
     """
-    statement = insert(code_sequences).values(
-        agency_code=agency_code, day=now.astimezone(VIETNAM).date(), last=1
-    )
-    upserted = statement.on_conflict_do_update(
-        index_elements=["agency_code", "day"], set_={"last": code_sequences.c.last + 1}
-    ).returning(code_sequences.c.last)
-    async with ctx.db.transaction() as session:
-        return int((await session.execute(upserted)).scalar_one())
+    async with ctx.db.statement() as connection:
+        return int(
+            await _NEXT_NUMBER.fetchval(connection, agency_code, now.astimezone(VIETNAM).date())
+        )
 
 
 # --- after submission ---------------------------------------------------------------------
@@ -288,17 +278,20 @@ async def supplement(
         await _update_code_guessed(ctx, code, owner_id, address)
     async with ctx.db.transaction() as session:
         dossier = await _for_supplement(ctx, session, code, owner_id, update_code)
-        procedure = await procedure_row(session, dossier["procedure_code"])
-        used = await stored_bytes(session, dossier["id"])
+        procedure = await procedure_row(ctx, dossier["procedure_code"])
+        used = (await held(session, dossier["id"])).size
     room = ctx.settings.max_dossier_bytes - used
     body.refuse_if_declared_over(room + FRAMING_BYTES * 4)
     received = await receive_files(ctx, body, procedure, dossier["id"], room, single=False)
     try:
         async with ctx.db.transaction() as session:
             dossier = await _for_supplement(ctx, session, code, owner_id, update_code, lock=True)
-            agency = await agency_row(session, dossier["agency_code"])
-            await check_counts(
-                session, dossier["id"], procedure, [f.document_code for f in received.files]
+            agency = await agency_row(ctx, dossier["agency_code"])
+            (await held(session, dossier["id"])).check(
+                procedure,
+                [f.document_code for f in received.files],
+                sum(f.stored.size for f in received.files),
+                ctx.settings.max_dossier_bytes,
             )
             round_ = (
                 int(
@@ -396,8 +389,8 @@ async def _withdraw(
 ) -> Answer:
     dossier = await owned(session, owner_id, code=code, lock=True)
     require_status(dossier, statuses.OPEN, "Hồ sơ đã có kết quả hoặc đã kết thúc, không thể rút.")
-    procedure = await procedure_row(session, dossier["procedure_code"])
-    agency = await agency_row(session, dossier["agency_code"])
+    procedure = await procedure_row(ctx, dossier["procedure_code"])
+    agency = await agency_row(ctx, dossier["agency_code"])
     account = await active_account(session, owner_id)
     now = datetime.now(UTC)
     withdrawn = events.DossierWithdrawn(

@@ -5,14 +5,18 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from intake.adapters.tables import rate_limits
 from intake.services.context import Context
-from shared.db.limits import HOUR, MINUTE, QUARTER, RateLimits
+from shared.db.limits import HOUR, MINUTE, QUARTER
 
-__all__ = ["HOUR", "MINUTE", "QUARTER", "hit"]
+__all__ = ["HOUR", "MINUTE", "QUARTER", "hit", "hit_all"]
 
 
 async def hit(ctx: Context, bucket: str, limit: int, window: timedelta) -> None:
     """Count one hit in `bucket`; a 429 problem with Retry-After once over `limit`."""
-    limits = RateLimits(rate_limits, ctx.settings.secret("jwt_secret"))
-    await limits.hit(ctx.db, bucket, limit, window)
+    await ctx.limits.hit(ctx.db, bucket, limit, window)
+
+
+async def hit_all(ctx: Context, *hits: tuple[str, int, timedelta]) -> None:
+    """Count one hit in each `(bucket, limit, window)` at once (one statement); a 429
+    problem once any is over its limit."""
+    await ctx.limits.hit_all(ctx.db, *hits)

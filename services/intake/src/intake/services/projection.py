@@ -22,6 +22,7 @@ from intake.services.records import add_timeline, iso
 from shared.contracts import Envelope
 from shared.contracts import events as ev
 from shared.contracts.events import DossierStatus
+from shared.localtime import local_moment
 
 NOTES: dict[str, str] = {
     "dossier.received": "Hồ sơ đã được tiếp nhận.",
@@ -35,6 +36,7 @@ NOTES: dict[str, str] = {
     "dossier.result_ready": "Đã có kết quả giải quyết.",
     "dossier.returned": "Đã trả kết quả.",
     "dossier.deadline_extended": "Cơ quan xin lỗi và hẹn lại ngày trả kết quả.",
+    "dossier.stopped": "Hồ sơ bị dừng giải quyết.",
 }
 
 
@@ -71,12 +73,17 @@ def _changes(data: ev.WorkflowDossierEvent) -> tuple[dict[str, Any], dict[str, A
     return once, current
 
 
-def _note(envelope: Envelope, data: ev.WorkflowDossierEvent) -> str:
+def timeline_note(envelope: Envelope, data: ev.WorkflowDossierEvent) -> str:
+    """The timeline entry of a workflow event, as the citizen reads it."""
     note = NOTES[envelope.type]
-    if isinstance(data, ev.DossierRejected):
-        return f"{note} Lý do: {data.reason}"
-    if isinstance(data, ev.DossierSupplementRequested):
-        return f"{note} " + "; ".join(i.description for i in data.items)
+    match data:
+        case ev.DossierRejected() | ev.DossierStopped():
+            return f"{note} Lý do: {data.reason}"
+        case ev.DossierSupplementRequested():
+            return f"{note} " + "; ".join(i.description for i in data.items)
+        case ev.DossierResumed() if data.previous_due_at not in (None, data.due_at):
+            # The pause moved the appointment: the citizen sees the new date where they look.
+            return f"{note} Ngày hẹn trả kết quả mới: {local_moment(data.due_at)}."
     return note
 
 
@@ -95,9 +102,8 @@ async def apply_workflow_event(
         # Only dossiers submitted here reach workflow; anything else is a bug upstream,
         # and raising keeps the event (retried, then parked) instead of dropping it.
         raise LookupError("event for a dossier intake does not know")
-    await add_timeline(
-        session, dossier.id, envelope.occurred_at, data.status, _note(envelope, data), envelope.id
-    )
+    note = timeline_note(envelope, data)
+    await add_timeline(session, dossier.id, envelope.occurred_at, data.status, note, envelope.id)
     once, current = _changes(data)
     values: dict[str, Any] = {
         column: func.coalesce(dossiers.c[column], literal(value, dossiers.c[column].type))

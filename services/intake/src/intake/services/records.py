@@ -3,27 +3,23 @@ status, the rows and event parts they build."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.adapters.tables import (
-    accounts,
-    agencies,
-    attachments,
     dossiers,
-    procedures,
-    timeline,
 )
 from intake.domain.statuses import AccountStatus
 from intake.services.context import Context
 from shared.contracts import events
 from shared.contracts.events import DossierStatus
+from shared.db.sql import Runner, Sql
 from shared.errors import Conflict, Forbidden, NotFound
 
 NOT_FOUND = "Không tìm thấy hồ sơ."
@@ -34,7 +30,7 @@ def iso(value: datetime | None) -> str | None:
 
 
 async def owned(
-    session: AsyncSession,
+    session: Runner,
     owner_id: uuid.UUID,
     *,
     dossier_id: uuid.UUID | None = None,
@@ -43,15 +39,37 @@ async def owned(
 ) -> Any:
     """The dossier if the caller owns it; 404 otherwise (another's dossier does not exist
     for them)."""
-    dossier = await find_dossier(
-        session,
-        dossiers.c.owner_id == owner_id,
-        dossiers.c.id == dossier_id if dossier_id else dossiers.c.code == code,
-        lock=lock,
-    )
+    query = _OWNED[("id" if dossier_id else "code", lock)]
+    dossier = await query.fetchrow(session, dossier_id or code, owner_id)
     if dossier is None:
         raise NotFound(NOT_FOUND)
     return dossier
+
+
+# The reads and writes every dossier request makes, written once (see shared/db/sql.py).
+_DOSSIER = "SELECT * FROM dossiers WHERE {} = $1 AND owner_id = $2"
+_OWNED = {
+    ("id", False): Sql(_DOSSIER.format("id")),
+    ("id", True): Sql(_DOSSIER.format("id") + " FOR UPDATE"),
+    ("code", False): Sql(_DOSSIER.format("code")),
+    ("code", True): Sql(_DOSSIER.format("code") + " FOR UPDATE"),
+}
+_ACCOUNT = Sql("SELECT * FROM accounts WHERE id = $1")
+# A submission reads its draft (locked), the holder's account and the files in one round
+# trip: the account and files as JSON beside the dossier's columns.
+_FOR_SUBMISSION = Sql(
+    "SELECT d.*,"
+    " (SELECT jsonb_build_object('status', a.status, 'full_name', a.full_name,"
+    "  'phone', a.phone, 'email', a.email) FROM accounts a WHERE a.id = d.owner_id) AS account,"
+    " (SELECT coalesce(jsonb_agg(to_jsonb(f) ORDER BY f.created_at), '[]'::jsonb)"
+    "  FROM attachments f WHERE f.dossier_id = d.id) AS files"
+    " FROM dossiers d WHERE d.id = $1 AND d.owner_id = $2 FOR UPDATE"
+)
+_ATTACHMENTS = Sql("SELECT * FROM attachments WHERE dossier_id = $1 ORDER BY created_at")
+_TIMELINE = Sql(
+    "INSERT INTO timeline (dossier_id, at, status, note, event_id)"
+    " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING"
+)
 
 
 async def find_dossier(session: AsyncSession, *where: Any, lock: bool = False) -> Any:
@@ -66,36 +84,45 @@ def require_status(dossier: Any, allowed: Collection[DossierStatus], detail: str
 
 
 async def active_account(session: AsyncSession, account_id: uuid.UUID) -> Any:
-    account = (
-        (await session.execute(select(accounts).where(accounts.c.id == account_id)))
-        .mappings()
-        .first()
-    )
+    return require_active(await _ACCOUNT.fetchrow(session, account_id))
+
+
+def require_active(account: Any) -> Any:
     if account is None or account["status"] != AccountStatus.ACTIVE:
         raise Forbidden("Tài khoản chưa được kích hoạt.")
     return account
 
 
-async def agency_row(session: AsyncSession, code: str) -> Any:
-    return (await session.execute(select(agencies).where(agencies.c.code == code))).mappings().one()
+async def owned_for_submission(
+    session: AsyncSession, owner_id: uuid.UUID, dossier_id: uuid.UUID
+) -> Any:
+    """The caller's dossier, locked, with `account` (status, name, phone, email of its
+    holder) and `files` (its attachments, oldest first); 404 if not theirs."""
+    dossier = await _FOR_SUBMISSION.fetchrow(session, dossier_id, owner_id)
+    if dossier is None:
+        raise NotFound(NOT_FOUND)
+    return dossier
 
 
-async def procedure_row(session: AsyncSession, code: str) -> Any:
-    return (
-        (await session.execute(select(procedures).where(procedures.c.code == code)))
-        .mappings()
-        .one()
-    )
+async def agency_row(ctx: Context, code: str) -> Any:
+    """The agency a dossier names (it exists: the dossier's foreign key says so)."""
+    row = await ctx.reference.agency(code)
+    if row is None:
+        raise LookupError(f"agency {code} of a dossier is missing")
+    return row
+
+
+async def procedure_row(ctx: Context, code: str) -> Any:
+    """The procedure a dossier names (it exists: the dossier's foreign key says so)."""
+    row = await ctx.reference.procedure(code)
+    if row is None:
+        raise LookupError(f"procedure {code} of a dossier is missing")
+    return row
 
 
 async def attachments_of(session: AsyncSession, dossier_id: uuid.UUID) -> Any:
     """The dossier's files, oldest first."""
-    query = (
-        select(attachments)
-        .where(attachments.c.dossier_id == dossier_id)
-        .order_by(attachments.c.created_at)
-    )
-    return (await session.execute(query)).mappings().all()
+    return await _ATTACHMENTS.fetch(session, dossier_id)
 
 
 async def add_timeline(
@@ -106,10 +133,20 @@ async def add_timeline(
     note: str | None,
     event_id: uuid.UUID | None = None,
 ) -> None:
-    await session.execute(
-        insert(timeline)
-        .values(dossier_id=dossier_id, at=at, status=status, note=note, event_id=event_id)
-        .on_conflict_do_nothing()
+    await _TIMELINE.execute(session, dossier_id, at, status, note, event_id)
+
+
+@functools.cache
+def _change(columns: tuple[str, ...]) -> Sql:
+    """The dossier's status ($2), sequence ($3), time ($4) and `columns` ($6...; named by
+    the use cases, never by a request), and its timeline entry with the note ($5): one
+    statement, written once per set of columns."""
+    sets = "".join(f", {name} = ${i}" for i, name in enumerate(columns, start=6))
+    return Sql(
+        f"WITH changed AS (UPDATE dossiers SET status = $2, sequence = $3, updated_at = $4{sets}"  # noqa: S608 - column names from the code
+        " WHERE id = $1 RETURNING id)"
+        " INSERT INTO timeline (dossier_id, at, status, note)"
+        " SELECT id, $4, $2, $5 FROM changed ON CONFLICT DO NOTHING"
     )
 
 
@@ -128,12 +165,10 @@ async def change_dossier(
     the event."""
     sequence = dossier["sequence"] + 1
     status = event.status
-    await session.execute(
-        dossiers.update()
-        .where(dossiers.c.id == dossier["id"])
-        .values(status=status, sequence=sequence, updated_at=now, **values)
+    columns = tuple(sorted(values))
+    await _change(columns).execute(
+        session, dossier["id"], status, sequence, now, note, *(values[c] for c in columns)
     )
-    await add_timeline(session, dossier["id"], now, status, note)
     await ctx.outbox.add(
         session, event, dossier_code=dossier_code, sequence=sequence, occurred_at=now
     )

@@ -8,12 +8,11 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake.adapters.tables import attachments
 from intake.domain.drafts import check_file_counts
 from intake.services.context import ATTACHMENTS_BUCKET, Context
+from shared.db.sql import Runner, Sql
 from shared.errors import Invalid, Unsupported, field_error, invalid_field
 from shared.multipart import MultipartStream, Part, too_large
 from shared.storage import ObjectTooLarge, StoredObject
@@ -124,16 +123,34 @@ async def discard(ctx: Context, uploads: list[Upload]) -> None:
             log.exception("could not remove a refused upload", extra={"key": upload.stored.key})
 
 
-async def check_counts(
-    session: AsyncSession, dossier_id: uuid.UUID, procedure: Any, adding: list[str]
-) -> None:
-    """The procedure's files-per-document limit, counting what the dossier already has."""
-    rows = await session.execute(
-        select(attachments.c.document_code, func.count())
-        .where(attachments.c.dossier_id == dossier_id)
-        .group_by(attachments.c.document_code)
-    )
-    check_file_counts(procedure["documents"], dict(rows.all()), adding)
+_HELD = Sql(
+    "SELECT document_code, count(*), sum(size) FROM attachments WHERE dossier_id = $1"
+    " GROUP BY document_code"
+)
+_NEW_ATTACHMENT = Sql(
+    "INSERT INTO attachments (id, dossier_id, document_code, filename, content_type, size,"
+    " sha256, bucket, object_key, round) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+)
+
+
+@dataclass(frozen=True)
+class Held:
+    """What a dossier already holds: files per document code, and bytes in all."""
+
+    counts: dict[str, int]
+    size: int
+
+    def check(self, procedure: Any, adding: list[str], sizes: int, max_bytes: int) -> None:
+        """The procedure's files-per-document limit and the dossier's size limit, counting
+        what it holds and what is being added."""
+        check_file_counts(procedure["documents"], self.counts, adding)
+        if self.size + sizes > max_bytes:
+            raise too_large(max_bytes)
+
+
+async def held(on: Runner, dossier_id: uuid.UUID) -> Held:
+    rows = await _HELD.fetch(on, dossier_id)
+    return Held({r[0]: r[1] for r in rows}, sum(int(r[2]) for r in rows))
 
 
 async def insert_attachment(
@@ -141,20 +158,10 @@ async def insert_attachment(
 ) -> dict[str, Any]:
     attachment_id = uuid.uuid4()
     stored = upload.stored
-    await session.execute(
-        attachments.insert().values(
-            id=attachment_id,
-            dossier_id=dossier_id,
-            document_code=upload.document_code,
-            filename=upload.filename,
-            content_type=stored.content_type,
-            size=stored.size,
-            sha256=stored.sha256,
-            bucket=stored.bucket,
-            object_key=stored.key,
-            round=round_,
-        )
-    )
+    await _NEW_ATTACHMENT.execute(
+        session, attachment_id, dossier_id, upload.document_code, upload.filename,
+        stored.content_type, stored.size, stored.sha256, stored.bucket, stored.key, round_,
+    )  # fmt: skip
     return {
         "id": str(attachment_id),
         "document_code": upload.document_code,
@@ -163,12 +170,3 @@ async def insert_attachment(
         "sha256": stored.sha256,
         "content_type": stored.content_type,
     }
-
-
-async def stored_bytes(session: AsyncSession, dossier_id: uuid.UUID) -> int:
-    total = await session.scalar(
-        select(func.coalesce(func.sum(attachments.c.size), 0)).where(
-            attachments.c.dossier_id == dossier_id
-        )
-    )
-    return int(total or 0)

@@ -16,6 +16,7 @@ from intake.adapters.tables import (
 from intake.services.context import Context
 from intake.services.pages import Page
 from intake.services.records import attachments_of, iso, owned
+from shared.db.sql import Sql
 from shared.errors import BadRequest, NotFound
 from shared.pages import cursor_moment, split_page
 
@@ -120,30 +121,18 @@ async def owner_view(ctx: Context, owner_id: uuid.UUID, ref: str) -> dict[str, A
     }
 
 
+_TRACKING = Sql(
+    "SELECT d.code, d.status, d.submitted_at, d.received_at, d.due_at, d.resolved_at,"
+    " d.supplement_request, p.name AS procedure_name, a.name AS agency_name"
+    " FROM dossiers d JOIN procedures p ON p.code = d.procedure_code"
+    " JOIN agencies a ON a.code = d.agency_code WHERE d.code = $1"
+)
+
+
 async def public_tracking(ctx: Context, code: str) -> dict[str, Any]:
     """What anyone with the code may see: status and dates, no personal data."""
-    async with ctx.db.transaction() as session:
-        row = (
-            (
-                await session.execute(
-                    select(
-                        dossiers.c.code,
-                        dossiers.c.status,
-                        dossiers.c.submitted_at,
-                        dossiers.c.received_at,
-                        dossiers.c.due_at,
-                        dossiers.c.resolved_at,
-                        procedures.c.name.label("procedure_name"),
-                        agencies.c.name.label("agency_name"),
-                    )
-                    .join(procedures, procedures.c.code == dossiers.c.procedure_code)
-                    .join(agencies, agencies.c.code == dossiers.c.agency_code)
-                    .where(dossiers.c.code == code)
-                )
-            )
-            .mappings()
-            .first()
-        )
+    async with ctx.db.statement() as connection:  # one read: no transaction around it
+        row = await _TRACKING.fetchrow(connection, code)
     if row is None:
         raise NotFound("Không tìm thấy hồ sơ với mã này.")
     return {
@@ -156,9 +145,15 @@ async def public_tracking(ctx: Context, code: str) -> dict[str, Any]:
 
 
 def _dates(row: Any) -> dict[str, str | None]:
-    """The dossier's milestones, as both the owner and the public see them."""
+    """The dossier's milestones, as both the owner and the public see them, with the
+    citizen's deadline to supplement while the agency waits for it (ThoiHanBoSung)."""
+    request = row["supplement_request"] or {}
     return {
-        name: iso(row[name]) for name in ("submitted_at", "received_at", "due_at", "resolved_at")
+        **{
+            name: iso(row[name])
+            for name in ("submitted_at", "received_at", "due_at", "resolved_at")
+        },
+        "supplement_due_at": request.get("supplement_due_at"),
     }
 
 

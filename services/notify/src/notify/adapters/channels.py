@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from email.utils import formatdate, parseaddr
 from typing import Protocol
 
 import aiosmtplib
@@ -20,12 +21,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from notify.adapters.tables import dev_sms
 from notify.domain.delivery import PermanentSendError, SendError, TransientSendError
-from shared.db import Database
 
 
 @dataclass(frozen=True)
 class Receipt:
     reference: str | None = None
+    # What the provider keeps in notify's own database (the development box), written in
+    # the transaction that records the attempt rather than in one of its own.
+    keep: Callable[[AsyncSession], Awaitable[None]] | None = None
 
 
 VIETNAMESE_MOBILE = re.compile(r"^(?:0|\+84)(?:3|5|7|8|9)\d{8}$")
@@ -52,13 +55,20 @@ class EmailSender:
         timeout: float = 15.0,
     ) -> None:
         self.host, self.port, self.sender = host, port, sender
+        # The sender's own domain qualifies the Message-IDs (RFC 5322 3.6.4).
+        self.domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
         self.starttls, self.user, self.password, self.timeout = starttls, user, password, timeout
 
-    async def send(self, address: str, subject: str, body: str) -> Receipt:
+    async def send(self, address: str, subject: str, body: str, *, reference: str) -> Receipt:
+        """Send one e-mail. `reference` names the delivery: every attempt of a delivery
+        carries the same Message-ID, so a copy that arrived from an attempt that seemed
+        to fail (a timeout after the server took it) is the same message to the mail system."""
         message = EmailMessage()
         message["From"] = self.sender
         message["To"] = address
         message["Subject"] = subject
+        message["Date"] = formatdate(localtime=False, usegmt=True)
+        message["Message-ID"] = f"<{reference}@{self.domain}>"
         message.set_content(body)
         try:
             await aiosmtplib.send(
@@ -118,17 +128,18 @@ class HttpSmsProvider:
 
 
 class DevelopmentSmsProvider:
-    """Records messages in the database instead of sending them (development only)."""
+    """Records messages in the database instead of sending them (development only), with
+    the attempt that sent them."""
 
     name = "development"
 
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
     async def send(self, phone: str, text: str) -> Receipt:
-        async with self.db.transaction() as session:
-            await record_dev_sms(session, check_phone(phone), text)
-        return Receipt()
+        checked = check_phone(phone)
+
+        async def keep(session: AsyncSession) -> None:
+            await record_dev_sms(session, checked, text)
+
+        return Receipt(keep=keep)
 
 
 async def record_dev_sms(session: AsyncSession, phone: str, text: str) -> None:

@@ -2,19 +2,19 @@
 
 Citizens are told by the channels they chose at submission (`recipient.channels`); the
 one-time code of a new account goes by SMS only; due-soon and overdue go to the officers
-the event names. Events that change nothing a person must act on are not sent.
+the event names; the supplement reminder and a stop go to the citizen. Events that change
+nothing a person must act on are not sent.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from shared.contracts import Envelope
 from shared.contracts import events as ev
 from shared.contracts.envelope import EventData, latest
-from shared.contracts.events import VIETNAM
+from shared.localtime import local_date, local_moment
 
 # The events that produce messages.
 NOTIFIED: tuple[type[EventData], ...] = (
@@ -28,9 +28,12 @@ NOTIFIED: tuple[type[EventData], ...] = (
     ev.DossierResultReady,
     ev.DossierReturned,
     ev.DossierDeadlineExtended,
+    ev.DossierResumed,
     ev.DossierWithdrawn,
     ev.DossierDueSoon,
     ev.DossierOverdue,
+    ev.DossierSupplementDueSoon,
+    ev.DossierStopped,
 )
 # Delivered to notify's queue (it binds dossier.#) but not worth a message.
 SILENT: tuple[type[EventData], ...] = (
@@ -39,7 +42,6 @@ SILENT: tuple[type[EventData], ...] = (
     ev.DossierSubmittedForApproval,
     ev.DossierSentBack,
     ev.DossierApproved,
-    ev.DossierResumed,
 )
 
 DELIVERY = {
@@ -60,9 +62,12 @@ EXTRAS: dict[str, set[str]] = {
     "dossier.result_ready": {"delivery_text"},
     "dossier.returned": set(),
     "dossier.deadline_extended": {"new_due_date", "original_due_date"},
+    "dossier.resumed": {"due_date", "previous_due_date"},
     "dossier.withdrawn": set(),
     "dossier.due_soon": {"due_date"},
     "dossier.overdue": {"due_date"},
+    "dossier.supplement_due_soon": {"supplement_due_date"},
+    "dossier.stopped": set(),
 }
 # Free text a too-long SMS may shorten (never the code or dates).
 FREE_TEXT = ("items_text", "reason", "note")
@@ -73,14 +78,6 @@ class Target:
     channel: ev.Channel
     address: str
     name: str
-
-
-def local_date(at: datetime | None) -> str:
-    return at.astimezone(VIETNAM).strftime("%d/%m/%Y") if at else ""
-
-
-def local_moment(at: datetime | None) -> str:
-    return at.astimezone(VIETNAM).strftime("%H:%M ngày %d/%m/%Y") if at else ""
 
 
 def allowed_variables(event_type: str) -> set[str]:
@@ -103,6 +100,9 @@ def targets(data: EventData) -> list[Target]:
             return told
         case ev.DossierDueSoon() | ev.DossierOverdue():
             return [t for r in data.officer_contacts for t in _by_channel(r)]
+        case ev.DossierResumed() if data.previous_due_at in (None, data.due_at):
+            # The appointment stands (or was never given): nothing the citizen must know.
+            return []
         case ev.DossierSubmitted() | ev.DossierWithdrawn() | ev.WorkflowDossierEvent():
             return _by_channel(data.recipient) if data.recipient else []
     return []
@@ -138,12 +138,17 @@ def variables(envelope: Envelope, data: EventData, target: Target) -> dict[str, 
                 f"{n}. {item.description}" for n, item in enumerate(data.items, 1)
             )
             values["supplement_due_date"] = local_date(data.supplement_due_at)
+        case ev.DossierSupplementDueSoon():
+            # The day and hour: one working day is left, the hour matters.
+            values["supplement_due_date"] = local_moment(data.supplement_due_at)
         case ev.DossierResultReady():
             method = data.delivery.method if data.delivery else "in_person"
             values["delivery_text"] = DELIVERY[method]
         case ev.DossierDeadlineExtended():
             values["new_due_date"] = local_date(data.new_due_at)
             values["original_due_date"] = local_date(data.original_due_at)
+        case ev.DossierResumed():
+            values["previous_due_date"] = local_moment(data.previous_due_at)
     if isinstance(data, ev.WorkflowDossierEvent) and "due_date" in EXTRAS[envelope.type]:
         values["due_date"] = local_moment(data.due_at)
     return values

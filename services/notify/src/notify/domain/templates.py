@@ -7,9 +7,10 @@ should have been told), and cannot reach anything else.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, meta, nodes
+from jinja2 import StrictUndefined, Template, TemplateSyntaxError, meta, nodes
 from jinja2.sandbox import SandboxedEnvironment
 
 from notify.domain.messages import FREE_TEXT, allowed_variables
@@ -24,8 +25,16 @@ def split_key(key: str) -> tuple[str, str]:
     return event_type, channel
 
 
+@lru_cache(maxsize=512)
+def _compiled(source: str) -> Template:
+    """A template's source compiled once. A version's source never changes and a new
+    version has its own, so the source itself keys the cache; versions no longer in force
+    fall out of it as new ones come in."""
+    return ENV.from_string(source)
+
+
 def render(source: str, values: dict[str, Any]) -> str:
-    return ENV.from_string(source).render(**values).strip()
+    return _compiled(source).render(**values).strip()
 
 
 def problems(key: str, subject: str | None, body: str, max_segments: int) -> list[dict[str, str]]:

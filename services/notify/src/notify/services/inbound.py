@@ -24,6 +24,11 @@ from shared.contracts import Envelope
 from shared.contracts import events as ev
 from shared.contracts.envelope import EventData
 
+# Built once; each delivery's values are its parameters.
+_ADD = insert(deliveries).on_conflict_do_nothing(
+    index_elements=["event_id", "channel", "recipient"]
+)
+
 
 async def notify(ctx: Context, session: AsyncSession, envelope: Envelope, data: EventData) -> None:
     """The deliveries an event calls for, one per channel and recipient."""
@@ -47,17 +52,16 @@ async def _deliver(
         body = render(template["body"], values)
         subject = render(template["subject"] or "", values)
     await session.execute(
-        insert(deliveries)
-        .values(
-            id=uuid.uuid4(), event_id=envelope.id, event_type=envelope.type,
-            dossier_code=envelope.dossier_code,
-            agency_code=data.agency_code if isinstance(data, ev.DossierEvent) else None,
-            channel=target.channel.value,
-            recipient=target.address, recipient_name=target.name or None, template_key=key,
-            template_version=template["version"], subject=subject, body=body,
-            display_body=shown_body(data, body),
-        )
-        .on_conflict_do_nothing(index_elements=["event_id", "channel", "recipient"])
+        _ADD,
+        {
+            "id": uuid.uuid4(), "event_id": envelope.id, "event_type": envelope.type,
+            "dossier_code": envelope.dossier_code,
+            "agency_code": data.agency_code if isinstance(data, ev.DossierEvent) else None,
+            "channel": target.channel.value,
+            "recipient": target.address, "recipient_name": target.name or None,
+            "template_key": key, "template_version": template["version"], "subject": subject,
+            "body": body, "display_body": shown_body(data, body),
+        },
     )  # fmt: skip
 
 

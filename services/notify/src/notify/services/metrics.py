@@ -20,6 +20,6 @@ PROVIDER_ERRORS = Counter(
 )
 BY_STATUS = Gauge(
     "notify_deliveries_by_status",
-    "Deliveries by status (pending, dead…) at the last sender pass.",
+    "Deliveries by status (pending, dead…), counted every few seconds by the sender.",
     ["status"],
 )

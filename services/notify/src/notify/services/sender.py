@@ -4,9 +4,9 @@ Deliveries are claimed with `FOR UPDATE SKIP LOCKED` and a lease (so any number 
 consume processes share the work, and a crashed one's deliveries come back when its
 lease ends), sent outside any transaction with a timeout, a few at a time, then
 recorded with their attempt and announced (`notification.sent` / `.failed`) through
-the outbox. A transient failure is retried after an exponential back-off with a cap;
-a permanent one is `failed` at once; a delivery out of attempts is `dead` until an
-operator sends it again (the rules are domain.delivery's).
+the outbox, a pass's outcomes in one transaction. A transient failure is retried after
+an exponential back-off with a cap; a permanent one is `failed` at once; a delivery out
+of attempts is `dead` until an operator sends it again (the rules are domain.delivery's).
 """
 
 from __future__ import annotations
@@ -15,17 +15,20 @@ import asyncio
 import logging
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import DateTime, Text, bindparam, func, or_, select
 
+from notify.adapters.channels import Receipt
 from notify.adapters.tables import attempts, deliveries
 from notify.domain.delivery import (
     Delivery,
     DeliveryStatus,
     SendError,
     TransientSendError,
+    Verdict,
     after_attempt,
     announcement,
     resend_limit,
@@ -80,59 +83,107 @@ def _delivery(row: Any) -> Delivery:
     )  # fmt: skip
 
 
-async def _send(ctx: Context, delivery: Delivery) -> None:
+async def _send(ctx: Context, delivery: Delivery) -> Receipt:
     if delivery.channel is ev.Channel.EMAIL:
-        await ctx.email.send(delivery.recipient, delivery.subject or "", delivery.body)
-    else:
-        await ctx.sms.send(delivery.recipient, delivery.body)
+        return await ctx.email.send(
+            delivery.recipient, delivery.subject or "", delivery.body,
+            reference=f"delivery-{delivery.id}",
+        )  # fmt: skip
+    return await ctx.sms.send(delivery.recipient, delivery.body)
 
 
-async def attempt(ctx: Context, delivery: Delivery) -> DeliveryStatus:
-    """Send one delivery once and record the outcome; returns the new status."""
+@dataclass(frozen=True)
+class _Tried:
+    """One delivery sent once, before its outcome is recorded."""
+
+    delivery: Delivery
+    verdict: Verdict
+    error: SendError | None
+    at: datetime
+    elapsed: float
+    receipt: Receipt | None
+
+
+async def _try(ctx: Context, delivery: Delivery) -> _Tried:
+    """Send one delivery once (outside any transaction)."""
     channel, template = delivery.channel, delivery.template_key
     started = time.perf_counter()
     error: SendError | None = None
+    receipt: Receipt | None = None
     try:
-        await asyncio.wait_for(_send(ctx, delivery), timeout=ctx.settings.send_timeout_seconds)
+        receipt = await asyncio.wait_for(
+            _send(ctx, delivery), timeout=ctx.settings.send_timeout_seconds
+        )
     except SendError as exc:
         error = exc
     except TimeoutError:
         error = TransientSendError("timed out")
     elapsed = time.perf_counter() - started
     metrics.SEND_SECONDS.labels(channel).observe(elapsed)
-    now = datetime.now(UTC)
     verdict = after_attempt(ctx.retry, delivery, error)
-    values: dict[str, Any] = {
-        "attempts": verdict.attempt, "lease_until": None, "status": verdict.status,
-        "last_error": None if error is None else str(error)[:500],
-    }  # fmt: skip
-    if error is None:
-        values["sent_at"] = now
-    else:
+    if error is not None:
         metrics.PROVIDER_ERRORS.labels(channel, type(error).__name__).inc()
-    if verdict.retry_in is not None:
-        values["next_attempt_at"] = now + verdict.retry_in
     metrics.DELIVERIES.labels(channel, template, verdict.outcome).inc()
+    return _Tried(delivery, verdict, error, datetime.now(UTC), elapsed, receipt)
+
+
+# Built once, the same for every outcome (so a pass's outcomes go in one executemany): the
+# sent time and the next attempt are kept as they were when the outcome brings none.
+_RECORD = (
+    deliveries.update()
+    .where(deliveries.c.id == bindparam("b_id"))
+    .values(
+        attempts=bindparam("b_attempts"), lease_until=None, status=bindparam("b_status"),
+        last_error=bindparam("b_error", type_=Text),
+        sent_at=func.coalesce(bindparam("b_sent_at", type_=DateTime(timezone=True)),
+                              deliveries.c.sent_at),
+        next_attempt_at=func.coalesce(bindparam("b_next", type_=DateTime(timezone=True)),
+                                      deliveries.c.next_attempt_at),
+    )
+)  # fmt: skip
+_ATTEMPT = attempts.insert()
+
+
+async def _record(ctx: Context, tried: list[_Tried]) -> None:
+    """The outcomes of a pass, their attempts and announcements, in one transaction."""
+    if not tried:
+        return
+    updates, entries = [], []
+    for t in tried:
+        error = None if t.error is None else str(t.error)[:500]
+        retry_at = None if t.verdict.retry_in is None else t.at + t.verdict.retry_in
+        updates.append({
+            "b_id": t.delivery.id, "b_attempts": t.verdict.attempt, "b_status": t.verdict.status,
+            "b_error": error, "b_sent_at": t.at if t.error is None else None, "b_next": retry_at,
+        })  # fmt: skip
+        entries.append({
+            "delivery_id": t.delivery.id, "attempt": t.verdict.attempt, "at": t.at,
+            "outcome": t.verdict.outcome, "error": error, "duration_ms": int(t.elapsed * 1000),
+        })  # fmt: skip
     async with ctx.db.transaction() as session:
-        await session.execute(
-            deliveries.update().where(deliveries.c.id == delivery.id).values(**values)
-        )
-        await session.execute(
-            attempts.insert().values(
-                delivery_id=delivery.id, attempt=verdict.attempt, at=now, outcome=verdict.outcome,
-                error=values["last_error"], duration_ms=int(elapsed * 1000),
-            )
-        )  # fmt: skip
-        event = announcement(delivery, verdict, now, error)
-        if event is not None:
-            await ctx.outbox.add(session, event)
-    return verdict.status
+        await session.execute(_RECORD, updates)
+        await session.execute(_ATTEMPT, entries)
+        for t in tried:
+            if t.receipt is not None and t.receipt.keep is not None:
+                await t.receipt.keep(session)
+            event = announcement(t.delivery, t.verdict, t.at, t.error)
+            if event is not None:
+                await ctx.outbox.add(session, event)
+
+
+async def attempt(ctx: Context, delivery: Delivery) -> DeliveryStatus:
+    """Send one delivery once and record the outcome; returns the new status."""
+    tried = await _try(ctx, delivery)
+    await _record(ctx, [tried])
+    return tried.verdict.status
 
 
 async def send_due(ctx: Context) -> int:
-    """One pass: send what is due, a few at a time; returns how many were handled."""
+    """One pass: send what is due, a few at a time, then record every outcome in one
+    transaction; returns how many were handled."""
     batch = await claim(ctx)
-    await asyncio.gather(*(attempt(ctx, d) for d in batch))
+    tried = await asyncio.gather(*(_try(ctx, d) for d in batch))
+    await _record(ctx, list(tried))
     return len(batch)
 
 
@@ -150,12 +201,22 @@ async def refresh_gauges(ctx: Context) -> None:
         metrics.BY_STATUS.labels(status).set(counts.get(status, 0))
 
 
+GAUGES_SECONDS = 5.0
+
+
 async def sender_worker(ctx: Context, stop: asyncio.Event) -> None:
     """The consume process's sending loop."""
 
+    counted = -GAUGES_SECONDS
+
     async def send_pass() -> int:
+        nonlocal counted
         handled = await send_due(ctx)
-        await refresh_gauges(ctx)
+        # Counting every delivery by status is a scan of the table: not after each pass
+        # of a few deliveries, but every few seconds.
+        if time.monotonic() - counted >= GAUGES_SECONDS:
+            await refresh_gauges(ctx)
+            counted = time.monotonic()
         return handled
 
     await repeat(

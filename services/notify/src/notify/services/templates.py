@@ -7,7 +7,7 @@ import json
 from importlib import resources
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,20 +35,18 @@ async def load_defaults(ctx: Context) -> None:
             )  # fmt: skip
 
 
+# Built once: every delivery reads the version in force of its template.
+_CURRENT = (
+    select(templates)
+    .where(templates.c.key == bindparam("key"))
+    .order_by(templates.c.version.desc())
+    .limit(1)
+)
+
+
 async def current(session: AsyncSession, key: str) -> Any:
     """The version in force of a template, None when the key has none."""
-    return (
-        (
-            await session.execute(
-                select(templates)
-                .where(templates.c.key == key)
-                .order_by(templates.c.version.desc())
-                .limit(1)
-            )
-        )
-        .mappings()
-        .first()
-    )
+    return (await session.execute(_CURRENT, {"key": key})).mappings().first()
 
 
 async def list_current(ctx: Context) -> list[dict[str, Any]]:

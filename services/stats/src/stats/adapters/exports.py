@@ -19,6 +19,7 @@ HEADERS = (
     ("received_direct", "Số mới tiếp nhận trực tiếp, qua bưu chính"),
     ("carried_over_in_time", "Từ kỳ trước chuyển qua (trong hạn)"),
     ("carried_over_overdue", "Từ kỳ trước chuyển qua (quá hạn)"),
+    ("carried_over_awaiting_supplement", "Từ kỳ trước chuyển qua (chờ bổ sung)"),
     ("resolved", "Số hồ sơ đã giải quyết"),
     ("resolved_early", "Đã giải quyết trước hạn"),
     ("resolved_on_time", "Đã giải quyết đúng hạn"),
@@ -27,15 +28,18 @@ HEADERS = (
     ("in_progress_in_time", "Đang giải quyết trong hạn"),
     ("in_progress_overdue", "Đang giải quyết quá hạn"),
     ("awaiting_supplement", "Chờ bổ sung, hoàn thiện"),
+    ("awaiting_fee", "Chờ nộp phí, lệ phí"),
+    ("stopped", "Dừng xử lý"),
     ("returned_rejected", "Từ chối, trả lại"),
     ("withdrawn", "Rút hồ sơ"),
 )
 # The form's two-level heading: a group over consecutive columns.
 GROUPS = (
-    (2, 6, "Số hồ sơ nhận giải quyết"),
-    (7, 11, "Số hồ sơ đã giải quyết"),
-    (12, 14, "Số hồ sơ đang giải quyết"),
-    (15, 16, "Kết thúc không có kết quả"),
+    (2, 7, "Số hồ sơ nhận giải quyết"),
+    (8, 12, "Số hồ sơ đã giải quyết"),
+    (13, 14, "Số hồ sơ đang giải quyết"),
+    (15, 16, "Số hồ sơ đang chờ"),
+    (17, 19, "Kết thúc không có kết quả"),
 )
 TITLE = "TÌNH HÌNH, KẾT QUẢ GIẢI QUYẾT THỦ TỤC HÀNH CHÍNH"
 

@@ -64,8 +64,12 @@ facts = Table(
     _at("rejected_at"),
     _at("withdrawn_at"),
     _at("returned_at"),
+    # The citizen's supplement deadline passed and the receiver stopped the processing.
+    _at("stopped_at"),
     Column("fee_vnd", Integer, nullable=False, server_default=text("0")),
     Column("paid_online", Boolean, nullable=False, server_default=text("false")),
+    # Until then a dossier with a fee waits for it (the report's `awaiting_fee`).
+    _at("paid_at"),
     # Personal: shown masked on the public list, never in metrics or logs.
     Column("applicant_name", Text),
     # The counters this dossier currently adds to: [[metric, "YYYY-MM-DD", value], ...].

@@ -37,8 +37,15 @@ Number = int | float
 
 
 class ReportTotalsRead(BaseModel):
-    carried_over_in_time: int
-    carried_over_overdue: int
+    """On every row `total` = `resolved` + `in_progress_in_time` + `in_progress_overdue` +
+    `awaiting_supplement` + `awaiting_fee` + `stopped` + `returned_rejected` + `withdrawn`,
+    and `total` = the three carried over + `received`."""
+
+    carried_over_in_time: int = Field(description="Open at the start, not waiting, not due.")
+    carried_over_overdue: int = Field(description="Open at the start, not waiting, past due.")
+    carried_over_awaiting_supplement: int = Field(
+        description="Open at the start, waiting for the citizen's supplement."
+    )
     received: int
     received_online: int
     received_direct: int
@@ -52,7 +59,11 @@ class ReportTotalsRead(BaseModel):
     in_progress_in_time: int
     in_progress_overdue: int
     awaiting_supplement: int
-    returned_rejected: int
+    awaiting_fee: int = Field(description="Open at the end, waiting for the fee to be paid.")
+    stopped: int = Field(
+        description="Processing stopped in the period: the supplement deadline passed."
+    )
+    returned_rejected: int = Field(description="Returned or refused in the period (Trả lại).")
     withdrawn: int
 
 
@@ -76,7 +87,17 @@ class RatioRead(BaseModel):
     value: float | None = Field(description="null where the denominator is 0.")
 
 
+class OnTimeRead(RatioRead):
+    late_for_supplements: int = Field(
+        description="Dossiers resolved or in progress in time counted late because a "
+        "supplement was requested more than once (Decision 766)."
+    )
+
+
 class SatisfactionRead(BaseModel):
+    """100 − (overdue share + share rated poorly or complained about), both shares over
+    the dossiers handled (Decision 766); null when none was handled."""
+
     overdue: int
     handled: int
     rated: Number
@@ -85,7 +106,7 @@ class SatisfactionRead(BaseModel):
 
 
 class IndicatorSetRead(BaseModel):
-    on_time_rate: RatioRead
+    on_time_rate: OnTimeRead
     online_rate: RatioRead
     online_payment_rate: RatioRead
     digitisation_rate: RatioRead

@@ -10,7 +10,12 @@ Every column of the report (DOMAIN.md) is a difference of counts "up to a day" o
   before t": a two-sided condition made one counter;
 - awaiting a supplement at t = pauses started before t − pauses ended before t (a pause
   ends when the citizen supplements or the dossier ends), and the same trick for the
-  overdue ones among them.
+  overdue ones among them;
+- awaiting the fee at t, the same with the spans from receipt to payment (or the end)
+  outside the pauses: a dossier waits for one thing at a time, the supplement first;
+- in progress in time after a second supplement request (Decision 766 counts such a
+  dossier as late whatever its dates), the same with the spans after that request
+  outside both waits.
 
 So a dossier's whole contribution is a short list of (counter, day, value), a pure
 function of what is known about it. When an event changes that knowledge, the old list
@@ -48,6 +53,8 @@ class Facts:
     judgement: str | None = None
     rejected_at: datetime | None = None
     withdrawn_at: datetime | None = None
+    stopped_at: datetime | None = None
+    paid_at: datetime | None = None
     pauses: tuple[Pause, ...] = ()
     processing_hours: float | None = None
     e_result: bool = False
@@ -64,13 +71,15 @@ def day(at: datetime) -> date:
 
 
 def ending(facts: Facts) -> tuple[datetime, str] | None:
-    """When and how the dossier left the desk's hands: resolved, rejected or withdrawn."""
+    """When and how the dossier left the desk's hands: resolved, rejected, withdrawn or
+    stopped (the citizen's supplement deadline passed)."""
     ends = [
         (at, kind)
         for at, kind in (
             (facts.resolved_at, "resolved"),
             (facts.rejected_at, "rejected"),
             (facts.withdrawn_at, "withdrawn"),
+            (facts.stopped_at, "stopped"),
         )
         if at is not None
     ]
@@ -86,7 +95,8 @@ def contribution(facts: Facts) -> list[Counter]:
     if facts.received_at is None:
         return []
     received = day(facts.received_at)
-    due = day(facts.due_at) if facts.due_at else None
+    # Due before receipt (clocks that disagree) would be overdue before it was received.
+    due = day(max(facts.due_at, facts.received_at)) if facts.due_at else None
     counters: list[Counter] = [
         ("received_online" if facts.online else "received_direct", received, 1),
     ]
@@ -113,22 +123,98 @@ def contribution(facts: Facts) -> list[Counter]:
             counters.append((kind, ended, 1))
         if due is not None:
             counters.append(("due_or_ended", max(due, ended), 1))
+    until = end[0] if end else None
+    pauses = _pauses(facts, until)
+    fee_waits = _fee_waits(facts, until, pauses) if facts.fee_vnd > 0 else []
+    for start, stop in pauses:
+        counters += _span("pause", start, stop, due)
+    for start, stop in fee_waits:
+        counters += _span("fee_wait", start, stop, due)
+    # Decision 766: a second supplement request makes the dossier late whatever its dates.
+    requests = sorted(p.requested_at for p in facts.pauses)
+    if len(requests) > 1 and (until is None or requests[1] < until):
+        if end is not None and end[1] == "resolved" and facts.judgement != ev.Judgement.LATE:
+            counters.append(("resolved_timely_resupplemented", day(end[0]), 1))
+        after = max(requests[1], facts.received_at)
+        for start, stop in _outside([(after, until)], [*pauses, *fee_waits]):
+            counters += _span("resupplemented", start, stop, due)
+    return counters
+
+
+Span = tuple[datetime, datetime | None]  # [start, stop), None: still going on
+
+
+def _span(prefix: str, start: datetime, stop: datetime | None, due: date | None) -> list[Counter]:
+    """A span the dossier spends in one state: counted as in it at t when it started before
+    t and had not stopped, and as overdue in it when, besides, it was due before t."""
+    first = day(start)
+    last = day(stop) if stop is not None else None
+    counters: list[Counter] = [(f"{prefix}_start", first, 1)]
+    if last is not None:
+        counters.append((f"{prefix}_end", last, 1))
+    if due is not None:
+        counters.append((f"{prefix}_due_start", max(first, due), 1))
+        if last is not None:
+            counters.append((f"{prefix}_due_end", max(last, due), 1))
+    return counters
+
+
+def _pauses(facts: Facts, end: datetime | None) -> list[Span]:
+    """The supplement waits that count: after receipt (before it the clock had not
+    started), each until the citizen supplements, the next request (which supposes the
+    last one answered, whether or not that event has arrived yet) or the dossier ends."""
+    assert facts.received_at is not None
+    requests = sorted(p.requested_at for p in facts.pauses)
+    waits: list[Span] = []
     for pause in facts.pauses:
         if pause.requested_at < facts.received_at:
-            continue  # a request before receipt: the clock had not started
-        if end is not None and pause.requested_at >= end[0]:
             continue
-        start = day(pause.requested_at)
-        stops = [at for at in (pause.resumed_at, end[0] if end else None) if at is not None]
-        stop = day(min(stops)) if stops else None
-        counters.append(("pause_start", start, 1))
-        if stop is not None:
-            counters.append(("pause_end", stop, 1))
-        if due is not None:
-            counters.append(("pause_due_start", max(start, due), 1))
-            if stop is not None:
-                counters.append(("pause_due_end", max(stop, due), 1))
-    return counters
+        if end is not None and pause.requested_at >= end:
+            continue
+        later = [at for at in requests if at > pause.requested_at][:1]
+        stops = [at for at in (pause.resumed_at, end, *later) if at is not None]
+        waits.append((pause.requested_at, min(stops) if stops else None))
+    return _union(waits)
+
+
+def _union(spans: list[Span]) -> list[Span]:
+    """Overlapping spans (two requests at the same instant) as one: waiting is a state."""
+    merged: list[Span] = []
+    for start, stop in sorted(spans, key=lambda span: span[0]):
+        if merged and (merged[-1][1] is None or start <= merged[-1][1]):
+            last_start, last_stop = merged[-1]
+            longer = None if stop is None or last_stop is None else max(stop, last_stop)
+            merged[-1] = (last_start, longer)
+        else:
+            merged.append((start, stop))
+    return merged
+
+
+def _fee_waits(facts: Facts, end: datetime | None, pauses: list[Span]) -> list[Span]:
+    """A fee not yet paid, from receipt until paid or the end, outside the supplement waits
+    (the citizen is asked for one thing at a time: the supplement counts first)."""
+    assert facts.received_at is not None
+    if facts.paid_at is not None and facts.paid_at <= facts.received_at:
+        return []
+    stops = [at for at in (facts.paid_at, end) if at is not None]
+    return _outside([(facts.received_at, min(stops) if stops else None)], pauses)
+
+
+def _outside(spans: list[Span], holes: list[Span]) -> list[Span]:
+    """The parts of `spans` outside every one of `holes` (spans with no stop run on)."""
+    for hole_start, hole_stop in holes:
+        cut: list[Span] = []
+        for start, stop in spans:
+            before_hole = stop is not None and stop <= hole_start
+            if before_hole or (hole_stop is not None and hole_stop <= start):
+                cut.append((start, stop))
+                continue
+            if start < hole_start:
+                cut.append((start, hole_start))
+            if hole_stop is not None and (stop is None or hole_stop < stop):
+                cut.append((hole_stop, stop))
+        spans = cut
+    return [(start, stop) for start, stop in spans if stop is None or start < stop]
 
 
 def delta(old: Iterable[Counter], new: Iterable[Counter]) -> dict[tuple[str, date], float]:
@@ -142,7 +228,8 @@ def delta(old: Iterable[Counter], new: Iterable[Counter]) -> dict[tuple[str, dat
 
 
 def feedback_counters(data: ev.FeedbackSubmitted) -> dict[tuple[str, date], float]:
-    """A citizen's rating counts as rated, and as poor when 1 or 2 stars or a complaint."""
+    """A citizen's rating counts as rated, and as poor when 1 or 2 stars or a complaint
+    (Decision 766 takes the poor ones over the dossiers handled, not over the rated)."""
     on = day(data.submitted_at)
     changes = {("rated", on): 1.0}
     if data.rating <= 2 or data.complaint:

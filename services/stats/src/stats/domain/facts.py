@@ -55,10 +55,13 @@ def merge(row: dict[str, Any], data: EventData, sequence: int) -> PauseChange | 
             set_once(row, {"rejected_at": data.rejected_at})
         case ev.DossierWithdrawn():
             set_once(row, {"withdrawn_at": data.withdrawn_at})
+        case ev.DossierStopped():
+            set_once(row, {"stopped_at": data.stopped_at})
         case ev.DossierReturned():
             set_once(row, {"returned_at": data.returned_at})
         case ev.PaymentCompleted():
             row["paid_online"] = row["paid_online"] or data.method == "online"
+            set_once(row, {"paid_at": data.paid_at})
         case ev.DossierSupplementRequested():
             return PauseChange(data.round, {"requested_at": data.requested_at})
         case ev.DossierResumed():
@@ -73,6 +76,7 @@ def facts_of(row: Mapping[str, Any], rounds: Iterable[Mapping[Any, Any]]) -> Fac
         received_at=row["received_at"], online=row["online"], due_at=row["due_at"],
         resolved_at=row["resolved_at"], judgement=row["judgement"],
         rejected_at=row["rejected_at"], withdrawn_at=row["withdrawn_at"],
+        stopped_at=row["stopped_at"], paid_at=row["paid_at"],
         pauses=tuple(Pause(p["requested_at"], p["resumed_at"]) for p in rounds
                      if p["requested_at"] is not None),
         processing_hours=row["processing_hours"], e_result=row["e_result"],

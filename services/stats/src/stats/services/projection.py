@@ -8,45 +8,108 @@ order (domain.facts). The dossier's counters are then recomputed from its facts
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import Table, bindparam, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.contracts import Envelope
 from shared.contracts import events as ev
 from shared.contracts.envelope import EventData
-from stats.adapters.tables import agencies, archive, counts, facts, pauses, procedures
+from stats.adapters.tables import agencies, facts, pauses, procedures
 from stats.domain.counting import Counter, contribution, delta, feedback_counters, unit_start
-from stats.domain.facts import facts_of, merge
+from stats.domain.facts import PauseChange, facts_of, merge
 from stats.services.context import Context
 from stats.services.gauges import LAG
 
 UNITS = ("d", "m", "y")
+# Held shared by every stats consumer, exclusively by a rebuild (shared/db/maintenance.py).
+MAINTENANCE_LOCK = "stats.projections"
 # Roll-ups: '' as the procedure is all of an agency's procedures, '' as the agency all
 # agencies, so a report by agency or by procedure reads one row per group and counter.
 ALL_PROCEDURES = ""
 ALL_AGENCIES = ""
 
 
-async def _archive(session: AsyncSession, envelope: Envelope, applicant_name: str | None) -> None:
-    await session.execute(
-        insert(archive)
-        .values(
-            event_id=envelope.id, type=envelope.type, occurred_at=envelope.occurred_at,
-            envelope=envelope.redacted().model_dump(mode="json"), applicant_name=applicant_name,
-        )
-        .on_conflict_do_nothing()
-    )  # fmt: skip
+# The statements of every event, built once with their values as parameters: an event
+# costs three statements (four when it moves a pause), whatever it brings.
+
+# The event archived, the names it carries learned and its dossier's facts row made sure
+# of, in one statement (each data-modifying WITH runs whether or not it is read).
+_RECORD = text(
+    "WITH archived AS (INSERT INTO archive (event_id, type, occurred_at, envelope, applicant_name)"
+    " VALUES (:event_id, :type, :occurred_at, CAST(CAST(:envelope AS text) AS jsonb),"
+    " :applicant_name) ON CONFLICT DO NOTHING),"
+    " agency AS (INSERT INTO agencies (code, name) VALUES (:agency_code, :agency_name)"
+    " ON CONFLICT DO NOTHING),"
+    " procedure AS (INSERT INTO procedures (code, name, field)"
+    " VALUES (:procedure_code, :procedure_name, :field) ON CONFLICT DO NOTHING)"
+    " INSERT INTO facts (code, agency_code, procedure_code)"
+    " VALUES (:code, :agency_code, :procedure_code) ON CONFLICT DO NOTHING"
+)
+ARCHIVE = text(
+    "INSERT INTO archive (event_id, type, occurred_at, envelope, applicant_name)"
+    " VALUES (:event_id, :type, :occurred_at, CAST(CAST(:envelope AS text) AS jsonb),"
+    " :applicant_name) ON CONFLICT DO NOTHING"
+)
 
 
-async def add_counts(
-    session: AsyncSession, agency: str, procedure: str, changes: dict[tuple[str, date], float]
-) -> None:
-    """Add to the day, month and year counters of the agency and procedure, and of their
-    roll-ups (the agency's all procedures, the procedure's all agencies)."""
+def _rounds_of(column: str) -> Any:
+    return func.array(
+        select(pauses.c[column])
+        .where(pauses.c.code == facts.c.code)
+        .order_by(pauses.c.round)
+        .scalar_subquery()
+    ).label(f"pauses_{column}")
+
+
+# The facts row, locked, with its pauses (as arrays, in order of round).
+_ROUNDS = ("round", "requested_at", "resumed_at")
+_FACTS = (
+    select(facts, *(_rounds_of(c) for c in _ROUNDS))
+    .where(facts.c.code == bindparam("code"))
+    .with_for_update(of=facts)
+)
+# A pause's ends, each set once (the facts row's lock is held: no one else writes them).
+_PAUSE = text(
+    "INSERT INTO pauses (code, round, requested_at, resumed_at)"
+    " VALUES (:code, :round, :requested_at, :resumed_at)"
+    " ON CONFLICT (code, round) DO UPDATE SET"
+    " requested_at = coalesce(pauses.requested_at, excluded.requested_at),"
+    " resumed_at = coalesce(pauses.resumed_at, excluded.resumed_at)"
+)
+# Counter changes as arrays, one row each (unique: summed before).
+_ADD_COUNTS = (
+    "INSERT INTO counts (agency_code, procedure_code, metric, unit, start, value)"
+    " SELECT * FROM unnest(CAST(:c_agency AS text[]), CAST(:c_procedure AS text[]),"
+    " CAST(:c_metric AS text[]), CAST(:c_unit AS text[]), CAST(:c_start AS date[]),"
+    " CAST(:c_value AS float8[]))"
+    " ON CONFLICT (agency_code, procedure_code, metric, unit, start)"
+    " DO UPDATE SET value = counts.value + excluded.value"
+)
+_COUNTS = text(_ADD_COUNTS)
+# The facts row as merged, and the counter changes that follow, in one statement.
+_KEPT = [c.name for c in facts.columns if c.name != "code"]
+# (The names joined in are the table's own columns, not input.)
+_SAVE = text(
+    "WITH saved AS (UPDATE facts SET "  # noqa: S608
+    + ", ".join(
+        f"{c} = CAST(CAST(:{c} AS text) AS jsonb)" if c == "contribution" else f"{c} = :{c}"
+        for c in _KEPT
+    )
+    + " WHERE code = :code) "
+    + _ADD_COUNTS
+)
+
+
+def count_rows(
+    agency: str, procedure: str, changes: dict[tuple[str, date], float]
+) -> dict[tuple[str, str, str, str, date], float]:
+    """Changes to the day, month and year counters of the agency and procedure, and of
+    their roll-ups (the agency's all procedures, the procedure's all agencies), summed."""
     summed: dict[tuple[str, str, str, str, date], float] = {}
     groups = ((agency, procedure), (agency, ALL_PROCEDURES), (ALL_AGENCIES, procedure))
     for (metric, on), value in changes.items():
@@ -54,34 +117,50 @@ async def add_counts(
             for unit in UNITS:
                 key = (a, p, metric, unit, unit_start(unit, on))
                 summed[key] = summed.get(key, 0) + value
-    rows = [
-        {"agency_code": a, "procedure_code": p, "metric": metric, "unit": unit,
-         "start": start, "value": value}
-        for (a, p, metric, unit, start), value in sorted(summed.items())
-        if value
-    ]  # fmt: skip
-    if not rows:
-        return
-    statement = insert(counts).values(rows)
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["agency_code", "procedure_code", "metric", "unit", "start"],
-            set_={"value": counts.c.value + statement.excluded.value},
-        )
-    )
+    return summed
 
 
-async def _names(session: AsyncSession, data: ev.DossierEvent) -> None:
-    await session.execute(
-        insert(agencies)
-        .values(code=data.agency_code, name=data.agency_name)
-        .on_conflict_do_nothing()
+def _count_parameters(summed: dict[tuple[str, str, str, str, date], float]) -> dict[str, Any]:
+    # Sorted, so concurrent transactions lock the counters in the same order.
+    rows = [(key, value) for key, value in sorted(summed.items()) if value]
+    return {
+        "c_agency": [k[0] for k, _ in rows],
+        "c_procedure": [k[1] for k, _ in rows],
+        "c_metric": [k[2] for k, _ in rows],
+        "c_unit": [k[3] for k, _ in rows],
+        "c_start": [k[4] for k, _ in rows],
+        "c_value": [float(v) for _, v in rows],
+    }
+
+
+async def add_counts(
+    session: AsyncSession, agency: str, procedure: str, changes: dict[tuple[str, date], float]
+) -> None:
+    """Add to the counters of the agency and procedure and of their roll-ups."""
+    parameters = _count_parameters(count_rows(agency, procedure, changes))
+    if parameters["c_value"]:
+        await session.execute(_COUNTS, parameters)
+
+
+def archived(envelope: Envelope, applicant_name: str | None) -> dict[str, Any]:
+    return {
+        "event_id": envelope.id, "type": envelope.type, "occurred_at": envelope.occurred_at,
+        "envelope": envelope.redacted().model_dump_json(), "applicant_name": applicant_name,
+    }  # fmt: skip
+
+
+async def _archive(session: AsyncSession, envelope: Envelope, applicant_name: str | None) -> None:
+    await session.execute(ARCHIVE, archived(envelope, applicant_name))
+
+
+def merge_pause(rounds: dict[int, dict[str, Any]], pause: PauseChange) -> None:
+    """The pause's ends into the dossier's rounds, each set once (as `_PAUSE` does)."""
+    entry = rounds.setdefault(
+        pause.round, {"round": pause.round, "requested_at": None, "resumed_at": None}
     )
-    await session.execute(
-        insert(procedures)
-        .values(code=data.procedure_code, name=data.procedure_name, field=data.field)
-        .on_conflict_do_nothing()
-    )
+    for name, value in pause.values.items():
+        if entry[name] is None:
+            entry[name] = value
 
 
 async def apply_dossier_event(
@@ -91,38 +170,47 @@ async def apply_dossier_event(
     assert isinstance(data, ev.DossierEvent)
     LAG.set(max((datetime.now(UTC) - envelope.occurred_at).total_seconds(), 0))
     applicant = data.applicant.full_name if isinstance(data, ev.DossierSubmitted) else None
-    await _archive(session, envelope, applicant)
-    await _names(session, data)
     code = envelope.dossier_code or ""
     await session.execute(
-        insert(facts)
-        .values(code=code, agency_code=data.agency_code, procedure_code=data.procedure_code)
-        .on_conflict_do_nothing()
-    )
-    row = dict(
-        (await session.execute(select(facts).where(facts.c.code == code).with_for_update()))
-        .mappings()
-        .one()
-    )
+        _RECORD,
+        {
+            **archived(envelope, applicant), "code": code,
+            "agency_code": data.agency_code, "agency_name": data.agency_name,
+            "procedure_code": data.procedure_code, "procedure_name": data.procedure_name,
+            "field": data.field,
+        },
+    )  # fmt: skip
+    found = dict((await session.execute(_FACTS, {"code": code})).mappings().one())
+    rounds = {
+        r: {"round": r, "requested_at": q, "resumed_at": e}
+        for r, q, e in zip(*(found.pop(f"pauses_{c}") for c in _ROUNDS), strict=True)
+    }
+    row = found
     before = dict(row)
     pause = merge(row, data, envelope.sequence or 0)
     if pause is not None:
-        statement = insert(pauses).values(code=code, round=pause.round, **pause.values)
         await session.execute(
-            statement.on_conflict_do_update(
-                index_elements=["code", "round"],
-                set_={k: func.coalesce(pauses.c[k], statement.excluded[k]) for k in pause.values},
-            )
+            _PAUSE,
+            {"code": code, "round": pause.round, "requested_at": None, "resumed_at": None}
+            | pause.values,
         )
-    rounds = (await session.execute(select(pauses).where(pauses.c.code == code))).mappings().all()
+        merge_pause(rounds, pause)
     old: list[Counter] = [(m, date.fromisoformat(d), v) for m, d, v in row["contribution"]]
-    new = contribution(facts_of(row, rounds))
+    new = contribution(facts_of(row, [rounds[r] for r in sorted(rounds)]))
     changes = delta(old, new)
-    await add_counts(session, row["agency_code"], row["procedure_code"], changes)
     row["contribution"] = [[m, d.isoformat(), v] for m, d, v in new]
-    changed = {k: v for k, v in row.items() if before.get(k) != v}
-    if changed:
-        await session.execute(facts.update().where(facts.c.code == code).values(**changed))
+    if any(before.get(k) != v for k, v in row.items()):
+        parameters = _count_parameters(
+            count_rows(row["agency_code"], row["procedure_code"], changes)
+        )
+        await session.execute(
+            _SAVE,
+            {name: row[name] for name in _KEPT}
+            | {"code": code, "contribution": json.dumps(row["contribution"])}
+            | parameters,
+        )
+    elif changes:
+        await add_counts(session, row["agency_code"], row["procedure_code"], changes)
 
 
 async def apply_feedback(

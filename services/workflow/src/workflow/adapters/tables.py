@@ -59,6 +59,8 @@ procedures = Table(
     Column("cutoff_time", Text, nullable=False),
     Column("fee_vnd", BigInteger, nullable=False),
     Column("documents", JSONB, nullable=False),
+    # Working days the citizen has to supplement; null: the rules' default.
+    Column("supplement_days", Integer),
 )
 
 # One row per year: the calendar an administrator entered from the official notice.
@@ -70,6 +72,26 @@ calendar_years = Table(
     Column("revision", Integer, nullable=False),
     Column("updated_by", Text, nullable=False),
     _at("updated_at", nullable=False),
+)
+
+# Every accepted edit of a year: who, when, what changed, and whether the administrator
+# confirmed a change to days already past or to announced due dates.
+calendar_edits = Table(
+    "calendar_edits",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("year", Integer, nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("officer", Text, nullable=False),
+    _at("at", nullable=False),
+    Column("source", Text, nullable=False),
+    Column("confirmed", Boolean, nullable=False),
+    # [{change: removed|added, day, kind, name, half, agency_code}]
+    Column("changes", JSONB, nullable=False),
+    # ISO dates: the changed days already begun, and those on announced due dates.
+    Column("past_days", JSONB, nullable=False),
+    Column("announced_days", JSONB, nullable=False),
+    Index("ix_calendar_edits_year", "year", "id"),
 )
 
 # --- officers ---------------------------------------------------------------------------
@@ -143,6 +165,9 @@ cases = Table(
     Column("processing_days", Integer, nullable=False),
     Column("cutoff_time", Text, nullable=False),
     Column("fee_vnd", BigInteger, nullable=False),
+    # The procedure's supplement deadline in working days when submitted; null: the
+    # catalogue's, else the rules' default.
+    Column("supplement_days", Integer),
     # Personal data: shown to the agency's officers only, never logged.
     Column("applicant", JSONB, nullable=False),
     Column("applicant_name", Text, nullable=False),
@@ -224,7 +249,9 @@ history = Table(
     Index("ix_history_case", "case_id", "id"),
 )
 
-# Due-soon and overdue announcements, one row per dossier, kind and deadline version.
+# Due-soon and overdue announcements, one row per dossier, kind and deadline version; and
+# the citizen's reminder one working day before the supplement deadline, one per round
+# (its `deadline_version` is the supplement round).
 timers = Table(
     "timers",
     metadata,
@@ -234,6 +261,31 @@ timers = Table(
     _at("fire_at", nullable=False),
     _at("fired_at"),
     PrimaryKeyConstraint("case_id", "kind", "deadline_version"),
-    CheckConstraint("kind IN ('due_soon', 'overdue')", name="kind"),
+    CheckConstraint("kind IN ('due_soon', 'overdue', 'supplement_due_soon')", name="kind"),
     Index("ix_timers_pending", "fire_at", postgresql_where=text("fired_at IS NULL")),
+)
+
+# --- synchronisation with the National Public Service Portal ----------------------------
+
+# The records to send, one per change of the dossier's national status, written in the
+# transaction of the change (services/sync.py) and sent in `sequence` order per dossier.
+# `record` holds the applicant's ID number (SoGiayToChuHoSo): never logged.
+national_sync = Table(
+    "national_sync",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("case_id", UUID(as_uuid=True), ForeignKey("cases.id"), nullable=False),
+    Column("dossier_code", Text, nullable=False),
+    Column("sequence", Integer, nullable=False),
+    Column("status_code", SmallInteger, nullable=False),
+    Column("record", JSONB, nullable=False),
+    _at("created_at", nullable=False),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    _at("next_attempt_at", nullable=False),
+    _at("last_attempt_at"),
+    # Why the last attempt failed (status, timeout): no record content.
+    Column("last_error", Text),
+    _at("sent_at"),
+    Index("ux_national_sync_case_sequence", "case_id", "sequence", unique=True),
+    Index("ix_national_sync_due", "next_attempt_at", postgresql_where=text("sent_at IS NULL")),
 )

@@ -2,8 +2,8 @@
 
 from fastapi import APIRouter
 
-from workflow.api import auth, calendar, dossiers, staff
+from workflow.api import auth, calendar, dossiers, staff, sync
 
 router = APIRouter(prefix="/api/v1")
-for module in (auth, dossiers, calendar, staff):
+for module in (auth, dossiers, calendar, staff, sync):
     router.include_router(module.router)

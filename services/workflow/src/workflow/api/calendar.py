@@ -38,6 +38,12 @@ class YearIn(BaseModel):
 
     source: str = Field(min_length=1, max_length=500, description="The official notice.")
     entries: list[EntryIn] = Field(max_length=200)
+    confirm: bool = Field(
+        False,
+        description="Required (true) when the edit changes a day already begun or a day on "
+        "which an announced due date falls; without it such an edit answers 409 naming the "
+        "days (`past_days`, `announced_days`). Every accepted edit is audited.",
+    )
 
 
 class EntryRead(BaseModel):
@@ -61,6 +67,32 @@ class YearSavedRead(YearRead):
     announced_due_dates_on_days_off: int = Field(
         description="Open dossiers whose announced due date the new calendar makes a day off."
     )
+    changed_days: list[date] = Field(description="The days whose entries this edit changed.")
+
+
+class ChangeRead(BaseModel):
+    change: Literal["removed", "added"]
+    day: date
+    kind: Kind
+    name: str
+    half: Half | None
+    agency_code: str | None
+
+
+class EditRead(BaseModel):
+    revision: int
+    officer: str
+    at: AwareDatetime
+    source: str
+    confirmed: bool = Field(description="Changed past days or announced due dates, confirmed.")
+    changes: list[ChangeRead]
+    past_days: list[date]
+    announced_days: list[date]
+
+
+class EditsRead(BaseModel):
+    year: int
+    items: list[EditRead]
 
 
 @router.get("/calendar/{year}", response_model=YearRead, dependencies=[Depends(current_admin)])
@@ -69,11 +101,23 @@ async def get_year(year: Year, ctx: Ctx) -> dict[str, Any]:
     return await calendars.get_year(ctx, year)
 
 
-@router.put("/calendar/{year}", response_model=YearSavedRead)
+@router.put("/calendar/{year}", response_model=YearSavedRead, responses=problem_responses(409))
 async def put_year(year: Year, body: YearIn, ctx: Ctx, admin: CurrentAdmin) -> dict[str, Any]:
-    """Replace a year's calendar from the official notice (due dates announced stay)."""
-    entries = body.model_dump(mode="json")
-    return await calendars.put_year(ctx, year, entries, admin.name or str(admin.id))
+    """Replace a year's calendar from the official notice (due dates announced stay).
+
+    422 naming what is missing when a statutory fixed-date holiday (1/1, 30/4, 1/5, 2/9)
+    would become a working day or the year has no entry; 409 unless `confirm` when past
+    days or announced due dates change."""
+    data = body.model_dump(mode="json", exclude={"confirm"})
+    return await calendars.put_year(ctx, year, data, admin.name or str(admin.id),
+                                    confirm=body.confirm)  # fmt: skip
+
+
+@router.get("/calendar/{year}/edits", response_model=EditsRead,
+            dependencies=[Depends(current_admin)])  # fmt: skip
+async def year_edits(year: Year, ctx: Ctx) -> dict[str, Any]:
+    """Who changed the year's calendar, when, what, and what they confirmed."""
+    return await calendars.year_edits(ctx, year)
 
 
 class OfficeHoursIn(BaseModel):

@@ -67,6 +67,14 @@ class ReturnIn(_Strict):
     note: str | None = Field(None, max_length=2000)
 
 
+class StopIn(_Strict):
+    reason: str | None = Field(
+        None, max_length=2000,
+        description="Omitted or empty: the prefilled reason naming the supplement deadline "
+        "(the dossier detail's `stop_reason`).",
+    )  # fmt: skip
+
+
 class ExtendIn(_Strict):
     new_due_date: Day
     reason: str = Field(min_length=1, max_length=2000)
@@ -148,6 +156,12 @@ class DossierRead(BaseModel):
     overdue: bool
     assignee: AssigneeRead | None
     supplement_rounds: list[SupplementRoundRead]
+    supplement_due_at: AwareDatetime | None = Field(
+        description="The citizen's deadline to supplement, while the dossier waits for it."
+    )
+    stop_reason: str | None = Field(
+        description="Once that deadline has passed: the reason prefilled for `stop`."
+    )
     result: ResultRead
     history: list[HistoryEntryRead]
 
@@ -175,6 +189,11 @@ class ResultRecordedRead(ActionRead):
 class ApprovedRead(ActionRead):
     resolved_at: AwareDatetime
     judgement: ev.Judgement
+
+
+class StoppedRead(ActionRead):
+    reason: str
+    stopped_at: AwareDatetime
 
 
 class ExtendedRead(ActionRead):
@@ -351,6 +370,19 @@ async def extend_deadline(
     """The apology letter with a new appointment date (once per dossier)."""
     retry = _retry(key, Action.EXTEND_DEADLINE, code, body)
     return await actions.extend_deadline(ctx, officer, code, body.new_due_date, body.reason, retry)
+
+
+@router.post("/dossiers/{code}/stop", response_model=StoppedRead, responses=problem_responses(409))
+async def stop(
+    code: str,
+    ctx: Ctx,
+    officer: CurrentOfficer,
+    key: IdempotencyKey = None,
+    body: StopIn | None = None,
+) -> dict[str, Any]:
+    """Stop processing once the citizen's supplement deadline has passed (the desk)."""
+    retry = _retry(key, Action.STOP, code, body)
+    return await actions.stop(ctx, officer, code, body.reason if body else None, retry)
 
 
 @router.get(

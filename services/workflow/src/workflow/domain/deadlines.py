@@ -174,13 +174,33 @@ class DeadlineEngine:
             self.counted_from(received_at, cutoff), processing_days * WORKING_DAY
         )
 
-    def resume(self, due_at: datetime, paused_at: datetime, resumed_at: datetime) -> datetime:
-        """The due date after a supplement pause: moved by exactly the paused working time.
+    def paused_working_time(
+        self, paused_at: datetime, resumed_at: datetime, *, counted_from: datetime | None
+    ) -> timedelta:
+        """The working time a supplement pause took out of the processing time: only the
+        part inside the counted period. Office time between a receipt after the cut-off
+        and the clock's start was never counted, so pausing then stops nothing; before
+        receipt (`counted_from` None) there is no clock at all."""
+        if counted_from is None:
+            return ZERO
+        return self.working_time_between(max(paused_at, counted_from), resumed_at)
+
+    def resume(
+        self,
+        due_at: datetime,
+        paused_at: datetime,
+        resumed_at: datetime,
+        *,
+        counted_from: datetime | None,
+    ) -> datetime:
+        """The due date after a supplement pause: moved by exactly the paused working time
+        inside the counted period (`paused_working_time`).
 
         The pause is measured, not the time left, so a dossier already overdue when it
         paused stays exactly as late after it resumes.
         """
-        return self.add_working_time(due_at, self.working_time_between(paused_at, resumed_at))
+        paused = self.paused_working_time(paused_at, resumed_at, counted_from=counted_from)
+        return self.add_working_time(due_at, paused)
 
     def working_time_left(self, due_at: datetime, now: datetime) -> timedelta:
         """Working time until the due date; negative (the lateness) once it has passed."""
@@ -207,6 +227,14 @@ class DeadlineEngine:
     def supplement_due_at(self, requested_at: datetime, days: int) -> datetime:
         """The citizen's deadline to supplement, in working days from the request."""
         return self.add_working_time(self.counted_from(requested_at), days * WORKING_DAY)
+
+    def supplement_reminder_at(
+        self, requested_at: datetime, supplement_due_at: datetime
+    ) -> datetime | None:
+        """When the citizen is reminded: one working day before the supplement deadline;
+        none when that is not after the request (its own message gave the deadline)."""
+        at = self.due_soon_at(supplement_due_at)
+        return at if at > requested_at else None
 
 
 def end_of_day(engine: DeadlineEngine, day: date) -> datetime:
@@ -247,6 +275,14 @@ RULE_SETS: tuple[RuleSet, ...] = (
     RuleSet("nd-118-2025", "Nghị định 118/2025/NĐ-CP về thủ tục hành chính theo cơ chế một "
             "cửa, một cửa liên thông", date(2025, 7, 1)),
 )  # fmt: skip
+
+
+def supplement_days(procedure_days: int | None, rules: RuleSet) -> int:
+    """The citizen's working days to supplement: the procedure's (ThoiHanBoSung in the
+    catalogue), else the default of the rules the dossier is handled under."""
+    if procedure_days is not None and procedure_days > 0:
+        return procedure_days
+    return rules.supplement_days
 
 
 def rule_set_for(received_at: datetime) -> RuleSet:

@@ -35,6 +35,7 @@ class Action(StrEnum):
     APPROVE = "approve"
     RETURN_RESULT = "return-result"
     EXTEND_DEADLINE = "extend-deadline"
+    STOP = "stop"
     # The citizen's, arriving as intake's events.
     SUPPLEMENT = "supplement"
     WITHDRAW = "withdraw"
@@ -95,6 +96,9 @@ RULES: dict[Action, Rule] = {
     Action.APPROVE: _rule({S.PENDING_APPROVAL}, {A}, S.RESULT_READY),
     Action.RETURN_RESULT: _rule({S.RESULT_READY}, {R}, S.RETURNED),
     Action.EXTEND_DEADLINE: _rule(CLOCK_RUNNING | {S.SUPPLEMENT_REQUESTED}, {A}, None),
+    # The citizen let the supplement deadline pass (checked by `preconditions`): the desk
+    # that asked for the supplement stops the processing.
+    Action.STOP: _rule({S.SUPPLEMENT_REQUESTED}, {R}, S.STOPPED),
     # Back to where the dossier was when the supplement was requested (set by the caller).
     Action.SUPPLEMENT: _rule({S.SUPPLEMENT_REQUESTED}, set(), None),
     # Intake allows it only before a result; by the time the event arrives the result may

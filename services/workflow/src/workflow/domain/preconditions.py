@@ -1,6 +1,6 @@
 """What an officer's action needs beyond the state machine (`lifecycle`): their own work,
 a result before it goes to the leader, the originals compared before it is handed over,
-and the rules of the one apology letter."""
+the rules of the one apology letter, and a stop only after the supplement deadline."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from datetime import date, datetime
 from shared.contracts.events import VIETNAM
 from shared.errors import Conflict, Forbidden, Invalid, invalid_field
 from workflow.domain.deadlines import DeadlineEngine, end_of_day
+from workflow.domain.text import moment
 
 
 def own_work(officer_id: uuid.UUID, assignee_id: uuid.UUID | None) -> None:
@@ -52,3 +53,24 @@ def new_appointment(
     if not engine.calendar.is_working_day(new_due_date):
         raise invalid_field("new_due_date", "Ngày hẹn mới phải là ngày làm việc.")
     return end_of_day(engine, new_due_date)
+
+
+def supplement_lapsed(supplement_due_at: datetime | None, now: datetime) -> bool:
+    """Whether the citizen's deadline to supplement has passed (a request with no deadline
+    recorded never lapses; the deadline's own moment is still in time)."""
+    return supplement_due_at is not None and now > supplement_due_at
+
+
+def supplement_deadline_passed(supplement_due_at: datetime | None, now: datetime) -> None:
+    """A dossier waiting for a supplement is stopped only once the citizen's deadline has
+    passed."""
+    if not supplement_lapsed(supplement_due_at, now):
+        raise Conflict("Chưa hết thời hạn bổ sung hồ sơ của công dân: chưa thể dừng giải quyết.")
+
+
+def stop_reason(supplement_due_at: datetime) -> str:
+    """The reason the desk finds prefilled when it stops a dossier (it may write its own)."""
+    return (
+        f"Quá thời hạn bổ sung, hoàn thiện hồ sơ ({moment(supplement_due_at)}) mà công dân "
+        "chưa bổ sung: dừng giải quyết hồ sơ."
+    )

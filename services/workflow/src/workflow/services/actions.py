@@ -22,14 +22,16 @@ from shared.contracts import events as ev
 from shared.contracts.events import VIETNAM
 from shared.db.idempotency import NO_RETRY, Answer, Retry
 from shared.errors import Invalid
-from workflow.adapters.tables import officers, pauses
-from workflow.domain.deadlines import rule_set_for, working_hours_used
+from workflow.adapters.tables import officers, pauses, procedures
+from workflow.domain.deadlines import rule_set_for, supplement_days, working_hours_used
 from workflow.domain.lifecycle import CLOCK_RUNNING, Action, Role, allowed, judge
 from workflow.domain.preconditions import (
     new_appointment,
     originals_checked,
     own_work,
     result_recorded,
+    stop_reason,
+    supplement_deadline_passed,
 )
 from workflow.services.calendars import cutoff, engine_for
 from workflow.services.changes import (
@@ -38,7 +40,9 @@ from workflow.services.changes import (
     change,
     check,
     officer_actor,
+    open_pause,
     read_case,
+    schedule_supplement_reminder,
     schedule_timers,
 )
 from workflow.services.context import Context
@@ -132,7 +136,8 @@ async def request_supplement(
         engine = await engine_for(session, case["agency_code"])
         now = datetime.now(UTC)
         rules = rule_set_for(case["received_at"] or now)
-        supplement_due_at = engine.supplement_due_at(now, rules.supplement_days)
+        days = supplement_days(await _supplement_days_of(session, case), rules)
+        supplement_due_at = engine.supplement_due_at(now, days)
         round_ = case["supplement_rounds"] + 1
         clock_was_running = case["status"] in CLOCK_RUNNING
         case = await change(
@@ -158,9 +163,46 @@ async def request_supplement(
                 clock_was_running=clock_was_running,
             )
         )
+        reminder_at = engine.supplement_reminder_at(now, supplement_due_at)
+        if reminder_at is not None:
+            await schedule_supplement_reminder(session, case, round_, reminder_at)
         return {**_answer(case), "round": round_, "supplement_due_at": supplement_due_at}
 
     return await _act(ctx, officer, Action.REQUEST_SUPPLEMENT, code, retry, step)
+
+
+async def _supplement_days_of(session: AsyncSession, case: Case) -> int | None:
+    """The procedure's supplement deadline: as submitted, else as the catalogue has it."""
+    if case["supplement_days"] is not None:
+        return int(case["supplement_days"])
+    days = await session.scalar(
+        select(procedures.c.supplement_days).where(procedures.c.code == case["procedure_code"])
+    )
+    return None if days is None else int(days)
+
+
+async def stop(
+    ctx: Context, officer: Officer, code: str, reason: str | None, retry: Retry = NO_RETRY
+) -> dict[str, Any]:
+    """Stop processing a dossier whose citizen let the supplement deadline pass; the
+    reason is prefilled with that deadline unless the desk writes its own."""
+
+    async def step(session: AsyncSession, case: Case) -> dict[str, Any]:
+        now = datetime.now(UTC)
+        pause = await open_pause(session, case["id"])
+        deadline = pause["supplement_due_at"] if pause else None
+        supplement_deadline_passed(deadline, now)
+        assert deadline is not None
+        written = (reason or "").strip() or stop_reason(deadline)
+        case = await change(
+            ctx.outbox, session, case, Action.STOP, officer.actor,
+            note=written, values={"resume_status": None},
+            emit=lambda _case, f: [ev.DossierStopped(**f, reason=written, stopped_at=now)],
+            now=now,
+        )  # fmt: skip
+        return {**_answer(case), "reason": written, "stopped_at": now}
+
+    return await _act(ctx, officer, Action.STOP, code, retry, step)
 
 
 async def reject(

@@ -7,11 +7,15 @@ Editing a year never moves a due date already announced: due dates are stored on
 dossier when computed, and only a later computation (a resumption after a supplement)
 uses the new calendar. The answer to an edit says how many announced due dates now fall
 on a day off, so the administrator can tell those citizens.
+
+An edit that would make a statutory fixed-date holiday a working day (or empty the year)
+is refused; one that changes days already begun or days on which announced due dates
+fall must be confirmed (`confirm`); every accepted edit is recorded in `calendar_edits`.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from sqlalchemy import select
@@ -19,9 +23,16 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.contracts.events import VIETNAM
-from shared.errors import Invalid, NotFound, invalid_field
-from workflow.adapters.tables import agencies, calendar_years, cases, procedures
-from workflow.domain.calendar import Calendar, YearCalendar, shipped_years
+from shared.errors import Conflict, Invalid, NotFound, field_error, invalid_field
+from workflow.adapters.tables import agencies, calendar_edits, calendar_years, cases, procedures
+from workflow.domain.calendar import (
+    Calendar,
+    YearCalendar,
+    describe_changes,
+    missing_statutory_holidays,
+    review_edit,
+    shipped_years,
+)
 from workflow.domain.deadlines import WORKING_DAY, DeadlineEngine, OfficeHours
 from workflow.domain.lifecycle import OPEN
 from workflow.services.context import Context
@@ -105,8 +116,10 @@ async def get_year(ctx: Context, year: int) -> dict[str, Any]:
     }
 
 
-async def put_year(ctx: Context, year: int, data: dict[str, Any], officer: str) -> dict[str, Any]:
-    """Replace a year's calendar, after checking it."""
+async def put_year(
+    ctx: Context, year: int, data: dict[str, Any], officer: str, *, confirm: bool = False
+) -> dict[str, Any]:
+    """Replace a year's calendar, after checking it; audited."""
     try:
         calendar = YearCalendar.from_json({**data, "year": year})
     except (KeyError, TypeError, ValueError) as exc:
@@ -117,15 +130,33 @@ async def put_year(ctx: Context, year: int, data: dict[str, Any], officer: str) 
             "Lịch làm việc có mục không hợp lệ.",
             errors=[{"field": "entries", "message": m} for m in problems],
         )
+    missing = missing_statutory_holidays(calendar)
+    if missing:
+        raise Invalid(" ".join(missing), errors=[field_error("entries", m) for m in missing])
+    now = datetime.now(UTC)
     async with ctx.db.transaction() as session:
+        stored = (
+            await session.execute(
+                select(calendar_years.c.data).where(calendar_years.c.year == year).with_for_update()
+            )
+        ).scalar()
+        old = YearCalendar.from_json(stored) if stored is not None else None
+        review = review_edit(old, calendar, today=now.astimezone(VIETNAM).date(),
+                             announced=await _announced_days(session, year))  # fmt: skip
+        if review.needs_confirmation and not confirm:
+            raise Conflict(
+                review.reason(), errors=[field_error("confirm", review.reason())],
+                past_days=[d.isoformat() for d in review.past],
+                announced_days=[d.isoformat() for d in review.announced],
+            )  # fmt: skip
         statement = insert(calendar_years).values(
             year=year,
             data=calendar.to_json(),
             revision=1,
             updated_by=officer,
-            updated_at=datetime.now(UTC),
+            updated_at=now,
         )
-        await session.execute(
+        revision = await session.scalar(
             statement.on_conflict_do_update(
                 index_elements=[calendar_years.c.year],
                 set_={
@@ -134,12 +165,44 @@ async def put_year(ctx: Context, year: int, data: dict[str, Any], officer: str) 
                     "updated_by": statement.excluded.updated_by,
                     "updated_at": statement.excluded.updated_at,
                 },
-            )
+            ).returning(calendar_years.c.revision)
         )
+        await session.execute(
+            insert(calendar_edits).values(
+                year=year, revision=revision, officer=officer, at=now, source=calendar.source,
+                confirmed=review.needs_confirmation, changes=describe_changes(old, calendar),
+                past_days=[d.isoformat() for d in review.past],
+                announced_days=[d.isoformat() for d in review.announced],
+            )
+        )  # fmt: skip
         affected = await _announced_on_days_off(session, year)
     answer = await get_year(ctx, year)
     answer["announced_due_dates_on_days_off"] = affected
+    answer["changed_days"] = list(review.changed)
     return answer
+
+
+async def year_edits(ctx: Context, year: int) -> dict[str, Any]:
+    """The audit of a year's edits, newest first."""
+    async with ctx.db.transaction() as session:
+        rows = await session.execute(
+            select(calendar_edits).where(calendar_edits.c.year == year)
+            .order_by(calendar_edits.c.id.desc())
+        )  # fmt: skip
+        return {"year": year, "items": [dict(row) for row in rows.mappings()]}
+
+
+async def _announced_days(session: AsyncSession, year: int) -> set[date]:
+    """The days of the year on which open dossiers' announced due dates fall."""
+    start = datetime(year, 1, 1, tzinfo=VIETNAM)
+    end = datetime(year + 1, 1, 1, tzinfo=VIETNAM)
+    rows = await session.execute(
+        select(cases.c.due_at).where(
+            cases.c.status.in_([s.value for s in OPEN]), cases.c.due_at >= start,
+            cases.c.due_at < end,
+        )
+    )  # fmt: skip
+    return {due_at.astimezone(VIETNAM).date() for (due_at,) in rows}
 
 
 async def _announced_on_days_off(session: AsyncSession, year: int) -> int:

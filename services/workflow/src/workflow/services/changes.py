@@ -20,10 +20,11 @@ from shared.contracts import events as ev
 from shared.contracts.envelope import EventData
 from shared.errors import NotFound
 from shared.messaging import Outbox
-from workflow.adapters.tables import cases, history, timers
+from workflow.adapters.tables import cases, history, pauses, timers
 from workflow.domain.deadlines import DeadlineEngine
 from workflow.domain.lifecycle import Action, Recorded, Role, next_status
 from workflow.domain.staff import primary_role
+from workflow.services import national_outbox
 
 Case = Mapping[str, Any]
 
@@ -125,7 +126,13 @@ async def change(
     changed = {k: v for k, v in updated.items() if k != "id" and case.get(k) != v}
     if changed:
         await session.execute(cases.update().where(cases.c.id == case["id"]).values(**changed))
+    # The national portal hears of the change in the same transaction (or not at all).
+    await national_outbox.queue(session, updated, now)
     return updated
+
+
+# Built once; each entry's values are its parameters.
+_ADD_HISTORY = history.insert()
 
 
 async def audit(
@@ -141,11 +148,12 @@ async def audit(
 ) -> None:
     """One entry of the case's audit trail (the table refuses updates and deletes)."""
     await session.execute(
-        history.insert().values(
-            case_id=case_id, at=at, actor_kind=actor.kind, actor_id=actor.id,
-            actor_name=actor.name, actor_role=actor.role, action=action.value,
-            from_status=from_status, to_status=to_status, note=note,
-        )
+        _ADD_HISTORY,
+        {
+            "case_id": case_id, "at": at, "actor_kind": actor.kind, "actor_id": actor.id,
+            "actor_name": actor.name, "actor_role": actor.role, "action": action.value,
+            "from_status": from_status, "to_status": to_status, "note": note,
+        },
     )  # fmt: skip
 
 
@@ -187,3 +195,33 @@ async def schedule_timers(session: AsyncSession, case: Case, engine: DeadlineEng
             )
             .on_conflict_do_nothing()
         )
+
+
+async def schedule_supplement_reminder(
+    session: AsyncSession, case: Case, round_: int, fire_at: datetime
+) -> None:
+    """The citizen's reminder one working day before the supplement deadline of `round_`
+    (kept in `deadline_version`: a later round, or a supplement, makes it stale)."""
+    await session.execute(
+        insert(timers)
+        .values(
+            case_id=case["id"], kind="supplement_due_soon", deadline_version=round_,
+            fire_at=fire_at,
+        )
+        .on_conflict_do_nothing()
+    )  # fmt: skip
+
+
+async def open_pause(session: AsyncSession, case_id: uuid.UUID) -> Any:
+    """The supplement round the case waits on (None when it waits on none)."""
+    return (
+        (
+            await session.execute(
+                select(pauses)
+                .where(pauses.c.case_id == case_id, pauses.c.resumed_at.is_(None))
+                .order_by(pauses.c.round.desc())
+            )
+        )
+        .mappings()
+        .first()
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -34,6 +35,7 @@ ACTIONS: dict[str, str] = {
     Action.APPROVE: "Phê duyệt",
     Action.RETURN_RESULT: "Trả kết quả",
     Action.EXTEND_DEADLINE: "Xin lỗi và hẹn lại",
+    Action.STOP: "Dừng giải quyết (quá hạn bổ sung)",
     Action.WITHDRAW: "Công dân rút hồ sơ",
     Recorded.PAYMENT: "Nộp lệ phí",
 }
@@ -60,14 +62,45 @@ async def render_for(ctx: Context, officer: Officer, code: str, form: str) -> by
         )
     if not NEEDS[form](case, rounds):
         raise Conflict(f"Hồ sơ chưa có “{pdf.form_title(form)}”.")
-    dossier = _dossier(ctx, case, trail, rounds, documents or [])
+    tracking_url = ctx.settings.public_tracking_url.format(code=case["code"])
+    dossier = form_data(form, case, trail, rounds, documents or [], tracking_url)
     # Rendering is CPU work: keep the event loop free for other requests.
     return await asyncio.to_thread(pdf.render, form, dossier)
 
 
-def _dossier(
-    ctx: Context, case: Any, trail: Any, rounds: Any, documents: list[dict[str, Any]]
+# Who signs each form: the officer who took the step it records, the last time it was
+# taken. An apology letter is the leader's who extended the deadline, not the desk's that
+# received the dossier. The control sheet is signed by hand by the unit's leader.
+SIGNED_BY: dict[str, Action | None] = {
+    "receipt": Action.RECEIVE,
+    "supplement-request": Action.REQUEST_SUPPLEMENT,
+    "rejection": Action.REJECT,
+    "apology": Action.EXTEND_DEADLINE,
+    "control-sheet": None,
+}
+
+
+def signer_of(form: str, case: Any, trail: Sequence[Any]) -> str | None:
+    """The name printed under the form's signature."""
+    action = SIGNED_BY[form]
+    if action is None:
+        return None
+    entry = next((h for h in reversed(trail) if h["action"] == action), None)
+    if entry is not None and entry["actor_name"]:
+        return str(entry["actor_name"])
+    # A receipt always has its receiver on the case.
+    return case["received_by"] if action is Action.RECEIVE else None
+
+
+def form_data(
+    form: str,
+    case: Any,
+    trail: Sequence[Any],
+    rounds: Sequence[Any],
+    documents: list[dict[str, Any]],
+    tracking_url: str,
 ) -> pdf.FormDossier:
+    """What `form` of the dossier shows, from its case, audit trail and supplement rounds."""
     names = {d["code"]: d["name"] for d in documents}
     counts: dict[str, int] = {}
     for attachment in case["attachments"]:
@@ -84,13 +117,15 @@ def _dossier(
         procedure_name=case["procedure_name"],
         agency_name=case["agency_name"],
         applicant_name=case["applicant_name"],
-        applicant_address=case["result_delivery"].get("address") or applicant.get("address"),
+        # The applicant's own address (an organisation's registered one) before the
+        # address the result is posted to.
+        applicant_address=applicant.get("address") or case["result_delivery"].get("address"),
         applicant_phone=case["recipient"].get("phone"),
         submitted_at=case["submitted_at"],
         received_at=case["received_at"],
         due_at=case["due_at"],
-        tracking_url=ctx.settings.public_tracking_url.format(code=case["code"]),
-        officer_name=case["received_by"],
+        tracking_url=tracking_url,
+        signer_name=signer_of(form, case, trail),
         documents=tuple(
             pdf.FormDocument(name=names.get(code, code or "Tài liệu khác"), count=count)
             for code, count in counts.items()
@@ -113,4 +148,9 @@ def _dossier(
             for h in trail
         ),
         result_delivery=DELIVERY.get(case["result_delivery"].get("method", "")),
+        applicant_kind=applicant["kind"],
+        declarant_name=(applicant.get("declarant") or {}).get("full_name"),
+        relationship=applicant.get("relationship") if applicant["kind"] == "proxy" else None,
+        tax_code=applicant.get("tax_code"),
+        legal_representative=applicant.get("legal_representative"),
     )

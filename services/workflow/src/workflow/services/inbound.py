@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,8 +18,16 @@ from shared.contracts import events as ev
 from shared.contracts.events import DossierStatus as S
 from workflow.adapters.tables import agencies, cases, pauses, procedures
 from workflow.domain.lifecycle import FINAL, Action, Recorded
+from workflow.services import national_outbox
 from workflow.services.calendars import engine_for
-from workflow.services.changes import CITIZEN, audit, change, read_case, schedule_timers
+from workflow.services.changes import (
+    CITIZEN,
+    audit,
+    change,
+    open_pause,
+    read_case,
+    schedule_timers,
+)
 from workflow.services.context import Context
 
 
@@ -45,40 +52,43 @@ async def catalogue_published(
         await _upsert(session, procedures, row, keep=set())
 
 
+# Built once: the statements of every submitted dossier take their values as parameters.
+_ADD_PROCEDURE = insert(procedures).on_conflict_do_nothing()
+_ADD_CASE = insert(cases).on_conflict_do_nothing().returning(cases.c.id)
+
+
 async def dossier_submitted(
     _ctx: Context, session: AsyncSession, envelope: Envelope, data: ev.DossierSubmitted
 ) -> None:
     # The dossier's own terms win over the catalogue's: they are those it was submitted
     # under, and the catalogue event may not have arrived yet.
     await session.execute(
-        insert(procedures)
-        .values(
-            code=data.procedure_code, name=data.procedure_name, field=data.field,
-            online_level=data.online_level, processing_days=data.processing_days,
-            cutoff_time=data.cutoff_time, fee_vnd=data.fee_vnd, documents=[],
-        )
-        .on_conflict_do_nothing()
+        _ADD_PROCEDURE,
+        {
+            "code": data.procedure_code, "name": data.procedure_name, "field": data.field,
+            "online_level": data.online_level, "processing_days": data.processing_days,
+            "cutoff_time": data.cutoff_time, "fee_vnd": data.fee_vnd, "documents": [],
+            "supplement_days": data.supplement_days,
+        },
     )  # fmt: skip
     inserted = await session.execute(
-        insert(cases)
-        .values(
-            id=data.dossier_id, code=envelope.dossier_code, status=S.SUBMITTED.value,
-            agency_code=data.agency_code, agency_name=data.agency_name,
-            procedure_code=data.procedure_code, procedure_name=data.procedure_name,
-            field=data.field, online_level=data.online_level,
-            processing_days=data.processing_days, cutoff_time=data.cutoff_time,
-            fee_vnd=data.fee_vnd,
-            applicant=data.applicant.model_dump(mode="json"),
-            applicant_name=data.applicant.full_name,
-            form=data.form,
-            attachments=[a.model_dump(mode="json") for a in data.attachments],
-            result_delivery=data.result_delivery.model_dump(mode="json"),
-            recipient=data.recipient.model_dump(mode="json"),
-            submitted_at=data.submitted_at, priority_at=data.submitted_at,
-            updated_at=data.submitted_at,
-        )
-        .on_conflict_do_nothing()
-        .returning(cases.c.id)
+        _ADD_CASE,
+        {
+            "id": data.dossier_id, "code": envelope.dossier_code, "status": S.SUBMITTED.value,
+            "agency_code": data.agency_code, "agency_name": data.agency_name,
+            "procedure_code": data.procedure_code, "procedure_name": data.procedure_name,
+            "field": data.field, "online_level": data.online_level,
+            "processing_days": data.processing_days, "cutoff_time": data.cutoff_time,
+            "fee_vnd": data.fee_vnd, "supplement_days": data.supplement_days,
+            "applicant": data.applicant.model_dump(mode="json"),
+            "applicant_name": data.applicant.full_name,
+            "form": data.form,
+            "attachments": [a.model_dump(mode="json") for a in data.attachments],
+            "result_delivery": data.result_delivery.model_dump(mode="json"),
+            "recipient": data.recipient.model_dump(mode="json"),
+            "submitted_at": data.submitted_at, "priority_at": data.submitted_at,
+            "updated_at": data.submitted_at,
+        },
     )  # fmt: skip
     case_id = inserted.scalar()
     if case_id is not None:
@@ -86,6 +96,9 @@ async def dossier_submitted(
             session, case_id, at=data.submitted_at, actor=CITIZEN, action=Recorded.SUBMIT,
             from_status=None, to_status=S.SUBMITTED, note="Công dân nộp hồ sơ trực tuyến.",
         )  # fmt: skip
+        # Registered (national code 1), in the transaction that opens the case.
+        case = await read_case(session, envelope.dossier_code or "")
+        await national_outbox.queue(session, case, data.submitted_at)
 
 
 async def dossier_supplemented(
@@ -97,17 +110,7 @@ async def dossier_supplemented(
         # record, change nothing else.
         await _note(session, case, Action.SUPPLEMENT, "Công dân bổ sung sau khi hồ sơ đã xử lý.")
         return
-    pause = (
-        (
-            await session.execute(
-                select(pauses)
-                .where(pauses.c.case_id == case["id"], pauses.c.resumed_at.is_(None))
-                .order_by(pauses.c.round.desc())
-            )
-        )
-        .mappings()
-        .first()
-    )
+    pause = await open_pause(session, case["id"])
     assert pause is not None, "a case waiting for a supplement has an open pause"
     engine = await engine_for(session, case["agency_code"])
     resumed_at = max(data.supplemented_at, pause["paused_at"])
@@ -115,17 +118,16 @@ async def dossier_supplemented(
         "attachments": case["attachments"] + [a.model_dump(mode="json") for a in data.attachments],
         "resume_status": None,
     }
-    paused = engine.working_time_between(pause["paused_at"], resumed_at)
+    # Only working time inside the counted period stood still: a dossier received after
+    # the cut-off and sent back at once has lost nothing of its processing time.
+    counted_from = case["counted_from"] if pause["clock_was_running"] else None
+    paused = engine.paused_working_time(pause["paused_at"], resumed_at, counted_from=counted_from)
     previous_due_at = case["due_at"]
     if pause["clock_was_running"]:
-        values["due_at"] = engine.resume(case["due_at"], pause["paused_at"], resumed_at)
+        values["due_at"] = engine.add_working_time(case["due_at"], paused)
         # The clock stood still for the due date without an apology's extension too.
-        values["original_due_at"] = engine.resume(
-            case["original_due_at"], pause["paused_at"], resumed_at
-        )
+        values["original_due_at"] = engine.add_working_time(case["original_due_at"], paused)
         values["deadline_version"] = case["deadline_version"] + 1
-    else:
-        paused = paused * 0
     await session.execute(
         pauses.update()
         .where(pauses.c.case_id == case["id"], pauses.c.round == pause["round"])

@@ -6,6 +6,8 @@ version (changes.schedule_timers). This worker claims the rows that came due wit
 loses nothing: a row is marked fired in the same transaction as its event's outbox row.
 A timer of an older deadline version, or of a dossier whose clock no longer runs, is
 marked fired without an event: each dossier hears once per kind and deadline version.
+The citizen's supplement reminder (kind `supplement_due_soon`, its version the round)
+fires only while the dossier still waits on that round.
 """
 
 from __future__ import annotations
@@ -21,10 +23,11 @@ from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.contracts import events as ev
+from shared.contracts.events import DossierStatus as S
 from shared.db import Database
 from shared.messaging import Outbox
 from shared.runtime import repeat
-from workflow.adapters.tables import cases, officers, timers
+from workflow.adapters.tables import cases, officers, pauses, timers
 from workflow.domain.lifecycle import CLOCK_RUNNING, Role
 from workflow.services.calendars import engine_for
 from workflow.services.changes import TIMER, announce, facts, officer_actor, read_case
@@ -67,6 +70,9 @@ async def fire_due_timers(db: Database, outbox: Outbox, *, batch: int = 200) -> 
 async def _fire(session: AsyncSession, outbox: Outbox, timer: Any, now: datetime) -> None:
     code = await session.scalar(select(cases.c.code).where(cases.c.id == timer["case_id"]))
     case = await read_case(session, str(code), lock=True)
+    if timer["kind"] == "supplement_due_soon":
+        await _remind_citizen(session, outbox, case, timer["deadline_version"], now)
+        return
     if case["deadline_version"] != timer["deadline_version"] or case["status"] not in CLOCK_RUNNING:
         return
     people = await _responsible(session, case, overdue=timer["kind"] == "overdue")
@@ -100,6 +106,31 @@ async def _fire(session: AsyncSession, outbox: Outbox, timer: Any, now: datetime
         )
     else:
         data = ev.DossierOverdue(**common, officers=actors, officer_contacts=contacts)
+    sequence = await announce(outbox, session, case, [data], now)
+    await session.execute(cases.update().where(cases.c.id == case["id"]).values(sequence=sequence))
+
+
+async def _remind_citizen(
+    session: AsyncSession, outbox: Outbox, case: Any, round_: int, now: datetime
+) -> None:
+    """The citizen's reminder of the supplement deadline of `round_`, if the dossier still
+    waits on that round (not supplemented, stopped or asked again meanwhile)."""
+    if case["status"] != S.SUPPLEMENT_REQUESTED or case["supplement_rounds"] != round_:
+        return
+    deadline = await session.scalar(
+        select(pauses.c.supplement_due_at).where(
+            pauses.c.case_id == case["id"], pauses.c.round == round_
+        )
+    )
+    if deadline is None:
+        return
+    engine = await engine_for(session, case["agency_code"])
+    left = engine.working_time_left(deadline, now)
+    data = ev.DossierSupplementDueSoon(
+        **facts(case, S.SUPPLEMENT_REQUESTED, TIMER, None),
+        round=round_, supplement_due_at=deadline,
+        working_hours_left=round(left.total_seconds() / 3600, 2),
+    )  # fmt: skip
     sequence = await announce(outbox, session, case, [data], now)
     await session.execute(cases.update().where(cases.c.id == case["id"]).values(sequence=sequence))
 

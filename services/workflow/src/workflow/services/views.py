@@ -24,6 +24,7 @@ from shared.errors import BadRequest
 from shared.pages import cursor_moment, split_page
 from workflow.adapters.tables import cases, history, pauses
 from workflow.domain.lifecycle import CLOCK_RUNNING
+from workflow.domain.preconditions import stop_reason, supplement_lapsed
 from workflow.services.calendars import engine_for
 from workflow.services.changes import Officer, read_case
 from workflow.services.context import Context
@@ -147,6 +148,8 @@ async def detail(ctx: Context, officer: Officer, code: str) -> dict[str, Any]:
         }
 
     running = case["status"] in RUNNING and case["due_at"] is not None
+    waiting = rounds[-1] if case["status"] == DossierStatus.SUPPLEMENT_REQUESTED else None
+    supplement_due_at = waiting["supplement_due_at"] if waiting else None
     return {
         "code": case["code"],
         "status": case["status"],
@@ -180,6 +183,12 @@ async def detail(ctx: Context, officer: Officer, code: str) -> dict[str, Any]:
             }
             for r in rounds
         ],
+        "supplement_due_at": supplement_due_at,
+        "stop_reason": (
+            stop_reason(supplement_due_at)
+            if supplement_due_at and supplement_lapsed(supplement_due_at, now)
+            else None
+        ),
         "result": {
             "summary": case["result_summary"],
             "file": linked(case["result_file"]) if case["result_file"] else None,

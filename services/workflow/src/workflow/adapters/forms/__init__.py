@@ -21,9 +21,9 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
 from shared.contracts.events import VIETNAM
+from workflow.domain.text import DOTS, moment
 
 FONTS = Path(__file__).resolve().parent / "fonts"
-DOTS = "……………………………"
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,8 @@ class FormDossier:
     received_at: datetime | None
     due_at: datetime | None
     tracking_url: str
-    officer_name: str | None = None
+    # The officer who signs this form (each form its own: see services/forms.py).
+    signer_name: str | None = None
     documents: tuple[FormDocument, ...] = ()
     supplement_items: tuple[str, ...] = ()
     supplement_due_at: datetime | None = None
@@ -67,14 +68,14 @@ class FormDossier:
     new_due_at: datetime | None = None
     history: tuple[FormEntry, ...] = ()
     result_delivery: str | None = None
-
-
-def moment(at: datetime | None) -> str:
-    """'15 giờ 30 phút, ngày 24/11/2026' in Vietnam time; dots when unknown."""
-    if at is None:
-        return DOTS
-    local = at.astimezone(VIETNAM)
-    return f"{local.hour} giờ {local.minute:02d} phút, ngày {local:%d/%m/%Y}"
+    # citizen (the account holder), proxy (khai hộ: declared by the holder for someone,
+    # `relationship` saying how they are related) or organisation.
+    applicant_kind: str = "citizen"
+    declarant_name: str | None = None
+    relationship: str | None = None
+    # An organisation applicant.
+    tax_code: str | None = None
+    legal_representative: str | None = None
 
 
 def short(at: datetime) -> str:
@@ -166,8 +167,16 @@ def _qr_png(url: str) -> io.BytesIO:
 def _applicant(form: _Form) -> None:
     d = form.dossier
     form.field("Tên tổ chức, cá nhân", d.applicant_name)
+    if d.applicant_kind == "organisation":
+        form.field("Mã số thuế", d.tax_code)
+        form.field("Người đại diện theo pháp luật", d.legal_representative)
     form.field("Địa chỉ", d.applicant_address)
     form.field("Số điện thoại", d.applicant_phone)
+    if d.applicant_kind == "proxy":
+        form.field("Người khai hộ", d.declarant_name)
+        form.field("Quan hệ với người được khai hộ", d.relationship)
+    elif d.applicant_kind == "organisation":
+        form.field("Người nộp hồ sơ", d.declarant_name)
 
 
 def _receipt(form: _Form) -> None:
@@ -191,7 +200,7 @@ def _receipt(form: _Form) -> None:
         "Vào sổ theo dõi hồ sơ. Khi đến nhận kết quả, công dân mang theo giấy tiếp nhận này "
         "và bản chính các giấy tờ đã nộp trực tuyến để đối chiếu."
     )
-    form.signature_and_qr("NGƯỜI TIẾP NHẬN HỒ SƠ", d.officer_name)
+    form.signature_and_qr("NGƯỜI TIẾP NHẬN HỒ SƠ", d.signer_name)
 
 
 def _supplement_request(form: _Form) -> None:
@@ -215,7 +224,7 @@ def _supplement_request(form: _Form) -> None:
         "bổ sung trực tuyến bằng tài khoản hoặc mã cập nhật của hồ sơ."
     )
     form.line_text("Xin trân trọng cảm ơn!")
-    form.signature_and_qr("NGƯỜI HƯỚNG DẪN", d.officer_name)
+    form.signature_and_qr("NGƯỜI HƯỚNG DẪN", d.signer_name)
 
 
 def _rejection(form: _Form) -> None:
@@ -230,7 +239,7 @@ def _rejection(form: _Form) -> None:
     )
     form.line_text(d.reason or DOTS)
     form.line_text("Xin thông báo để ông/bà được biết và thực hiện.")
-    form.signature_and_qr("NGƯỜI TIẾP NHẬN HỒ SƠ", d.officer_name)
+    form.signature_and_qr("NGƯỜI TIẾP NHẬN HỒ SƠ", d.signer_name)
 
 
 def _apology(form: _Form) -> None:
@@ -251,7 +260,7 @@ def _apology(form: _Form) -> None:
         bold=True,
     )
     form.line_text("Xin trân trọng cảm ơn!")
-    form.signature_and_qr("THỦ TRƯỞNG CƠ QUAN", d.officer_name)
+    form.signature_and_qr("THỦ TRƯỞNG CƠ QUAN", d.signer_name)
 
 
 # A table row cannot continue on the next page, so a note is shown with its line breaks
