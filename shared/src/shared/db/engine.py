@@ -30,15 +30,23 @@ def unavailable(error: BaseException) -> bool:
         return True
     if isinstance(error, exc.DBAPIError) and error.connection_invalidated:
         return True
-    cause = error.orig if isinstance(error, exc.DBAPIError) else error
-    return isinstance(
-        cause,
-        OSError
-        | asyncpg.CannotConnectNowError
-        | asyncpg.TooManyConnectionsError
-        | asyncpg.ConnectionDoesNotExistError
-        | asyncpg.AdminShutdownError,
-    )
+    # SQLAlchemy wraps the driver's error in its dialect's own, which carries the asyncpg
+    # exception as its cause: look through the chain.
+    cause: BaseException | None = error.orig if isinstance(error, exc.DBAPIError) else error
+    seen: set[int] = set()
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(
+            cause,
+            OSError
+            | asyncpg.CannotConnectNowError
+            | asyncpg.TooManyConnectionsError
+            | asyncpg.ConnectionDoesNotExistError
+            | asyncpg.AdminShutdownError,
+        ):
+            return True
+        cause = cause.__cause__
+    return False
 
 
 class Database:
