@@ -157,7 +157,9 @@ async def test_password_hashing_runs_off_the_event_loop(
     monkeypatch.setattr(passwords, "verify_secret", watched(passwords.verify_secret))
     # The stand-in hash checked for unknown usernames is made at first use: watched too.
     passwords._decoy_hash.cache_clear()
-    service = await start_workflow(**NO_LIMITS)  # seeds the demo officers: hashes
+    # All 32 sign-ins admitted at once (the default bound of requests in flight, 16, would
+    # shed half), so that every hash is made while the loop must keep answering.
+    service = await start_workflow(**NO_LIMITS, max_in_flight=64)  # seeds demo officers
     async with service.client() as client:
         logins = [
             asyncio.create_task(login(client, f"sai-{n}", username=name))

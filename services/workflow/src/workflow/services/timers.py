@@ -18,8 +18,8 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Text, select
-from sqlalchemy.dialects.postgresql import array
+from sqlalchemy import Text, cast, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.contracts import events as ev
@@ -144,7 +144,7 @@ async def _responsible(session: AsyncSession, case: Any, *, overdue: bool) -> li
     query = select(officers).where(
         officers.c.active,
         officers.c.agency_code == case["agency_code"],
-        condition | officers.c.roles.overlap(array(roles, type_=Text)),
+        condition | officers.c.roles.overlap(cast(roles, ARRAY(Text))),
     )
     return list((await session.execute(query.order_by(officers.c.username))).mappings())
 
