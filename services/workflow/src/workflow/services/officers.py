@@ -92,28 +92,39 @@ async def change_password(
     password_hash = await hash_off_loop(new)
     async with ctx.db.transaction() as session:
         await ctx.lockout.succeeded(session, attempt)
-        changed = (
-            (
-                await session.execute(
-                    officers.update()
-                    .where(officers.c.id == row["id"], officers.c.active)
-                    .values(
-                        password_hash=password_hash,
-                        must_change_password=False,
-                        session_version=officers.c.session_version + 1,
-                        updated_at=func.now(),
-                    )
-                    .returning(*officers.c)
-                )
-            )
-            .mappings()
-            .first()
+        changed = await set_password(
+            session, row["id"], password_hash, temporary=False, active_only=True
         )
         if changed is None:
             raise Unauthenticated("Tài khoản đã bị vô hiệu hóa.")
         await audit(session, officer, changed, "change_password", {"password": "changed"})
     ctx.sessions.moved(str(changed["id"]), changed["session_version"])
     return _token(ctx, changed)
+
+
+async def set_password(
+    session: AsyncSession,
+    officer_id: Any,
+    password_hash: str,
+    *,
+    temporary: bool,
+    active_only: bool,
+) -> Any:
+    """The officer's new password (a temporary one must be changed at the next sign-in);
+    every session opened before ends, as the session version moves. The officer's row
+    after the change, or None if there is none (or, with `active_only`, none active)."""
+    query = officers.update().where(officers.c.id == officer_id)
+    if active_only:
+        query = query.where(officers.c.active)
+    changed = await session.execute(
+        query.values(
+            password_hash=password_hash,
+            must_change_password=temporary,
+            session_version=officers.c.session_version + 1,
+            updated_at=func.now(),
+        ).returning(*officers.c)
+    )
+    return changed.mappings().first()
 
 
 async def audit(

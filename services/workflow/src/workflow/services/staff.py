@@ -23,7 +23,7 @@ from workflow.domain.lifecycle import Role
 from workflow.domain.staff import check_roles, runs, temporary_password
 from workflow.services.changes import Officer
 from workflow.services.context import Context
-from workflow.services.officers import audit
+from workflow.services.officers import audit, set_password
 
 _NO_UNIT = "Không tìm thấy đơn vị này trong phạm vi quản lý của bạn."
 _NO_OFFICER = "Không tìm thấy cán bộ này trong phạm vi quản lý của bạn."
@@ -274,22 +274,8 @@ async def reset_password(ctx: Context, admin: Officer, username: str) -> dict[st
     password_hash = await hash_off_loop(password)
     async with ctx.db.transaction() as session:
         row = await _target(session, admin, username)
-        updated = (
-            (
-                await session.execute(
-                    officers.update()
-                    .where(officers.c.id == row["id"])
-                    .values(
-                        password_hash=password_hash,
-                        must_change_password=True,
-                        session_version=officers.c.session_version + 1,
-                        updated_at=func.now(),
-                    )
-                    .returning(*officers.c)
-                )
-            )
-            .mappings()
-            .one()
+        updated = await set_password(
+            session, row["id"], password_hash, temporary=True, active_only=False
         )
         await ctx.lockout.forget(session, username, None)
         await audit(session, admin, updated, "reset_password", {"password": "reset"})
