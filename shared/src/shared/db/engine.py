@@ -90,6 +90,21 @@ class Database:
             yield session
 
     @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[AsyncSession]:
+        """A read-only session whose statements all see one snapshot (REPEATABLE READ), for
+        a view read in several statements: under the default READ COMMITTED each statement
+        sees what committed before it began, so a dossier read first and its timeline read
+        next could show a status older than the timeline's last entry."""
+        async with self.sessions() as session, session.begin():
+            await session.connection(
+                execution_options={
+                    "isolation_level": "REPEATABLE READ",
+                    "postgresql_readonly": True,
+                }
+            )
+            yield session
+
+    @asynccontextmanager
     async def statement(self) -> AsyncIterator[asyncpg.Connection]:
         """A pooled driver connection outside any transaction, for a use case of one
         statement (see `shared.db.sql`): PostgreSQL commits it on its own, in one round

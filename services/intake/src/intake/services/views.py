@@ -61,7 +61,7 @@ async def list_own(ctx: Context, owner_id: uuid.UUID, limit: int, cursor: str | 
 
 async def owner_view(ctx: Context, owner_id: uuid.UUID, ref: str) -> dict[str, Any]:
     """Everything about one of the caller's dossiers (by code, or by id while a draft)."""
-    async with ctx.db.transaction() as session:
+    async with ctx.db.snapshot() as session:
         dossier = await owned(session, owner_id, **_ref(ref))
         names = (
             await session.execute(

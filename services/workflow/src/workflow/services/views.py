@@ -134,7 +134,7 @@ def is_overdue(status: str, due_at: datetime | None, now: datetime) -> bool:
 async def detail(ctx: Context, officer: Officer, code: str) -> dict[str, Any]:
     """Everything an officer needs to decide: applicant, form, files, deadline, history."""
     now = datetime.now(UTC)
-    async with ctx.db.transaction() as session:
+    async with ctx.db.snapshot() as session:
         case = await read_case(session, code, officer.agency_code)
         engine = await engine_for(session, case["agency_code"])
         trail = await trail_of(session, case["id"])
