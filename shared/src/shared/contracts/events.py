@@ -153,6 +153,9 @@ class WorkflowDossierEvent(DossierEvent):
 # --- intake -------------------------------------------------------------------------
 
 
+FeeTiming = Literal["before_submission", "on_result"]
+
+
 class DossierSubmitted(DossierEvent):
     event_type = "dossier.submitted"
 
@@ -167,6 +170,11 @@ class DossierSubmitted(DossierEvent):
     recipient: Recipient = sensitive()
     update_code: str = sensitive(description="Secret for supplementing without an account.")
     fee_vnd: int = 0
+    fee_timing: FeeTiming = Field(
+        "on_result",
+        description="When the fee is paid: online before submission (fully online procedures "
+        "with a fixed fee), or at the desk when the result is collected.",
+    )
     processing_days: int = Field(
         0, description="The procedure's processing time in working days when submitted."
     )
@@ -214,6 +222,11 @@ class ProcedureTerms(_Part):
     processing_days: int
     cutoff_time: str = "15:00"
     fee_vnd: int = 0
+    fee_timing: FeeTiming = Field(
+        "on_result",
+        description="When the fee is paid: online before submission (fully online procedures "
+        "with a fixed fee), or at the desk when the result is collected.",
+    )
     documents: list[DocumentName] = Field(default_factory=list)
     supplement_days: int | None = Field(
         None,
