@@ -228,11 +228,11 @@ async def _load(ctx: Context, source: Path) -> int:
     """The file's envelopes added to the archive (redacted, as the consumer archives
     them), streamed in chunks; returns how many lines were read."""
     read = 0
-    chunk: list[dict[str, Any]] = []
+    chunk: list[tuple[Any, ...]] = []
 
     async def write() -> None:
         async with ctx.db.transaction() as session:
-            await session.execute(projection.ARCHIVE, chunk)
+            await projection.ARCHIVE.executemany(session, chunk)
         chunk.clear()
 
     with source.open(encoding="utf-8") as lines:

@@ -21,6 +21,7 @@ and JSON results come back decoded, as SQLAlchemy's asyncpg dialect sets the cod
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias, cast
 
@@ -74,3 +75,7 @@ class Sql:
 
     async def execute(self, on: Runner, *args: Any) -> None:
         await (await _connection(on)).execute(self.text, *args)
+
+    async def executemany(self, on: Runner, rows: Iterable[Sequence[Any]]) -> None:
+        """The statement once per row of parameters, in one round trip (pipelined)."""
+        await (await _connection(on)).executemany(self.text, rows)

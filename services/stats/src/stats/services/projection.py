@@ -12,14 +12,15 @@ import json
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, func, select, text
+from sqlalchemy import Table
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.contracts import Envelope
 from shared.contracts import events as ev
 from shared.contracts.envelope import EventData
-from stats.adapters.tables import agencies, facts, pauses, procedures
+from shared.db.sql import Sql
+from stats.adapters.tables import agencies, facts, procedures
 from stats.domain.counting import Counter, contribution, delta, feedback_counters, unit_start
 from stats.domain.facts import PauseChange, facts_of, merge
 from stats.services.context import Context
@@ -34,74 +35,78 @@ ALL_PROCEDURES = ""
 ALL_AGENCIES = ""
 
 
-# The statements of every event, built once with their values as parameters: an event
-# costs three statements (four when it moves a pause), whatever it brings.
+# The statements of every event, written once with their values as parameters
+# (shared/db/sql.py): an event costs three statements (four when it moves a pause),
+# whatever it brings.
 
 # The event archived, the names it carries learned and its dossier's facts row made sure
 # of, in one statement (each data-modifying WITH runs whether or not it is read).
-_RECORD = text(
-    "WITH archived AS (INSERT INTO archive (event_id, type, occurred_at, envelope, applicant_name)"
-    " VALUES (:event_id, :type, :occurred_at, CAST(CAST(:envelope AS text) AS jsonb),"
-    " :applicant_name) ON CONFLICT DO NOTHING),"
-    " agency AS (INSERT INTO agencies (code, name) VALUES (:agency_code, :agency_name)"
-    " ON CONFLICT DO NOTHING),"
-    " procedure AS (INSERT INTO procedures (code, name, field)"
-    " VALUES (:procedure_code, :procedure_name, :field) ON CONFLICT DO NOTHING)"
-    " INSERT INTO facts (code, agency_code, procedure_code)"
-    " VALUES (:code, :agency_code, :procedure_code) ON CONFLICT DO NOTHING"
-)
-ARCHIVE = text(
+# Parameters: the archive's five (`archived`), then code, agency code and name,
+# procedure code, name and field.
+_ARCHIVE_VALUES = (
     "INSERT INTO archive (event_id, type, occurred_at, envelope, applicant_name)"
-    " VALUES (:event_id, :type, :occurred_at, CAST(CAST(:envelope AS text) AS jsonb),"
-    " :applicant_name) ON CONFLICT DO NOTHING"
+    " VALUES ($1, $2, $3, CAST(CAST($4 AS text) AS jsonb), $5) ON CONFLICT DO NOTHING"
 )
-
-
-def _rounds_of(column: str) -> Any:
-    return func.array(
-        select(pauses.c[column])
-        .where(pauses.c.code == facts.c.code)
-        .order_by(pauses.c.round)
-        .scalar_subquery()
-    ).label(f"pauses_{column}")
-
+# (Only statements of this module and placeholders are joined into these: no input.)
+_RECORD = Sql(
+    f"WITH archived AS ({_ARCHIVE_VALUES}),"  # noqa: S608
+    " agency AS (INSERT INTO agencies (code, name) VALUES ($7, $8) ON CONFLICT DO NOTHING),"
+    " procedure AS (INSERT INTO procedures (code, name, field)"
+    " VALUES ($9, $10, $11) ON CONFLICT DO NOTHING)"
+    " INSERT INTO facts (code, agency_code, procedure_code)"
+    " VALUES ($6, $7, $9) ON CONFLICT DO NOTHING"
+)
+ARCHIVE = Sql(_ARCHIVE_VALUES)
 
 # The facts row, locked, with its pauses (as arrays, in order of round).
 _ROUNDS = ("round", "requested_at", "resumed_at")
-_FACTS = (
-    select(facts, *(_rounds_of(c) for c in _ROUNDS))
-    .where(facts.c.code == bindparam("code"))
-    .with_for_update(of=facts)
+# (The names joined in are the tables' own columns, not input.)
+_PAUSES = (
+    f", array(SELECT p.{c} FROM pauses p WHERE p.code = f.code ORDER BY p.round) AS pauses_{c}"  # noqa: S608
+    for c in _ROUNDS
+)
+_FACTS = Sql(
+    "SELECT "  # noqa: S608
+    + ", ".join(f"f.{c.name}" for c in facts.columns)
+    + "".join(_PAUSES)
+    + " FROM facts f WHERE f.code = $1 FOR UPDATE OF f"
 )
 # A pause's ends, each set once (the facts row's lock is held: no one else writes them).
-_PAUSE = text(
-    "INSERT INTO pauses (code, round, requested_at, resumed_at)"
-    " VALUES (:code, :round, :requested_at, :resumed_at)"
+# Parameters: code, round, requested_at, resumed_at.
+_PAUSE = Sql(
+    "INSERT INTO pauses (code, round, requested_at, resumed_at) VALUES ($1, $2, $3, $4)"
     " ON CONFLICT (code, round) DO UPDATE SET"
     " requested_at = coalesce(pauses.requested_at, excluded.requested_at),"
     " resumed_at = coalesce(pauses.resumed_at, excluded.resumed_at)"
 )
-# Counter changes as arrays, one row each (unique: summed before).
-_ADD_COUNTS = (
-    "INSERT INTO counts (agency_code, procedure_code, metric, unit, start, value)"
-    " SELECT * FROM unnest(CAST(:c_agency AS text[]), CAST(:c_procedure AS text[]),"
-    " CAST(:c_metric AS text[]), CAST(:c_unit AS text[]), CAST(:c_start AS date[]),"
-    " CAST(:c_value AS float8[]))"
-    " ON CONFLICT (agency_code, procedure_code, metric, unit, start)"
-    " DO UPDATE SET value = counts.value + excluded.value"
-)
-_COUNTS = text(_ADD_COUNTS)
+
+
+def _add_counts(first: int) -> str:
+    """Counter changes as six arrays from parameter `first` on (`_count_parameters`),
+    one row each (unique: summed before)."""
+    a, p, m, u, s, v = (f"${first + n}" for n in range(6))
+    return (
+        "INSERT INTO counts (agency_code, procedure_code, metric, unit, start, value)"  # noqa: S608
+        f" SELECT * FROM unnest(CAST({a} AS text[]), CAST({p} AS text[]),"
+        f" CAST({m} AS text[]), CAST({u} AS text[]), CAST({s} AS date[]),"
+        f" CAST({v} AS float8[]))"
+        " ON CONFLICT (agency_code, procedure_code, metric, unit, start)"
+        " DO UPDATE SET value = counts.value + excluded.value"
+    )
+
+
+_COUNTS = Sql(_add_counts(1))
 # The facts row as merged, and the counter changes that follow, in one statement.
+# Parameters: the code, the columns of _KEPT in order, then the six counter arrays.
 _KEPT = [c.name for c in facts.columns if c.name != "code"]
-# (The names joined in are the table's own columns, not input.)
-_SAVE = text(
+_SAVE = Sql(
     "WITH saved AS (UPDATE facts SET "  # noqa: S608
     + ", ".join(
-        f"{c} = CAST(CAST(:{c} AS text) AS jsonb)" if c == "contribution" else f"{c} = :{c}"
-        for c in _KEPT
+        f"{c} = CAST(CAST(${n} AS text) AS jsonb)" if c == "contribution" else f"{c} = ${n}"
+        for n, c in enumerate(_KEPT, start=2)
     )
-    + " WHERE code = :code) "
-    + _ADD_COUNTS
+    + " WHERE code = $1) "
+    + _add_counts(len(_KEPT) + 2)
 )
 
 
@@ -120,17 +125,14 @@ def count_rows(
     return summed
 
 
-def _count_parameters(summed: dict[tuple[str, str, str, str, date], float]) -> dict[str, Any]:
+def _count_parameters(summed: dict[tuple[str, str, str, str, date], float]) -> list[list[Any]]:
+    """The six arrays of `_add_counts`: agency, procedure, metric, unit, start, value."""
     # Sorted, so concurrent transactions lock the counters in the same order.
     rows = [(key, value) for key, value in sorted(summed.items()) if value]
-    return {
-        "c_agency": [k[0] for k, _ in rows],
-        "c_procedure": [k[1] for k, _ in rows],
-        "c_metric": [k[2] for k, _ in rows],
-        "c_unit": [k[3] for k, _ in rows],
-        "c_start": [k[4] for k, _ in rows],
-        "c_value": [float(v) for _, v in rows],
-    }
+    return [
+        *([k[n] for k, _ in rows] for n in range(5)),
+        [float(v) for _, v in rows],
+    ]
 
 
 async def add_counts(
@@ -138,19 +140,20 @@ async def add_counts(
 ) -> None:
     """Add to the counters of the agency and procedure and of their roll-ups."""
     parameters = _count_parameters(count_rows(agency, procedure, changes))
-    if parameters["c_value"]:
-        await session.execute(_COUNTS, parameters)
+    if parameters[-1]:
+        await _COUNTS.execute(session, *parameters)
 
 
-def archived(envelope: Envelope, applicant_name: str | None) -> dict[str, Any]:
-    return {
-        "event_id": envelope.id, "type": envelope.type, "occurred_at": envelope.occurred_at,
-        "envelope": envelope.redacted().model_dump_json(), "applicant_name": applicant_name,
-    }  # fmt: skip
+def archived(envelope: Envelope, applicant_name: str | None) -> tuple[Any, ...]:
+    """The parameters of `ARCHIVE`: the event as archived (redacted)."""
+    return (
+        envelope.id, envelope.type, envelope.occurred_at,
+        envelope.redacted().model_dump_json(), applicant_name,
+    )  # fmt: skip
 
 
 async def _archive(session: AsyncSession, envelope: Envelope, applicant_name: str | None) -> None:
-    await session.execute(ARCHIVE, archived(envelope, applicant_name))
+    await ARCHIVE.execute(session, *archived(envelope, applicant_name))
 
 
 def merge_pause(rounds: dict[int, dict[str, Any]], pause: PauseChange) -> None:
@@ -171,16 +174,13 @@ async def apply_dossier_event(
     LAG.set(max((datetime.now(UTC) - envelope.occurred_at).total_seconds(), 0))
     applicant = data.applicant.full_name if isinstance(data, ev.DossierSubmitted) else None
     code = envelope.dossier_code or ""
-    await session.execute(
-        _RECORD,
-        {
-            **archived(envelope, applicant), "code": code,
-            "agency_code": data.agency_code, "agency_name": data.agency_name,
-            "procedure_code": data.procedure_code, "procedure_name": data.procedure_name,
-            "field": data.field,
-        },
+    await _RECORD.execute(
+        session, *archived(envelope, applicant), code, data.agency_code, data.agency_name,
+        data.procedure_code, data.procedure_name, data.field,
     )  # fmt: skip
-    found = dict((await session.execute(_FACTS, {"code": code})).mappings().one())
+    record = await _FACTS.fetchrow(session, code)
+    assert record is not None  # made sure of by _RECORD, in this transaction
+    found = dict(record)
     rounds = {
         r: {"round": r, "requested_at": q, "resumed_at": e}
         for r, q, e in zip(*(found.pop(f"pauses_{c}") for c in _ROUNDS), strict=True)
@@ -189,11 +189,8 @@ async def apply_dossier_event(
     before = dict(row)
     pause = merge(row, data, envelope.sequence or 0)
     if pause is not None:
-        await session.execute(
-            _PAUSE,
-            {"code": code, "round": pause.round, "requested_at": None, "resumed_at": None}
-            | pause.values,
-        )
+        ends = {"requested_at": None, "resumed_at": None} | pause.values
+        await _PAUSE.execute(session, code, pause.round, ends["requested_at"], ends["resumed_at"])
         merge_pause(rounds, pause)
     old: list[Counter] = [(m, date.fromisoformat(d), v) for m, d, v in row["contribution"]]
     new = contribution(facts_of(row, [rounds[r] for r in sorted(rounds)]))
@@ -203,12 +200,8 @@ async def apply_dossier_event(
         parameters = _count_parameters(
             count_rows(row["agency_code"], row["procedure_code"], changes)
         )
-        await session.execute(
-            _SAVE,
-            {name: row[name] for name in _KEPT}
-            | {"code": code, "contribution": json.dumps(row["contribution"])}
-            | parameters,
-        )
+        kept = row | {"contribution": json.dumps(row["contribution"])}
+        await _SAVE.execute(session, code, *(kept[name] for name in _KEPT), *parameters)
     elif changes:
         await add_counts(session, row["agency_code"], row["procedure_code"], changes)
 
