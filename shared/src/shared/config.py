@@ -59,6 +59,13 @@ class BaseServiceSettings(BaseSettings):
     # Port of the standalone metrics/health server used by the `consume` and `relay`
     # processes (the `api` and `all` processes serve /metrics on `port`).
     metrics_port: int = 9100
+    # Bind the API's port with SO_REUSEPORT, so that several `api` processes of one
+    # service on one machine share it and the kernel spreads the connections over them
+    # (`make up` runs two per service: a process uses one core at most). Off by
+    # default: a second stack started by mistake on the same port must fail, not share.
+    # Each process keeps its own /metrics: a scrape of the shared port sees one of them,
+    # so Prometheus scrapes pods (Kubernetes, compose), never a shared port.
+    reuse_port: bool = False
     log_level: str = "INFO"
     # The proxies in front (ingress, load balancer) whose `X-Forwarded-For` tells the
     # client's address: IPs or networks. Without them every client behind an ingress has

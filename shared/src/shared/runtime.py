@@ -31,6 +31,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -350,7 +351,7 @@ def run_cli(build: Callable[[], ServiceDefinition[Any]], argv: Sequence[str] | N
         return
     roles = _ROLES[args.command]
     port = settings.port if Role.API in roles else settings.metrics_port
-    uvicorn.run(
+    config = uvicorn.Config(
         create_app(runtime, roles),
         host=settings.host,
         port=port,
@@ -361,3 +362,24 @@ def run_cli(build: Callable[[], ServiceDefinition[Any]], argv: Sequence[str] | N
         # to the queue, the relay's uncommitted batch is simply published again.
         timeout_graceful_shutdown=20,
     )
+    server = uvicorn.Server(config)
+    if settings.reuse_port and Role.API in roles:
+        server.run(sockets=[shared_socket(settings.host, port)])
+    else:
+        server.run()
+
+
+def shared_socket(host: str, port: int) -> socket.socket:
+    """A listening socket on `host:port` that other processes may bind as well
+    (SO_REUSEPORT): the kernel hands each new connection to one of them. Several API
+    processes per machine this way rather than uvicorn's workers, so that every process
+    is started, stopped and watched alone, like the consume and relay processes."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    # Bound, not yet listening: uvicorn listens once the process has started (lifespan
+    # done), and the kernel hands connections only to listening sockets, so a process
+    # still starting or already stopping gets none.
+    sock.bind((host, port))
+    return sock

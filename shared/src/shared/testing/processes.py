@@ -6,6 +6,7 @@ be killable alone."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -16,6 +17,29 @@ from pathlib import Path
 import httpx
 
 from shared.testing import infra
+
+
+def listens(pid: int, port: int) -> bool:
+    """Whether process `pid` itself holds a socket listening on `port` (several
+    processes may share one port with SO_REUSEPORT: an answer on the port does not tell
+    which of them is up)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                # local address "ADDR:PORT" in hex; state 0A is LISTEN
+                if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                    inodes.add(f"socket:[{fields[9]}]")
+    try:
+        descriptors = list(Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return False
+    for descriptor in descriptors:
+        with contextlib.suppress(OSError):
+            if os.readlink(descriptor) in inodes:
+                return True
+    return False
 
 
 @dataclass
@@ -98,6 +122,10 @@ async def start_service(
     async def ready() -> bool:
         if process.poll() is not None:
             raise RuntimeError(f"{name} exited:\n{log.read_text()[-3000:]}")
+        # The port may be shared with the service's other API processes (SO_REUSEPORT):
+        # this one must listen there itself before the answer says anything of it.
+        if not listens(process.pid, int(port)):
+            return False
         try:
             async with httpx.AsyncClient(timeout=5) as client:
                 return (await client.get(f"{service.url}/readyz")).status_code == 200
