@@ -1,13 +1,16 @@
-"""An open-loop load generator for the overload benchmark, run as its own process
-(`python -m tests.perf.loadgen`) so that the client is not the bottleneck: aiohttp on
-uvloop, first on the CPU (nice -10 when allowed), several processes side by side.
+"""The load generator of the intake benchmarks, run as its own processes
+(`python -m tests.perf.loadgen`, driven by `support.LoadGenerators`) so that the client is
+not the bottleneck: aiohttp on uvloop, first on the CPU (nice -10 when allowed), several
+processes side by side, each measured (its CPU) by the benchmark.
 
 It reads one job per line on stdin (JSON: the service's URL, the flow's draft and file,
-the citizens' tokens, the rate, the duration, the shared start time on the monotonic
-clock, which share of the flows is its own) and answers one line per job on stdout with
-what happened to every request. A flow is a citizen's submission: draft, one PDF
-attachment, submit; it starts at its intended time whatever the answers before it, and
-stops when refused (503 or 429), as a citizen told to come back would.
+the citizens' tokens, which share of the flows is its own, and either the rate, the
+duration and the shared start time on the monotonic clock: open loop; or `count` flows
+with `concurrency` at once: closed loop) and answers one line per job on stdout with what
+happened to every request and how long each completed flow took. A flow is a citizen's
+submission: draft, one PDF attachment (none when the job's file is null), submit; in
+open loop it starts at its intended time whatever the answers before it; it stops when
+refused (503 or 429), as a citizen told to come back would.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ class Outcome:
     # when it was actually sent, whether it carried Retry-After.
     requests: list[tuple[int, float, float, bool]] = field(default_factory=list)
     lag: list[float] = field(default_factory=list)  # how late each flow started
+    flows: list[float] = field(default_factory=list)  # seconds of each completed flow
     done: int = 0
     refused: int = 0
     errors: int = 0
@@ -73,26 +77,38 @@ async def flow(
     created = await call("POST", "/api/v1/dossiers", json=job["draft"])
     if created is None or created["status"] != 201:
         return
-    form = aiohttp.FormData()
-    form.add_field("document_code", "TP1")
-    form.add_field("file", pdf, filename="to-khai.pdf", content_type="application/pdf")
-    attached = await call(
-        "POST", f"/api/v1/dossiers/{created['json']['id']}/attachments", data=form
-    )
-    if attached is None or attached["status"] != 201:
-        return
+    if pdf:
+        form = aiohttp.FormData()
+        form.add_field("document_code", "TP1")
+        form.add_field("file", pdf, filename="to-khai.pdf", content_type="application/pdf")
+        attached = await call(
+            "POST", f"/api/v1/dossiers/{created['json']['id']}/attachments", data=form
+        )
+        if attached is None or attached["status"] != 201:
+            return
     submitted = await call(
         "POST", f"/api/v1/dossiers/{created['json']['id']}/submit", json={"commitment": True}
     )
     if submitted is not None and submitted["status"] == 200:
         out.done += 1
+        out.flows.append(time.monotonic() - intended)
 
 
 async def run(session: aiohttp.ClientSession, job: dict[str, Any]) -> Outcome:
     """This process's share of the flows: every `workers`-th from `index`, each started at
-    `start + i / rate`."""
+    `start + i / rate` (open loop), or, with `count`, `concurrency` at a time, each as soon
+    as one before it is done (closed loop)."""
     out = Outcome()
-    pdf = base64.b64decode(job["pdf"])
+    pdf = base64.b64decode(job["pdf"]) if job["pdf"] else b""
+    if "count" in job:
+        shares = iter(range(job["index"], job["count"], job["workers"]))
+
+        async def worker() -> None:
+            for i in shares:
+                await flow(session, job, pdf, i, time.monotonic(), out)
+
+        await asyncio.gather(*(worker() for _ in range(job["concurrency"])))
+        return out
     tasks = []
     for i in range(job["index"], int(job["rate"] * job["seconds"]), job["workers"]):
         intended = job["start"] + i / job["rate"]

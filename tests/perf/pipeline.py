@@ -1,5 +1,7 @@
-"""The four services as real processes (`python -m <service> all`, as `make up` runs
-them), each on its own fresh database, for the end-to-end benchmarks; with what those
+"""The four services as real processes, each on its own fresh database: one process per
+role and two API processes sharing the port, as `make up` runs them (`BENCH_LAYOUT=roles`,
+`BENCH_API_PROCESSES=2`, the defaults), or one `python -m <service> all` process each
+(`BENCH_LAYOUT=all`), for the end-to-end benchmarks; for the end-to-end benchmarks; with what those
 need: citizens and their tokens, one dossier as the portal sends it (draft + one 2 KiB
 attachment + submit), and the timestamps the services record (the event's `occurred_at`
 in the emitter's outbox, the consumer's inbox `applied_at`, notify's `sent_at`)."""
@@ -34,6 +36,8 @@ PROCEDURE = "1.990104"
 AGENCY = "G01.306.000.000"  # Công an tỉnh Bắc Kạn
 PDF = b"%PDF-1.7\n" + b"0" * 2048 + b"\nstartxref\n9\n%%EOF\n"  # the issue's 2 KiB attachment
 PROFILE = os.environ.get("BENCH_PROFILE")  # a folder: py-spy profiles are written there
+LAYOUT = os.environ.get("BENCH_LAYOUT", "roles")
+API_PROCESSES = int(os.environ.get("BENCH_API_PROCESSES", "2"))
 
 
 def draft(phone: str) -> dict[str, Any]:
@@ -54,7 +58,10 @@ class Stack:
     logs: Path
     urls: dict[str, str] = field(default_factory=dict)
     envs: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Per service, its first API (or `all`) process, which the client's URL names...
     processes: dict[str, ServiceProcess] = field(default_factory=dict)
+    # ... and the others of the layout (more API processes, consume, relay).
+    others: dict[str, list[ServiceProcess]] = field(default_factory=dict)
     citizens: list[Citizen] = field(default_factory=list)
     intake_runtime: Runtime[Any] | None = None
 
@@ -64,16 +71,49 @@ class Stack:
     def pid(self, service: str) -> int:
         return self.processes[service].process.pid
 
+    def all_of(self, service: str) -> list[ServiceProcess]:
+        return [self.processes[service], *self.others.get(service, [])]
+
     def cpu(self) -> dict[str, float]:
-        return {name: cpu_of(self.pid(name)) for name in self.processes}
+        """CPU seconds used so far by each service, all its processes together."""
+        return {
+            name: sum(cpu_of(p.process.pid) for p in self.all_of(name)) for name in self.processes
+        }
+
+    def layout(self) -> str:
+        if LAYOUT == "all":
+            return "one `all` process per service"
+        return f"per service {API_PROCESSES} api + 1 consume + 1 relay processes"
 
     async def start(self, service: str) -> ServiceProcess:
-        log = self.logs / f"{service}-{len(list(self.logs.iterdir()))}.log"
-        self.processes[service] = await start_service(service, self.envs[service], log)
-        return self.processes[service]
+        """The service's processes of the layout; returns the first (API or `all`)."""
+        roles: list[tuple[str, dict[str, str]]]
+        if LAYOUT == "all":
+            roles = [("all", {})]
+        else:
+            shared = {f"{service.upper()}_REUSE_PORT": "true"}
+            roles = [("api", shared)] * API_PROCESSES + [
+                (role, {f"{service.upper()}_METRICS_PORT": str(infra.free_port())})
+                for role in ("consume", "relay")
+            ]
+        started = []
+        try:
+            for n, (role, extra) in enumerate(roles):
+                log = self.logs / f"{service}-{role}-{len(list(self.logs.iterdir()))}.log"
+                env = {**self.envs[service], **extra}
+                started.append(await start_service(service, env, log, role=role, migrate=n == 0))
+        except BaseException:
+            for process in started:
+                process.stop()
+            raise
+        self.processes[service], self.others[service] = started[0], started[1:]
+        return started[0]
 
     def stop(self, service: str) -> None:
-        self.processes.pop(service).stop()
+        for process in reversed(self.all_of(service)):
+            process.stop()
+        del self.processes[service]
+        self.others.pop(service, None)
 
     async def query(self, service: str, sql: str, *args: Any) -> list[asyncpg.Record]:
         connection = await asyncpg.connect(self.dsn(service))
@@ -118,6 +158,11 @@ async def open_stack(
         if name == "intake":
             extra = {"limit_submit_per_ip_hour": str(10**9),
                      "limit_submit_per_account_hour": str(10**9)}  # fmt: skip
+        if name == "workflow":
+            # Records for the national portal are kept, not sent to whatever listens on
+            # the stand-in's default port: an outside system, not part of the pipeline
+            # (each failed attempt would count in workflow's CPU).
+            extra = {"national_url": ""}
         stack.envs[name] = service_env(
             name, database_url=url, amqp_url=amqp_url, namespace=stack.namespace, store=store,
             port=infra.free_port(), **extra,

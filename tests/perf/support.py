@@ -1,6 +1,7 @@
 """What every benchmark here measures with: CPU time from the processes' own accounting
 (a busy, shared machine distorts wall time far more than CPU time), the machine's load
-while a benchmark runs, percentiles, an open-loop load generator, and the results that
+while a benchmark runs, percentiles, an open-loop schedule in this process and the
+load-generator processes (`LoadGenerators`, `loadgen.py`), and the results that
 `make bench` writes to `bench-results.json` and prints as a table."""
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import os
 import platform
 import resource
 import statistics
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Iterator
@@ -238,10 +241,22 @@ class Http:
     small fraction of httpx's CPU per request (measured beside it in the raw limits), so
     that the generator is not what limits the rate it drives."""
 
+    # A connection idle for longer is not reused: uvicorn closes one idle for 5 s
+    # (`timeout_keep_alive`), and a request written as it closes fails with no answer.
+    IDLE_SECONDS = 4.0
+
     def __init__(self, host: str, port: int, *, connections: int = 64) -> None:
         self.host, self.port = host, port
-        self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter, float]] = []
         self._slots = asyncio.Semaphore(connections)
+
+    async def _connection(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        while self._idle:
+            reader, writer, since = self._idle.pop()
+            if time.monotonic() - since < self.IDLE_SECONDS:
+                return reader, writer
+            writer.close()
+        return await asyncio.open_connection(self.host, self.port)
 
     @classmethod
     def of(cls, url: str, **kwargs: Any) -> Http:
@@ -270,11 +285,7 @@ class Http:
             + body
         )
         async with self._slots:
-            reader, writer = (
-                self._idle.pop()
-                if self._idle
-                else await asyncio.open_connection(self.host, self.port)
-            )
+            reader, writer = await self._connection()
             try:
                 writer.write(data)
                 status, answer, keep = await self._read(reader)
@@ -282,7 +293,7 @@ class Http:
                 writer.close()
                 raise
             if keep:
-                self._idle.append((reader, writer))
+                self._idle.append((reader, writer, time.monotonic()))
             else:
                 writer.close()
         return status, answer
@@ -312,7 +323,7 @@ class Http:
         return status, answer, fields.get("connection") != "close"
 
     async def close(self) -> None:
-        for _, writer in self._idle:
+        for _, writer, _since in self._idle:
             writer.close()
         self._idle.clear()
 
@@ -336,3 +347,107 @@ def multipart(
     return f"multipart/form-data; boundary={boundary}", b"".join(
         parts
     ) + f"--{boundary}--\r\n".encode()
+
+
+# --- The load-generator processes (loadgen.py) ------------------------------------
+
+LOADGEN_CWD = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Outcome:
+    """Every request of a run: (status, seconds from when it was due, seconds from when it
+    was sent, whether it had Retry-After); status 0 is no answer (a transport error)."""
+
+    requests: list[tuple[int, float, float, bool]] = field(default_factory=list)
+    lag: list[float] = field(default_factory=list)  # how late the client started each flow
+    flows: list[float] = field(default_factory=list)  # seconds of each completed flow
+    done: int = 0
+    refused: int = 0
+    errors: int = 0
+
+    def add(self, part: dict[str, Any]) -> None:
+        self.requests += [(s, due, sent, ra) for s, due, sent, ra in part["requests"]]
+        self.lag += part["lag"]
+        self.flows += part["flows"]
+        self.done += part["done"]
+        self.refused += part["refused"]
+        self.errors += part["errors"]
+
+    def served(self, *, from_sent: bool = False) -> list[float]:
+        return [
+            sent if from_sent else due
+            for s, due, sent, _ in self.requests
+            if 0 < s < 500 and s != 429
+        ]
+
+    def refusals(self) -> list[tuple[int, float, float, bool]]:
+        return [r for r in self.requests if r[0] in (429, 503)]
+
+    def faults(self) -> int:
+        return sum(1 for s, *_ in self.requests if s >= 500 and s != 503)
+
+
+class LoadGenerators:
+    """The client processes (`loadgen.py`); each run gives every process the same job and
+    its share. `cpu()` is what they have used so far: the client's own cost, reported
+    beside every figure it drives."""
+
+    def __init__(self, processes: list[asyncio.subprocess.Process], niceness: list[int]) -> None:
+        self.processes = processes
+        self.niceness = niceness
+
+    @classmethod
+    async def start(cls, count: int) -> LoadGenerators:
+        processes, niceness = [], []
+        for _ in range(count):
+            process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "tests.perf.loadgen", cwd=LOADGEN_CWD,
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, limit=2**28,
+            )  # fmt: skip
+            assert process.stdout is not None
+            hello = json.loads(await process.stdout.readline())
+            processes.append(process)
+            niceness.append(hello["nice"])
+        return cls(processes, niceness)
+
+    def cpu(self) -> float:
+        return cpu_of_all(p.pid for p in self.processes)
+
+    async def run(self, base: dict[str, Any], rate: float, seconds: float, start: float) -> Outcome:
+        """Flows at `rate` per second for `seconds` from `start` (monotonic clock)."""
+        return await self._job({**base, "rate": rate, "seconds": seconds, "start": start})
+
+    async def closed(self, base: dict[str, Any], count: int, concurrency: int) -> Outcome:
+        """`count` flows, `concurrency` at a time across the processes (closed loop)."""
+        share, extra = divmod(concurrency, len(self.processes))
+        assert share > 0, "fewer flows at once than load-generator processes"
+        out = Outcome()
+        job = {**base, "count": count, "workers": len(self.processes)}
+        for index, process in enumerate(self.processes):
+            assert process.stdin is not None
+            own = {**job, "index": index, "concurrency": share + (index < extra)}
+            process.stdin.write(json.dumps(own).encode() + b"\n")
+            await process.stdin.drain()
+        return await self._collect(out)
+
+    async def _job(self, job: dict[str, Any]) -> Outcome:
+        out = Outcome()
+        job = {**job, "workers": len(self.processes)}
+        for index, process in enumerate(self.processes):
+            assert process.stdin is not None
+            process.stdin.write(json.dumps({**job, "index": index}).encode() + b"\n")
+            await process.stdin.drain()
+        return await self._collect(out)
+
+    async def _collect(self, out: Outcome) -> Outcome:
+        for process in self.processes:
+            assert process.stdout is not None
+            out.add(json.loads(await process.stdout.readline()))
+        return out
+
+    async def stop(self) -> None:
+        for process in self.processes:
+            assert process.stdin is not None
+            process.stdin.close()
+            await process.wait()

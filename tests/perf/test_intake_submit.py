@@ -1,19 +1,25 @@
 """Citizen submissions per second through intake's HTTP API (draft, optional 256 KiB PDF,
 submit), beside the raw limit they depend on: the object store's PUT rate for the same
-256 KiB objects at the same concurrency, measured in the same run."""
+256 KiB objects at the same concurrency, measured in the same run.
+
+The flows come from the `loadgen.py` processes (`BENCH_CLIENTS`, closed loop at
+`BENCH_CONCURRENCY` in all), not from this one, and their CPU is reported beside intake's:
+a client that is itself the bottleneck would show there."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import io
 import os
 import statistics
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-import httpx
 import pytest
 from minio import Minio
 from sqlalchemy import select
@@ -26,19 +32,20 @@ from services.intake.tests.integration.support import (
     DOCUMENTS,
     FORM_SCHEMA,
     PROCEDURE,
-    Citizen,
     add_citizen,
     draft_body,
-    file_part,
 )
 from shared.runtime import Runtime
 from shared.testing.infra import ObjectStoreServer, free_port
-from shared.testing.processes import service_env, start_service
+from shared.testing.processes import ServiceProcess, service_env, start_service
 from shared.testing.service import ServiceUnderTest
-from tests.perf.support import Results
+from tests.perf.pipeline import Profiler
+from tests.perf.support import LoadGenerators, Results, cpu_of
 
 FLOWS = int(os.environ.get("BENCH_FLOWS", "200"))
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "16"))
+CLIENTS = int(os.environ.get("BENCH_CLIENTS", "2"))
+PROFILE = os.environ.get("BENCH_PROFILE")  # a folder: py-spy profile of the upload flows
 TRAILER = b"\nstartxref\n9\n%%EOF\n"
 ATTACHMENT = b"%PDF-1.7\n" + os.urandom(256 * 1024 - 9 - len(TRAILER)) + TRAILER
 
@@ -50,9 +57,9 @@ async def intake(
     amqp_namespace: str,
     object_store_server: ObjectStoreServer,
     tmp_path: Path,
-) -> AsyncIterator[ServiceUnderTest]:
-    """intake as its own process (api, consumer and relay), so that the load generator
-    here does not take the service's CPU; the runtime below is only for test data."""
+) -> AsyncIterator[tuple[ServiceProcess, ServiceUnderTest]]:
+    """intake as its own process (api, consumer and relay), so that the load generators
+    do not take the service's CPU; the runtime below is only for test data."""
     env = service_env(
         "intake", database_url=database_url, amqp_url=rabbit[1], namespace=amqp_namespace,
         store=object_store_server, port=free_port(), limit_submit_per_ip_hour=str(10**9),
@@ -61,7 +68,7 @@ async def intake(
     process = await start_service("intake", env, tmp_path / "intake.log")
     runtime = Runtime(build(IntakeSettings(database_url=database_url)))
     try:
-        yield ServiceUnderTest(process.url, runtime, app=None)  # type: ignore[arg-type]
+        yield process, ServiceUnderTest(process.url, runtime, app=None)  # type: ignore[arg-type]
     finally:
         process.stop()
         await runtime.db.dispose()
@@ -108,28 +115,46 @@ def p(latencies: list[float], q: float) -> float:
     return statistics.quantiles(latencies, n=100)[int(q) - 1] * 1000
 
 
-async def test_submissions_per_second(
-    intake: ServiceUnderTest, object_store_server: ObjectStoreServer, results: Results
-) -> None:
-    agency = await add_bench_procedure(intake)
-    citizens = [await add_citizen(intake) for _ in range(CONCURRENCY)]
+@dataclass
+class Run:
+    rate: float
+    flows: list[float]  # seconds per flow
+    client_cpu: float  # CPU seconds per flow: the load generators, intake
+    intake_cpu: float
 
-    async def flow(client: httpx.AsyncClient, citizen: Citizen, with_file: bool) -> None:
-        created = await client.post(
-            "/api/v1/dossiers", json=draft_body(agency), headers=citizen.auth
-        )
-        assert created.status_code == 201, created.text
-        dossier_id = created.json()["id"]
-        if with_file:
-            attached = await client.post(
-                f"/api/v1/dossiers/{dossier_id}/attachments", data={"document_code": "TP1"},
-                files=[file_part(ATTACHMENT)], headers=citizen.auth,
-            )  # fmt: skip
-            assert attached.status_code == 201, attached.text
-        submitted = await client.post(
-            f"/api/v1/dossiers/{dossier_id}/submit", json={"commitment": True}, headers=citizen.auth
-        )
-        assert submitted.status_code == 200, submitted.text
+
+async def flows(
+    generators: LoadGenerators, base: dict[str, Any], pid: int, count: int, name: str = ""
+) -> Run:
+    """`count` flows from the load generators, closed loop at CONCURRENCY; with `name`
+    and BENCH_PROFILE, intake profiled meanwhile (py-spy, collapsed stacks)."""
+    profiler = Profiler(pid, name) if name and PROFILE else None
+    client, server = generators.cpu(), cpu_of(pid)
+    started = time.perf_counter()
+    out = await generators.closed(base, count, CONCURRENCY)
+    wall = time.perf_counter() - started
+    if profiler is not None:
+        await profiler.stop()
+    statuses = sorted({r[0] for r in out.requests})
+    assert out.done == count, (
+        f"{count - out.done} flows failed: {out.errors} unanswered, {statuses}"
+    )
+    return Run(count / wall, out.flows, (generators.cpu() - client) / count,
+               (cpu_of(pid) - server) / count)  # fmt: skip
+
+
+async def test_submissions_per_second(
+    intake: tuple[ServiceProcess, ServiceUnderTest],
+    object_store_server: ObjectStoreServer,
+    results: Results,
+) -> None:
+    process, service = intake
+    pid = process.process.pid
+    agency = await add_bench_procedure(service)
+    citizens = [await add_citizen(service) for _ in range(CONCURRENCY)]
+    bare = {"url": service.url, "draft": draft_body(agency), "pdf": None,
+            "tokens": [c.token for c in citizens]}  # fmt: skip
+    with_file = {**bare, "pdf": base64.b64encode(ATTACHMENT).decode()}
 
     s = object_store_server
     store = Minio(s.endpoint, access_key=s.access_key, secret_key=s.secret_key, secure=False)
@@ -140,26 +165,36 @@ async def test_submissions_per_second(
             io.BytesIO(ATTACHMENT), len(ATTACHMENT), content_type="application/pdf",
         )  # fmt: skip
 
-    async with intake.client() as client:
-        await run(CONCURRENCY, lambda i: flow(client, citizens[i % CONCURRENCY], True))  # warm-up
-        bare_rate, bare = await run(FLOWS, lambda i: flow(client, citizens[i % CONCURRENCY], False))
-        file_rate, with_file = await run(
-            FLOWS, lambda i: flow(client, citizens[i % CONCURRENCY], True)
-        )
+    generators = await LoadGenerators.start(CLIENTS)
+    try:
+        await flows(generators, with_file, pid, CONCURRENCY)  # warm-up
+        plain = await flows(generators, bare, pid, FLOWS)
+        upload = await flows(generators, with_file, pid, FLOWS, "intake-upload")
+    finally:
+        await generators.stop()
     put_rate, puts = await run(FLOWS, raw_put)
 
     lines = [
         f"intake submissions, {FLOWS} flows, concurrency {CONCURRENCY}, intake as one process "
-        "(api + consumer + relay), client in another, 2 cores shared with PostgreSQL and the store",
-        f"{'':34}{'per s':>8}{'p50 ms':>9}{'p99 ms':>9}",
-        f"{'draft + submit':34}{bare_rate:8.1f}{p(bare, 50):9.1f}{p(bare, 99):9.1f}",
-        f"{'draft + 256 KiB PDF + submit':34}{file_rate:8.1f}{p(with_file, 50):9.1f}{p(with_file, 99):9.1f}",
+        f"(api + consumer + relay), {CLIENTS} load-generator processes, 2 cores shared with "
+        "PostgreSQL and the store",
+        f"{'':34}{'per s':>8}{'p50 ms':>9}{'p99 ms':>9}{'intake CPU':>12}{'client CPU':>12}",
+        *(f"{label:34}{r.rate:8.1f}{p(r.flows, 50):9.1f}{p(r.flows, 99):9.1f}"
+          f"{r.intake_cpu * 1000:9.2f} ms{r.client_cpu * 1000:9.2f} ms"
+          for label, r in (("draft + submit", plain), ("draft + 256 KiB PDF + submit", upload))),
         f"{'raw object-store PUT, 256 KiB':34}{put_rate:8.1f}{p(puts, 50):9.1f}{p(puts, 99):9.1f}",
-        f"with-file flows / raw PUTs = {file_rate / put_rate:.2f}"
+        f"with-file flows / raw PUTs = {upload.rate / put_rate:.2f}"
         f"   (each flow does one PUT; 1.00 would mean the store alone sets the pace)",
-    ]
+    ]  # fmt: skip
     print("\n" + "\n".join(lines))
-    section = f"intake submissions, closed loop at concurrency {CONCURRENCY} ({FLOWS} flows)"
-    results.add(section, "draft + submit", bare_rate, "flows/s", note=f"p99 {p(bare, 99):.0f} ms")
-    results.add(section, "draft + 256 KiB PDF + submit", file_rate, "flows/s", raw=put_rate,
-                raw_name="raw 256 KiB PUT rate", note=f"p99 {p(with_file, 99):.0f} ms, goal >= 0.70")  # fmt: skip
+    section = (
+        f"intake submissions, closed loop at concurrency {CONCURRENCY} ({FLOWS} flows,"
+        f" {CLIENTS} load-generator processes)"
+    )
+    for label, r, raw in (("draft + submit", plain, None), ("draft + 256 KiB PDF + submit", upload, put_rate)):  # fmt: skip
+        results.add(section, label, r.rate, "flows/s", raw=raw,
+                    raw_name="raw 256 KiB PUT rate" if raw else "",
+                    note=f"p99 {p(r.flows, 99):.0f} ms" + (", goal >= 0.70" if raw else ""))  # fmt: skip
+        results.add(section, f"{label}: intake CPU per flow", r.intake_cpu * 1000, "ms CPU")
+        results.add(section, f"{label}: load generators' CPU per flow", r.client_cpu * 1000,
+                    "ms CPU", note=f"{r.client_cpu * r.rate:.2f} of a core")  # fmt: skip

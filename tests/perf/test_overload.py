@@ -27,16 +27,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import os
 import statistics
 import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -48,6 +45,7 @@ from shared.runtime import Runtime
 from shared.testing.infra import ObjectStoreServer, free_port
 from shared.testing.processes import ServiceProcess, service_env, start_service
 from shared.testing.service import ServiceUnderTest
+from tests.perf.support import LoadGenerators, Outcome
 from tests.perf.test_intake_submit import add_bench_procedure
 
 STEP_SECONDS = float(os.environ.get("BENCH_STEP_SECONDS", "10"))
@@ -58,7 +56,6 @@ RATES = [
 ]
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "2"))
 CITIZENS = 50
-REPO = Path(__file__).resolve().parents[2]
 # intake's settings under test: the shedding bound and the pool timeout, when given.
 TUNED = {
     name: os.environ[variable]
@@ -68,38 +65,6 @@ TUNED = {
     )
     if variable in os.environ
 }
-
-
-@dataclass
-class Outcome:
-    """Every request of a run: (status, seconds from when it was due, seconds from when it
-    was sent, whether it had Retry-After); status 0 is no answer (a transport error)."""
-
-    requests: list[tuple[int, float, float, bool]] = field(default_factory=list)
-    lag: list[float] = field(default_factory=list)  # how late the client started each flow
-    done: int = 0
-    refused: int = 0
-    errors: int = 0
-
-    def add(self, part: dict[str, Any]) -> None:
-        self.requests += [(s, due, sent, ra) for s, due, sent, ra in part["requests"]]
-        self.lag += part["lag"]
-        self.done += part["done"]
-        self.refused += part["refused"]
-        self.errors += part["errors"]
-
-    def served(self, *, from_sent: bool = False) -> list[float]:
-        return [
-            sent if from_sent else due
-            for s, due, sent, _ in self.requests
-            if 0 < s < 500 and s != 429
-        ]
-
-    def refusals(self) -> list[tuple[int, float, float, bool]]:
-        return [r for r in self.requests if r[0] in (429, 503)]
-
-    def faults(self) -> int:
-        return sum(1 for s, *_ in self.requests if s >= 500 and s != 503)
 
 
 def p(values: list[float], q: int) -> float:
@@ -131,53 +96,6 @@ async def intake(
     finally:
         process.stop()
         await runtime.db.dispose()
-
-
-class LoadGenerators:
-    """The client processes; each run gives every process the same job and its share."""
-
-    def __init__(self, processes: list[asyncio.subprocess.Process], niceness: list[int]) -> None:
-        self.processes = processes
-        self.niceness = niceness
-
-    @classmethod
-    async def start(cls, count: int) -> LoadGenerators:
-        processes, niceness = [], []
-        for _ in range(count):
-            process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "tests.perf.loadgen", cwd=REPO,
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, limit=2**28,
-            )  # fmt: skip
-            assert process.stdout is not None
-            hello = json.loads(await process.stdout.readline())
-            processes.append(process)
-            niceness.append(hello["nice"])
-        return cls(processes, niceness)
-
-    async def run(self, base: dict[str, Any], rate: float, seconds: float, start: float) -> Outcome:
-        """Flows at `rate` per second for `seconds` from `start` (monotonic clock)."""
-        out = Outcome()
-        job = {
-            **base,
-            "rate": rate,
-            "seconds": seconds,
-            "start": start,
-            "workers": len(self.processes),
-        }
-        for index, process in enumerate(self.processes):
-            assert process.stdin is not None
-            process.stdin.write(json.dumps({**job, "index": index}).encode() + b"\n")
-            await process.stdin.drain()
-        for process in self.processes:
-            assert process.stdout is not None
-            out.add(json.loads(await process.stdout.readline()))
-        return out
-
-    async def stop(self) -> None:
-        for process in self.processes:
-            assert process.stdin is not None
-            process.stdin.close()
-            await process.wait()
 
 
 async def recovery(url: str, since: float, give_up: float = 60) -> float | None:

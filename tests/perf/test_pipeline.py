@@ -87,7 +87,7 @@ async def test_intake_cpu_per_request_kind(
     http = Http.of(stack.processes["intake"].url)
     citizens = stack.citizens
     pid = stack.pid("intake")
-    section = f"intake: CPU per request (intake's process: api + consumer + relay; {REQUESTS} each, concurrency {CONCURRENCY})"
+    section = f"intake: CPU per request (intake's processes, {stack.layout()}; {REQUESTS} each, concurrency {CONCURRENCY})"
     ids: list[str] = []
 
     async def kind(name: str, work: Any, *, settle: bool = False) -> float:
@@ -178,7 +178,9 @@ async def test_pipeline_at_stepped_open_loop_rates(
 ) -> None:
     http = Http.of(stack.processes["intake"].url, connections=256)
     infrastructure = Infrastructure()
-    section = f"end to end at stepped open-loop rates ({STEP_SECONDS:.0f} s per step)"
+    section = (
+        f"end to end at stepped open-loop rates ({STEP_SECONDS:.0f} s per step; {stack.layout()})"
+    )
     citizens = stack.citizens
     best = 0.0
     per_dossier_raw = None
