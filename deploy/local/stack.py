@@ -4,12 +4,13 @@
 never started from here), creates the four databases, applies every service's
 migrations, starts the object store (SeaweedFS `weed mini`, an S3 gateway), a local mail
 server, the National Public Service Portal's stand-in, the stand-in for the national
-identity (the OpenID provider of `oidc/`, on Node.js) and then the four services, one
-process each running all its roles (`python -m <svc> all`), and waits until every
-`/readyz` says ready.
+identity (the OpenID provider of `oidc/`, on Node.js) and then the four services, each
+as one process per role: two `api` processes sharing the service's port (SO_REUSEPORT,
+`<SVC>_REUSE_PORT`), one `consume` and one `relay` (`python -m <svc> <role>`; the README's
+"Benchmarks" say why), and waits until every process's `/readyz` says ready.
 
 `down` stops exactly the processes `up` started, `status` tells, for each, whether it
-runs and whether the service is ready (see supervisor.py for how).
+runs and whether it is ready (see supervisor.py for how).
 
 Everything lives under `.local/` in the repository: `pids/`, `logs/`, the mail notify
 sent in `mail/` and the object store's data in `seaweedfs/`, which survives `down` and is
@@ -53,6 +54,7 @@ from notify.config import NotifySettings
 from shared.config import BaseServiceSettings
 from shared.testing import national
 from shared.testing.infra import ObjectStoreServer, weed_binary
+from shared.testing.processes import listens
 from stats.config import StatsSettings
 from workflow.config import WorkflowSettings
 from workflow.services.context import RESULTS_BUCKET
@@ -112,9 +114,54 @@ class Service:
         return urlsplit(self.defaults.database_url).path.lstrip("/")
 
     @property
-    def argv(self) -> list[str]:
-        return [str(BIN / "python"), "-m", self.name, "all"]
+    def metrics_port(self) -> int:
+        return int(os.environ.get(f"{self.env_prefix}METRICS_PORT", self.defaults.metrics_port))
 
+    @property
+    def processes(self) -> list[Process]:
+        """The service's processes: API_PROCESSES `api` sharing the service's port, then
+        `consume` on the service's metrics port and `relay` on the one RELAY_PORT_OFFSET
+        above it."""
+        api = [
+            Process(self, f"{self.name}-api-{n}", "api", self.port, {"REUSE_PORT": "true"})
+            for n in range(1, API_PROCESSES + 1)
+        ]
+        relay = self.metrics_port + RELAY_PORT_OFFSET
+        return [
+            *api,
+            Process(self, f"{self.name}-consume", "consume", self.metrics_port, {}),
+            Process(self, f"{self.name}-relay", "relay", relay, {"METRICS_PORT": str(relay)}),
+        ]
+
+
+@dataclass(frozen=True)
+class Process:
+    """One process of a service: `python -m <svc> <role>`, its health on `port`."""
+
+    service: Service
+    name: str
+    role: str
+    port: int
+    # Settings of this process only, without the service's prefix.
+    settings: dict[str, str]
+
+    @property
+    def argv(self) -> list[str]:
+        return [str(BIN / "python"), "-m", self.service.name, self.role]
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def env(self) -> dict[str, str]:
+        prefix = self.service.env_prefix
+        return {**service_env(self.service), **{prefix + k: v for k, v in self.settings.items()}}
+
+
+# API processes per service: two on two cores (a process uses one core at most; measured
+# in the README's "Benchmarks"). The relays' metrics ports sit above the consumers'.
+API_PROCESSES = 2
+RELAY_PORT_OFFSET = 10
 
 INTAKE, NOTIFY = Service(IntakeSettings), Service(NotifySettings)
 SERVICES = (INTAKE, Service(WorkflowSettings), NOTIFY, Service(StatsSettings))
@@ -266,8 +313,14 @@ def oidc_env() -> dict[str, str]:
     }
 
 
+def service_processes() -> list[Process]:
+    return [process for service in SERVICES for process in service.processes]
+
+
 def all_names() -> list[str]:
-    return [STORE_NAME, MAIL_NAME, NATIONAL_NAME, OIDC_NAME, *(s.name for s in SERVICES)]
+    return [
+        STORE_NAME, MAIL_NAME, NATIONAL_NAME, OIDC_NAME, *(p.name for p in service_processes())
+    ]  # fmt: skip
 
 
 # --- PostgreSQL and RabbitMQ -------------------------------------------------------------
@@ -482,44 +535,55 @@ def start_oidc() -> None:
 # --- The services ------------------------------------------------------------------------
 
 
-def readyz(service: Service, timeout: float = 5.0) -> tuple[int | None, str]:
-    return http_get(f"{service.base_url}/readyz", timeout=timeout)
+def readyz(process: Process, timeout: float = 5.0) -> tuple[int | None, str]:
+    return http_get(f"{process.base_url}/readyz", timeout=timeout)
+
+
+def ready(process: Process) -> bool:
+    pid = SUPERVISOR.running(process.name)
+    return pid is not None and listens(pid, process.port) and answers(f"{process.base_url}/readyz")
 
 
 def start_services() -> None:
     to_start = []
-    for service in SERVICES:
-        pid = SUPERVISOR.running(service.name)
+    for process in service_processes():
+        pid = SUPERVISOR.running(process.name)
         if pid is not None:
-            say(f"  {service.name}: already running (pid {pid})")
+            say(f"  {process.name}: already running (pid {pid})")
         else:
-            to_start.append(service)
-    busy = [f"{s.port} ({s.name})" for s in to_start if port_taken(s.port)]
+            to_start.append(process)
+    # A port the stack's own running processes hold is theirs (the API processes share
+    # theirs); any other holder is another copy of a service.
+    held = {p.port for p in service_processes() if p not in to_start}
+    ports = {p.port: p.name for p in to_start if p.port not in held}
+    busy = [f"{port} ({name})" for port, name in ports.items() if port_taken(port)]
     if busy:
         raise SupervisorError(
             "ports already in use on 127.0.0.1: " + ", ".join(busy) + "\n"
             "  Another copy of a service runs there? Find it with: ss -ltnp"
         )
-    for service in to_start:
-        pid = SUPERVISOR.start(service.name, service.argv, service_env(service))
-        say(f"  {service.name}: started (pid {pid}) on :{service.port}")
+    for process in to_start:
+        pid = SUPERVISOR.start(process.name, process.argv, process.env())
+        say(f"  {process.name}: started (pid {pid}) on :{process.port}")
 
 
 def wait_services_ready() -> None:
-    checks: dict[str, Callable[[], bool]] = {
-        s.name: functools.partial(answers, f"{s.base_url}/readyz") for s in SERVICES
-    }
+    # An API process's /readyz is asked on the shared port, so it may be answered by
+    # another API process of the service: each must also listen there itself (uvicorn
+    # listens once the process has started).
+    processes = service_processes()
+    checks: dict[str, Callable[[], bool]] = {p.name: functools.partial(ready, p) for p in processes}
     pending = set(checks)
     for name in SUPERVISOR.wait(checks, READY_TIMEOUT):
         say(f"  {name}: ready")
         pending.discard(name)
     if pending:
         reports = []
-        for service in (s for s in SERVICES if s.name in pending):
-            status, body = readyz(service)
-            log = SUPERVISOR.log(service.name)
+        for process in (p for p in processes if p.name in pending):
+            status, body = readyz(process)
+            log = SUPERVISOR.log(process.name)
             reports.append(
-                f"{service.name}: /readyz -> {status or '-'} {body}\n"
+                f"{process.name}: /readyz -> {status or '-'} {body}\n"
                 f"  end of {log}:\n{log_tail(log)}"
             )
         raise SupervisorError(f"not ready after {READY_TIMEOUT:.0f} s:\n\n" + "\n\n".join(reports))
@@ -589,7 +653,7 @@ def cmd_up() -> int:
 def cmd_down() -> int:
     say("Stopping")
     # Services first, so that none loses the object store while still serving.
-    SUPERVISOR.stop(s.name for s in SERVICES)
+    SUPERVISOR.stop(p.name for p in service_processes())
     SUPERVISOR.stop([STORE_NAME, MAIL_NAME, NATIONAL_NAME])
     SUPERVISOR.stop([STORE_NAME, MAIL_NAME, OIDC_NAME])
     return 0
@@ -597,10 +661,10 @@ def cmd_down() -> int:
 
 def cmd_status() -> int:
     healthy = SUPERVISOR.status(all_names())
-    for service in SERVICES:
-        status, body = readyz(service, timeout=3.0)
+    for process in service_processes():
+        status, body = readyz(process, timeout=3.0)
         healthy &= status == 200
-        say(f"  {service.name:<9} {service.base_url}/readyz -> {status or '-'} {body}")
+        say(f"  {process.name:<16} {process.base_url}/readyz -> {status or '-'} {body}")
     store = "answers" if s3_answers() else "does not answer"
     healthy &= store == "answers"
     say(f"  {'s3':<9} http://{STORE.endpoint} {store}")
