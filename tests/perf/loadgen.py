@@ -126,7 +126,7 @@ async def main() -> None:
     connector = aiohttp.TCPConnector(limit=0, force_close=False)
     timeout = aiohttp.ClientTimeout(total=120)
     loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader()
+    reader = asyncio.StreamReader(limit=2**26)  # a job carries its file (base64)
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
         print(json.dumps({"ready": True, "nice": os.getpriority(os.PRIO_PROCESS, 0)}), flush=True)

@@ -253,17 +253,19 @@ async def last_outbox_id(stack: Stack) -> int:
 
 
 class Profiler:
-    """py-spy attached to one process (`BENCH_PROFILE` set), GIL-holding samples only, as
-    raw collapsed stacks; stopped with SIGINT, which makes py-spy write what it has."""
+    """py-spy attached to one process (`BENCH_PROFILE` set), GIL-holding samples only
+    (with `gil=False` every thread's running samples, C code outside the GIL included:
+    hashing, socket writes), as raw collapsed stacks; stopped with SIGINT, which makes
+    py-spy write what it has."""
 
-    def __init__(self, pid: int, name: str) -> None:
+    def __init__(self, pid: int, name: str, *, gil: bool = True) -> None:
         self.process: subprocess.Popen[bytes] | None = None
         if PROFILE:
             folder = Path(PROFILE)
             folder.mkdir(parents=True, exist_ok=True)
             self.output = folder / f"{name}.txt"
             self.process = subprocess.Popen(
-                [str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(pid), "--gil", "--nonblocking", "--rate", "200",
+                [str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(pid), *(["--gil"] if gil else []), "--nonblocking", "--rate", "200",
                  "-f", "raw", "-o", str(self.output)],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )  # fmt: skip

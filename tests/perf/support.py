@@ -28,9 +28,14 @@ TICK = os.sysconf("SC_CLK_TCK")
 
 def cpu_of(pid: int) -> float:
     """CPU seconds (user + system) a process has used, from /proc/<pid>/stat."""
+    return sum(cpu_split(pid))
+
+
+def cpu_split(pid: int) -> tuple[float, float]:
+    """(user, system) CPU seconds a process has used, from /proc/<pid>/stat."""
     with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
         fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
+    return int(fields[11]) / TICK, int(fields[12]) / TICK
 
 
 def own_cpu() -> float:
