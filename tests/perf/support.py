@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -121,12 +122,18 @@ def median(samples: list[float]) -> float:
 
 
 async def open_loop(
-    rate: float, duration: float, work: Callable[[int], Awaitable[None]], *, limit: int = 2000
+    rate: float,
+    duration: float,
+    work: Callable[[int], Awaitable[None]],
+    *,
+    limit: int = 2000,
+    failures: Counter[str] | None = None,
 ) -> tuple[list[float], list[float], int]:
     """Start `work(i)` at its intended time i/rate, whether or not earlier ones have
     finished (open loop: a slow answer does not slow the schedule, so no coordinated
     omission); at most `limit` in flight. Returns (latency from intended start, how late
-    each start was, how many failed)."""
+    each start was, how many failed); `failures` counts them by the first words of what
+    they raised."""
     latencies: list[float] = []
     lateness: list[float] = []
     failed = 0
@@ -138,8 +145,10 @@ async def open_loop(
         nonlocal failed
         try:
             await work(i)
-        except Exception:
+        except Exception as error:
             failed += 1
+            if failures is not None:
+                failures[" ".join(str(error).split()[:2]) or type(error).__name__] += 1
         else:
             latencies.append(time.perf_counter() - intended)
         finally:

@@ -15,6 +15,7 @@ import asyncio
 import os
 import time
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -197,9 +198,11 @@ async def test_pipeline_at_stepped_open_loop_rates(
             Profiler(stack.pid("intake"), f"intake-{rate:.0f}") if rate == RATES[-1] else None
         )
         began = time.perf_counter()
+        failures: Counter[str] = Counter()
         latencies, lateness, failed = await open_loop(
-            rate, STEP_SECONDS, lambda i: _submit(http, citizens[i % len(citizens)])
-        )
+            rate, STEP_SECONDS, lambda i: _submit(http, citizens[i % len(citizens)]),
+            failures=failures,
+        )  # fmt: skip
         sent = time.perf_counter() - began
         if profiler is not None:
             await profiler.stop()
@@ -228,7 +231,7 @@ async def test_pipeline_at_stepped_open_loop_rates(
         per_dossier_raw = raw_limits.per_dossier(transactions, publishes, consumes)
         label = f"{rate:.0f}/s"
         results.add(section, f"{label}: dossiers completed per s", done / sent, "dossiers/s",
-                    note=f"{failed} failed, {'kept up' if kept_up else 'fell behind'}")  # fmt: skip
+                    note=f"{failed} failed {dict(failures) or ''}, {'kept up' if kept_up else 'fell behind'}")  # fmt: skip
         results.add(section, f"{label}: flow latency p50 / p99 (from intended send)",
                     median(latencies) * 1000, "ms", note=f"p99 {percentile(latencies, 99) * 1000:.0f} ms, "
                     f"generator late p99 {percentile(lateness, 99) * 1000:.0f} ms")  # fmt: skip
