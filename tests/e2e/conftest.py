@@ -1,5 +1,6 @@
 """The four services as real processes (`python -m <service> all`), each on its own
-fresh database, sharing a test vhost and the test object store."""
+fresh database, sharing a test vhost and the test object store; notify sends mail to a
+real SMTP server (`mailbox`) and SMS to its development provider."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from shared.testing.oidc import (
     relying_party_env,
 )
 from shared.testing.processes import ServiceProcess, service_env, start_service
+from shared.testing.smtp import Mailbox, smtp_server
 
 SERVICES = ("intake", "workflow", "notify", "stats")
 # Citizens the national identity knows (the stand-in's user store); no account at intake.
@@ -37,8 +39,21 @@ def identity_provider(
 
 
 @pytest.fixture(scope="session")
+def smtp() -> Iterator[tuple[Mailbox, int]]:
+    with smtp_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def mailbox(smtp: tuple[Mailbox, int]) -> Mailbox:
+    """The mail notify sent, as the citizens' and officers' mail servers received it."""
+    return smtp[0]
+
+
+@pytest.fixture(scope="session")
 async def stack(
     rabbit: tuple[str, str],
+    smtp: tuple[Mailbox, int],
     object_store_server: infra.ObjectStoreServer,
     identity_provider: tuple[OidcProviderServer, tuple[ProviderAccount, ...]],
     tmp_path_factory: pytest.TempPathFactory,
@@ -72,6 +87,8 @@ async def stack(
                 # notify checks officers' tokens against the keys workflow publishes.
                 jwks = f"{running['workflow'].url}/.well-known/jwks.json"
                 env["NOTIFY_OFFICER_JWKS_URL"] = jwks
+                env["NOTIFY_SMTP_HOST"], env["NOTIFY_SMTP_PORT"] = "127.0.0.1", str(smtp[1])
+                env["NOTIFY_SMS_PROVIDER"] = "development"
             running[name] = await start_service(name, env, logs / f"{name}.log")
         yield running
     finally:

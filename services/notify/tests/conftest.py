@@ -4,19 +4,15 @@ real SMTP server (aiosmtpd) the tests start, and SMS to the scripted provider.""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
-from email import message_from_bytes, policy
-from email.message import Message
-from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from notify.bootstrap import build
 from notify.config import NotifySettings
 from shared.security import OFFICER_AUDIENCE, TokenIssuer
-from shared.testing.infra import ObjectStoreServer, free_port
+from shared.testing.infra import ObjectStoreServer
 from shared.testing.service import ServiceUnderTest, StartService, service_starter
+from shared.testing.smtp import Mailbox, smtp_server
 
 WORKFLOW = TokenIssuer("workflow-test-secret", issuer="workflow", audience=OFFICER_AUDIENCE)
 # The unit that runs notify for the whole portal (not in the catalogue's tree).
@@ -24,41 +20,10 @@ OPERATIONS = "G01.000.001.000"
 StartNotify = StartService
 
 
-@dataclass
-class Mailbox:
-    """What a real SMTP server accepted; it can be told to refuse the next messages."""
-
-    messages: list[Message] = field(default_factory=list)
-    refuse_next: int = 0
-    refused: int = 0
-    # The Message-ID of each message refused, in order.
-    refused_ids: list[str] = field(default_factory=list)
-
-    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
-        message = message_from_bytes(envelope.content, policy=policy.default)
-        if self.refuse_next > 0:
-            self.refuse_next -= 1
-            self.refused += 1
-            self.refused_ids.append(str(message["Message-ID"]))
-            return "451 4.3.0 Hệ thống bận, thử lại sau"
-        message["X-Rcpt"] = ",".join(envelope.rcpt_tos)
-        self.messages.append(message)
-        return "250 OK"
-
-    def to(self, address: str) -> list[Message]:
-        return [m for m in self.messages if m["X-Rcpt"] == address]
-
-
 @pytest.fixture
 def smtp() -> Iterator[tuple[Mailbox, int]]:
-    mailbox = Mailbox()
-    port = free_port()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield mailbox, port
-    finally:
-        controller.stop()
+    with smtp_server() as server:
+        yield server
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import os
 import signal
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -48,6 +48,8 @@ class ServiceProcess:
     url: str
     process: subprocess.Popen[bytes]
     log: Path
+    # What it was started with, so that a test can start it again (changed or not).
+    env: dict[str, str] = field(default_factory=dict, repr=False)
 
     def kill(self) -> None:
         """kill -9, as a crash or the OOM killer: no shutdown code runs."""
@@ -117,7 +119,7 @@ async def start_service(
             start_new_session=True,
         )
     port = env[f"{name.upper()}_{'PORT' if role in ('all', 'api') else 'METRICS_PORT'}"]
-    service = ServiceProcess(name, f"http://127.0.0.1:{port}", process, log)
+    service = ServiceProcess(name, f"http://127.0.0.1:{port}", process, log, env)
 
     async def ready() -> bool:
         if process.poll() is not None:
