@@ -34,7 +34,7 @@ def _dong(amount: int) -> str:
 
 
 def render(receipt: Receipt) -> bytes:
-    pdf = FPDF(format="A5")
+    pdf = FPDF(format=(148, 210))  # A5, in millimetres
     pdf.set_margins(12, 12, 12)
     pdf.add_font("DejaVu", "", str(FONTS / "DejaVuSans.ttf"))
     pdf.add_font("DejaVu", "B", str(FONTS / "DejaVuSans-Bold.ttf"))

@@ -231,12 +231,13 @@ payments = Table(
     CheckConstraint("status IN ('pending', 'paid', 'failed', 'refund_due')", name="status"),
     Index("ix_payments_dossier_id", "dossier_id"),
     Index("ix_payments_created_at", "created_at"),
-    # A dossier's fee is paid once: a second attempt the bank also approved is refunded.
+    # A dossier's fee is paid once: a second attempt the bank also approved is flagged
+    # for refund at once (services/payments.py).
     Index(
         "uq_payments_paid_dossier",
         "dossier_id",
         unique=True,
-        postgresql_where=text("status IN ('paid', 'refund_due')"),
+        postgresql_where=text("status = 'paid'"),
     ),
 )
 

@@ -36,7 +36,14 @@ log = logging.getLogger(__name__)
 _NEW = Sql(
     "INSERT INTO payments (id, dossier_id, amount_vnd, catalogue_version) VALUES ($1, $2, $3, $4)"
 )
-_PAID_FOR = Sql("SELECT * FROM payments WHERE dossier_id = $1 AND status IN ('paid', 'refund_due')")
+# The one paid (a second attempt the bank approved too is refund_due from the start).
+_PAID_FOR = Sql(
+    "SELECT * FROM payments WHERE dossier_id = $1 AND status IN ('paid', 'refund_due')"
+    " ORDER BY status = 'paid' DESC, paid_at LIMIT 1"
+)
+_PAID = Sql("SELECT 1 FROM payments WHERE dossier_id = $1 AND status = 'paid'")
+# Settlements of one draft's attempts wait for each other here: only one is paid.
+_LOCK_DOSSIER = Sql("SELECT 1 FROM dossiers WHERE id = $1 FOR UPDATE")
 # The dossier's payment as the citizen sees it: the paid one, else the latest attempt.
 _LATEST = Sql(
     "SELECT * FROM payments WHERE dossier_id = $1"
@@ -183,8 +190,9 @@ async def _settle(
     paid_at = None
     if status == "paid":
         paid_at = notice.paid_at
+        await _LOCK_DOSSIER.execute(session, dossier_id)
         # Another attempt of the same draft already paid: the bank took the money twice.
-        if await _PAID_FOR.fetchrow(session, dossier_id) is not None:
+        if await _PAID.fetchval(session, dossier_id) is not None:
             status = "refund_due"
         receipt_no = rules.receipt_number(paid_at, int(await _RECEIPT_NUMBER.fetchval(session)))
     await _SETTLE.execute(

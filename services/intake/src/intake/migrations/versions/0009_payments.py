@@ -62,7 +62,7 @@ def upgrade() -> None:
         "payments",
         ["dossier_id"],
         unique=True,
-        postgresql_where=sa.text("status IN ('paid', 'refund_due')"),
+        postgresql_where=sa.text("status = 'paid'"),
     )
     op.execute("CREATE SEQUENCE receipt_numbers")
 
