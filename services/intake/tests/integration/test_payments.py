@@ -9,12 +9,12 @@ order. The daily reconciliation finds what was planted."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
-import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -141,7 +141,7 @@ class World:
 
 
 @pytest.fixture
-async def world(start_intake: StartIntake, gateway: GatewayServer) -> AsyncIterator[World]:
+async def world(start_intake: StartIntake, gateway: GatewayServer) -> World:
     intake = await start_intake(
         gateway_url=gateway.url, gateway_tmn_code=gateway.tmn_code,
         gateway_hash_secret=gateway.hash_secret, gateway_return_url=RETURN_URL,
@@ -149,7 +149,7 @@ async def world(start_intake: StartIntake, gateway: GatewayServer) -> AsyncItera
     agency = await add_test_procedure(intake, fee_vnd=FEE, fee_timing="before_submission")
     world = World(intake, gateway, agency)
     await world.control(ipn_url=f"{intake.url}{NOTIFY}")
-    yield world
+    return world
 
 
 def approved_notice(world: World, order: str, **changes: str) -> dict[str, str]:
@@ -187,7 +187,8 @@ async def test_a_fee_bearing_online_dossier_is_paid_through_the_gateway_and_subm
     assert back.headers["location"].startswith(f"{RETURN_URL}?")
 
     paid = await world.status_becomes(citizen, dossier_id, "paid")
-    assert paid["amount_vnd"] == FEE and paid["receipt_no"].startswith("BL")
+    assert paid["amount_vnd"] == FEE
+    assert paid["receipt_no"].startswith("BL")
     [sent] = await world.notifications(started["payment_id"])
     assert sent["answer"] == {"RspCode": "00", "Message": "Confirm Success"}
 
@@ -208,7 +209,8 @@ async def test_a_fee_bearing_online_dossier_is_paid_through_the_gateway_and_subm
         again = await client.post(f"/api/v1/dossiers/{dossier_id}/payment", headers=citizen.auth)
         other = await add_citizen(world.intake)
         foreign = await client.get(f"/api/v1/dossiers/{code}/receipt.pdf", headers=other.auth)
-    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    assert pdf.status_code == 200
+    assert pdf.headers["content-type"] == "application/pdf"
     text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
     for expected in (paid["receipt_no"], code, "15.000 đồng", "BIÊN LAI THU LỆ PHÍ"):
         assert expected in text, text
@@ -341,13 +343,15 @@ async def test_the_reconciliation_finds_the_planted_mismatches(world: World) -> 
         "INTAKE_GATEWAY_HASH_SECRET": world.gateway.hash_secret,
     }
     day = datetime.now(VIETNAM).date().isoformat()
-    run = subprocess.run(  # noqa: S603 - the command under test
-        [sys.executable, "-m", "intake", "reconcile-payments", "--date", day],
-        env=env, capture_output=True, text=True, timeout=60, check=False,
+    command = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "intake", "reconcile-payments", "--date", day,
+        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
-    assert run.returncode == 1, run.stderr
-    found = {line.split("\t")[1]: line.split("\t")[0] for line in run.stdout.splitlines()}
-    assert found == {lost: "status_differs", altered: "amount_differs"}, run.stdout
+    out, err = await asyncio.wait_for(command.communicate(), timeout=60)
+    assert command.returncode == 1, err.decode()
+    lines = out.decode().splitlines()
+    found = {line.split("\t")[1]: line.split("\t")[0] for line in lines}
+    assert found == {lost: "status_differs", altered: "amount_differs"}, lines
     assert fine not in found
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
@@ -25,7 +25,9 @@ FACTS = {
 }  # fmt: skip
 
 
-def dossier(code: str, fee: int, method: str | None, at: datetime) -> list[Envelope]:
+def dossier(
+    code: str, fee: int, method: Literal["online", "in_person"] | None, at: datetime
+) -> list[Envelope]:
     submitted = ev.DossierSubmitted(
         **FACTS, status=ev.DossierStatus.SUBMITTED, dossier_id=uuid.uuid4(),
         online_level="full", submitted_at=at,
@@ -37,8 +39,7 @@ def dossier(code: str, fee: int, method: str | None, at: datetime) -> list[Envel
     events = [Envelope.wrap(submitted, source="intake", dossier_code=code, occurred_at=at)]
     if method is not None:
         paid = ev.PaymentCompleted(
-            **FACTS, status=ev.DossierStatus.SUBMITTED, amount_vnd=fee,
-            method=method,  # type: ignore[arg-type]
+            **FACTS, status=ev.DossierStatus.SUBMITTED, amount_vnd=fee, method=method,
             reference="BL20261201-0000001", paid_at=at,
         )  # fmt: skip
         events.append(Envelope.wrap(paid, source="intake", dossier_code=code, occurred_at=at))

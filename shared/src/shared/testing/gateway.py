@@ -44,7 +44,6 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from shared import payment_gateway as protocol
-from shared.contracts.events import VIETNAM
 from shared.testing import infra
 
 DEFAULT_TMN_CODE = "DVCBCA01"
@@ -213,11 +212,6 @@ def create_app(tmn_code: str, secret: str, ipn_url: str) -> FastAPI:
         }
 
     return app
-
-
-def today() -> str:
-    """The gateway's day of a report (`vnp_Date`) for now."""
-    return datetime.now(VIETNAM).strftime("%Y%m%d")
 
 
 @dataclass

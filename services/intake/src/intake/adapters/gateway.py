@@ -11,7 +11,6 @@ from urllib.parse import urlencode
 import httpx
 
 from shared import payment_gateway as protocol
-from shared.contracts.events import VIETNAM
 
 
 class GatewayUnavailable(Exception):
@@ -79,7 +78,3 @@ class PaymentGateway:
         except (httpx.HTTPError, ValueError, KeyError, TypeError) as failure:
             raise GatewayUnavailable(f"the gateway's report of {day}: {failure!r}") from failure
         return [{str(k): str(v) for k, v in item.items()} for item in items]
-
-
-def today() -> date:
-    return datetime.now(VIETNAM).date()
