@@ -84,10 +84,18 @@ async def _params(request: Request) -> dict[str, str]:
     return params
 
 
-@router.api_route(
+_NOTIFY_DOC = (
+    " Always answered 200 with the gateway's code: an order is settled once, only by a "
+    "notification whose signature verifies and whose amount and order match; the same "
+    "notification again answers 00 and changes nothing (docs/PAYMENTS.md)."
+)
+
+
+@router.post(
     "/payments/notify",
-    methods=["POST", "GET"],
     response_model=NotificationAnswer,
+    description="The gateway's signed server-to-server notification (IPN): `vnp_*` "
+    "parameters in a form body (or the query); no token." + _NOTIFY_DOC,
     openapi_extra={
         "requestBody": {
             "required": False,
@@ -100,10 +108,18 @@ async def _params(request: Request) -> dict[str, str]:
     },
 )
 async def notify(request: Request, ctx: Ctx) -> dict[str, str]:
-    """The gateway's signed server-to-server notification (IPN), as `vnp_*` parameters in
-    the query or a form body; no token. Always answered 200 with the gateway's code: an
-    order is settled once, only by a notification whose signature verifies and whose
-    amount and order match; the same notification again answers 00 and changes nothing."""
+    """The gateway's signed server-to-server notification (IPN)."""
+    return await payments.notified(ctx, await _params(request))
+
+
+@router.get(
+    "/payments/notify",
+    response_model=NotificationAnswer,
+    description="The same notification as the `GET` some gateways send: `vnp_*` parameters "
+    "in the query; no token." + _NOTIFY_DOC,
+)
+async def notify_by_get(request: Request, ctx: Ctx) -> dict[str, str]:
+    """The gateway's signed server-to-server notification (IPN), by GET."""
     return await payments.notified(ctx, await _params(request))
 
 
