@@ -95,6 +95,8 @@ class IntakeSettings(TrackingLinkSettings):
     # A payment link not used within this time is refused by the gateway (vnp_ExpireDate).
     gateway_payment_minutes: int = 15
     gateway_http_timeout_seconds: float = 10.0
+    # Payment attempts a citizen may start per hour (each is a row and a gateway order).
+    limit_payment_per_account_hour: int = 30
 
     def production_problems(self) -> list[str]:
         """Beyond the common checks: the national identity's and the gateway's addresses."""

@@ -357,3 +357,26 @@ async def test_the_reconciliation_finds_the_planted_mismatches(world: World) -> 
 
 async def _status(world: World, order: str, status: str) -> bool:
     return bool((await world.row(order))["status"] == status)
+
+
+async def test_attempts_are_limited_and_only_the_owner_pays(
+    start_intake: StartIntake, gateway: GatewayServer
+) -> None:
+    intake = await start_intake(gateway_url=gateway.url, limit_payment_per_account_hour=2)
+    agency = await add_test_procedure(intake, fee_vnd=FEE, fee_timing="before_submission")
+    world = World(intake, gateway, agency)
+    citizen, other = await add_citizen(intake), await add_citizen(intake)
+    dossier_id = await world.draft(citizen)
+    async with intake.client() as client:
+        foreign = await client.post(f"/api/v1/dossiers/{dossier_id}/payment", headers=other.auth)
+        unsigned = await client.post(f"/api/v1/dossiers/{dossier_id}/payment")
+    assert foreign.status_code == 404
+    assert unsigned.status_code == 401
+    assert (await world.payment(other, dossier_id)).status_code == 404
+
+    for _ in range(2):
+        await world.start_payment(citizen, dossier_id)
+    async with intake.client() as client:
+        third = await client.post(f"/api/v1/dossiers/{dossier_id}/payment", headers=citizen.auth)
+    assert third.status_code == 429
+    assert "retry-after" in third.headers

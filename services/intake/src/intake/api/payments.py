@@ -55,7 +55,7 @@ class NotificationAnswer(BaseModel):
     "/dossiers/{dossier_id}/payment",
     status_code=201,
     response_model=PaymentStarted,
-    responses=problem_responses(409),
+    responses=problem_responses(409, 429),
 )
 async def start_payment(
     dossier_id: uuid.UUID, ctx: Ctx, citizen: CurrentCitizen, address: ClientAddress

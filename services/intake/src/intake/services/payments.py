@@ -16,6 +16,7 @@ from intake.adapters.gateway import PaymentGateway
 from intake.domain import payments as rules
 from intake.domain import statuses
 from intake.services.context import Context
+from intake.services.limits import HOUR, hit
 from intake.services.records import (
     agency_row,
     facts,
@@ -81,6 +82,7 @@ async def start(
 ) -> dict[str, Any]:
     """A new attempt to pay a draft's fee: its amount from the catalogue in force, and the
     signed link to the gateway."""
+    await hit(ctx, f"payment:{owner_id}", ctx.settings.limit_payment_per_account_hour, HOUR)
     async with ctx.db.transaction() as session:
         dossier = await owned(session, owner_id, dossier_id=dossier_id, lock=True)
         require_status(dossier, statuses.DRAFT, "Hồ sơ đã được nộp.")
