@@ -3,11 +3,12 @@
 `up` checks that PostgreSQL and RabbitMQ answer (they are the machine's own services,
 never started from here), creates the four databases, applies every service's
 migrations, starts the object store (SeaweedFS `weed mini`, an S3 gateway), a local mail
-server, the National Public Service Portal's stand-in, the stand-in for the national
-identity (the OpenID provider of `oidc/`, on Node.js) and then the four services, each
-as one process per role: two `api` processes sharing the service's port (SO_REUSEPORT,
-`<SVC>_REUSE_PORT`), one `consume` and one `relay` (`python -m <svc> <role>`; the README's
-"Benchmarks" say why), and waits until every process's `/readyz` says ready.
+server, the National Public Service Portal's stand-in, the sandbox payment gateway, the
+stand-in for the national identity (the OpenID provider of `oidc/`, on Node.js) and then
+the four services, each as one process per role: two `api` processes sharing the
+service's port (SO_REUSEPORT, `<SVC>_REUSE_PORT`), one `consume` and one `relay`
+(`python -m <svc> <role>`; the README's "Benchmarks" say why), and waits until every
+process's `/readyz` says ready.
 
 `down` stops exactly the processes `up` started, `status` tells, for each, whether it
 runs and whether it is ready (see supervisor.py for how).
@@ -52,7 +53,7 @@ from intake.config import IntakeSettings
 from intake.services.context import ATTACHMENTS_BUCKET
 from notify.config import NotifySettings
 from shared.config import BaseServiceSettings
-from shared.testing import national
+from shared.testing import gateway, national
 from shared.testing.infra import ObjectStoreServer, weed_binary
 from shared.testing.processes import listens
 from stats.config import StatsSettings
@@ -317,9 +318,27 @@ def service_processes() -> list[Process]:
     return [process for service in SERVICES for process in service.processes]
 
 
+# The sandbox payment gateway (shared/testing/gateway.py), where intake's development
+# settings send the citizens to pay, with intake's terminal code and hash secret; it
+# notifies intake's own address.
+GATEWAY_NAME = "gateway"
+GATEWAY_URL = _INTAKE_DEFAULTS.gateway_url
+GATEWAY_PORT = int(urlsplit(GATEWAY_URL).port or 80)
+
+
+def gateway_argv() -> list[str]:
+    return gateway.argv(
+        GATEWAY_PORT,
+        tmn_code=_INTAKE_DEFAULTS.gateway_tmn_code,
+        hash_secret=_INTAKE_DEFAULTS.secret("gateway_hash_secret"),
+        ipn_url=f"http://127.0.0.1:{_INTAKE_DEFAULTS.port}/api/v1/payments/notify",
+    )
+
+
 def all_names() -> list[str]:
     return [
-        STORE_NAME, MAIL_NAME, NATIONAL_NAME, OIDC_NAME, *(p.name for p in service_processes())
+        STORE_NAME, MAIL_NAME, NATIONAL_NAME, GATEWAY_NAME, OIDC_NAME,
+        *(p.name for p in service_processes()),
     ]  # fmt: skip
 
 
@@ -511,6 +530,23 @@ def start_national() -> None:
     say(f"  national portal stand-in: {NATIONAL_URL} (pid {pid})")
 
 
+def start_gateway() -> None:
+    pid = SUPERVISOR.running(GATEWAY_NAME)
+    if pid is not None:
+        say(f"  payment gateway sandbox: already running (pid {pid})")
+        return
+    if port_taken(GATEWAY_PORT):
+        say(f"  payment gateway sandbox: port {GATEWAY_PORT} is taken: intake will send there")
+        return
+    pid = SUPERVISOR.start(GATEWAY_NAME, gateway_argv(), dict(os.environ))
+    if not SUPERVISOR.wait_port(GATEWAY_NAME, "127.0.0.1", GATEWAY_PORT, MAIL_TIMEOUT):
+        log = SUPERVISOR.log(GATEWAY_NAME)
+        raise SupervisorError(
+            f"the payment gateway sandbox did not start; end of {log}:\n{log_tail(log)}"
+        )
+    say(f"  payment gateway sandbox: {GATEWAY_URL} (pid {pid})")
+
+
 def start_oidc() -> None:
     pid = SUPERVISOR.running(OIDC_NAME)
     if pid is None:
@@ -614,6 +650,10 @@ def print_urls() -> None:
         f"  national      {NATIONAL_URL} (stand-in): records received at"
         f" {NATIONAL_URL}/received?ma_ho_so=CODE"
     )
+    say(
+        f"  payments      {GATEWAY_URL} (sandbox gateway): notifications sent at"
+        f" {GATEWAY_URL}/notifications, control at {GATEWAY_URL}/control"
+    )
     say(f"  logs          {SUPERVISOR.logs}/<name>.log (previous run: <name>.log.1)")
     say(f"  data          {ROOT / STORE_DIR} (kept across `make down`)")
     say("Stop it with `make down`; `make status` tells what runs.")
@@ -641,6 +681,8 @@ def cmd_up() -> int:
     start_mail()
     say("National portal stand-in")
     start_national()
+    say("Payment gateway sandbox")
+    start_gateway()
     say("National identity")
     start_oidc()
     say("Services")
@@ -654,7 +696,7 @@ def cmd_down() -> int:
     say("Stopping")
     # Services first, so that none loses the object store while still serving.
     SUPERVISOR.stop(p.name for p in service_processes())
-    SUPERVISOR.stop([STORE_NAME, MAIL_NAME, NATIONAL_NAME])
+    SUPERVISOR.stop([STORE_NAME, MAIL_NAME, NATIONAL_NAME, GATEWAY_NAME])
     SUPERVISOR.stop([STORE_NAME, MAIL_NAME, OIDC_NAME])
     return 0
 

@@ -5,6 +5,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from intake.adapters.gateway import PaymentGateway
 from intake.adapters.oidc import OidcProvider
 from intake.adapters.tables import idempotency_keys, login_failures, rate_limits
 from intake.api import router
@@ -19,6 +20,17 @@ from shared.db.lockout import SignInLockout
 from shared.runtime import Resources, ServiceDefinition
 from shared.security import CITIZEN_AUDIENCE, TokenIssuer, jwks_router
 from shared.security.sessions import SessionVersions
+
+
+def payment_gateway(settings: IntakeSettings) -> PaymentGateway:
+    return PaymentGateway(
+        settings.gateway_url,
+        tmn_code=settings.gateway_tmn_code,
+        hash_secret=settings.secret("gateway_hash_secret"),
+        return_url=settings.gateway_return_url,
+        payment_minutes=settings.gateway_payment_minutes,
+        timeout=settings.gateway_http_timeout_seconds,
+    )
 
 
 def build(settings: IntakeSettings | None = None) -> ServiceDefinition[Context]:
@@ -55,6 +67,7 @@ def build(settings: IntakeSettings | None = None) -> ServiceDefinition[Context]:
                 jwks_refresh_interval=timedelta(seconds=settings.oidc_jwks_refresh_seconds),
                 leeway=timedelta(seconds=settings.oidc_leeway_seconds),
             ),
+            gateway=payment_gateway(settings),
         )
         # The catalogue shipped with this version of the service is the one in force.
         await catalogue.load_catalogue(ctx)

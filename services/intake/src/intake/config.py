@@ -10,7 +10,11 @@ from shared.config import TrackingLinkSettings, is_local
 class IntakeSettings(TrackingLinkSettings):
     service_name: ClassVar[str] = "intake"
     model_config = SettingsConfigDict(env_prefix="INTAKE_")
-    _SECRETS: ClassVar[tuple[str, ...]] = (*TrackingLinkSettings._SECRETS, "oidc_client_secret")
+    _SECRETS: ClassVar[tuple[str, ...]] = (
+        *TrackingLinkSettings._SECRETS,
+        "oidc_client_secret",
+        "gateway_hash_secret",
+    )
 
     port: int = 8001
     metrics_port: int = 9101
@@ -80,12 +84,33 @@ class IntakeSettings(TrackingLinkSettings):
     oidc_leeway_seconds: int = 60
     limit_oidc_login_per_ip_minute: int = 30
 
+    # Fees paid online (services/payments.py, docs/PAYMENTS.md): the payment gateway's
+    # signed-redirect protocol. The default is the sandbox that `make up` runs.
+    gateway_url: str = "http://127.0.0.1:8096"
+    # The merchant's terminal code and hash secret, as the gateway issued them.
+    gateway_tmn_code: str = "DVCBCA01"
+    gateway_hash_secret: SecretStr | None = None
+    # The portal's page where the gateway sends the citizen's browser back.
+    gateway_return_url: str = "http://127.0.0.1:3000/thanh-toan/ket-qua"
+    # A payment link not used within this time is refused by the gateway (vnp_ExpireDate).
+    gateway_payment_minutes: int = 15
+    gateway_http_timeout_seconds: float = 10.0
+    # Payment attempts a citizen may start per hour (each is a row and a gateway order).
+    limit_payment_per_account_hour: int = 30
+
     def production_problems(self) -> list[str]:
-        """Beyond the common checks: the national identity's addresses."""
+        """Beyond the common checks: the national identity's and the gateway's addresses."""
         problems = super().production_problems()
-        # The national identity, intake's callback and the portal's pages: a token or a
-        # code sent over http or to this machine would be readable or lost.
-        for name in ("oidc_issuer", "oidc_redirect_uri", "oidc_portal_redirect_uris"):
+        # The national identity, the payment gateway, intake's callback and the portal's
+        # pages: a token, a code or a payment sent over http or to this machine would be
+        # readable or lost.
+        for name in (
+            "oidc_issuer",
+            "oidc_redirect_uri",
+            "oidc_portal_redirect_uris",
+            "gateway_url",
+            "gateway_return_url",
+        ):
             values = getattr(self, name)
             for value in values if isinstance(values, list) else [values]:
                 if urlsplit(value).scheme != "https" or is_local(value):

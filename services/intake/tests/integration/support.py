@@ -87,6 +87,8 @@ async def add_test_procedure(
     online_level: str = "full",
     supplement_days: int | None = None,
     applicant_kinds: tuple[str, ...] = ("citizen", "proxy"),
+    fee_vnd: int = 15000,
+    fee_timing: str = "on_result",
 ) -> str:
     """A procedure with a known form and documents; returns a province agency's code."""
     async with service.runtime.db.transaction() as session:
@@ -94,7 +96,8 @@ async def add_test_procedure(
             procedures.insert().values(
                 code=PROCEDURE, name="Đăng ký tạm trú (thử nghiệm)", field="residence",
                 online_level=online_level, authority_levels=["province", "district", "commune"],
-                applicant_kinds=list(applicant_kinds), processing_days=3, fee_vnd=15000,
+                applicant_kinds=list(applicant_kinds), processing_days=3, fee_vnd=fee_vnd,
+                fee_timing=fee_timing,
                 cutoff_time="15:00", supplement_days=supplement_days,
                 form_schema=FORM_SCHEMA, documents=DOCUMENTS, cases=[],
                 search_text=fold("dang ky tam tru thu nghiem"), catalogue_version="test",

@@ -21,6 +21,9 @@ PRODUCTION = {
     "INTAKE_OIDC_CLIENT_SECRET": "given-by-the-identity-provider",
     "INTAKE_OIDC_REDIRECT_URI": "https://dichvucong.bocongan.gov.vn/api/v1/auth/oidc/callback",
     "INTAKE_OIDC_PORTAL_REDIRECT_URIS": '["https://dichvucong.bocongan.gov.vn/dang-nhap/vneid"]',
+    "INTAKE_GATEWAY_URL": "https://pay.vnpay.vn",
+    "INTAKE_GATEWAY_HASH_SECRET": "given-by-the-gateway",
+    "INTAKE_GATEWAY_RETURN_URL": "https://dichvucong.bocongan.gov.vn/thanh-toan/ket-qua",
 }
 
 
@@ -49,6 +52,30 @@ def test_production_refuses_a_tracking_page_on_this_machine(url: str) -> None:
 def test_a_tracking_url_without_the_dossier_code_is_refused_anywhere(url: str) -> None:
     with pytest.raises(ValidationError, match="INTAKE_PUBLIC_TRACKING_URL must contain"):
         manifests.settings_with(IntakeSettings, {"INTAKE_PUBLIC_TRACKING_URL": url})
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("INTAKE_GATEWAY_URL", "http://127.0.0.1:8096"),
+        ("INTAKE_GATEWAY_URL", "http://pay.vnpay.vn"),
+        ("INTAKE_GATEWAY_RETURN_URL", "http://localhost:3000/thanh-toan/ket-qua"),
+    ],
+)
+def test_production_refuses_a_gateway_over_http_or_on_this_machine(name: str, value: str) -> None:
+    with pytest.raises(ValidationError, match=name):
+        manifests.settings_with(IntakeSettings, {**PRODUCTION, name: value})
+
+
+@pytest.mark.parametrize(
+    "secret", [None, "dvc-dev-gateway-hash-secret-intake-change-me-0123456789"]
+)
+def test_production_refuses_a_missing_or_development_gateway_secret(secret: str | None) -> None:
+    env = {k: v for k, v in PRODUCTION.items() if k != "INTAKE_GATEWAY_HASH_SECRET"}
+    if secret is not None:
+        env["INTAKE_GATEWAY_HASH_SECRET"] = secret
+    with pytest.raises(ValidationError, match="INTAKE_GATEWAY_HASH_SECRET"):
+        manifests.settings_with(IntakeSettings, env)
 
 
 @pytest.mark.parametrize("workload", sorted(manifests.environments("intake")))

@@ -29,11 +29,17 @@ def test_the_shipped_catalogue_says_which_codes_are_national() -> None:
     scopes = {p["code"]: p["code_scope"] for p in procedures["procedures"]}
     assert {c for c, s in scopes.items() if s == "national"} == NATIONAL
     assert scopes["1.990101"] == "local"
+    timing = {p["code"]: p["fee_timing"] for p in procedures["procedures"]}
+    # Fully online with a fee; free; partly online with a fee (paid at the desk).
+    assert (timing["1.004194"], timing["1.990104"], timing["1.990108"]) == (
+        "before_submission", "on_result", "on_result",
+    )  # fmt: skip
     assert all(a["code_status"] == "demo" for a in agencies["agencies"])
     assert agencies["ministry"] == {"code": "G01", "name": "Bộ Công an", "code_status": "official"}
 
 
-PROC = {"code": "1.004194", "code_scope": "national", "code_source": "seed 004"}
+PROC = {"code": "1.004194", "code_scope": "national", "code_source": "seed 004",
+        "online_level": "full", "fee_vnd": 7000, "fee_timing": "before_submission"}  # fmt: skip
 AGENCIES = {"ministry": {"code": "G01", "name": "Bộ Công an", "code_status": "official"},
             "agencies": [{"code": "G01.306.000.000", "code_status": "demo"}]}  # fmt: skip
 
@@ -50,6 +56,12 @@ AGENCIES = {"ministry": {"code": "G01", "name": "Bộ Công an", "code_status": 
          "G01.306.000.000: code_status must be official or demo"),
         (PROC, {**AGENCIES, "ministry": {"code": "G02", "code_status": "official"}},
          "the Ministry of Public Security is G01 (Decision 20/2020/QĐ-TTg)"),
+        ({**PROC, "fee_timing": "on_result"}, AGENCIES,
+         "1.004194: fee_timing must be before_submission"),
+        ({**PROC, "fee_timing": None}, AGENCIES,
+         "1.004194: fee_timing must be before_submission"),
+        ({**PROC, "fee_vnd": 0}, AGENCIES, "1.004194: fee_timing must be on_result"),
+        ({**PROC, "online_level": "partial"}, AGENCIES, "1.004194: fee_timing must be on_result"),
     ],
 )  # fmt: skip
 def test_reference_data_that_would_mislead_is_named(

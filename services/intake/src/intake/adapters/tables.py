@@ -11,6 +11,7 @@ from sqlalchemy import (
     Index,
     Integer,
     PrimaryKeyConstraint,
+    Sequence,
     SmallInteger,
     Table,
     Text,
@@ -70,8 +71,12 @@ procedures = Table(
     Column("catalogue_version", Text, nullable=False),
     # 'national': the MaTTHC of the national database, its source found; 'local': not found.
     Column("code_scope", Text, nullable=False, server_default=text("'local'")),
+    # When the fee is paid: 'before_submission' (online, a fully online procedure with a
+    # fixed fee) or 'on_result' (at the desk, when the result is collected).
+    Column("fee_timing", Text, nullable=False, server_default=text("'on_result'")),
     CheckConstraint("online_level IN ('full', 'partial')", name="online_level"),
     CheckConstraint("code_scope IN ('national', 'local')", name="code_scope"),
+    CheckConstraint("fee_timing IN ('before_submission', 'on_result')", name="fee_timing"),
 )
 
 # --- accounts ---------------------------------------------------------------------------
@@ -197,6 +202,47 @@ feedback = Table(
     Column("complaint", Boolean, nullable=False, server_default=text("false")),
     _created(),
 )
+
+# --- fees paid online (services/payments.py) --------------------------------------------
+
+# One row per attempt to pay a draft's fee; its id is the order the gateway knows
+# (vnp_TxnRef). An attempt is settled once: pending -> paid or failed, by the gateway's
+# verified notification; paid -> refund_due when the dossier is rejected afterwards.
+payments = Table(
+    "payments",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("dossier_id", UUID(as_uuid=True), ForeignKey("dossiers.id"), nullable=False),
+    # From the catalogue version in force when the attempt began, never from the client.
+    Column("amount_vnd", BigInteger, nullable=False),
+    Column("catalogue_version", Text, nullable=False),
+    Column("status", Text, nullable=False, server_default=text("'pending'")),
+    # The gateway's transaction number, bank and answer code, from the notification.
+    Column("transaction_no", Text),
+    Column("bank_code", Text),
+    Column("response_code", Text),
+    # The signature of the notification that settled it: the same one again is a replay.
+    Column("settled_by", Text),
+    # The electronic receipt's number (biên lai điện tử), given when paid.
+    Column("receipt_no", Text, unique=True),
+    Column("paid_at", DateTime(timezone=True)),
+    _created(),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("status IN ('pending', 'paid', 'failed', 'refund_due')", name="status"),
+    Index("ix_payments_dossier_id", "dossier_id"),
+    Index("ix_payments_created_at", "created_at"),
+    # A dossier's fee is paid once: a second attempt the bank also approved is flagged
+    # for refund at once (services/payments.py).
+    Index(
+        "uq_payments_paid_dossier",
+        "dossier_id",
+        unique=True,
+        postgresql_where=text("status = 'paid'"),
+    ),
+)
+
+# The receipts' numbers, never repeated (a gap when a settlement rolls back).
+receipt_numbers = Sequence("receipt_numbers", metadata=metadata)
 
 # --- request protection -----------------------------------------------------------------
 

@@ -2,8 +2,8 @@
 
 from fastapi import APIRouter
 
-from intake.api import accounts, catalogue, dossiers, oidc, tracking
+from intake.api import accounts, catalogue, dossiers, oidc, payments, tracking
 
 router = APIRouter(prefix="/api/v1")
-for module in (catalogue, accounts, oidc, dossiers, tracking):
+for module in (catalogue, accounts, oidc, dossiers, payments, tracking):
     router.include_router(module.router)

@@ -14,6 +14,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from intake.domain.payments import fee_timing
+
 NATIONAL_CODE = re.compile(r"^[123]\.\d{6}$")
 MINISTRY = "G01"
 UNIT_CODE = re.compile(r"^G01(\.\d{3}){3}$")
@@ -33,6 +35,11 @@ def reference_problems(
             problems.append(f"{code}: not shaped like a national code")
         elif scope == "national" and not procedure.get("code_source"):
             problems.append(f"{code}: a national code needs its source")
+        expected = fee_timing(procedure["online_level"], procedure["fee_vnd"])
+        if procedure.get("fee_timing") != expected:
+            # Paid online before submission only where the whole procedure is online and
+            # its fee fixed; a citizen could otherwise never submit, or submit unpaid.
+            problems.append(f"{code}: fee_timing must be {expected}")
     if agencies.get("ministry", {}).get("code") != MINISTRY:
         problems.append("the Ministry of Public Security is G01 (Decision 20/2020/QĐ-TTg)")
     for agency in agencies["agencies"]:

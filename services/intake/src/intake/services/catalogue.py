@@ -71,6 +71,7 @@ async def load_catalogue(ctx: Context, data_dir: Path = DATA_DIR) -> str:
                 "search_text": fold(f"{proc['code']} {proc['name']}"),
                 "catalogue_version": version,
                 "code_scope": proc["code_scope"],
+                "fee_timing": proc["fee_timing"],
             }
             await _upsert(session, procedures, row, "code")
         await ctx.outbox.add(session, _published(version, agency_data, procedure_data))
@@ -97,6 +98,7 @@ def _published(version: str, agency_data: Any, procedure_data: Any) -> events.Ca
                 processing_days=p["processing_days"],
                 cutoff_time=p.get("cutoff_time") or "15:00",
                 fee_vnd=p["fee_vnd"],
+                fee_timing=p["fee_timing"],
                 supplement_days=p.get("supplement_days"),
                 documents=[
                     events.DocumentName(code=d["code"], name=d["name"], required=d["required"])
@@ -161,6 +163,7 @@ def procedure_summary(row: Any) -> dict[str, Any]:
         "authority_levels": row["authority_levels"],
         "processing_days": row["processing_days"],
         "fee_vnd": row["fee_vnd"],
+        "fee_timing": row["fee_timing"],
     }
 
 

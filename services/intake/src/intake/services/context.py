@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from intake.adapters.gateway import PaymentGateway
 from intake.adapters.oidc import OidcProvider
 from intake.config import IntakeSettings
 from intake.services.reference import ReferenceData
@@ -35,6 +36,8 @@ class Context(Resources[IntakeSettings]):
     reference: ReferenceData
     # The national identity provider (sign-in with VNeID, services/oidc.py).
     oidc: OidcProvider
+    # The payment gateway of fees paid online (services/payments.py).
+    gateway: PaymentGateway
 
     async def once(
         self, scope: str, retry: Retry, run: Callable[[AsyncSession], Awaitable[Answer]]

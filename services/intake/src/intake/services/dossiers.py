@@ -21,6 +21,8 @@ from intake.adapters.tables import (
 from intake.domain import statuses
 from intake.domain.codes import dossier_code, new_update_code
 from intake.domain.drafts import check_complete, checked_draft, submitted_applicant
+from intake.domain.payments import must_pay_first
+from intake.services import payments
 from intake.services.catalogue import agency_and_procedure
 from intake.services.context import Context
 from intake.services.limits import HOUR, hit
@@ -196,6 +198,11 @@ async def _submit(
     files = dossier["files"]
     check_complete(procedure, dossier["form"], {f["document_code"] for f in files})
     account = require_active(dossier["account"])
+    payment = None
+    if must_pay_first(procedure["fee_timing"], procedure["fee_vnd"]):
+        payment = await payments.paid_for(session, dossier_id)
+        if payment is None:
+            raise Conflict(payments.NOT_PAID, fee_vnd=procedure["fee_vnd"])
 
     now = datetime.now(UTC)
     code = dossier_code(
@@ -216,6 +223,7 @@ async def _submit(
         recipient=recipient(account, dossier["notify_via"]),
         update_code=update_code,
         fee_vnd=procedure["fee_vnd"],
+        fee_timing=procedure["fee_timing"],
         processing_days=procedure["processing_days"],
         cutoff_time=procedure["cutoff_time"],
         supplement_days=procedure["supplement_days"],
@@ -224,6 +232,9 @@ async def _submit(
         ctx, session, dossier, code, submitted, "Hồ sơ đã được nộp trực tuyến.", now,
         code=code, submitted_at=now, update_code_hash=digest,
     )  # fmt: skip
+    if payment is not None:
+        completed = payments.completed(procedure, agency, payment)
+        await ctx.outbox.add(session, completed, dossier_code=code, occurred_at=now)
     log.info(
         "dossier submitted",
         extra={"procedure_code": procedure["code"], "agency_code": agency["code"]},

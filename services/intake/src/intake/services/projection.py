@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.adapters.tables import dossiers
 from intake.services.context import Context
+from intake.services.payments import refund_if_paid
 from intake.services.records import add_timeline, iso
 from shared.contracts import Envelope
 from shared.contracts import events as ev
@@ -119,3 +120,6 @@ async def apply_workflow_event(
         )
     if values:
         await session.execute(dossiers.update().where(dossiers.c.id == dossier.id).values(**values))
+    if isinstance(data, ev.DossierRejected):
+        # Refused after its fee was paid online: the citizen is owed the fee back.
+        await refund_if_paid(session, dossier.id)
