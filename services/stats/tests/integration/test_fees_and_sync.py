@@ -132,13 +132,20 @@ async def test_the_sync_rate_counts_the_dossiers_whose_latest_record_was_accepte
 ) -> None:
     dossiers = [
         # All its records accepted.
-        Dossier().queued(1, 1, day(0, 7)).queued(2, 2, day(0)).synced(1, 1, day(0, 8))
+        Dossier()
+        .queued(1, 1, day(0, 7))
+        .queued(2, 2, day(0))
+        .synced(1, 1, day(0, 8))
         .synced(2, 2, day(0, 10)),
         # The reception not accepted yet.
         Dossier().queued(1, 1, day(0, 7)).queued(2, 2, day(0)).synced(1, 1, day(0, 8)),
         # Accepted, then a new status not yet sent.
-        Dossier().queued(1, 1, day(0, 7)).queued(2, 2, day(0)).synced(1, 1, day(0, 8))
-        .synced(2, 2, day(0, 10)).queued(3, 4, day(1)),
+        Dossier()
+        .queued(1, 1, day(0, 7))
+        .queued(2, 2, day(0))
+        .synced(1, 1, day(0, 8))
+        .synced(2, 2, day(0, 10))
+        .queued(3, 4, day(1)),
         # Never heard of by the portal.
         Dossier().queued(1, 1, day(0, 7)).queued(2, 2, day(0)),
     ]
@@ -168,7 +175,7 @@ async def test_the_sync_rate_counts_the_dossiers_whose_latest_record_was_accepte
     rate = await eventually(caught_up, timeout=20, what="the rate after the portal caught up")
     assert (rate["numerator"], rate["denominator"], rate["value"]) == (3, 4, 75.0)
     # Nothing received in another period.
-    empty = (await _indicators(stats, **{"from": "2025-04-01", "to": "2025-04-30"}))
+    empty = await _indicators(stats, **{"from": "2025-04-01", "to": "2025-04-30"})
     assert empty["national_sync_rate"] == {"numerator": 0, "denominator": 0, "value": None}
 
 
@@ -180,11 +187,14 @@ async def test_a_fee_awaited_at_the_desk_and_a_fee_paid_online_in_the_report(
         # Approved on the 5th, the fee still owed at the end of March.
         Dossier(fee).awaiting_fee(day(2), fee),
         # Approved, the fee paid at the desk on the 10th: resolved then.
-        Dossier(fee).awaiting_fee(day(2), fee).paid(day(7), fee, "in_person", "workflow")
+        Dossier(fee)
+        .awaiting_fee(day(2), fee)
+        .paid(day(7), fee, "in_person", "workflow")
         .resolved(day(7)),
         # Paid online before submission, resolved: never waited.
-        Dossier(fee, "before_submission").paid(START - timedelta(hours=1), fee, "online",
-                                               "intake").resolved(day(4)),
+        Dossier(fee, "before_submission")
+        .paid(START - timedelta(hours=1), fee, "online", "intake")
+        .resolved(day(4)),
         # At the desk, still being processed: in progress, not waiting for the fee.
         Dossier(fee),
     ]

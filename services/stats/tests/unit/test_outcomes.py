@@ -332,10 +332,11 @@ def plain_row(dossiers: list[Facts], start: date, end: date) -> dict[str, int]:
 
         def unpaid(m: datetime, f: Facts = f, end_at: datetime | None = end_at) -> bool:
             # Waited for from the approval (at the desk) or from receipt (online).
-            start = f.fee_wait_from or (received if f.fee_timing == ONLINE else None)
+            assert f.received_at is not None
+            start = f.fee_wait_from or (f.received_at if f.fee_timing == ONLINE else None)
             if f.fee_vnd <= 0 or start is None:
                 return False
-            start = max(start, received)
+            start = max(start, f.received_at)
             if f.paid_at is not None and f.paid_at <= start:
                 return False
             stop = min((t for t in (f.paid_at, end_at) if t is not None), default=None)

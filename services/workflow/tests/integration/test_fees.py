@@ -130,7 +130,9 @@ async def test_a_fee_paid_at_the_desk_holds_the_result_until_it_is_recorded(
     # Its own payment event, delivered back through the broker, is not recorded twice.
     async def consumed() -> bool:
         async with workflow.runtime.db.transaction() as session:
-            found = await session.scalar(select(inbox.c.event_id).where(inbox.c.event_id == paid_id))
+            found = await session.scalar(
+                select(inbox.c.event_id).where(inbox.c.event_id == paid_id)
+            )
         return found is not None
 
     paid_id = events[before].id

@@ -17,8 +17,8 @@ from services.workflow.tests.integration.support import (
     Desk,
     arrived,
     submitted,
-    sync_events,
     supplemented,
+    sync_events,
 )
 from shared.testing.infra import eventually
 from shared.testing.national import NationalServer

@@ -367,7 +367,7 @@ async def approve(
     return await _act(ctx, officer, Action.APPROVE, code, retry, step)
 
 
-async def _processing_hours(session: AsyncSession, case: Case, until: datetime) -> float:
+async def _processing_hours(session: AsyncSession, case: Case, until: datetime) -> float | None:
     """Working time from the clock's start to `until`, the supplement pauses excluded."""
     engine = await engine_for(session, case["agency_code"])
     paused = await _paused_seconds(session, case["id"])
@@ -375,7 +375,12 @@ async def _processing_hours(session: AsyncSession, case: Case, until: datetime) 
 
 
 def _result_ready(
-    case: Case, f: dict[str, Any], *, resolved_at: datetime, judgement: Judgement, hours: float
+    case: Case,
+    f: dict[str, Any],
+    *,
+    resolved_at: datetime,
+    judgement: Judgement,
+    hours: float | None,
 ) -> ev.DossierResultReady:
     result_file = ev.FileRef.model_validate(case["result_file"]) if case["result_file"] else None
     return ev.DossierResultReady(

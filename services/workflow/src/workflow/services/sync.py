@@ -122,7 +122,7 @@ async def send_due(
 async def _announce(outbox: Outbox, session: AsyncSession, row: Any, sent_at: datetime) -> None:
     case = await session.execute(select(cases).where(cases.c.id == row["case_id"]))
     synced = ev.DossierSynced(
-        **national_outbox.dossier_facts(case.mappings().one()),
+        **national_outbox.dossier_facts(dict(case.mappings().one())),
         status_code=row["status_code"], record_sequence=row["sequence"], sent_at=sent_at,
     )  # fmt: skip
     await outbox.add(session, synced, dossier_code=row["dossier_code"], occurred_at=sent_at)
