@@ -107,17 +107,24 @@ def test_each_action_moves_exactly_the_statuses_it_applies_to(action: Action, cu
 
 
 @pytest.mark.parametrize(
-    ("fee_vnd", "paid", "waits"),
+    ("fee_vnd", "timing", "paid", "waits"),
     [
-        (0, False, False),  # no fee: nothing to wait for
-        (30_000, True, False),  # paid online before submission: never waits
-        (30_000, False, True),  # paid at the desk with the result: waits until recorded
-        (1, False, True),
+        (0, "on_result", False, False),  # no fee: nothing to wait for
+        # Paid online before submission: never waits, even before the payment is heard of.
+        (30_000, "before_submission", True, False),
+        (30_000, "before_submission", False, False),
+        # Paid at the desk with the result: waits until the receiver records it.
+        (30_000, "on_result", False, True),
+        (30_000, "on_result", True, False),
+        (1, "on_result", False, True),
     ],
 )
-def test_an_approval_waits_for_a_fee_still_owed(fee_vnd: int, paid: bool, waits: bool) -> None:
-    assert fee_due(fee_vnd, paid) is waits
-    after = next_status(Action.APPROVE, S.PENDING_APPROVAL, fee_owed=fee_due(fee_vnd, paid))
+def test_an_approval_waits_for_a_fee_still_owed_at_the_desk(
+    fee_vnd: int, timing: str, paid: bool, waits: bool
+) -> None:
+    assert fee_due(fee_vnd, timing, paid) is waits
+    owed = fee_due(fee_vnd, timing, paid)
+    after = next_status(Action.APPROVE, S.PENDING_APPROVAL, fee_owed=owed)
     assert after is (S.AWAITING_FEE if waits else S.RESULT_READY)
 
 

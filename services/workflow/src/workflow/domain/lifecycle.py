@@ -120,12 +120,13 @@ def allowed(roles: str | Iterable[str], action: Action) -> None:
         raise Forbidden("Vai trò của bạn không được thực hiện thao tác này.")
 
 
-def fee_due(fee_vnd: int, paid: bool) -> bool:
+def fee_due(fee_vnd: int, timing: str, paid: bool) -> bool:
     """Whether an approved dossier waits for its fee before the result is handed over: a
-    fee-bearing procedure whose fee is not paid yet. A fee paid online before submission
-    (`before_submission`) has been paid by then, and the dossier never waits; a fee paid
-    at the desk with the result (`on_result`) makes it wait until the receiver records it."""
-    return fee_vnd > 0 and not paid
+    fee paid at the desk with the result (`on_result`) and not recorded yet. A fee paid
+    online before submission (`before_submission`) was paid before intake let the
+    dossier be submitted: such a dossier never waits, whether or not the payment's event
+    has reached workflow yet."""
+    return fee_vnd > 0 and timing == "on_result" and not paid
 
 
 def next_status(

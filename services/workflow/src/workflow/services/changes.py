@@ -91,7 +91,11 @@ def check(action: Action, case: Case, resume_to: str | None = None) -> ev.Dossie
         action,
         ev.DossierStatus(case["status"]),
         ev.DossierStatus(resume_to) if resume_to else None,
-        fee_owed=fee_due(int(case.get("fee_vnd") or 0), case.get("fee_paid_at") is not None),
+        fee_owed=fee_due(
+            int(case.get("fee_vnd") or 0),
+            case.get("fee_timing") or "on_result",
+            case.get("fee_paid_at") is not None,
+        ),
     )
 
 

@@ -172,7 +172,9 @@ async def payment_completed(
 ) -> None:
     """A fee paid online (intake's): on record, so that the approval does not wait for it.
     A fee paid at the desk is workflow's own event, recorded when it was emitted."""
-    if envelope.source == ctx.outbox.source:
+    if envelope.source == ctx.outbox.source or envelope.dossier_code is None:
+        # Workflow's own, or a draft's (paid before submission: the dossier's fee timing
+        # says so when it arrives).
         return
     case = await read_case(session, envelope.dossier_code or "", lock=True)
     await _note(session, case, Recorded.PAYMENT, f"Đã nộp lệ phí {data.amount_vnd:,} đồng.")

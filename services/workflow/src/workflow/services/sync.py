@@ -93,11 +93,14 @@ async def send_due(
         # One attempt per dossier at a time, dossiers side by side.
         outcomes = await asyncio.gather(*(_attempt(portal, r["record"]) for r in rows))
         done = datetime.now(UTC)
+        dossiers = await _cases(
+            session, [r["case_id"] for r, f in zip(rows, outcomes, strict=True) if f is None]
+        )
         for row, failure in zip(rows, outcomes, strict=True):
             attempts = row["attempts"] + 1
             if failure is None:
                 values: dict[str, Any] = {"sent_at": done, "last_error": None}
-                await _announce(outbox, session, row, done)
+                await _announce(outbox, session, dossiers[row["case_id"]], row, done)
             else:
                 wait = national.backoff(
                     attempts,
@@ -119,10 +122,19 @@ async def send_due(
     return len(rows)
 
 
-async def _announce(outbox: Outbox, session: AsyncSession, row: Any, sent_at: datetime) -> None:
-    case = await session.execute(select(cases).where(cases.c.id == row["case_id"]))
+async def _cases(session: AsyncSession, ids: list[Any]) -> dict[Any, dict[str, Any]]:
+    """The cases of the records accepted, by id, in one query (what `dossier.synced` says)."""
+    if not ids:
+        return {}
+    found = await session.execute(select(cases).where(cases.c.id.in_(ids)))
+    return {c["id"]: dict(c) for c in found.mappings()}
+
+
+async def _announce(
+    outbox: Outbox, session: AsyncSession, case: dict[str, Any], row: Any, sent_at: datetime
+) -> None:
     synced = ev.DossierSynced(
-        **national_outbox.dossier_facts(dict(case.mappings().one())),
+        **national_outbox.dossier_facts(case),
         status_code=row["status_code"], record_sequence=row["sequence"], sent_at=sent_at,
     )  # fmt: skip
     await outbox.add(session, synced, dossier_code=row["dossier_code"], occurred_at=sent_at)
