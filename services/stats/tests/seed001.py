@@ -103,6 +103,10 @@ class _Dossier:
                        round=self.round, resumed_at=at, paused_working_hours=8,
                        previous_due_at=previous)  # fmt: skip
 
+    def await_fee(self, at: datetime, amount: int) -> None:
+        self._workflow(ev.DossierAwaitingFee, at, status=ev.DossierStatus.AWAITING_FEE,
+                       amount_vnd=amount, awaiting_since=at)  # fmt: skip
+
     def resolve(self, at: datetime) -> None:
         assert self.due_at is not None
         judgement = (ev.Judgement.LATE if at > self.due_at
@@ -187,10 +191,12 @@ def generate(seed: int = 2019) -> list[Envelope]:
             d = received(on, 15)
             # Asked, at the latest on the period's last day (still waiting at midnight).
             d.ask(_at(rng, _day(rng, on + timedelta(days=1), end)))
-        else:  # awaiting the fee: received, never paid
+        else:  # awaiting the fee to be paid at the desk: received, approved, never paid
             on = _day(rng, end - timedelta(days=60), end)
             dossier_ = dossier(on, fee=50000)
             dossier_.receive(_at(rng, on), 30)
+            assert dossier_.received_at is not None
+            dossier_.await_fee(dossier_.received_at + timedelta(minutes=30), 50000)
     # Not in the row: ended before the period, received after it, refused at the desk.
     for _ in range(500):
         d = received(_day(rng, date(2018, 6, 1), date(2018, 11, 30)), 15)

@@ -79,6 +79,9 @@ def history(code: str, result_file: ev.FileRef | None = None) -> list[Envelope]:
         ev.DossierAssigned(**facts("in_progress"), received_at=T0, due_at=due + timedelta(days=1),
                            assignee=ev.Actor(kind="officer", id="o2")),
         ev.DossierSubmittedForApproval(**facts("pending_approval"), received_at=T0, due_at=due + timedelta(days=1)),
+        # Approved, the fee to be paid at the desk before the result is handed over.
+        ev.DossierAwaitingFee(**facts("awaiting_fee"), received_at=T0, due_at=due + timedelta(days=1),
+                              amount_vnd=15000, awaiting_since=T0 + timedelta(days=2)),
         ev.DossierResultReady(**facts("result_ready"), received_at=T0, due_at=due + timedelta(days=1),
                               resolved_at=T0 + timedelta(days=3), judgement=ev.Judgement.EARLY,
                               result_summary="Đã đăng ký tạm trú", result_file=result_file),
@@ -165,7 +168,8 @@ async def test_status_and_timeline_converge_whatever_the_order_and_duplicates(
     assert a["received_at"] == T0.isoformat().replace("+00:00", "+00:00")
     assert a["resolved_at"] is not None
     assert [t["status"] for t in a["timeline"]] == [
-        "submitted", "received", "supplement_requested", "in_progress", "pending_approval", "result_ready", "returned",
+        "submitted", "received", "supplement_requested", "in_progress", "pending_approval", "awaiting_fee",
+        "result_ready", "returned",
     ]  # fmt: skip
 
 
@@ -353,7 +357,7 @@ async def test_feedback_once_resolved_and_the_electronic_result(
     assert early.status_code == 409
     assert no_result.status_code == 404
 
-    await publish(intake, history(code, result_file)[:5])
+    await publish(intake, history(code, result_file)[:6])
     await eventually(lambda: _status_is(intake, citizen, code, "result_ready"), what="result ready")
     async with intake.client() as client:
         rated = await client.post(

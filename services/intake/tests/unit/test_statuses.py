@@ -9,7 +9,10 @@ ENDED_WITHOUT_RESULT = {DossierStatus.REJECTED, DossierStatus.WITHDRAWN, Dossier
 
 
 def test_every_status_is_a_draft_open_resolved_or_ended_and_only_one() -> None:
-    groups = [statuses.DRAFT, statuses.OPEN, statuses.RESOLVED, ENDED_WITHOUT_RESULT]
+    groups = [
+        statuses.DRAFT, statuses.OPEN, statuses.AWAITING_FEE, statuses.RESOLVED,
+        ENDED_WITHOUT_RESULT,
+    ]  # fmt: skip
     assert sum(len(g) for g in groups) == len(DossierStatus)
     assert set().union(*groups) == set(DossierStatus)
 

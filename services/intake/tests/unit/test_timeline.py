@@ -42,3 +42,12 @@ def test_a_rejection_gives_its_reason() -> None:
     rejected = ev.DossierRejected(**DOSSIER, reason="Ngoài địa bàn", rejected_at=NOW,
                                   stage="intake")  # fmt: skip
     assert note(rejected) == "Hồ sơ bị từ chối. Lý do: Ngoài địa bàn"
+
+
+def test_a_dossier_awaiting_its_fee_tells_the_amount_to_bring_to_the_desk() -> None:
+    waiting = ev.DossierAwaitingFee(**{**DOSSIER, "status": ev.DossierStatus.AWAITING_FEE},
+                                    amount_vnd=1_200_000, awaiting_since=NOW)  # fmt: skip
+    assert note(waiting) == (
+        "Hồ sơ đã được phê duyệt, chờ nộp phí, lệ phí. "
+        "Mời nộp 1.200.000 đồng tại Bộ phận Một cửa khi nhận kết quả."
+    )

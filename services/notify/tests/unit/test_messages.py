@@ -149,3 +149,31 @@ def test_a_stopped_dossier_is_announced_to_the_citizen_with_the_reason() -> None
     )
     assert text.startswith("Ho so G01.306.000.000-250317-0001 bi dung giai quyet")
     assert "Qua thoi han bo sung" in text
+
+
+def test_a_dossier_awaiting_its_fee_tells_the_citizen_the_amount_to_pay_at_the_desk() -> None:
+    data = ev.DossierAwaitingFee(
+        **{**DOSSIER, "status": ev.DossierStatus.AWAITING_FEE}, amount_vnd=1_200_000,
+        awaiting_since=NOW, recipient=citizen(SMS, EMAIL),
+    )  # fmt: skip
+    sms, email = targets(data)
+    shipped = defaults()
+    text = sms_text(
+        shipped["dossier.awaiting_fee.sms"]["body"], variables(_envelope(data), data, sms), 3
+    )
+    assert text.startswith("Ho so G01.306.000.000-250317-0001 da duoc phe duyet")
+    assert "1.200.000 dong" in text
+    body = render(
+        shipped["dossier.awaiting_fee.email"]["body"], variables(_envelope(data), data, email)
+    )
+    assert "nộp phí, lệ phí 1.200.000 đồng tại Bộ phận Một cửa" in body
+
+
+def test_the_national_portal_sync_events_are_taken_and_tell_nobody() -> None:
+    """notify binds dossier.#: the sync events arrive and are acknowledged, not parked."""
+    from notify.consumers import HANDLERS
+    from shared.runtime import ignore
+
+    assert HANDLERS[ev.DossierSyncQueued] is ignore
+    assert HANDLERS[ev.DossierSynced] is ignore
+    assert HANDLERS[ev.DossierAwaitingFee] is not ignore

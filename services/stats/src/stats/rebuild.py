@@ -109,8 +109,8 @@ def _blank(code: str, agency_code: str, procedure_code: str) -> dict[str, Any]:
     row: dict[str, Any] = dict.fromkeys((c.name for c in facts.columns), None)
     row.update(
         code=code, agency_code=agency_code, procedure_code=procedure_code, online=True,
-        due_sequence=0, e_result=False, digitised=False, fee_vnd=0, paid_online=False,
-        contribution=[],
+        due_sequence=0, e_result=False, digitised=False, fee_vnd=0, fee_timing="on_result",
+        paid_online=False, national_queued=0, national_synced=0, contribution=[],
     )  # fmt: skip
     return row
 

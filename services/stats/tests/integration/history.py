@@ -106,7 +106,8 @@ def generate(seed: int, count: int = 300) -> History:
                 applicant=ev.Applicant(kind="citizen", full_name="Nguyễn Văn An"), form={},
                 attachments=[], result_delivery=ev.ResultDelivery(method="in_person"),
                 recipient=ev.Recipient(full_name="Nguyễn Văn An"), update_code="X",
-                fee_vnd=truth.fee,
+                # Paid online: waited for from receipt until paid.
+                fee_vnd=truth.fee, fee_timing="before_submission",
             ),
             source="intake", dossier_code=code, sequence=1, occurred_at=submitted,
         ))  # fmt: skip

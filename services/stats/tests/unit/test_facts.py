@@ -33,8 +33,9 @@ def blank() -> dict[str, Any]:
         "online": True, "due_at": None, "due_sequence": 0, "resolved_at": None,
         "judgement": None, "processing_hours": None, "e_result": False, "digitised": False,
         "rejected_at": None, "withdrawn_at": None, "returned_at": None, "stopped_at": None,
-        "paid_at": None, "fee_vnd": 0,
-        "paid_online": False, "applicant_name": None, "contribution": [],
+        "paid_at": None, "fee_vnd": 0, "fee_timing": "on_result", "fee_wait_from": None,
+        "paid_online": False, "national_queued": 0, "national_synced": 0,
+        "applicant_name": None, "contribution": [],
     }  # fmt: skip
 
 

@@ -43,6 +43,8 @@ def report(dossiers: Iterable[Facts], start: date, end: date) -> dict[str, Any]:
 
 
 MARCH = (date(2025, 3, 1), date(2025, 3, 31))
+# A fee to be paid online before submission (the default: at the desk with the result).
+ONLINE = "before_submission"
 OPEN = Facts(received_at=at(2, 20), due_at=at(3, 20))
 
 
@@ -62,7 +64,8 @@ OPEN = Facts(received_at=at(2, 20), due_at=at(3, 20))
         (Facts(received_at=at(2, 3), due_at=at(3, 20), pauses=(Pause(at(2, 10), at(2, 28)),)),
          "carried_over_in_time"),
         # A fee not paid: the carry-over is still split by the due date.
-        (Facts(received_at=at(2, 3), due_at=at(2, 20), fee_vnd=30000), "carried_over_overdue"),
+        (Facts(received_at=at(2, 3), due_at=at(2, 20), fee_vnd=30000, fee_timing=ONLINE),
+         "carried_over_overdue"),
     ],
 )  # fmt: skip
 def test_what_is_carried_over_is_split_three_ways(facts: Facts, column: str) -> None:
@@ -77,17 +80,30 @@ def test_what_is_carried_over_is_split_three_ways(facts: Facts, column: str) -> 
     [
         (OPEN, "in_progress_overdue"),
         (Facts(received_at=at(3, 3), due_at=at(4, 20)), "in_progress_in_time"),
-        (Facts(received_at=at(3, 3), due_at=at(4, 20), fee_vnd=30000), "awaiting_fee"),
-        (Facts(received_at=at(3, 3), due_at=at(3, 20), fee_vnd=30000), "awaiting_fee"),
-        (Facts(received_at=at(3, 3), due_at=at(4, 20), fee_vnd=30000, paid_at=at(3, 20)),
-         "in_progress_in_time"),
+        # An online fee not paid by receipt.
+        (Facts(received_at=at(3, 3), due_at=at(4, 20), fee_vnd=30000, fee_timing=ONLINE),
+         "awaiting_fee"),
+        (Facts(received_at=at(3, 3), due_at=at(3, 20), fee_vnd=30000, fee_timing=ONLINE),
+         "awaiting_fee"),
+        (Facts(received_at=at(3, 3), due_at=at(4, 20), fee_vnd=30000, fee_timing=ONLINE,
+               paid_at=at(3, 20)), "in_progress_in_time"),
         # Paid with the online submission, before the desk received it.
-        (Facts(received_at=at(3, 3), due_at=at(4, 20), fee_vnd=30000, paid_at=at(3, 2)),
-         "in_progress_in_time"),
+        (Facts(received_at=at(3, 3), due_at=at(4, 20), fee_vnd=30000, fee_timing=ONLINE,
+               paid_at=at(3, 2)), "in_progress_in_time"),
+        # A fee paid at the desk with the result: in progress until approved, then waiting.
+        (Facts(received_at=at(3, 3), due_at=at(4, 20), fee_vnd=30000), "in_progress_in_time"),
+        (Facts(received_at=at(3, 3), due_at=at(3, 20), fee_vnd=30000), "in_progress_overdue"),
+        (Facts(received_at=at(3, 3), due_at=at(4, 20), fee_vnd=30000, fee_wait_from=at(3, 25)),
+         "awaiting_fee"),
+        (Facts(received_at=at(3, 3), due_at=at(3, 20), fee_vnd=30000, fee_wait_from=at(3, 25)),
+         "awaiting_fee"),
+        # Paid at the desk, the result ready the same instant.
+        (Facts(received_at=at(3, 3), due_at=at(4, 20), fee_vnd=30000, fee_wait_from=at(3, 25),
+               paid_at=at(3, 27), resolved_at=at(3, 27)), "resolved"),
         # Asked for a supplement and not paid: the supplement first, counted once.
-        (Facts(received_at=at(3, 3), due_at=at(3, 20), fee_vnd=30000,
+        (Facts(received_at=at(3, 3), due_at=at(3, 20), fee_vnd=30000, fee_timing=ONLINE,
                pauses=(Pause(at(3, 10)),)), "awaiting_supplement"),
-        (Facts(received_at=at(3, 3), due_at=at(4, 20), fee_vnd=30000,
+        (Facts(received_at=at(3, 3), due_at=at(4, 20), fee_vnd=30000, fee_timing=ONLINE,
                pauses=(Pause(at(3, 10), at(3, 12)),)), "awaiting_fee"),
         (Facts(received_at=at(3, 3), due_at=at(4, 20), pauses=(Pause(at(3, 10)),),
                stopped_at=at(3, 25)), "stopped"),
@@ -208,13 +224,20 @@ def histories(draw: st.DrawFn) -> list[EventData]:
     ]  # fmt: skip
     if draw(st.booleans()):
         fee = draw(st.sampled_from([0, 30000]))
+        timing = draw(st.sampled_from(["before_submission", "on_result"]))
         events.append(ev.DossierSubmitted(
             **DOSSIER, status=ev.DossierStatus.SUBMITTED, dossier_id=uuid.uuid4(),
             online_level="full", submitted_at=received - timedelta(hours=1),
             applicant=ev.Applicant(kind="citizen", full_name="Nguyễn Văn An"), form={},
             attachments=[], result_delivery=ev.ResultDelivery(method="in_person"),
             recipient=ev.Recipient(full_name="Nguyễn Văn An"), update_code="X", fee_vnd=fee,
+            fee_timing=timing,
         ))  # fmt: skip
+        if fee and timing == "on_result" and draw(st.booleans()):
+            events.append(ev.DossierAwaitingFee(
+                **common, status=ev.DossierStatus.AWAITING_FEE, amount_vnd=fee,
+                awaiting_since=draw(moments),
+            ))  # fmt: skip
         if draw(st.booleans()):
             events.append(ev.PaymentCompleted(**DOSSIER, status=ev.DossierStatus.RECEIVED,
                                               amount_vnd=fee, method="online", reference="R",
@@ -259,6 +282,8 @@ def blank() -> dict[str, Any]:
         "resolved_at": None, "judgement": None, "processing_hours": None, "e_result": False,
         "digitised": False, "rejected_at": None, "withdrawn_at": None, "returned_at": None,
         "stopped_at": None, "paid_at": None, "fee_vnd": 0, "paid_online": False,
+        "fee_timing": "on_result", "fee_wait_from": None, "national_queued": 0,
+        "national_synced": 0,
     }  # fmt: skip
 
 
@@ -306,10 +331,16 @@ def plain_row(dossiers: list[Facts], start: date, end: date) -> dict[str, int]:
             return any(a < m and (b is None or b >= m) for a, b in waits)
 
         def unpaid(m: datetime, f: Facts = f, end_at: datetime | None = end_at) -> bool:
-            if f.fee_vnd <= 0 or (f.paid_at is not None and f.paid_at <= f.received_at):  # type: ignore[operator]
+            # Waited for from the approval (at the desk) or from receipt (online).
+            assert f.received_at is not None
+            start = f.fee_wait_from or (f.received_at if f.fee_timing == ONLINE else None)
+            if f.fee_vnd <= 0 or start is None:
+                return False
+            start = max(start, f.received_at)
+            if f.paid_at is not None and f.paid_at <= start:
                 return False
             stop = min((t for t in (f.paid_at, end_at) if t is not None), default=None)
-            return stop is None or stop >= m
+            return start < m and (stop is None or stop >= m)
 
         if received < s:
             row["carried_over_awaiting_supplement" if waiting(s) else

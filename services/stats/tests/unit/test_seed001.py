@@ -23,6 +23,7 @@ BLANK = {
     "resolved_at": None, "judgement": None, "processing_hours": None, "e_result": False,
     "digitised": False, "rejected_at": None, "withdrawn_at": None, "returned_at": None,
     "stopped_at": None, "paid_at": None, "fee_vnd": 0, "paid_online": False,
+    "fee_timing": "on_result", "fee_wait_from": None, "national_queued": 0, "national_synced": 0,
 }  # fmt: skip
 
 

@@ -43,8 +43,10 @@ def submitted(
     code: str | None = None,
     supplement_days: int | None = None,
     applicant: ev.Applicant | None = None,
+    fee_vnd: int = 0,
+    fee_timing: ev.FeeTiming = "on_result",
 ) -> Envelope:
-    """A `dossier.submitted` as intake publishes it."""
+    """A `dossier.submitted` as intake publishes it (free of charge unless `fee_vnd`)."""
     number = next(_numbers)
     code = code or f"{agency_code}-261123-{number:04d}-{uuid.uuid4().hex[:4]}"
     now = datetime.now(UTC)
@@ -64,7 +66,8 @@ def submitted(
         result_delivery=ev.ResultDelivery(method="in_person"),
         recipient=ev.Recipient(full_name="Nguyễn Thị Bích", phone="0912345678",
                                channels=[ev.Channel.SMS]),
-        update_code="UPD12345", fee_vnd=15000, processing_days=processing_days,
+        update_code="UPD12345", fee_vnd=fee_vnd, fee_timing=fee_timing,
+        processing_days=processing_days,
         supplement_days=supplement_days,
     )  # fmt: skip
     return Envelope.wrap(data, source="intake", dossier_code=code, sequence=1, occurred_at=now)
@@ -168,9 +171,20 @@ async def arrived(service: ServiceUnderTest, envelope: Envelope, status: str = "
     await eventually(there, timeout=15, what=f"{envelope.dossier_code} to be {status}")
 
 
-async def emitted(service: ServiceUnderTest, code: str) -> list[Envelope]:
+async def outgoing(service: ServiceUnderTest, code: str) -> list[Envelope]:
+    """Every event workflow wrote about the dossier, in order."""
     async with service.runtime.db.transaction() as session:
         rows = await session.execute(
             select(outbox.c.envelope).where(outbox.c.dossier_code == code).order_by(outbox.c.id)
         )
         return [Envelope.model_validate(r) for r in rows.scalars()]
+
+
+async def emitted(service: ServiceUnderTest, code: str) -> list[Envelope]:
+    """The case's own events, numbered in order (not the national portal's sync events)."""
+    return [e for e in await outgoing(service, code) if e.sequence is not None]
+
+
+async def sync_events(service: ServiceUnderTest, code: str) -> list[Envelope]:
+    """`dossier.sync_queued` and `dossier.synced` of the dossier, in order."""
+    return [e for e in await outgoing(service, code) if e.sequence is None]

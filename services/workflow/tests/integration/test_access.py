@@ -28,6 +28,7 @@ STEPS: dict[str, tuple[str, dict[str, Any]]] = {
     "in_progress": ("assign", {"json": {"officer": "bk.xuly"}}),
     "pending_approval": ("submit-for-approval", {}),
     "result_ready": ("approve", {}),
+    "awaiting_fee": ("approve", {}),
 }
 PATH = ("submitted", "received", "in_progress", "pending_approval", "result_ready")
 
@@ -44,6 +45,7 @@ def _request(action: str, new_due_date: str) -> dict[str, Any]:
         "approve": {},
         "return-result": {"json": {"originals_verified": True}},
         "extend-deadline": {"json": {"new_due_date": new_due_date, "reason": "Cần xác minh"}},
+        "fee": {"json": {"amount_vnd": 15000, "receipt_no": "BL-0001"}},
     }
     return requests[action]
 
@@ -60,14 +62,19 @@ MATRIX = [
     ("approve", "pending_approval", {"approver"}),
     ("return-result", "result_ready", {"receiver"}),
     ("extend-deadline", "in_progress", {"approver"}),
+    # The fee paid at the desk, recorded by the desk.
+    ("fee", "awaiting_fee", {"receiver"}),
 ]
 
 
 async def _case_in(workflow: ServiceUnderTest, desk: Desk, status: str) -> str:
-    dossier = submitted(processing_days=15)
+    # A fee to be paid at the desk makes the approved dossier wait for it.
+    waits = status == "awaiting_fee"
+    dossier = submitted(processing_days=15, fee_vnd=15000 if waits else 0)
     code = dossier.dossier_code or ""
     await arrived(workflow, dossier)
-    for step in PATH[1 : PATH.index(status) + 1]:
+    path = (*PATH[:-1], status) if waits else PATH
+    for step in path[1 : path.index(status) + 1]:
         action, kwargs = STEPS[step]
         role = {"receive": "receiver", "assign": "receiver", "approve": "approver"}.get(
             action, "processor"

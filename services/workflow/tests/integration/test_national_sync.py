@@ -18,6 +18,7 @@ from services.workflow.tests.integration.support import (
     arrived,
     submitted,
     supplemented,
+    sync_events,
 )
 from shared.testing.infra import eventually
 from shared.testing.national import NationalServer
@@ -84,7 +85,7 @@ async def test_every_national_status_reaches_the_portal_in_order_through_failure
     unavailable_before = _failures("unavailable")
     workflow = await _start(start_workflow, national_server)
     desk = await Desk(workflow).sign_in()
-    dossier = submitted()
+    dossier = submitted(fee_vnd=15000)
     code = dossier.dossier_code or ""
     await arrived(workflow, dossier)
 
@@ -106,15 +107,20 @@ async def test_every_national_status_reaches_the_portal_in_order_through_failure
     assert result.status_code == 200, result.text
     assert (await desk.act("processor", code, "submit-for-approval")).status_code == 200
     assert (await desk.act("approver", code, "approve")).status_code == 200
+    # The fee is paid at the desk: the approved dossier waits for it (code 6).
+    fee = {"amount_vnd": 15000, "receipt_no": "BL-0001"}
+    assert (await desk.act("receiver", code, "fee", json=fee)).status_code == 200
     returned = await desk.act("receiver", code, "return-result", json={"originals_verified": True})
     assert returned.status_code == 200, returned.text
 
-    items = await _until_received(national_server, code, 6)
-    assert [i["TrangThaiHoSo"] for i in items] == [1, 2, 5, 4, 9, 10]
+    items = await _until_received(national_server, code, 7)
+    assert [i["TrangThaiHoSo"] for i in items] == [1, 2, 5, 4, 6, 9, 10]
     records = [i["record"] for i in items]
-    assert [r["SoThuTu"] for r in records] == [1, 2, 3, 4, 5, 6]
-    assert len({r["MaBanGhi"] for r in records}) == 6
-    registered, received, supplement, resumed, processed, returned_record = records
+    assert [r["SoThuTu"] for r in records] == [1, 2, 3, 4, 5, 6, 7]
+    assert len({r["MaBanGhi"] for r in records}) == 7
+    registered, received, supplement, resumed, awaiting, processed, returned_record = records
+    assert awaiting["PhiLePhi"] == [{"TenPhiLePhi": "Lệ phí", "MucPhi": 15000}]
+    assert awaiting["NgayKetThucXuLy"]
     assert registered["MaHoSo"] == code
     assert registered["MaTTHC"] == "1.004194"
     assert registered["KenhThucHien"] == 2
@@ -135,7 +141,8 @@ async def test_every_national_status_reaches_the_portal_in_order_through_failure
     assert [s["NoiDungXuLy"] for s in returned_record["QuaTrinhXuLy"]] == [
         "Nộp hồ sơ trực tuyến", "Tiếp nhận hồ sơ", "Yêu cầu bổ sung hồ sơ",
         "Công dân bổ sung hồ sơ", "Phân công xử lý", "Ghi nhận kết quả xử lý",
-        "Trình phê duyệt", "Phê duyệt kết quả", "Trả kết quả",
+        "Trình phê duyệt", "Phê duyệt kết quả", "Nộp phí, lệ phí tại Bộ phận Một cửa",
+        "Trả kết quả",
     ]  # fmt: skip
     assert _failures("unavailable") - unavailable_before == 2
 
@@ -157,6 +164,15 @@ async def test_every_national_status_reaches_the_portal_in_order_through_failure
     # Nothing sent twice in effect; one token served every record (cached until expiry).
     assert (await _received(national_server, code))["duplicates"] == 0
     assert (await _control(national_server))["tokens_issued"] == 1
+
+    # Each record written and each accepted announced, for the synchronisation rate.
+    announced = [(e.type, e.data["record_sequence"], e.data["status_code"])
+                 for e in await sync_events(workflow, code)]  # fmt: skip
+    queued = [(n, c) for t, n, c in announced if t == "dossier.sync_queued"]
+    accepted = [(n, c) for t, n, c in announced if t == "dossier.synced"]
+    assert queued == accepted == list(enumerate([1, 2, 5, 4, 6, 9, 10], start=1))
+    # The national portal's view of the dossier, not the citizen's identity.
+    assert all("001190012345" not in str(e.data) for e in await sync_events(workflow, code))
 
 
 async def test_an_answer_lost_on_the_way_is_sent_again_and_known_as_a_duplicate(

@@ -8,7 +8,7 @@ import pytest
 
 from shared.contracts.events import DossierStatus as S
 from shared.errors import Conflict, Forbidden
-from workflow.domain.lifecycle import Action, Role, allowed, next_status
+from workflow.domain.lifecycle import Action, Role, allowed, fee_due, next_status
 
 OPEN = {S.SUBMITTED, S.RECEIVED, S.SUPPLEMENT_REQUESTED, S.IN_PROGRESS, S.PENDING_APPROVAL}
 RUNNING = {S.RECEIVED, S.IN_PROGRESS, S.PENDING_APPROVAL}
@@ -27,7 +27,9 @@ MODEL: dict[Action, tuple[set[str], set[S], S | None]] = {
     Action.APPROVE: ({"approver"}, {S.PENDING_APPROVAL}, S.RESULT_READY),
     Action.RETURN_RESULT: ({"receiver"}, {S.RESULT_READY}, S.RETURNED),
     Action.EXTEND_DEADLINE: ({"approver"}, RUNNING | {S.SUPPLEMENT_REQUESTED}, None),
-    Action.WITHDRAW: (set(), OPEN | {S.RESULT_READY}, S.WITHDRAWN),
+    Action.WITHDRAW: (set(), OPEN | {S.AWAITING_FEE, S.RESULT_READY}, S.WITHDRAWN),
+    # The fee paid at the desk: the result waiting for it is ready to hand over.
+    Action.RECORD_FEE: ({"receiver"}, {S.AWAITING_FEE}, S.RESULT_READY),
     # The citizen's supplement deadline passed: the desk stops the processing.
     Action.STOP: ({"receiver"}, {S.SUPPLEMENT_REQUESTED}, S.STOPPED),
 }  # fmt: skip
@@ -53,6 +55,11 @@ CASE_STATUSES = [s for s in S if s is not S.DRAFT]
         (Role.PROCESSOR, Action.STOP, False),
         (Role.APPROVER, Action.STOP, False),
         (Role.RECEIVER, Action.STOP, True),
+        # The fee is taken at the desk: not by the leader who approved, nor the processor.
+        (Role.APPROVER, Action.RECORD_FEE, False),
+        (Role.PROCESSOR, Action.RECORD_FEE, False),
+        (Role.ADMIN, Action.RECORD_FEE, False),
+        (Role.RECEIVER, Action.RECORD_FEE, True),
     ],
 )
 def test_the_hard_cases_of_who_may_act(role: Role, action: Action, may: bool) -> None:
@@ -97,3 +104,36 @@ def test_each_action_moves_exactly_the_statuses_it_applies_to(action: Action, cu
     else:
         with pytest.raises(Conflict):
             next_status(action, current)
+
+
+@pytest.mark.parametrize(
+    ("fee_vnd", "timing", "paid", "waits"),
+    [
+        (0, "on_result", False, False),  # no fee: nothing to wait for
+        # Paid online before submission: never waits, even before the payment is heard of.
+        (30_000, "before_submission", True, False),
+        (30_000, "before_submission", False, False),
+        # Paid at the desk with the result: waits until the receiver records it.
+        (30_000, "on_result", False, True),
+        (30_000, "on_result", True, False),
+        (1, "on_result", False, True),
+    ],
+)
+def test_an_approval_waits_for_a_fee_still_owed_at_the_desk(
+    fee_vnd: int, timing: str, paid: bool, waits: bool
+) -> None:
+    assert fee_due(fee_vnd, timing, paid) is waits
+    owed = fee_due(fee_vnd, timing, paid)
+    after = next_status(Action.APPROVE, S.PENDING_APPROVAL, fee_owed=owed)
+    assert after is (S.AWAITING_FEE if waits else S.RESULT_READY)
+
+
+@pytest.mark.parametrize("current", [s for s in CASE_STATUSES if s is not S.PENDING_APPROVAL])
+def test_a_fee_owed_opens_no_other_way_to_awaiting_fee(current: S) -> None:
+    """Only the approval leads to the wait for the fee; a fee owed changes no refusal."""
+    for action in MODEL:
+        try:
+            after = next_status(action, current, fee_owed=True)
+        except Conflict:
+            continue
+        assert after is not S.AWAITING_FEE or current is S.AWAITING_FEE, (action, current)

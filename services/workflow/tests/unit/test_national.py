@@ -29,6 +29,8 @@ SUBMITTED_AT = datetime(2026, 11, 30, 17, 5, 9, tzinfo=UTC)  # 01/12 00:05:09 in
         (S.SUPPLEMENT_REQUESTED, True, True, 5),
         (S.WITHDRAWN, True, False, 7),
         (S.STOPPED, True, False, 8),
+        # Approved, the fee to be paid at the desk: "awaiting a financial obligation".
+        (S.AWAITING_FEE, True, False, 6),
         (S.RESULT_READY, True, False, 9),
         (S.RETURNED, True, True, 10),
         (S.DRAFT, False, False, None),

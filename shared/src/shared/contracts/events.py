@@ -39,6 +39,9 @@ class DossierStatus(StrEnum):
     # The citizen did not supplement in time and the receiver stopped the processing
     # (the national portal's TrangThaiHoSo 8).
     STOPPED = "stopped"
+    # Approved, the result waits for the fee paid at the desk (the national portal's
+    # TrangThaiHoSo 6, "chờ thực hiện nghĩa vụ tài chính").
+    AWAITING_FEE = "awaiting_fee"
 
 
 class Channel(StrEnum):
@@ -392,6 +395,16 @@ class DossierApproved(WorkflowDossierEvent):
     approved_at: AwareDatetime
 
 
+class DossierAwaitingFee(WorkflowDossierEvent):
+    """Approved, with a fee not yet paid: the result is handed over once the receiver has
+    recorded the fee paid at the desk (then `payment.completed` and `dossier.result_ready`)."""
+
+    event_type = "dossier.awaiting_fee"
+
+    amount_vnd: int
+    awaiting_since: AwareDatetime
+
+
 class DossierResultReady(WorkflowDossierEvent):
     event_type = "dossier.result_ready"
 
@@ -436,6 +449,28 @@ class DossierOverdue(WorkflowDossierEvent):
     officer_contacts: list[Recipient] = sensitive(
         default_factory=list, description="How to reach the officers named in `officers`."
     )
+
+
+class DossierSyncQueued(DossierEvent):
+    """The dossier's status for the national portal changed: a record waits to be sent
+    (Decision 766's synchronisation rate counts a dossier synced once the portal has
+    accepted its latest record)."""
+
+    event_type = "dossier.sync_queued"
+
+    status_code: int = Field(description="The national portal's TrangThaiHoSo, 1-10.")
+    record_sequence: int = Field(description="The record's number among the dossier's, from 1.")
+    queued_at: AwareDatetime
+
+
+class DossierSynced(DossierEvent):
+    """The national portal accepted one of the dossier's records."""
+
+    event_type = "dossier.synced"
+
+    status_code: int = Field(description="The national portal's TrangThaiHoSo, 1-10.")
+    record_sequence: int = Field(description="The record's number among the dossier's, from 1.")
+    sent_at: AwareDatetime
 
 
 # --- notify -------------------------------------------------------------------------

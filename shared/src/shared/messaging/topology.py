@@ -34,6 +34,7 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
         "dossier.submitted_for_approval",
         "dossier.sent_back",
         "dossier.approved",
+        "dossier.awaiting_fee",
         "dossier.result_ready",
         "dossier.returned",
         "dossier.deadline_extended",

@@ -16,6 +16,7 @@ HANDLERS: dict[type[EventData], Handler[Context]] = dict.fromkeys(
         ev.DossierSubmittedForApproval,
         ev.DossierSentBack,
         ev.DossierApproved,
+        ev.DossierAwaitingFee,
         ev.DossierResultReady,
         ev.DossierReturned,
         ev.DossierDeadlineExtended,

@@ -27,3 +27,6 @@ OPEN = frozenset(
 )
 # The result exists: the citizen may rate the service and fetch the electronic result.
 RESOLVED = frozenset({DossierStatus.RESULT_READY, DossierStatus.RETURNED})
+# Decided, the result handed over once its fee is paid at the desk: too late to withdraw,
+# too early to fetch the result or rate the service.
+AWAITING_FEE = frozenset({DossierStatus.AWAITING_FEE})

@@ -34,6 +34,7 @@ NOTES: dict[str, str] = {
     "dossier.submitted_for_approval": "Hồ sơ đang trình lãnh đạo phê duyệt.",
     "dossier.sent_back": "Hồ sơ được chuyển lại để xử lý tiếp.",
     "dossier.approved": "Hồ sơ đã được phê duyệt.",
+    "dossier.awaiting_fee": "Hồ sơ đã được phê duyệt, chờ nộp phí, lệ phí.",
     "dossier.result_ready": "Đã có kết quả giải quyết.",
     "dossier.returned": "Đã trả kết quả.",
     "dossier.deadline_extended": "Cơ quan xin lỗi và hẹn lại ngày trả kết quả.",
@@ -82,6 +83,9 @@ def timeline_note(envelope: Envelope, data: ev.WorkflowDossierEvent) -> str:
             return f"{note} Lý do: {data.reason}"
         case ev.DossierSupplementRequested():
             return f"{note} " + "; ".join(i.description for i in data.items)
+        case ev.DossierAwaitingFee():
+            amount = f"{data.amount_vnd:,}".replace(",", ".")
+            return f"{note} Mời nộp {amount} đồng tại Bộ phận Một cửa khi nhận kết quả."
         case ev.DossierResumed() if data.previous_due_at not in (None, data.due_at):
             # The pause moved the appointment: the citizen sees the new date where they look.
             return f"{note} Ngày hẹn trả kết quả mới: {local_moment(data.due_at)}."

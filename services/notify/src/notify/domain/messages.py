@@ -25,6 +25,7 @@ NOTIFIED: tuple[type[EventData], ...] = (
     ev.DossierReceived,
     ev.DossierSupplementRequested,
     ev.DossierRejected,
+    ev.DossierAwaitingFee,
     ev.DossierResultReady,
     ev.DossierReturned,
     ev.DossierDeadlineExtended,
@@ -42,6 +43,8 @@ SILENT: tuple[type[EventData], ...] = (
     ev.DossierSubmittedForApproval,
     ev.DossierSentBack,
     ev.DossierApproved,
+    ev.DossierSyncQueued,
+    ev.DossierSynced,
 )
 
 DELIVERY = {
@@ -59,6 +62,7 @@ EXTRAS: dict[str, set[str]] = {
     "dossier.received": {"due_date"},
     "dossier.supplement_requested": {"items_text", "supplement_due_date"},
     "dossier.rejected": set(),
+    "dossier.awaiting_fee": {"amount_text"},
     "dossier.result_ready": {"delivery_text"},
     "dossier.returned": set(),
     "dossier.deadline_extended": {"new_due_date", "original_due_date"},
@@ -141,6 +145,9 @@ def variables(envelope: Envelope, data: EventData, target: Target) -> dict[str, 
         case ev.DossierSupplementDueSoon():
             # The day and hour: one working day is left, the hour matters.
             values["supplement_due_date"] = local_moment(data.supplement_due_at)
+        case ev.DossierAwaitingFee():
+            # 1.200.000 đồng, as amounts are written in Vietnamese.
+            values["amount_text"] = f"{data.amount_vnd:,} đồng".replace(",", ".")
         case ev.DossierResultReady():
             method = data.delivery.method if data.delivery else "in_person"
             values["delivery_text"] = DELIVERY[method]

@@ -67,7 +67,14 @@ facts = Table(
     # The citizen's supplement deadline passed and the receiver stopped the processing.
     _at("stopped_at"),
     Column("fee_vnd", Integer, nullable=False, server_default=text("0")),
+    Column("fee_timing", Text, nullable=False, server_default=text("'on_result'")),
+    # When workflow put the approved dossier to wait for its fee paid at the desk.
+    _at("fee_wait_from"),
     Column("paid_online", Boolean, nullable=False, server_default=text("false")),
+    # The national portal's records of the dossier: the highest written, the highest
+    # accepted (Decision 766's synchronisation rate).
+    Column("national_queued", Integer, nullable=False, server_default=text("0")),
+    Column("national_synced", Integer, nullable=False, server_default=text("0")),
     # Until then a dossier with a fee waits for it (the report's `awaiting_fee`).
     _at("paid_at"),
     # Personal: shown masked on the public list, never in metrics or logs.

@@ -109,6 +109,10 @@ class IndicatorSetRead(BaseModel):
     on_time_rate: OnTimeRead
     online_rate: RatioRead
     online_payment_rate: RatioRead
+    national_sync_rate: RatioRead = Field(
+        description="Of the dossiers received, those whose current status the national "
+        "portal has accepted (Decision 766)."
+    )
     digitisation_rate: RatioRead
     e_result_rate: RatioRead
     satisfaction: SatisfactionRead

@@ -11,8 +11,11 @@ Every column of the report (DOMAIN.md) is a difference of counts "up to a day" o
 - awaiting a supplement at t = pauses started before t − pauses ended before t (a pause
   ends when the citizen supplements or the dossier ends), and the same trick for the
   overdue ones among them;
-- awaiting the fee at t, the same with the spans from receipt to payment (or the end)
-  outside the pauses: a dossier waits for one thing at a time, the supplement first;
+- awaiting the fee at t, the same with the spans from the start of the wait to payment
+  (or the end) outside the pauses: a dossier waits for one thing at a time, the
+  supplement first. A fee paid at the desk with the result (`on_result`) is waited for
+  from the approval (workflow's `dossier.awaiting_fee`); a fee to be paid online before
+  submission, from receipt if it was not paid by then;
 - in progress in time after a second supplement request (Decision 766 counts such a
   dossier as late whatever its dates), the same with the spans after that request
   outside both waits.
@@ -60,7 +63,19 @@ class Facts:
     e_result: bool = False
     digitised: bool = False
     fee_vnd: int = 0
+    fee_timing: str = "on_result"
+    # When workflow put the approved dossier to wait for its fee (dossier.awaiting_fee).
+    fee_wait_from: datetime | None = None
     paid_online: bool = False
+    # The national portal's records of the dossier: the last one written, and the last
+    # one it accepted (records are accepted in order).
+    national_queued: int = 0
+    national_synced: int = 0
+
+
+def synced(facts: Facts) -> bool:
+    """Decision 766: the national portal has the dossier's current status."""
+    return facts.national_queued > 0 and facts.national_synced >= facts.national_queued
 
 
 Counter = tuple[str, date, float]
@@ -104,6 +119,8 @@ def contribution(facts: Facts) -> list[Counter]:
         counters.append(("fee_due", received, 1))
         if facts.paid_online:
             counters.append(("paid_online", received, 1))
+    if synced(facts):
+        counters.append(("national_synced", received, 1))
     if due is not None:
         counters.append(("due", due, 1))
     end = ending(facts)
@@ -191,13 +208,21 @@ def _union(spans: list[Span]) -> list[Span]:
 
 
 def _fee_waits(facts: Facts, end: datetime | None, pauses: list[Span]) -> list[Span]:
-    """A fee not yet paid, from receipt until paid or the end, outside the supplement waits
-    (the citizen is asked for one thing at a time: the supplement counts first)."""
+    """A fee not yet paid, from the start of the wait until paid or the end, outside the
+    supplement waits (the citizen is asked for one thing at a time: the supplement counts
+    first). The wait starts when workflow says so (the approval of a dossier whose fee is
+    paid at the desk) or, for a fee to be paid online before submission, at receipt."""
     assert facts.received_at is not None
-    if facts.paid_at is not None and facts.paid_at <= facts.received_at:
+    start = facts.fee_wait_from
+    if start is None and facts.fee_timing == "before_submission":
+        start = facts.received_at
+    if start is None:
+        return []
+    start = max(start, facts.received_at)
+    if facts.paid_at is not None and facts.paid_at <= start:
         return []
     stops = [at for at in (facts.paid_at, end) if at is not None]
-    return _outside([(facts.received_at, min(stops) if stops else None)], pauses)
+    return _outside([(start, min(stops) if stops else None)], pauses)
 
 
 def _outside(spans: list[Span], holes: list[Span]) -> list[Span]:

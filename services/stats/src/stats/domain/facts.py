@@ -2,7 +2,8 @@
 
 A time is kept from whichever event brings it first (set once), a flag once true stays
 true, the due date is taken from the workflow event with the highest sequence, and a
-supplement pause is keyed by its round, each of its ends set once.
+supplement pause is keyed by its round, each of its ends set once; the national
+portal's records count up (the highest written and the highest accepted).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ def merge(row: dict[str, Any], data: EventData, sequence: int) -> PauseChange | 
             set_once(row, {"submitted_at": data.submitted_at,
                            "applicant_name": data.applicant.full_name})  # fmt: skip
             row["fee_vnd"] = data.fee_vnd
+            row["fee_timing"] = data.fee_timing
             row["digitised"] = row["digitised"] or bool(data.attachments)
         case ev.DossierReceived():
             row["online"] = data.channel == "online"
@@ -59,6 +61,12 @@ def merge(row: dict[str, Any], data: EventData, sequence: int) -> PauseChange | 
             set_once(row, {"stopped_at": data.stopped_at})
         case ev.DossierReturned():
             set_once(row, {"returned_at": data.returned_at})
+        case ev.DossierAwaitingFee():
+            set_once(row, {"fee_wait_from": data.awaiting_since})
+        case ev.DossierSyncQueued():
+            row["national_queued"] = max(row["national_queued"], data.record_sequence)
+        case ev.DossierSynced():
+            row["national_synced"] = max(row["national_synced"], data.record_sequence)
         case ev.PaymentCompleted():
             row["paid_online"] = row["paid_online"] or data.method == "online"
             set_once(row, {"paid_at": data.paid_at})
@@ -80,5 +88,7 @@ def facts_of(row: Mapping[str, Any], rounds: Iterable[Mapping[Any, Any]]) -> Fac
         pauses=tuple(Pause(p["requested_at"], p["resumed_at"]) for p in rounds
                      if p["requested_at"] is not None),
         processing_hours=row["processing_hours"], e_result=row["e_result"],
-        digitised=row["digitised"], fee_vnd=row["fee_vnd"], paid_online=row["paid_online"],
+        digitised=row["digitised"], fee_vnd=row["fee_vnd"], fee_timing=row["fee_timing"],
+        fee_wait_from=row["fee_wait_from"], paid_online=row["paid_online"],
+        national_queued=row["national_queued"], national_synced=row["national_synced"],
     )  # fmt: skip

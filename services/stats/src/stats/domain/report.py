@@ -175,6 +175,9 @@ def indicators(before: Mapping[str, float], during: Mapping[str, float]) -> dict
                          "late_for_supplements": resupplemented},
         "online_rate": ratio(row["received_online"], row["received"]),
         "online_payment_rate": ratio(during.get("paid_online", 0), during.get("fee_due", 0)),
+        # Of the dossiers received in the period, those whose current status the national
+        # portal has (Decision 766's synchronisation rate).
+        "national_sync_rate": ratio(during.get("national_synced", 0), row["received"]),
         "digitisation_rate": ratio(during.get("digitised", 0), row["resolved"]),
         "e_result_rate": ratio(during.get("e_result", 0), row["resolved"]),
         "satisfaction": {

@@ -58,9 +58,12 @@ procedures = Table(
     Column("processing_days", Integer, nullable=False),
     Column("cutoff_time", Text, nullable=False),
     Column("fee_vnd", BigInteger, nullable=False),
+    # When the fee is paid: online before submission, or at the desk with the result.
+    Column("fee_timing", Text, nullable=False, server_default=text("'on_result'")),
     Column("documents", JSONB, nullable=False),
     # Working days the citizen has to supplement; null: the rules' default.
     Column("supplement_days", Integer),
+    CheckConstraint("fee_timing IN ('before_submission', 'on_result')", name="fee_timing"),
 )
 
 # One row per year: the calendar an administrator entered from the official notice.
@@ -165,6 +168,11 @@ cases = Table(
     Column("processing_days", Integer, nullable=False),
     Column("cutoff_time", Text, nullable=False),
     Column("fee_vnd", BigInteger, nullable=False),
+    Column("fee_timing", Text, nullable=False, server_default=text("'on_result'")),
+    # The fee paid (online before submission, or recorded at the desk): an approved
+    # dossier without it waits in `awaiting_fee`.
+    _at("fee_paid_at"),
+    Column("fee_receipt_no", Text),
     # The procedure's supplement deadline in working days when submitted; null: the
     # catalogue's, else the rules' default.
     Column("supplement_days", Integer),
@@ -212,6 +220,7 @@ cases = Table(
         text("lower(applicant_name) gin_trgm_ops"),
         postgresql_using="gin",
     ),
+    CheckConstraint("fee_timing IN ('before_submission', 'on_result')", name="fee_timing"),
 )
 
 # Each supplement round: the clock stops at `paused_at` and resumes at `resumed_at`.

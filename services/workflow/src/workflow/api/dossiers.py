@@ -75,6 +75,11 @@ class StopIn(_Strict):
     )  # fmt: skip
 
 
+class FeeIn(_Strict):
+    amount_vnd: int = Field(ge=0, le=10**12, description="Must be the procedure's fee.")
+    receipt_no: str = Field(min_length=1, max_length=50, pattern=r"^[\w./-]+$")
+
+
 class ExtendIn(_Strict):
     new_due_date: Day
     reason: str = Field(min_length=1, max_length=2000)
@@ -134,6 +139,17 @@ class HistoryEntryRead(BaseModel):
     note: str | None
 
 
+class FeeRead(BaseModel):
+    amount_vnd: int
+    timing: ev.FeeTiming = Field(
+        description="before_submission: paid online before submitting; on_result: paid at "
+        "the desk, the approved dossier waiting in `awaiting_fee` until the receiver "
+        "records it."
+    )
+    paid_at: AwareDatetime | None
+    receipt_no: str | None = Field(description="The desk's receipt, for a fee paid there.")
+
+
 class DossierRead(BaseModel):
     code: str
     status: ev.DossierStatus
@@ -163,6 +179,7 @@ class DossierRead(BaseModel):
         description="Once that deadline has passed: the reason prefilled for `stop`."
     )
     result: ResultRead
+    fee: FeeRead
     history: list[HistoryEntryRead]
 
 
@@ -189,6 +206,12 @@ class ResultRecordedRead(ActionRead):
 class ApprovedRead(ActionRead):
     resolved_at: AwareDatetime
     judgement: ev.Judgement
+
+
+class FeeRecordedRead(ActionRead):
+    fee_vnd: int
+    receipt_no: str
+    paid_at: AwareDatetime
 
 
 class StoppedRead(ActionRead):
@@ -342,9 +365,23 @@ async def approve(
     key: IdempotencyKey = None,
     body: NoteIn | None = None,
 ) -> dict[str, Any]:
-    """The leader approves: the result is ready."""
+    """The leader approves: the result is ready, or, with a fee still to be paid at the
+    desk, the dossier waits for it (`awaiting_fee`)."""
     retry = _retry(key, Action.APPROVE, code, body)
     return await actions.approve(ctx, officer, code, body.note if body else None, retry)
+
+
+@router.post(
+    "/dossiers/{code}/fee", response_model=FeeRecordedRead, responses=problem_responses(409)
+)
+async def record_fee(
+    code: str, body: FeeIn, ctx: Ctx, officer: CurrentOfficer, key: IdempotencyKey = None
+) -> dict[str, Any]:
+    """The receiver records the fee paid at the desk (the amount must be the procedure's
+    fee): the dossier waiting for it has its result ready to hand over."""
+    retry = _retry(key, Action.RECORD_FEE, code, body)
+    fee = actions.DeskFee(amount_vnd=body.amount_vnd, receipt_no=body.receipt_no)
+    return await actions.record_fee(ctx, officer, code, fee, retry)
 
 
 @router.post(

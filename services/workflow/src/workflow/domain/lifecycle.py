@@ -36,6 +36,8 @@ class Action(StrEnum):
     RETURN_RESULT = "return-result"
     EXTEND_DEADLINE = "extend-deadline"
     STOP = "stop"
+    # The receiver records the fee paid at the desk: the result is then handed over.
+    RECORD_FEE = "fee"
     # The citizen's, arriving as intake's events.
     SUPPLEMENT = "supplement"
     WITHDRAW = "withdraw"
@@ -73,6 +75,7 @@ STATUS_NAMES = {
     S.REJECTED: "Từ chối",
     S.WITHDRAWN: "Đã rút",
     S.STOPPED: "Dừng xử lý",
+    S.AWAITING_FEE: "Chờ nộp phí, lệ phí",
 }
 
 OPEN = {S.SUBMITTED, S.RECEIVED, S.SUPPLEMENT_REQUESTED, S.IN_PROGRESS, S.PENDING_APPROVAL}
@@ -93,7 +96,9 @@ RULES: dict[Action, Rule] = {
     Action.RECORD_RESULT: _rule({S.IN_PROGRESS}, {P}, None),
     Action.SUBMIT_FOR_APPROVAL: _rule({S.IN_PROGRESS}, {P}, S.PENDING_APPROVAL),
     Action.SEND_BACK: _rule({S.PENDING_APPROVAL}, {A}, S.IN_PROGRESS),
+    # To AWAITING_FEE instead when a fee is still owed (`fee_due`, passed by the caller).
     Action.APPROVE: _rule({S.PENDING_APPROVAL}, {A}, S.RESULT_READY),
+    Action.RECORD_FEE: _rule({S.AWAITING_FEE}, {R}, S.RESULT_READY),
     Action.RETURN_RESULT: _rule({S.RESULT_READY}, {R}, S.RETURNED),
     Action.EXTEND_DEADLINE: _rule(CLOCK_RUNNING | {S.SUPPLEMENT_REQUESTED}, {A}, None),
     # The citizen let the supplement deadline pass (checked by `preconditions`): the desk
@@ -103,7 +108,7 @@ RULES: dict[Action, Rule] = {
     Action.SUPPLEMENT: _rule({S.SUPPLEMENT_REQUESTED}, set(), None),
     # Intake allows it only before a result; by the time the event arrives the result may
     # be ready, and the citizen's withdrawal still stands.
-    Action.WITHDRAW: _rule(OPEN | {S.RESULT_READY}, set(), S.WITHDRAWN),
+    Action.WITHDRAW: _rule(OPEN | {S.AWAITING_FEE, S.RESULT_READY}, set(), S.WITHDRAWN),
 }
 
 
@@ -115,9 +120,21 @@ def allowed(roles: str | Iterable[str], action: Action) -> None:
         raise Forbidden("Vai trò của bạn không được thực hiện thao tác này.")
 
 
-def next_status(action: Action, current: S, resume_to: S | None = None) -> S:
+def fee_due(fee_vnd: int, timing: str, paid: bool) -> bool:
+    """Whether an approved dossier waits for its fee before the result is handed over: a
+    fee paid at the desk with the result (`on_result`) and not recorded yet. A fee paid
+    online before submission (`before_submission`) was paid before intake let the
+    dossier be submitted: such a dossier never waits, whether or not the payment's event
+    has reached workflow yet."""
+    return fee_vnd > 0 and timing == "on_result" and not paid
+
+
+def next_status(
+    action: Action, current: S, resume_to: S | None = None, *, fee_owed: bool = False
+) -> S:
     """The status after `action`, or Conflict when the state machine says no. A
-    supplement resumes at `resume_to`."""
+    supplement resumes at `resume_to`; an approval with a fee owed (`fee_due`) waits for
+    it."""
     rule = RULES[action]
     if current not in rule.sources:
         raise Conflict(
@@ -129,6 +146,8 @@ def next_status(action: Action, current: S, resume_to: S | None = None) -> S:
     if action is Action.SUPPLEMENT:
         assert resume_to is not None
         return resume_to
+    if action is Action.APPROVE and fee_owed:
+        return S.AWAITING_FEE
     return rule.target if rule.target is not None else current
 
 

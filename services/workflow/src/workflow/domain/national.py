@@ -36,6 +36,7 @@ _DIRECT = {
     S.SUPPLEMENT_REQUESTED: SUPPLEMENT_REQUESTED,
     S.IN_PROGRESS: IN_PROGRESS,
     S.PENDING_APPROVAL: IN_PROGRESS,
+    S.AWAITING_FEE: FINANCIAL_OBLIGATION,
     S.RESULT_READY: PROCESSED,
     S.RETURNED: RESULT_RETURNED,
     S.WITHDRAWN: WITHDRAWN,
@@ -94,6 +95,7 @@ ACTION_NAMES = {
     "withdraw": "Công dân rút hồ sơ",
     "stop": "Dừng xử lý hồ sơ",
     "payment": "Nộp phí, lệ phí",
+    "fee": "Nộp phí, lệ phí tại Bộ phận Một cửa",
 }
 
 

@@ -74,3 +74,12 @@ def stop_reason(supplement_due_at: datetime) -> str:
         f"Quá thời hạn bổ sung, hoàn thiện hồ sơ ({moment(supplement_due_at)}) mà công dân "
         "chưa bổ sung: dừng giải quyết hồ sơ."
     )
+
+
+def fee_matches(paid_vnd: int, fee_vnd: int) -> None:
+    """The desk records the procedure's fee as it is, not a part of it nor more."""
+    if paid_vnd != fee_vnd:
+        raise invalid_field(
+            "amount_vnd",
+            f"Số tiền phải đúng mức phí, lệ phí của thủ tục: {fee_vnd:,} đồng.".replace(",", "."),
+        )

@@ -19,13 +19,15 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.contracts import events as ev
-from shared.contracts.events import VIETNAM
+from shared.contracts.events import VIETNAM, Judgement
+from shared.contracts.events import DossierStatus as S
 from shared.db.idempotency import NO_RETRY, Answer, Retry
 from shared.errors import Invalid
 from workflow.adapters.tables import officers, pauses, procedures
 from workflow.domain.deadlines import rule_set_for, supplement_days, working_hours_used
 from workflow.domain.lifecycle import CLOCK_RUNNING, Action, Role, allowed, judge
 from workflow.domain.preconditions import (
+    fee_matches,
     new_appointment,
     originals_checked,
     own_work,
@@ -335,36 +337,96 @@ async def send_back(
 async def approve(
     ctx: Context, officer: Officer, code: str, note: str | None, retry: Retry = NO_RETRY
 ) -> dict[str, Any]:
-    """The leader signs: the result is ready, judged against the original due date."""
+    """The leader signs: the result is ready, judged against the original due date; or,
+    with a fee still owed, the dossier waits for it (lifecycle.fee_due)."""
 
     async def step(session: AsyncSession, case: Case) -> dict[str, Any]:
         now = datetime.now(UTC)
         original = case["original_due_at"] or case["due_at"]
         judgement = judge(now, original, VIETNAM)
-        engine = await engine_for(session, case["agency_code"])
-        paused = await _paused_seconds(session, case["id"])
-        hours = working_hours_used(engine, case["counted_from"], now, paused)
-        result_file = (
-            ev.FileRef.model_validate(case["result_file"]) if case["result_file"] else None
-        )
-        delivery = ev.ResultDelivery.model_validate(case["result_delivery"])
+        hours = await _processing_hours(session, case, now)
+
+        def events(c: Case, f: dict[str, Any]) -> list[ev.EventData]:
+            if c["status"] == S.AWAITING_FEE:
+                waiting = ev.DossierAwaitingFee(
+                    **f, amount_vnd=int(c["fee_vnd"]), awaiting_since=now
+                )
+                return [ev.DossierApproved(**f, approved_at=now), waiting]
+            ready = _result_ready(c, f, resolved_at=now, judgement=judgement, hours=hours)
+            return [ev.DossierApproved(**f, approved_at=now), ready]
+
         case = await change(
             ctx.outbox, session, case, Action.APPROVE, officer.actor,
             note=note,
             values={"resolved_at": now, "judgement": judgement.value},
-            emit=lambda c, f: [
-                ev.DossierApproved(**f, approved_at=now),
-                ev.DossierResultReady(
-                    **f, resolved_at=now, judgement=judgement, processing_working_hours=hours,
-                    result_summary=c["result_summary"], result_file=result_file,
-                    delivery=delivery,
-                ),
-            ],
+            emit=events,
             now=now,
         )  # fmt: skip
         return {**_answer(case), "resolved_at": now, "judgement": judgement.value}
 
     return await _act(ctx, officer, Action.APPROVE, code, retry, step)
+
+
+async def _processing_hours(session: AsyncSession, case: Case, until: datetime) -> float | None:
+    """Working time from the clock's start to `until`, the supplement pauses excluded."""
+    engine = await engine_for(session, case["agency_code"])
+    paused = await _paused_seconds(session, case["id"])
+    return working_hours_used(engine, case["counted_from"], until, paused)
+
+
+def _result_ready(
+    case: Case,
+    f: dict[str, Any],
+    *,
+    resolved_at: datetime,
+    judgement: Judgement,
+    hours: float | None,
+) -> ev.DossierResultReady:
+    result_file = ev.FileRef.model_validate(case["result_file"]) if case["result_file"] else None
+    return ev.DossierResultReady(
+        **f, resolved_at=resolved_at, judgement=judgement, processing_working_hours=hours,
+        result_summary=case["result_summary"], result_file=result_file,
+        delivery=ev.ResultDelivery.model_validate(case["result_delivery"]),
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class DeskFee:
+    amount_vnd: int
+    receipt_no: str
+
+
+async def record_fee(
+    ctx: Context, officer: Officer, code: str, fee: DeskFee, retry: Retry = NO_RETRY
+) -> dict[str, Any]:
+    """The receiver records the fee the citizen paid at the desk, with its receipt: the
+    payment is announced (`payment.completed`, in person) and the result is ready to be
+    handed over. The result keeps the judgement of its approval: the days spent waiting
+    for the citizen's fee are not the agency's."""
+
+    async def step(session: AsyncSession, case: Case) -> dict[str, Any]:
+        fee_matches(fee.amount_vnd, int(case["fee_vnd"]))
+        now = datetime.now(UTC)
+        judgement = Judgement(case["judgement"])
+        hours = await _processing_hours(session, case, case["resolved_at"])
+        case = await change(
+            ctx.outbox, session, case, Action.RECORD_FEE, officer.actor,
+            note=f"Đã thu phí, lệ phí {fee.amount_vnd:,} đồng, biên lai số {fee.receipt_no}.",
+            values={"fee_paid_at": now, "fee_receipt_no": fee.receipt_no},
+            emit=lambda c, f: [
+                ev.PaymentCompleted(
+                    **{k: f[k] for k in ev.DossierEvent.model_fields},
+                    amount_vnd=fee.amount_vnd, method="in_person", reference=fee.receipt_no,
+                    paid_at=now,
+                ),
+                _result_ready(c, f, resolved_at=now, judgement=judgement, hours=hours),
+            ],
+            now=now,
+        )  # fmt: skip
+        return {**_answer(case), "fee_vnd": fee.amount_vnd, "receipt_no": fee.receipt_no,
+                "paid_at": now}  # fmt: skip
+
+    return await _act(ctx, officer, Action.RECORD_FEE, code, retry, step)
 
 
 async def return_result(

@@ -22,7 +22,7 @@ from shared.errors import NotFound
 from shared.messaging import Outbox
 from workflow.adapters.tables import cases, history, pauses, timers
 from workflow.domain.deadlines import DeadlineEngine
-from workflow.domain.lifecycle import Action, Recorded, Role, next_status
+from workflow.domain.lifecycle import Action, Recorded, Role, fee_due, next_status
 from workflow.domain.staff import primary_role
 from workflow.services import national_outbox
 
@@ -91,6 +91,11 @@ def check(action: Action, case: Case, resume_to: str | None = None) -> ev.Dossie
         action,
         ev.DossierStatus(case["status"]),
         ev.DossierStatus(resume_to) if resume_to else None,
+        fee_owed=fee_due(
+            int(case.get("fee_vnd") or 0),
+            case.get("fee_timing") or "on_result",
+            case.get("fee_paid_at") is not None,
+        ),
     )
 
 
@@ -127,7 +132,7 @@ async def change(
     if changed:
         await session.execute(cases.update().where(cases.c.id == case["id"]).values(**changed))
     # The national portal hears of the change in the same transaction (or not at all).
-    await national_outbox.queue(session, updated, now)
+    await national_outbox.queue(outbox, session, updated, now)
     return updated
 
 

@@ -38,6 +38,7 @@ ACTIONS: dict[str, str] = {
     Action.STOP: "Dừng giải quyết (quá hạn bổ sung)",
     Action.WITHDRAW: "Công dân rút hồ sơ",
     Recorded.PAYMENT: "Nộp lệ phí",
+    Action.RECORD_FEE: "Thu phí, lệ phí tại Bộ phận Một cửa",
 }
 # Which forms exist once the dossier has reached the point they record.
 NEEDS = {

@@ -60,7 +60,7 @@ _ADD_CASE = insert(cases).on_conflict_do_nothing().returning(cases.c.id)
 
 
 async def dossier_submitted(
-    _ctx: Context, session: AsyncSession, envelope: Envelope, data: ev.DossierSubmitted
+    ctx: Context, session: AsyncSession, envelope: Envelope, data: ev.DossierSubmitted
 ) -> None:
     # The dossier's own terms win over the catalogue's: they are those it was submitted
     # under, and the catalogue event may not have arrived yet.
@@ -69,7 +69,8 @@ async def dossier_submitted(
         {
             "code": data.procedure_code, "name": data.procedure_name, "field": data.field,
             "online_level": data.online_level, "processing_days": data.processing_days,
-            "cutoff_time": data.cutoff_time, "fee_vnd": data.fee_vnd, "documents": [],
+            "cutoff_time": data.cutoff_time, "fee_vnd": data.fee_vnd,
+            "fee_timing": data.fee_timing, "documents": [],
             "supplement_days": data.supplement_days,
         },
     )  # fmt: skip
@@ -81,7 +82,8 @@ async def dossier_submitted(
             "procedure_code": data.procedure_code, "procedure_name": data.procedure_name,
             "field": data.field, "online_level": data.online_level,
             "processing_days": data.processing_days, "cutoff_time": data.cutoff_time,
-            "fee_vnd": data.fee_vnd, "supplement_days": data.supplement_days,
+            "fee_vnd": data.fee_vnd, "fee_timing": data.fee_timing,
+            "supplement_days": data.supplement_days,
             "applicant": data.applicant.model_dump(mode="json"),
             "applicant_name": data.applicant.full_name,
             "form": data.form,
@@ -100,7 +102,7 @@ async def dossier_submitted(
         )  # fmt: skip
         # Registered (national code 1), in the transaction that opens the case.
         case = await read_case(session, envelope.dossier_code or "")
-        await national_outbox.queue(session, case, data.submitted_at)
+        await national_outbox.queue(ctx.outbox, session, case, data.submitted_at)
 
 
 async def dossier_supplemented(
@@ -168,10 +170,20 @@ async def dossier_withdrawn(
 
 
 async def payment_completed(
-    _ctx: Context, session: AsyncSession, envelope: Envelope, data: ev.PaymentCompleted
+    ctx: Context, session: AsyncSession, envelope: Envelope, data: ev.PaymentCompleted
 ) -> None:
+    """A fee paid online (intake's): on record, so that the approval does not wait for it.
+    A fee paid at the desk is workflow's own event, recorded when it was emitted."""
+    if envelope.source == ctx.outbox.source or envelope.dossier_code is None:
+        # Workflow's own, or a draft's (paid before submission: the dossier's fee timing
+        # says so when it arrives).
+        return
     case = await read_case(session, envelope.dossier_code or "", lock=True)
     await _note(session, case, Recorded.PAYMENT, f"Đã nộp lệ phí {data.amount_vnd:,} đồng.")
+    if case["fee_paid_at"] is None:
+        await session.execute(
+            cases.update().where(cases.c.id == case["id"]).values(fee_paid_at=data.paid_at)
+        )
 
 
 async def _note(session: AsyncSession, case: Any, action: Action | Recorded, note: str) -> None:

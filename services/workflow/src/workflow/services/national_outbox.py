@@ -1,7 +1,9 @@
 """The records for the National Public Service Portal, written in the transaction of each
 change of a dossier (changes.change, and the submission that opens a case): when the
 dossier's national status code changed, the portal's record goes to `national_sync`
-with the dossier's next sequence; services/sync.py sends them.
+with the dossier's next sequence, and `dossier.sync_queued` to the outbox (stats counts
+a dossier synced once the record of that sequence has been accepted); services/sync.py
+sends them.
 """
 
 from __future__ import annotations
@@ -13,12 +15,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.contracts import events as ev
 from shared.contracts.events import DossierStatus
+from shared.messaging import Outbox
 from workflow.adapters.tables import history, national_sync
 from workflow.domain import national
 
 
-async def queue(session: AsyncSession, case: Mapping[str, Any], now: datetime) -> None:
+async def queue(
+    outbox: Outbox, session: AsyncSession, case: Mapping[str, Any], now: datetime
+) -> None:
     """Write the dossier's record for the national portal if its national status changed.
     The caller holds the case's row lock (or has just created it), so sequences are dense."""
     steps = await _steps(session, case["id"])
@@ -48,6 +54,24 @@ async def queue(session: AsyncSession, case: Mapping[str, Any], now: datetime) -
             created_at=now, next_attempt_at=now,
         )
     )  # fmt: skip
+    # Not numbered among the case's events: they say nothing of its status to intake.
+    await outbox.add(
+        session,
+        ev.DossierSyncQueued(
+            **dossier_facts(case), status_code=code, record_sequence=sequence, queued_at=now
+        ),
+        dossier_code=case["code"],
+        occurred_at=now,
+    )
+
+
+def dossier_facts(case: Mapping[str, Any]) -> dict[str, Any]:
+    """What every dossier event says of the case (DossierEvent)."""
+    return {
+        "procedure_code": case["procedure_code"], "procedure_name": case["procedure_name"],
+        "field": case["field"], "agency_code": case["agency_code"],
+        "agency_name": case["agency_name"], "status": DossierStatus(case["status"]),
+    }  # fmt: skip
 
 
 async def _steps(session: AsyncSession, case_id: Any) -> list[national.Step]:

@@ -5,7 +5,9 @@ sending of the records `national_outbox.queue` wrote.
   LOCKED`, the oldest unsent record of each dossier that is due, and only if no earlier
   record of that dossier is still unsent: a later record never overtakes an earlier one,
   however many processes run the loop. A failed attempt puts the record (and so the
-  dossier's later ones) off by an exponential back-off.
+  dossier's later ones) off by an exponential back-off. A record accepted is announced
+  (`dossier.synced`, through the outbox in the same transaction): stats counts Decision
+  766's synchronisation rate from it.
 - `state`: the dossier's sync state, for operators.
 """
 
@@ -22,12 +24,15 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from shared.contracts import events as ev
 from shared.db import Database
+from shared.messaging import Outbox
 from shared.runtime import repeat
 from workflow.adapters.national import NationalPortal, SendFailed
-from workflow.adapters.tables import national_sync
+from workflow.adapters.tables import cases, national_sync
 from workflow.config import WorkflowSettings
 from workflow.domain import national
+from workflow.services import national_outbox
 from workflow.services.changes import Officer, read_case
 from workflow.services.context import Context
 
@@ -78,7 +83,9 @@ def _due(now: datetime, batch: int) -> Any:
     )
 
 
-async def send_due(db: Database, portal: NationalPortal, settings: WorkflowSettings) -> int:
+async def send_due(
+    db: Database, outbox: Outbox, portal: NationalPortal, settings: WorkflowSettings
+) -> int:
     """One pass: send each due dossier's next record; returns how many were attempted."""
     now = datetime.now(UTC)
     async with db.transaction() as session:
@@ -86,10 +93,14 @@ async def send_due(db: Database, portal: NationalPortal, settings: WorkflowSetti
         # One attempt per dossier at a time, dossiers side by side.
         outcomes = await asyncio.gather(*(_attempt(portal, r["record"]) for r in rows))
         done = datetime.now(UTC)
+        dossiers = await _cases(
+            session, [r["case_id"] for r, f in zip(rows, outcomes, strict=True) if f is None]
+        )
         for row, failure in zip(rows, outcomes, strict=True):
             attempts = row["attempts"] + 1
             if failure is None:
                 values: dict[str, Any] = {"sent_at": done, "last_error": None}
+                await _announce(outbox, session, dossiers[row["case_id"]], row, done)
             else:
                 wait = national.backoff(
                     attempts,
@@ -109,6 +120,24 @@ async def send_due(db: Database, portal: NationalPortal, settings: WorkflowSetti
                 .values(attempts=attempts, last_attempt_at=done, **values)
             )
     return len(rows)
+
+
+async def _cases(session: AsyncSession, ids: list[Any]) -> dict[Any, dict[str, Any]]:
+    """The cases of the records accepted, by id, in one query (what `dossier.synced` says)."""
+    if not ids:
+        return {}
+    found = await session.execute(select(cases).where(cases.c.id.in_(ids)))
+    return {c["id"]: dict(c) for c in found.mappings()}
+
+
+async def _announce(
+    outbox: Outbox, session: AsyncSession, case: dict[str, Any], row: Any, sent_at: datetime
+) -> None:
+    synced = ev.DossierSynced(
+        **national_outbox.dossier_facts(case),
+        status_code=row["status_code"], record_sequence=row["sequence"], sent_at=sent_at,
+    )  # fmt: skip
+    await outbox.add(session, synced, dossier_code=row["dossier_code"], occurred_at=sent_at)
 
 
 async def _attempt(portal: NationalPortal, record: dict[str, Any]) -> SendFailed | None:
@@ -161,7 +190,7 @@ async def sync_worker(ctx: Context, stop: asyncio.Event) -> None:
 
     async def step() -> int:
         nonlocal measured_at
-        handled = await send_due(ctx.db, portal, s)
+        handled = await send_due(ctx.db, ctx.outbox, portal, s)
         if measured_at is None or time.monotonic() - measured_at >= s.national_measure_seconds:
             await measure(ctx.db)
             measured_at = time.monotonic()

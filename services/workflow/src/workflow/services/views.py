@@ -195,6 +195,12 @@ async def detail(ctx: Context, officer: Officer, code: str) -> dict[str, Any]:
             "resolved_at": case["resolved_at"],
             "judgement": case["judgement"],
         },
+        "fee": {
+            "amount_vnd": case["fee_vnd"],
+            "timing": case["fee_timing"],
+            "paid_at": case["fee_paid_at"],
+            "receipt_no": case["fee_receipt_no"],
+        },
         "history": [_entry(h) for h in trail],
     }
 
