@@ -48,7 +48,9 @@ async def catalogue_published(
     for agency in data.agencies:
         await _upsert(session, agencies, agency.model_dump(), keep=set())
     for procedure in data.procedures:
-        row = procedure.model_dump(mode="json")
+        # What workflow keeps of a procedure's terms: a term added to the event (the fee's
+        # timing) is not a column here, and must not fail the whole catalogue.
+        row = {k: v for k, v in procedure.model_dump(mode="json").items() if k in procedures.c}
         await _upsert(session, procedures, row, keep=set())
 
 
