@@ -135,10 +135,13 @@ async def test_a_paper_dossier_gets_a_desk_code_and_is_received_at_once(
     assert answer.status_code == 201, answer.text
     body = answer.json()
     code = body["code"]
-    assert DOSSIER_CODE.match(code) and code.startswith(f"{CITY}-")
+    assert DOSSIER_CODE.match(code)
+    assert code.startswith(f"{CITY}-")
     assert issuer_of(code) == "desk"
     assert len(body["update_code"]) == 8
-    assert body["status"] == "received" and body["received_at"] and body["due_at"]
+    assert body["status"] == "received"
+    assert body["received_at"]
+    assert body["due_at"]
     assert body["receipt_url"] == f"/api/v1/dossiers/{code}/forms/receipt.pdf"
 
     events = await emitted(desk, code)
@@ -150,8 +153,10 @@ async def test_a_paper_dossier_gets_a_desk_code_and_is_received_at_once(
     assert registered.recipient.phone == PHONE
     assert registered.recipient.channels == [ev.Channel.SMS]
     assert [a.document_code for a in registered.attachments] == ["TP1", "TP2"]
-    assert registered.registered_by.name and registered.registered_by.role == "receiver"
-    assert registered.processing_days == 3 and registered.fee_vnd == 15000
+    assert registered.registered_by.name
+    assert registered.registered_by.role == "receiver"
+    assert registered.processing_days == 3
+    assert registered.fee_vnd == 15000
     # The scans are in the attachments bucket, under the dossier's id, never its name.
     for attachment in registered.attachments:
         assert attachment.bucket == ATTACHMENTS_BUCKET
@@ -188,7 +193,8 @@ async def test_a_paper_dossier_gets_a_desk_code_and_is_received_at_once(
         receipt = await client.get(body["receipt_url"], headers=receiver)
     assert detail.status_code == 200, detail.text
     assert detail.json()["contact"]["phone"] == PHONE
-    assert receipt.status_code == 200 and receipt.headers["content-type"] == "application/pdf"
+    assert receipt.status_code == 200
+    assert receipt.headers["content-type"] == "application/pdf"
 
 
 async def test_registered_by_post_it_waits_and_is_received_later_as_direct(
@@ -198,7 +204,8 @@ async def test_registered_by_post_it_waits_and_is_received_later_as_direct(
     answer = await _register(desk, receiver, _parts(_dossier(channel="post"), ("TP1", PDF)))
     assert answer.status_code == 201, answer.text
     code = answer.json()["code"]
-    assert answer.json()["status"] == "submitted" and answer.json()["receipt_url"] is None
+    assert answer.json()["status"] == "submitted"
+    assert answer.json()["receipt_url"] is None
     async with desk.client() as client:
         later = await client.post(f"/api/v1/dossiers/{code}/receive", headers=receiver)
     assert later.status_code == 200, later.text
@@ -225,7 +232,8 @@ async def test_the_codes_of_a_day_follow_each_other_in_the_desk_range(
         assert answer.status_code == 201, answer.text
         codes.append(answer.json()["code"])
     first, second = (int(c.rsplit("-", 1)[1]) for c in codes)
-    assert first >= 90_001 and second == first + 1
+    assert first >= 90_001
+    assert second == first + 1
 
 
 # Who may register a paper dossier for the city police (CITY): its own receivers only.
@@ -276,8 +284,7 @@ TRUNCATED_BODY = (
     b'--b\r\nContent-Disposition: form-data; name="dossier"\r\n\r\n'
     + json.dumps(_dossier()).encode()
     + b'\r\n--b\r\nContent-Disposition: form-data; name="document_code"\r\n\r\nTP1\r\n'
-    b'--b\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"\r\n\r\n'
-    + PDF[:100]
+    b'--b\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"\r\n\r\n' + PDF[:100]
 )
 
 
