@@ -40,7 +40,7 @@ PHONE = "0987654321"
 def _catalogue() -> Envelope:
     data = ev.CataloguePublished(
         catalogue_version="desk-test",
-        agencies=[ev.AgencyRef(code=c, name=n, level=lv, parent_code=p) for c, n, lv, p in TREE],  # type: ignore[arg-type]
+        agencies=[ev.AgencyRef(code=c, name=n, level=lv, parent_code=p) for c, n, lv, p in TREE],
         procedures=[ev.ProcedureTerms(
             code="1.004194", name="Đăng ký tạm trú", field="residence", online_level="full",
             processing_days=3, fee_vnd=15000,
