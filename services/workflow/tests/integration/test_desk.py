@@ -293,18 +293,24 @@ TRUNCATED_BODY = (
     [
         (_parts(_dossier(procedure_code="9.999999")), 422, "dossier.procedure_code"),
         (_parts("{not json"), 422, "dossier"),
+        (_parts(json.dumps(_dossier()).replace('"form": {', '"form": {"n": NaN, ')), 422, "dossier"),
         (_parts(_dossier(channel="online")), 422, "dossier.channel"),
         (_parts(_dossier(phone=None)), 422, "dossier"),
         (_parts(_dossier(phone="12345")), 422, "dossier.phone"),
         (_parts(_dossier(unknown=1)), 422, "dossier.unknown"),
+        (_parts(_dossier(form={"ho_ten": "Hà\u0000"})), 422, "dossier.form.ho_ten"),
+        (_parts(_dossier(applicant={"kind": "citizen", "full_name": "A\u0000"})), 422,
+         "dossier.applicant.full_name"),
+        (_parts(_dossier(form=[])), 422, "dossier.form"),
         (_parts(_dossier(), ("TP9", PDF)), 422, "document_code"),
         (_parts(_dossier(), ("TP1", b"<html>not a scan</html>" * 10)), 415, "file"),
         (_parts(_dossier(), ("TP1", PDF[:-6])), 415, "file"),
         ([("file", ("a.pdf", PDF, "application/pdf"))], 422, "dossier"),
     ],
     ids=[
-        "unknown-procedure", "not-json", "online-channel", "sms-without-phone", "bad-phone",
-        "unknown-field", "unknown-document", "not-a-scan", "cut-pdf", "dossier-not-first",
+        "unknown-procedure", "not-json", "nan", "online-channel", "sms-without-phone", "bad-phone",
+        "unknown-field", "nul-in-form", "nul-in-name", "form-not-object", "unknown-document",
+        "not-a-scan", "cut-pdf", "dossier-not-first",
     ],
 )  # fmt: skip
 async def test_a_bad_request_is_refused_in_words_and_stores_nothing(

@@ -16,6 +16,7 @@ second copy of the files: the key is claimed in the transaction that opens the c
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from dataclasses import dataclass
@@ -32,10 +33,19 @@ from shared.contracts.codes import SequenceExhausted, issued_code, new_update_co
 from shared.contracts.events import VIETNAM
 from shared.contracts.events import DossierStatus as S
 from shared.db.idempotency import Answer, Retry
-from shared.errors import Forbidden, Invalid, TooMany, Unsupported, field_error, invalid_fields
+from shared.errors import (
+    Forbidden,
+    Invalid,
+    TooMany,
+    Unsupported,
+    field_error,
+    invalid_field,
+    invalid_fields,
+)
 from shared.multipart import MultipartStream, Part, too_large
 from shared.storage import ObjectTooLarge, StoredObject
 from shared.storage.files import UnacceptedContent, filename_problem, put_checked, safe_filename
+from shared.text import json_problems
 from workflow.adapters.tables import agencies, cases, desk_sequences, procedures
 from workflow.domain import contacts
 from workflow.domain.lifecycle import Recorded, Role
@@ -96,9 +106,26 @@ class Scan:
     stored: StoredObject
 
 
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
 def read_dossier(text: str) -> DeskDossier:
+    """The `dossier` part, refused in words if it is not JSON, holds text the database
+    cannot store (the request guard does not read multipart bodies), or is not valid."""
     try:
-        return DeskDossier.model_validate_json(text)
+        # NaN and Infinity are no JSON a database stores.
+        document = json.loads(text, parse_constant=_no_constant)
+    except ValueError:
+        raise invalid_field("dossier", "Nội dung JSON không hợp lệ.") from None
+    if found := list(json_problems(document)):
+        raise Invalid(
+            "Dữ liệu gửi lên chưa hợp lệ, vui lòng kiểm tra các trường được đánh dấu.",
+            errors=[field_error(f"dossier.{path}" if path != "body" else "dossier", why)
+                    for path, why in found],
+        )  # fmt: skip
+    try:
+        return DeskDossier.model_validate(document)
     except ValidationError as exc:
         errors = [{**e, "loc": ("dossier", *e.get("loc", ()))} for e in exc.errors()]
         raise invalid_fields(errors) from None
