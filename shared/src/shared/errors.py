@@ -94,3 +94,47 @@ def field_error(field: str, message: str) -> dict[str, str]:
 def invalid_field(field: str, message: str) -> Invalid:
     """A refusal of one field, its message also the detail."""
     return Invalid(message, errors=[field_error(field, message)])
+
+
+_MESSAGES = {
+    "missing": "Trường này là bắt buộc.",
+    "string_too_short": "Giá trị quá ngắn.",
+    "string_too_long": "Giá trị quá dài.",
+    "string_pattern_mismatch": "Giá trị không đúng định dạng.",
+    "string_type": "Giá trị phải là chuỗi ký tự.",
+    "int_parsing": "Giá trị phải là số nguyên.",
+    "int_type": "Giá trị phải là số nguyên.",
+    "bool_parsing": "Giá trị phải là đúng hoặc sai.",
+    "date_from_datetime_parsing": "Ngày không đúng định dạng YYYY-MM-DD.",
+    "date_parsing": "Ngày không đúng định dạng YYYY-MM-DD.",
+    "datetime_parsing": "Thời điểm không đúng định dạng ISO 8601.",
+    "enum": "Giá trị không nằm trong danh sách cho phép.",
+    "literal_error": "Giá trị không nằm trong danh sách cho phép.",
+    "greater_than_equal": "Giá trị quá nhỏ.",
+    "less_than_equal": "Giá trị quá lớn.",
+    "json_invalid": "Nội dung JSON không hợp lệ.",
+    "uuid_parsing": "Mã định danh không hợp lệ.",
+    "extra_forbidden": "Trường này không được phép.",
+    "value_error": "Giá trị không hợp lệ.",
+}
+
+
+def field_errors(errors: list[Any]) -> list[dict[str, str]]:
+    """pydantic errors as `[{field, message}]`, the field as a dotted path."""
+    out = []
+    for err in errors:
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header")]
+        message = _MESSAGES.get(err.get("type", ""), _MESSAGES["value_error"])
+        ctx = err.get("ctx") or {}
+        if err.get("type") == "value_error" and "error" in ctx:
+            message = str(ctx["error"])
+        out.append({"field": ".".join(loc) or "body", "message": message})
+    return out
+
+
+def invalid_fields(errors: list[Any], detail: str | None = None) -> Invalid:
+    """A refusal of the fields pydantic found at fault (`ValidationError.errors()`)."""
+    return Invalid(
+        detail or "Dữ liệu gửi lên chưa hợp lệ, vui lòng kiểm tra các trường được đánh dấu.",
+        errors=field_errors(errors),
+    )

@@ -104,4 +104,5 @@ def test_published_asyncapi_document_matches_the_models() -> None:
         "dossier_awaiting_fee",
         "dossier_sync_queued",
         "dossier_synced",
+        "dossier_registered",
     }

@@ -7,9 +7,9 @@ from datetime import date
 
 import pytest
 
-from intake.domain.codes import DOSSIER_CODE, dossier_code, new_update_code
 from intake.domain.forms import form_errors
 from intake.domain.text import fold
+from shared.contracts.codes import DOSSIER_CODE, dossier_code, new_update_code
 from shared.storage.files import safe_filename, sniff
 
 

@@ -177,3 +177,35 @@ def test_the_national_portal_sync_events_are_taken_and_tell_nobody() -> None:
     assert HANDLERS[ev.DossierSyncQueued] is ignore
     assert HANDLERS[ev.DossierSynced] is ignore
     assert HANDLERS[ev.DossierAwaitingFee] is not ignore
+
+
+@pytest.mark.parametrize(
+    ("channel", "said"), [("in_person", "tai Bo phan Mot cua"), ("post", "qua buu chinh")]
+)
+def test_a_desk_receipt_tells_the_code_and_update_code_to_the_contact_given(
+    channel: str, said: str
+) -> None:
+    data = ev.DossierRegistered(
+        **{k: v for k, v in DOSSIER.items() if k not in ("actor", "status")},
+        status=ev.DossierStatus.SUBMITTED, dossier_id=uuid.uuid4(), online_level="full",
+        submitted_at=NOW, applicant=ev.Applicant(kind="citizen", full_name="Hà Văn Tùng"), form={},
+        attachments=[], result_delivery=ev.ResultDelivery(method="in_person"),
+        recipient=ev.Recipient(full_name="Hà Văn Tùng", phone="0987654321",
+                               email="tung@example.vn", channels=[SMS, EMAIL]),
+        update_code="K7M2P9QX", channel=channel,
+        registered_by=ev.Actor(kind="officer", id="o1", name="Hoàng Thị Lan", role="receiver"),
+    )  # fmt: skip
+    sms, email = targets(data)
+    assert (sms.address, email.address) == ("0987654321", "tung@example.vn")
+    shipped = defaults()
+    text = sms_text(
+        shipped["dossier.registered.sms"]["body"], variables(_envelope(data), data, sms), 3
+    )
+    assert "G01.306.000.000-250317-0001" in text
+    assert "K7M2P9QX" in text
+    assert said in text
+    body = render(
+        shipped["dossier.registered.email"]["body"], variables(_envelope(data), data, email)
+    )
+    assert "Kính gửi Hà Văn Tùng" in body
+    assert "K7M2P9QX" in body

@@ -77,7 +77,7 @@ def _restore(envelope: Envelope, applicant_name: str | None) -> Envelope:
         info = model.model_fields[name]
         if info.is_required():
             data[name] = _placeholder(info.annotation)
-    if envelope.type == "dossier.submitted" and applicant_name is not None:
+    if issubclass(model, ev.DossierSubmitted) and applicant_name is not None:
         data["applicant"] = {**data["applicant"], "full_name": applicant_name}
     return envelope.model_copy(update={"data": data})
 

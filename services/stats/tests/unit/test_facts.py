@@ -165,3 +165,20 @@ def test_a_rating_of_two_stars_or_less_or_a_complaint_counts_as_poor(
     day = at.date()
     assert counters == ({("rated", day): 1.0, ("rated_poor", day): 1.0} if poor
                         else {("rated", day): 1.0})  # fmt: skip
+
+
+def test_a_desk_registration_counts_as_a_submission_and_its_receipt_as_direct() -> None:
+    online = submitted("Hà Văn Tùng")
+    assert isinstance(online, ev.DossierSubmitted)
+    desk = ev.DossierRegistered(
+        **online.model_dump(exclude={"update_code"}), update_code="K7M2P9QX", channel="post",
+        registered_by=ev.Actor(kind="officer", id="o1", role="receiver"),
+    )  # fmt: skip
+    row = blank()
+    merge(row, desk, 1)
+    merge(row, received("direct"), 2)
+    assert row["submitted_at"] == online.submitted_at
+    assert row["applicant_name"] == "Hà Văn Tùng"
+    assert row["digitised"] is True
+    assert row["fee_vnd"] == 30000
+    assert facts_of(row, []).online is False

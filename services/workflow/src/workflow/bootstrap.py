@@ -16,7 +16,7 @@ from workflow.api import router
 from workflow.config import WorkflowSettings
 from workflow.consumers import HANDLERS
 from workflow.services import calendars, officers
-from workflow.services.context import RESULTS_BUCKET, Context
+from workflow.services.context import ATTACHMENTS_BUCKET, RESULTS_BUCKET, Context
 from workflow.services.sync import sync_worker
 from workflow.services.timers import timer_worker
 
@@ -59,5 +59,6 @@ def build(settings: WorkflowSettings | None = None) -> ServiceDefinition[Context
         routers=[router, jwks_router(tokens)],
         handlers=HANDLERS,
         workers=[timer_worker, sync_worker],
-        buckets=(RESULTS_BUCKET,),
+        # Attachments: the desk stores the scans of the paper dossiers it registers.
+        buckets=(RESULTS_BUCKET, ATTACHMENTS_BUCKET),
     )

@@ -37,6 +37,10 @@ class WorkflowSettings(TrackingLinkSettings):
     # Links to the citizen's files and the e-result stay valid this long.
     download_link_seconds: int = 900
     max_result_bytes: int = 20 * 1024 * 1024
+    # The scans of a paper dossier registered at the desk: each file, and all together
+    # (intake's limits for online attachments).
+    max_desk_file_bytes: int = 10 * 1024 * 1024
+    max_desk_dossier_bytes: int = 50 * 1024 * 1024
 
     # How often the timers look for due-soon and overdue dossiers, and how many per pass.
     timer_poll_seconds: float = 30.0

@@ -117,3 +117,11 @@ def test_the_same_record_has_the_same_id() -> None:
 def test_back_off_doubles_up_to_the_cap() -> None:
     waits = [national.backoff(n, base=2.0, cap=60.0).total_seconds() for n in range(1, 8)]
     assert waits == [2.0, 4.0, 8.0, 16.0, 32.0, 60.0, 60.0]
+
+
+@pytest.mark.parametrize(
+    ("channel", "kenh"), [(None, 2), ("online", 2), ("in_person", 1), ("post", 3)]
+)
+def test_the_channel_is_the_one_the_dossier_came_by(channel: str | None, kenh: int) -> None:
+    case = _case() if channel is None else _case(channel=channel)
+    assert national.record(case, [], code=1, sequence=1)["KenhThucHien"] == kenh

@@ -28,7 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.api.problems import problem
 from shared.observability.metrics import ServiceMetrics
-from shared.text import text_problem
+from shared.text import json_problems, text_problem
 
 # Set in a request's scope by `shared.api.uploads` when a use case streams its multipart
 # body: the use case bounds it, not the guard.
@@ -44,33 +44,6 @@ class Limits:
     max_depth: int = 32
     max_string: int = 100_000
     retry_after: int = 1
-
-
-def json_problems(value: Any, limits: Limits) -> Iterator[tuple[str, str]]:
-    """`(field, message)` for what in a parsed JSON document breaks the limits."""
-    stack: list[tuple[Any, str, int]] = [(value, "", 0)]
-    while stack:
-        item, path, depth = stack.pop()
-        if depth > limits.max_depth:
-            yield path or "body", "Dữ liệu lồng nhau quá sâu."
-            continue
-        if isinstance(item, str):
-            if len(item) > limits.max_string:
-                yield path or "body", "Giá trị quá dài."
-            elif (why := text_problem(item)) is not None:
-                yield path or "body", why
-        elif isinstance(item, dict):
-            for key, child in item.items():
-                name = f"{path}.{key}" if path else str(key)
-                if (why := text_problem(key)) is not None:
-                    yield path or "body", why
-                    continue
-                stack.append((child, name, depth + 1))
-        elif isinstance(item, list):
-            stack.extend(
-                (child, f"{path}.{i}" if path else str(i), depth + 1)
-                for i, child in enumerate(item)
-            )
 
 
 class RequestGuard:
@@ -165,7 +138,9 @@ class RequestGuard:
                 # the parser's stack): the framework would answer an English 400.
                 yield "body", "Nội dung JSON không đọc được (số quá dài hoặc lồng quá sâu)."
                 return
-            yield from json_problems(document, self.limits)
+            yield from json_problems(
+                document, max_depth=self.limits.max_depth, max_string=self.limits.max_string
+            )
         elif content_type == b"application/x-www-form-urlencoded":
             yield from _pairs_problems(
                 parse_qsl(body.decode("latin-1"), keep_blank_values=True), "body"

@@ -316,6 +316,24 @@ class PaymentCompleted(DossierEvent):
 # --- workflow -----------------------------------------------------------------------
 
 
+class DossierRegistered(DossierSubmitted):
+    """A paper dossier taken at the one-stop desk (in person, or arrived by post) for an
+    applicant who may have no account: workflow gives it its code and update code (from
+    the desk range, shared/contracts/codes.py) and opens the case in the transaction that
+    emits this. Everything a submission carries, so every consumer treats it as one
+    (intake projects it as a dossier without an owner, notify sends the receipt with the
+    update code to the contact given at the desk, stats counts it as submitted), plus
+    the channel and the receiver. Received at once, `dossier.received` follows with
+    channel `direct`."""
+
+    event_type = "dossier.registered"
+
+    channel: Literal["in_person", "post"] = Field(
+        description="How the paper dossier came: at the desk (KenhThucHien 1) or by post (3)."
+    )
+    registered_by: Actor
+
+
 class DossierReceived(WorkflowDossierEvent):
     event_type = "dossier.received"
 

@@ -26,6 +26,7 @@ from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue
 # its queue at the next start.
 SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "intake": (
+        "dossier.registered",
         "dossier.received",
         "dossier.supplement_requested",
         "dossier.resumed",

@@ -2,4 +2,13 @@
 
 from shared.storage.store import MinioObjectStore, ObjectStore, ObjectTooLarge, StoredObject
 
-__all__ = ["MinioObjectStore", "ObjectStore", "ObjectTooLarge", "StoredObject"]
+# The citizens' files: uploaded online at intake, or scanned at workflow's desk.
+ATTACHMENTS_BUCKET = "dossier-attachments"
+
+__all__ = [
+    "ATTACHMENTS_BUCKET",
+    "MinioObjectStore",
+    "ObjectStore",
+    "ObjectTooLarge",
+    "StoredObject",
+]

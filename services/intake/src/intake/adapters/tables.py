@@ -126,7 +126,9 @@ dossiers = Table(
     metadata,
     Column("id", UUID(as_uuid=True), primary_key=True),
     Column("code", Text, unique=True),
-    Column("owner_id", UUID(as_uuid=True), ForeignKey("accounts.id"), nullable=False),
+    # None for a paper dossier registered at workflow's desk: its applicant may have no
+    # account, and reaches it by its code (tracking) and update code (supplements).
+    Column("owner_id", UUID(as_uuid=True), ForeignKey("accounts.id")),
     Column("procedure_code", Text, ForeignKey("procedures.code"), nullable=False),
     Column("agency_code", Text, ForeignKey("agencies.code"), nullable=False),
     Column("case_code", Text),
@@ -135,6 +137,8 @@ dossiers = Table(
     Column("notify_via", ARRAY(Text), nullable=False),
     Column("result_delivery", JSONB, nullable=False),
     Column("status", Text, nullable=False),
+    # online (submitted here), in_person or post (registered at the desk).
+    Column("channel", Text, nullable=False, server_default=text("'online'")),
     Column("update_code_hash", Text),
     Column("submitted_at", DateTime(timezone=True)),
     Column("received_at", DateTime(timezone=True)),

@@ -17,8 +17,9 @@ from shared.db.lockout import SignInLockout
 from shared.runtime import Resources
 from shared.security import TokenIssuer, TokenVerifier
 from shared.security.sessions import SessionVersions
+from shared.storage import ATTACHMENTS_BUCKET
 
-ATTACHMENTS_BUCKET = "dossier-attachments"
+__all__ = ["ATTACHMENTS_BUCKET", "Context"]
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,6 @@ from intake.adapters.tables import (
     feedback,
 )
 from intake.domain import statuses
-from intake.domain.codes import dossier_code, new_update_code
 from intake.domain.drafts import check_complete, checked_draft, submitted_applicant
 from intake.domain.payments import must_pay_first
 from intake.services import payments
@@ -50,10 +49,11 @@ from intake.services.uploads import (
     receive_files,
 )
 from shared.contracts import events
+from shared.contracts.codes import SequenceExhausted, issued_code, new_update_code
 from shared.contracts.events import VIETNAM, DossierStatus
 from shared.db.idempotency import Answer, Retry
 from shared.db.sql import Sql, json_text
-from shared.errors import Conflict, Invalid, NotFound, field_error
+from shared.errors import Conflict, Invalid, NotFound, TooMany, field_error
 from shared.multipart import MultipartStream
 
 log = logging.getLogger(__name__)
@@ -205,11 +205,20 @@ async def _submit(
             raise Conflict(payments.NOT_PAID, fee_vnd=procedure["fee_vnd"])
 
     now = datetime.now(UTC)
-    code = dossier_code(
-        agency["code"],
-        now.astimezone(VIETNAM).date(),
-        await _next_sequence(ctx, agency["code"], now),
-    )
+    try:
+        code = issued_code(
+            "online",
+            agency["code"],
+            now.astimezone(VIETNAM).date(),
+            await _next_sequence(ctx, agency["code"], now),
+        )
+    except SequenceExhausted:
+        # The rest of the day's numbers belong to the desk (shared/contracts/codes.py).
+        raise TooMany(
+            "Cơ quan đã nhận hết số hồ sơ trực tuyến của ngày hôm nay, "
+            "vui lòng nộp lại vào ngày mai.",
+            retry_after=3600,
+        ) from None
     submitted = events.DossierSubmitted(
         **facts(procedure, agency, DossierStatus.SUBMITTED),
         dossier_id=dossier_id,
@@ -258,7 +267,8 @@ _NEXT_NUMBER = Sql(
 
 
 async def _next_sequence(ctx: Context, agency_code: str, now: datetime) -> int:
-    """The next number of that agency's day, never repeated.
+    """The next number of that agency's day (1, 2, …), never repeated; the code takes its
+    sequence from it in the online range.
 
     One statement on a connection of its own, outside the submission's transaction: the
     agency-day row is then locked for one statement, not for the rest of a submission

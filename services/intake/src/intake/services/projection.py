@@ -11,15 +11,18 @@ citizen withdrew stays withdrawn.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from sqlalchemy import func, literal, select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake.adapters.tables import dossiers
+from intake.adapters.tables import attachments, dossiers
 from intake.services.context import Context
 from intake.services.payments import refund_if_paid
 from intake.services.records import add_timeline, iso
+from intake.services.sealing import update_code_digest
 from shared.contracts import Envelope
 from shared.contracts import events as ev
 from shared.contracts.events import DossierStatus
@@ -127,3 +130,49 @@ async def apply_workflow_event(
     if isinstance(data, ev.DossierRejected):
         # Refused after its fee was paid online: the citizen is owed the fee back.
         await refund_if_paid(session, dossier.id)
+
+
+REGISTERED = {
+    "in_person": "Hồ sơ giấy đã được tiếp nhận tại Bộ phận Một cửa.",
+    "post": "Hồ sơ giấy gửi qua dịch vụ bưu chính đã được tiếp nhận.",
+}
+
+
+async def apply_registration(
+    ctx: Context, session: AsyncSession, envelope: Envelope, data: ev.DossierRegistered
+) -> None:
+    """A paper dossier registered at workflow's desk becomes a dossier here without an
+    owner: tracking answers by its code, a supplement is made with its update code (only
+    its digest is kept), and its timeline follows workflow's events like any other's."""
+    digest = update_code_digest(ctx.settings.secret("jwt_secret"), data.update_code)
+    added = await session.execute(
+        insert(dossiers)
+        .values(
+            id=data.dossier_id, code=envelope.dossier_code, owner_id=None,
+            procedure_code=data.procedure_code, agency_code=data.agency_code,
+            case_code=data.case_code, applicant=data.applicant.model_dump(mode="json"),
+            form=data.form, notify_via=[c.value for c in data.recipient.channels],
+            result_delivery=data.result_delivery.model_dump(mode="json"),
+            status=data.status.value, channel=data.channel,
+            update_code_hash=digest,
+            submitted_at=data.submitted_at, workflow_sequence=envelope.sequence or 0,
+            created_at=data.submitted_at, updated_at=data.submitted_at,
+        )
+        .on_conflict_do_nothing()
+        .returning(dossiers.c.id)
+    )  # fmt: skip
+    if added.first() is None:
+        return  # projected already (the same dossier id or code)
+    for file in data.attachments:
+        await session.execute(
+            attachments.insert().values(
+                id=uuid.uuid4(), dossier_id=data.dossier_id,
+                document_code=file.document_code or "", filename=file.filename or file.key,
+                content_type=file.content_type, size=file.size, sha256=file.sha256,
+                bucket=file.bucket, object_key=file.key, round=0,
+            )
+        )  # fmt: skip
+    await add_timeline(
+        session, data.dossier_id, data.submitted_at, data.status, REGISTERED[data.channel],
+        envelope.id,
+    )  # fmt: skip

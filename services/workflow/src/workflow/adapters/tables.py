@@ -5,6 +5,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -183,6 +184,9 @@ cases = Table(
     Column("attachments", JSONB, nullable=False),
     Column("result_delivery", JSONB, nullable=False),
     Column("recipient", JSONB, nullable=False),
+    # How the dossier came: online through intake, or on paper at the desk (in_person)
+    # or by post, registered by a receiver (KenhThucHien 2, 1, 3).
+    Column("channel", Text, nullable=False, server_default=text("'online'")),
     _at("submitted_at", nullable=False),
     _at("received_at"),
     _at("counted_from"),
@@ -221,6 +225,17 @@ cases = Table(
         postgresql_using="gin",
     ),
     CheckConstraint("fee_timing IN ('before_submission', 'on_result')", name="fee_timing"),
+)
+
+# Per agency and day, the last desk number given (shared/contracts/codes.py: the desk's
+# own range, so its codes never meet intake's).
+desk_sequences = Table(
+    "desk_sequences",
+    metadata,
+    Column("agency_code", Text, nullable=False),
+    Column("day", Date, nullable=False),
+    Column("last", Integer, nullable=False),
+    PrimaryKeyConstraint("agency_code", "day"),
 )
 
 # Each supplement round: the clock stops at `paused_at` and resumes at `resumed_at`.

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from email_validator import EmailNotValidError, validate_email
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared.api.openapi import problem_responses
 from workflow.api.deps import Ctx, CurrentAdmin
+from workflow.domain.contacts import email as _email
+from workflow.domain.contacts import phone as _phone
 from workflow.services import staff
 
 router = APIRouter(tags=["staff"])
@@ -18,26 +19,6 @@ router = APIRouter(tags=["staff"])
 RoleName = Literal["receiver", "processor", "approver", "admin"]
 Username = Annotated[str, Path(max_length=64)]
 AgencyCode = Annotated[str, Path(max_length=50)]
-
-
-def _phone(value: str | None) -> str | None:
-    if value is None or not value.strip():
-        return None
-    digits = value.strip().replace(" ", "").replace(".", "")
-    if digits.startswith("+84"):
-        digits = "0" + digits[3:]
-    if not (digits.isascii() and digits.isdigit() and len(digits) == 10 and digits[0] == "0"):
-        raise ValueError("Số điện thoại phải gồm 10 chữ số, bắt đầu bằng 0.")
-    return digits
-
-
-def _email(value: str | None) -> str | None:
-    if value is None or not value.strip():
-        return None
-    try:
-        return validate_email(value.strip(), check_deliverability=False).normalized
-    except EmailNotValidError:
-        raise ValueError("Địa chỉ email không hợp lệ.") from None
 
 
 def _name(value: str | None) -> str | None:

@@ -44,10 +44,12 @@ class Action(StrEnum):
 
 
 class Recorded(StrEnum):
-    """What the audit trail holds besides the actions: the submission that opens a case,
-    and a fee paid, which changes no status."""
+    """What the audit trail holds besides the actions: the submission or the desk's
+    registration that opens a case, and a fee paid, which changes no status."""
 
     SUBMIT = "submit"
+    # A paper dossier a receiver registered at the desk (in person or by post).
+    REGISTER = "register"
     PAYMENT = "payment"
 
 

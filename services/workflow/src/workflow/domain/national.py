@@ -27,9 +27,10 @@ STOPPED = 8
 PROCESSED = 9
 RESULT_RETURNED = 10
 
-# KenhThucHien: 1 at the desk, 2 online, 3 by post. Every case reaches workflow through
-# intake's online submission.
-ONLINE = 2
+# KenhThucHien: 1 at the desk, 2 online, 3 by post, by the case's `channel` (online
+# through intake; in_person or post when a receiver registered the paper dossier).
+IN_PERSON, ONLINE, POST = 1, 2, 3
+CHANNELS = {"in_person": IN_PERSON, "online": ONLINE, "post": POST}
 
 _DIRECT = {
     S.SUBMITTED: REGISTERED,
@@ -81,6 +82,7 @@ class Step:
 # not sent: they may hold the citizen's personal data beyond what the record needs.
 ACTION_NAMES = {
     "submit": "Nộp hồ sơ trực tuyến",
+    "register": "Tiếp nhận hồ sơ giấy tại Bộ phận Một cửa",
     "receive": "Tiếp nhận hồ sơ",
     "request-supplement": "Yêu cầu bổ sung hồ sơ",
     "supplement": "Công dân bổ sung hồ sơ",
@@ -124,7 +126,7 @@ def record(
         "MaHoSo": case["code"],
         "MaTTHC": case["procedure_code"],
         "TenTTHC": case["procedure_name"],
-        "KenhThucHien": ONLINE,
+        "KenhThucHien": CHANNELS[case.get("channel") or "online"],
         "ChuHoSo": applicant.get("organisation_name") or applicant.get("full_name"),
         # Personal data: only in the record itself, never in a log or a metric.
         "SoGiayToChuHoSo": applicant.get("id_number") or applicant.get("tax_code"),

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -96,31 +96,42 @@ async def receive(
     """Accept a complete dossier: the clock starts and the appointment is set."""
 
     async def step(session: AsyncSession, case: Case) -> dict[str, Any]:
-        engine = await engine_for(session, case["agency_code"])
-        now = datetime.now(UTC)
-        limit = cutoff(case["cutoff_time"])
-        counted_from = engine.counted_from(now, limit)
-        due_at = engine.due_at(now, case["processing_days"], limit)
-        rule_set = rule_set_for(now).key
-        case = await change(
-            ctx.outbox, session, case, Action.RECEIVE, officer.actor,
-            note=note,
-            values={
-                "received_at": now, "counted_from": counted_from, "due_at": due_at,
-                "original_due_at": due_at, "rule_set": rule_set, "received_by": officer.name,
-                "deadline_version": case["deadline_version"] + 1,
-            },
-            emit=lambda _case, f: [
-                ev.DossierReceived(
-                    **f, channel="online", counted_from=counted_from, rule_set=rule_set
-                )
-            ],
-            now=now,
-        )  # fmt: skip
-        await schedule_timers(session, case, engine)
-        return _answer(case)
+        return _answer(await received(ctx, session, case, officer, note, datetime.now(UTC)))
 
     return await _act(ctx, officer, Action.RECEIVE, code, retry, step)
+
+
+async def received(
+    ctx: Context,
+    session: AsyncSession,
+    case: Case,
+    officer: Officer,
+    note: str | None,
+    now: datetime,
+) -> Case:
+    """The locked case received by `officer` at `now`: the clock starts, the appointment
+    is set, `dossier.received` says by which channel (a paper dossier: direct)."""
+    engine = await engine_for(session, case["agency_code"])
+    limit = cutoff(case["cutoff_time"])
+    counted_from = engine.counted_from(now, limit)
+    due_at = engine.due_at(now, case["processing_days"], limit)
+    rule_set = rule_set_for(now).key
+    channel: Literal["online", "direct"] = "online" if case["channel"] == "online" else "direct"
+    case = await change(
+        ctx.outbox, session, case, Action.RECEIVE, officer.actor,
+        note=note,
+        values={
+            "received_at": now, "counted_from": counted_from, "due_at": due_at,
+            "original_due_at": due_at, "rule_set": rule_set, "received_by": officer.name,
+            "deadline_version": case["deadline_version"] + 1,
+        },
+        emit=lambda _case, f: [
+            ev.DossierReceived(**f, channel=channel, counted_from=counted_from, rule_set=rule_set)
+        ],
+        now=now,
+    )  # fmt: skip
+    await schedule_timers(session, case, engine)
+    return case
 
 
 @dataclass(frozen=True)

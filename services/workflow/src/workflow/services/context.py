@@ -10,9 +10,11 @@ from shared.db.lockout import SignInLockout
 from shared.runtime import Resources
 from shared.security import TokenIssuer, TokenVerifier
 from shared.security.sessions import SessionVersions
+from shared.storage import ATTACHMENTS_BUCKET
 from workflow.config import WorkflowSettings
 
 RESULTS_BUCKET = "dossier-results"
+__all__ = ["ATTACHMENTS_BUCKET", "RESULTS_BUCKET", "Context"]
 
 
 @dataclass(frozen=True)

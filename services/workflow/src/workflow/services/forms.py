@@ -24,6 +24,7 @@ DELIVERY = {
 }
 ACTIONS: dict[str, str] = {
     Recorded.SUBMIT: "Nộp hồ sơ trực tuyến",
+    Recorded.REGISTER: "Nhận hồ sơ giấy tại Bộ phận Một cửa",
     Action.RECEIVE: "Tiếp nhận hồ sơ",
     Action.REQUEST_SUPPLEMENT: "Yêu cầu bổ sung, hoàn thiện",
     Action.SUPPLEMENT: "Công dân bổ sung hồ sơ",
