@@ -101,4 +101,5 @@ def test_published_asyncapi_document_matches_the_models() -> None:
         "dossier_stopped",
         "account_password_changed",
         "dossier_supplement_due_soon",
+        "calendar_published",
     }

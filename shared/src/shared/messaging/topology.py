@@ -38,6 +38,7 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
         "dossier.returned",
         "dossier.deadline_extended",
         "dossier.stopped",
+        "calendar.published",
     ),
     "workflow": (
         "catalogue.published",
