@@ -48,7 +48,10 @@ async def catalogue_published(
     for agency in data.agencies:
         await _upsert(session, agencies, agency.model_dump(), keep=set())
     for procedure in data.procedures:
-        row = procedure.model_dump(mode="json")
+        # The terms workflow keeps: a fact the event gained since (fee_timing) is not one
+        # of its columns, and must not make the whole catalogue fail.
+        terms = procedure.model_dump(mode="json")
+        row = {k: v for k, v in terms.items() if k in procedures.c}
         await _upsert(session, procedures, row, keep=set())
 
 
