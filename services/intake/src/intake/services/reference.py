@@ -52,6 +52,7 @@ class ReferenceData:
         self._clock = clock
         self._kept: dict[tuple[Sql, str], _Kept] = {}
         self._years: tuple[dict[int, YearCalendar], float] | None = None
+        self._by_agency: dict[str, Calendar] = {}
 
     async def procedure(self, code: str) -> Row | None:
         """The procedure's row (as the `procedures` table has it), or None."""
@@ -65,18 +66,25 @@ class ReferenceData:
         """The working-day calendar an agency follows: the national entries and those made
         for it or a unit above it. Before any calendar arrived, the weekends and the solar
         holidays only (`Calendar` of a year not entered)."""
+        years = await self._calendars()
+        kept = self._by_agency.get(agency_code)
+        if kept is not None:
+            return kept
         lineage: set[str] = set()
         code: str | None = agency_code
         while code and code not in lineage:
             lineage.add(code)
             agency = await self.agency(code)
             code = agency["parent_code"] if agency else None
-        return Calendar(await self._calendars(), lineage)
+        # Kept until the years are read again: building one costs more than counting days.
+        calendar = self._by_agency[agency_code] = Calendar(years, lineage)
+        return calendar
 
     def forget(self) -> None:
         """Drop everything kept: a catalogue was published by this process."""
         self._kept.clear()
         self._years = None
+        self._by_agency.clear()
 
     async def _calendars(self) -> dict[int, YearCalendar]:
         now = self._clock()
@@ -89,6 +97,7 @@ class ReferenceData:
             for r in records
         }
         self._years = (years, now)
+        self._by_agency.clear()
         return years
 
     async def _row(self, query: Sql, code: str) -> Row | None:
