@@ -22,7 +22,10 @@ from shared.testing.smtp import Mailbox, smtp_server
 
 SERVICES = ("intake", "workflow", "notify", "stats")
 # Citizens the national identity knows (the stand-in's user store); no account at intake.
-NATIONAL_CITIZENS = (citizen_account("001190054321", name="Lý Thị Hoa"),)
+NATIONAL_CITIZENS = (
+    citizen_account("001190054321", name="Lý Thị Hoa"),
+    citizen_account("006090067890", name="Hoàng Văn Tùng", phone_number="+84912000222"),
+)
 INTAKE_PORT = infra.free_port()
 
 

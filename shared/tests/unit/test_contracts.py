@@ -105,4 +105,5 @@ def test_published_asyncapi_document_matches_the_models() -> None:
         "dossier_sync_queued",
         "dossier_synced",
         "dossier_registered",
+        "calendar_published",
     }

@@ -30,11 +30,19 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from intake.adapters.tables import accounts, oidc_attempts, oidc_link_tickets, oidc_links
+from intake.adapters.tables import (
+    accounts,
+    oidc_attempts,
+    oidc_link_tickets,
+    oidc_links,
+    one_time_codes,
+)
 from services.intake.tests.conftest import StartIntake
 from services.intake.tests.integration.support import (
     ID_NUMBER,
     PASSWORD,
+    other_than,
+    otp_sent,
     register_and_verify,
 )
 from shared.testing.infra import eventually, free_port
@@ -497,6 +505,114 @@ async def test_an_existing_account_is_linked_only_with_its_password(
         after = await world.sign_in(browser, citizen)
     assert after.json()["status"] == "signed_in", after.text
     assert (await profile(world, after.json()["access_token"]))["id"] == account_id
+
+
+async def test_an_existing_account_is_linked_with_a_code_sent_to_its_phone(
+    start_world: StartWorld,
+) -> None:
+    """The owner who forgot the password proves the account with a code sent to its
+    verified phone instead; the code is checked like every one-time code."""
+    citizen = citizen_account(ID_NUMBER, name="Nguyễn Văn An")
+    world = await start_world([citizen], otp_max_attempts=3)
+    async with world.intake.client() as client:
+        account_id = await register_and_verify(world.intake, client)
+    async with world.intake.client() as browser:
+        ticket = (await world.sign_in(browser, citizen)).json()["link_ticket"]
+
+    async with world.intake.client() as client:
+        made_up = await client.post("/api/v1/auth/oidc/link/otp", json={"link_ticket": "khong-co"})
+        sent = await client.post("/api/v1/auth/oidc/link/otp", json={"link_ticket": ticket})
+        code = await otp_sent(world.intake, account_id)
+        both = await client.post(
+            "/api/v1/auth/oidc/link",
+            json={"link_ticket": ticket, "password": PASSWORD, "otp": code["otp"]},
+        )
+        neither = await client.post("/api/v1/auth/oidc/link", json={"link_ticket": ticket})
+        wrong = await client.post(
+            "/api/v1/auth/oidc/link", json={"link_ticket": ticket, "otp": other_than(code["otp"])}
+        )
+        linked = await client.post(
+            "/api/v1/auth/oidc/link", json={"link_ticket": ticket, "otp": code["otp"]}
+        )
+        again = await client.post(
+            "/api/v1/auth/oidc/link", json={"link_ticket": ticket, "otp": code["otp"]}
+        )
+    assert made_up.status_code == 410, made_up.text
+    assert sent.status_code == 202, sent.text
+    assert code["purpose"] == "link_identity"
+    async with world.intake.runtime.db.transaction() as session:
+        phone = await session.scalar(select(accounts.c.phone).where(accounts.c.id == account_id))
+    assert code["phone"] == phone  # the account's verified phone
+    assert code["otp"] not in sent.text
+    for refused in (both, neither):
+        assert refused.status_code == 422, refused.text
+        assert refused.headers["content-type"] == "application/problem+json"
+    assert wrong.status_code == 422, wrong.text
+    assert wrong.json()["remaining_attempts"] == 2
+    assert linked.status_code == 200, linked.text
+    assert (await profile(world, linked.json()["access_token"]))["id"] == account_id
+    assert again.status_code == 410, again.text
+    async with world.intake.client() as browser:
+        direct = await world.sign_in(browser, citizen)
+    assert direct.json()["status"] == "signed_in", direct.text
+
+
+async def test_a_link_code_expires_and_runs_out_of_attempts(start_world: StartWorld) -> None:
+    citizen = citizen_account(ID_NUMBER)
+    world = await start_world([citizen], otp_max_attempts=2)
+    async with world.intake.client() as client:
+        account_id = await register_and_verify(world.intake, client)
+    async with world.intake.client() as browser:
+        ticket = (await world.sign_in(browser, citizen)).json()["link_ticket"]
+
+    async def attempt(otp: str) -> httpx.Response:
+        async with world.intake.client() as client:
+            return await client.post(
+                "/api/v1/auth/oidc/link", json={"link_ticket": ticket, "otp": otp}
+            )
+
+    async with world.intake.client() as client:
+        assert (
+            await client.post("/api/v1/auth/oidc/link/otp", json={"link_ticket": ticket})
+        ).status_code == 202
+    otp = (await otp_sent(world.intake, account_id))["otp"]
+    assert (await attempt(other_than(otp))).status_code == 422
+    assert (await attempt(other_than(otp))).status_code == 422
+    # Out of attempts: even the right code opens nothing; a new one must be asked for.
+    spent = await attempt(otp)
+    assert spent.status_code == 410, spent.text
+    assert spent.json()["type"] == "urn:dvc:otp-expired"
+
+    async with world.intake.client() as client:
+        assert (
+            await client.post("/api/v1/auth/oidc/link/otp", json={"link_ticket": ticket})
+        ).status_code == 202
+    otp = (await otp_sent(world.intake, account_id))["otp"]
+    async with world.intake.runtime.db.transaction() as session:
+        await session.execute(
+            one_time_codes.update().values(expires_at=func.now() - text("interval '1 second'"))
+        )
+    late = await attempt(otp)
+    assert late.status_code == 410, late.text
+    assert late.json()["type"] == "urn:dvc:otp-expired"
+    async with world.intake.runtime.db.transaction() as session:
+        assert await session.scalar(select(func.count()).select_from(oidc_links)) == 0
+
+
+async def test_link_codes_are_limited_per_id_number(start_world: StartWorld) -> None:
+    citizen = citizen_account(ID_NUMBER)
+    world = await start_world([citizen], limit_otp_per_account_hour=3)
+    async with world.intake.client() as client:
+        await register_and_verify(world.intake, client)  # the first code of the hour
+    async with world.intake.client() as browser:
+        ticket = (await world.sign_in(browser, citizen)).json()["link_ticket"]
+    async with world.intake.client() as client:
+        answers = [
+            (await client.post("/api/v1/auth/oidc/link/otp", json={"link_ticket": ticket}))
+            for _ in range(3)
+        ]
+    assert [a.status_code for a in answers] == [202, 202, 429]
+    assert "Retry-After" in answers[-1].headers
 
 
 async def test_a_link_ticket_expires(start_world: StartWorld) -> None:

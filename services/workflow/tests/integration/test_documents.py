@@ -20,8 +20,10 @@ from services.workflow.tests.integration.support import (
     emitted,
     submitted,
 )
+from shared.contracts import Envelope
 from shared.contracts import events as ev
 from shared.contracts.events import VIETNAM
+from shared.messaging.tables import outbox
 from shared.testing.infra import eventually
 from shared.testing.service import ServiceUnderTest
 from workflow.adapters.tables import cases, timers
@@ -137,6 +139,10 @@ async def test_an_administrator_edits_a_year_and_announced_dates_stay(
     assert current["entries"]
     assert (await desk.get("receiver", f"/api/v1/calendar/{year}")).status_code == 403
 
+    # The calendars in force were published when the service started, each year with its
+    # revision, so intake counts the citizen's working days left from the same days.
+    (at_start,) = await calendars_published(workflow)
+    assert {y.year: y.revision for y in at_start.years}[year] == 1
     entries = [*current["entries"], {"day": due_day.isoformat(), "kind": "holiday",
                                      "name": "Nghỉ đột xuất"}]  # fmt: skip
     edit = {"source": "Thông báo thử nghiệm", "entries": entries}
@@ -202,6 +208,21 @@ async def test_an_administrator_edits_a_year_and_announced_dates_stay(
     assert still["revision"] == shipped["revision"]
     async with workflow.runtime.db.transaction() as session:
         assert await session.scalar(select(cases.c.due_at).where(cases.c.code == code)) == due
+    # The accepted edit alone was published again, with the new day and revision.
+    (_, after_edit) = await calendars_published(workflow)
+    (edited,) = [y for y in after_edit.years if y.year == year]
+    assert edited.revision == 2
+    assert due_day in {e.day for e in edited.entries if e.kind == "holiday"}
+
+
+async def calendars_published(service: ServiceUnderTest) -> list[ev.CalendarPublished]:
+    async with service.runtime.db.transaction() as session:
+        rows = await session.scalars(
+            select(outbox.c.envelope)
+            .where(outbox.c.event_type == "calendar.published")
+            .order_by(outbox.c.id)
+        )
+        return [Envelope.model_validate(r).payload_as(ev.CalendarPublished) for r in rows]
 
 
 async def test_the_preview_answers_from_the_same_engine(workflow: ServiceUnderTest) -> None:

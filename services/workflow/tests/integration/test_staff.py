@@ -352,3 +352,116 @@ async def test_the_first_admin_of_a_fresh_installation_comes_from_the_command(
     _, err = await asyncio.wait_for(again.communicate(), timeout=120)
     assert again.returncode != 0
     assert "qt.dautien" in err.decode()
+
+
+async def test_the_audit_is_read_by_the_admins_of_the_unit_and_above_only(
+    start_workflow: Any,
+) -> None:
+    service = await start_workflow()
+    await staffed_tree(service)
+    below = {
+        "admin of the parent": {PROVINCE, UNIT, COMMUNE, SIBLING},
+        "admin of the unit": {UNIT, COMMUNE},
+        "admin of a sibling": {SIBLING},
+        "admin of a child": {COMMUNE},
+        "admin of another province": {SOC_TRANG},
+    }
+    async with service.client() as client:
+        callers: dict[str, dict[str, str]] = {
+            "admin of the unit": bearer(await sign_in(client, "bkc.quantri")),
+            "admin of the parent": bearer(await sign_in(client, "bk.quantri")),
+            "admin of another province": bearer(await sign_in(client, "st.quantri")),
+            "receiver of the unit": bearer(await sign_in(client, "bkc.tiepnhan")),
+            "approver of the unit": bearer(await sign_in(client, "bkc.lanhdao")),
+            "citizen": citizen_token(),
+            "no token": {},
+        }
+        parent = callers["admin of the parent"]
+        # Changes in every unit: officers created (and their first password change), an
+        # edit by the unit's admin, a reset by the parent's.
+        callers["admin of a sibling"] = await officer_with_password(
+            client, parent, SIBLING, "pn.quantri", ["admin"]
+        )
+        callers["admin of a child"] = await officer_with_password(
+            client, parent, COMMUNE, "dx.quantri", ["admin", "approver"]
+        )
+        edited = await client.patch(
+            "/api/v1/officers/bkc.xuly", headers=callers["admin of the unit"],
+            json={"phone": "0912000299"},
+        )  # fmt: skip
+        assert edited.status_code == 200, edited.text
+        reset = await client.post("/api/v1/officers/bkc.xuly/reset-password", headers=parent)
+        assert reset.status_code == 200, reset.text
+
+        async with service.runtime.db.transaction() as session:
+            rows = (
+                await session.execute(
+                    select(
+                        officer_changes.c.username,
+                        officer_changes.c.action,
+                        officer_changes.c.agency_code,
+                    )
+                )
+            ).all()
+        kept = sorted(tuple(r) for r in rows)
+
+        def trail(answer: httpx.Response) -> list[tuple[str, str, str]]:
+            assert answer.status_code == 200, answer.text
+            return [(i["username"], i["action"], i["agency_code"]) for i in answer.json()["items"]]
+
+        seen = {}
+        for who, headers in callers.items():
+            answer = await client.get("/api/v1/officers/audit?limit=200", headers=headers)
+            if answer.status_code >= 400:
+                assert answer.headers["content-type"] == "application/problem+json"
+            seen[who] = answer.status_code
+            if who in below:
+                assert sorted(trail(answer)) == [r for r in kept if r[2] in below[who]], who
+        assert seen == {
+            **dict.fromkeys(below, 200),
+            "receiver of the unit": 403, "approver of the unit": 403,
+            "citizen": 401, "no token": 401,
+        }  # fmt: skip
+        assert {r[2] for r in kept} >= {UNIT, COMMUNE, SIBLING}
+
+        # Who, when, what, newest first; of a password only that it was reset.
+        unit_admin = callers["admin of the unit"]
+        own = await client.get("/api/v1/officers/audit?username=bkc.xuly", headers=unit_admin)
+        reset_row, edit_row = own.json()["items"][:2]
+        assert (reset_row["action"], reset_row["changes"]) == (
+            "reset_password",
+            {"password": "reset"},
+        )
+        assert reset_row["actor_agency"] == PROVINCE
+        assert reset_row["actor_name"]
+        assert reset_row["at"] >= edit_row["at"]
+        assert edit_row["action"] == "update"
+        assert edit_row["changes"]["phone"][1] == "0912000299"
+        assert edit_row["actor_agency"] == UNIT
+
+        # One unit and those under it, if the admin runs it; another branch does not exist.
+        commune = await client.get(f"/api/v1/officers/audit?agency={COMMUNE}", headers=unit_admin)
+        assert sorted(trail(commune)) == [r for r in kept if r[2] == COMMUNE]
+        for who, agency in (("admin of a sibling", UNIT), ("admin of a child", UNIT),
+                            ("admin of another province", COMMUNE)):  # fmt: skip
+            hidden = await client.get(
+                f"/api/v1/officers/audit?agency={agency}", headers=callers[who]
+            )
+            assert hidden.status_code == 404, (who, hidden.text)
+
+        # Page by page, the same trail, newest first, each row once.
+        pages, cursor = [], None
+        while True:
+            query = "/api/v1/officers/audit?limit=2" + (f"&cursor={cursor}" if cursor else "")
+            page = await client.get(query, headers=parent)
+            pages.extend(page.json()["items"])
+            cursor = page.json()["next_cursor"]
+            if cursor is None:
+                break
+        everything = (await client.get("/api/v1/officers/audit?limit=200", headers=parent)).json()
+        assert pages == everything["items"]
+        assert [p["at"] for p in pages] == sorted((p["at"] for p in pages), reverse=True)
+        for forged in ("abc", "0", "-5", "99999999999999999999"):
+            bad = await client.get(f"/api/v1/officers/audit?cursor={forged}", headers=parent)
+            assert bad.status_code == 400, (forged, bad.text)
+            assert bad.headers["content-type"] == "application/problem+json"

@@ -8,10 +8,8 @@ from datetime import date
 
 import pytest
 
+from shared.calendar import CalendarEntry, EntryKind, YearCalendar
 from workflow.domain.calendar import (
-    CalendarEntry,
-    EntryKind,
-    YearCalendar,
     describe_changes,
     missing_statutory_holidays,
     review_edit,

@@ -7,8 +7,9 @@ from datetime import datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from shared.calendar import Calendar
 from shared.contracts.events import VIETNAM
-from workflow.domain.calendar import Calendar, shipped_years
+from workflow.domain.calendar import shipped_years
 from workflow.domain.deadlines import WORKING_DAY, DeadlineEngine
 
 ENGINE = DeadlineEngine(Calendar(shipped_years()))

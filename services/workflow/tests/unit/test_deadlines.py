@@ -8,8 +8,9 @@ from datetime import date, datetime, time, timedelta
 
 import pytest
 
+from shared.calendar import Calendar, CalendarEntry, EntryKind, YearCalendar
 from shared.contracts.events import VIETNAM
-from workflow.domain.calendar import Calendar, CalendarEntry, EntryKind, YearCalendar, shipped_years
+from workflow.domain.calendar import shipped_years
 from workflow.domain.deadlines import (
     WORKING_DAY,
     DeadlineEngine,
@@ -180,24 +181,6 @@ def test_a_half_day_off_counts_only_the_other_half() -> None:
     assert engine.counted_from(vn(2025, 3, 12, 14, 0)) == vn(2025, 3, 13, 7, 0)
 
 
-def test_an_agency_entry_applies_to_its_units_and_not_to_others() -> None:
-    year = YearCalendar(2025, (
-        CalendarEntry(date(2025, 3, 12), EntryKind.HOLIDAY, "Lễ hội địa phương",
-                      agency_code="G01.306.000.000"),
-    ))  # fmt: skip
-    years = {2025: year}
-    district = Calendar(years, {"G01.306.058.000", "G01.306.000.000"})
-    other = Calendar(years, {"G01.394.000.000"})
-    assert not district.is_working_day(date(2025, 3, 12))
-    assert other.is_working_day(date(2025, 3, 12))
-
-
-def test_a_year_not_entered_still_knows_the_solar_holidays() -> None:
-    calendar = Calendar({})
-    assert not calendar.is_working_day(date(2030, 9, 2))
-    assert calendar.is_working_day(date(2030, 9, 3))
-
-
 def test_naive_times_are_refused() -> None:
     with pytest.raises(ValueError, match="time zone"):
         ENGINE.due_at(datetime(2025, 3, 10, 9, 0), 1)
@@ -226,20 +209,6 @@ def test_shipped_calendars_are_valid_and_round_trip() -> None:
         )
     assert set(shipped_years()) >= {2024, 2025, 2026, 2027}
     assert WORKING_DAY == 8 * H
-
-
-def test_validation_names_what_is_wrong() -> None:
-    bad = YearCalendar(2025, (
-        CalendarEntry(date(2024, 12, 31), EntryKind.HOLIDAY, "Sai năm"),
-        CalendarEntry(date(2025, 4, 28), EntryKind.SWAPPED_WORKING_DAY, "Thứ Hai"),
-        CalendarEntry(date(2025, 4, 27), EntryKind.COMPENSATORY_DAY_OFF, "Chủ nhật"),
-        CalendarEntry(date(2025, 3, 12), EntryKind.HALF_DAY, "Thiếu buổi"),
-        CalendarEntry(date(2025, 3, 12), EntryKind.HOLIDAY, "Trùng"),
-    ))  # fmt: skip
-    problems = bad.validate()
-    assert len(problems) == 5
-    assert any("không thuộc năm 2025" in p for p in problems)
-    assert any("thứ Bảy hoặc Chủ nhật" in p for p in problems)
 
 
 @pytest.mark.parametrize(

@@ -9,9 +9,10 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from shared.calendar import Calendar, CalendarEntry, EntryKind, YearCalendar
 from shared.contracts.events import VIETNAM
 from shared.errors import Conflict, Forbidden, Invalid
-from workflow.domain.calendar import Calendar, CalendarEntry, EntryKind, YearCalendar, shipped_years
+from workflow.domain.calendar import shipped_years
 from workflow.domain.deadlines import DeadlineEngine
 from workflow.domain.preconditions import (
     new_appointment,

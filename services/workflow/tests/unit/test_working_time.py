@@ -7,8 +7,9 @@ from datetime import UTC, date, datetime, time
 
 import pytest
 
+from shared.calendar import Calendar, CalendarEntry, EntryKind, YearCalendar
 from shared.contracts.events import VIETNAM
-from workflow.domain.calendar import Calendar, CalendarEntry, EntryKind, YearCalendar, shipped_years
+from workflow.domain.calendar import shipped_years
 from workflow.domain.deadlines import DeadlineEngine, OfficeHours, end_of_day, working_hours_used
 
 ENGINE = DeadlineEngine(Calendar(shipped_years()))

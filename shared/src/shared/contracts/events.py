@@ -9,6 +9,7 @@ A change that removes or renames a field is a new `version`, never an edit.
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from enum import StrEnum
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -42,6 +43,13 @@ class DossierStatus(StrEnum):
     # Approved, the result waits for the fee paid at the desk (the national portal's
     # TrangThaiHoSo 6, "chờ thực hiện nghĩa vụ tài chính").
     AWAITING_FEE = "awaiting_fee"
+
+
+# The statuses in which the processing clock runs towards the due date (a supplement
+# request pauses it; a decision ends it).
+CLOCK_RUNNING = frozenset(
+    {DossierStatus.RECEIVED, DossierStatus.IN_PROGRESS, DossierStatus.PENDING_APPROVAL}
+)
 
 
 class Channel(StrEnum):
@@ -256,12 +264,40 @@ class CataloguePublished(EventData):
     agencies: list[AgencyRef]
 
 
+class CalendarDay(_Part):
+    """One entry of a year's working-day calendar (an agency's applies to its units too)."""
+
+    day: date
+    kind: Literal["holiday", "compensatory_day_off", "swapped_working_day", "half_day"]
+    name: str
+    half: Literal["morning", "afternoon"] | None = Field(
+        None, description="half_day: the half that is off."
+    )
+    agency_code: str | None = None
+
+
+class CalendarYear(_Part):
+    year: int
+    revision: int = Field(description="Grows with every edit of the year: the newest wins.")
+    entries: list[CalendarDay]
+
+
+class CalendarPublished(EventData):
+    """The working-day calendars in force, published by workflow when it starts and after
+    every edit of a year, so intake can tell the citizen the working days left."""
+
+    event_type = "calendar.published"
+
+    years: list[CalendarYear]
+
+
 class AccountOtpRequested(EventData):
     event_type = "account.otp_requested"
 
     account_id: uuid.UUID
-    # `unlock`: the code lifts a lockout caused by wrong passwords from many addresses.
-    purpose: Literal["register", "reset_password", "unlock"]
+    # `unlock`: the code lifts a lockout caused by wrong passwords from many addresses;
+    # `link_identity`: the owner proves the account is theirs to link the national identity.
+    purpose: Literal["register", "reset_password", "unlock", "link_identity"]
     phone: str = sensitive()
     otp: str = sensitive()
     expires_at: AwareDatetime

@@ -40,6 +40,7 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
         "dossier.returned",
         "dossier.deadline_extended",
         "dossier.stopped",
+        "calendar.published",
     ),
     "workflow": (
         "catalogue.published",

@@ -295,3 +295,14 @@ oidc_link_tickets = Table(
     Column("subject", Text, nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False),
 )
+
+# workflow's working-day calendars as last published (`calendar.published`), one row per
+# year at its newest revision; `entries` as the event carries them.
+calendar_years = Table(
+    "calendar_years",
+    metadata,
+    Column("year", Integer, primary_key=True),
+    Column("revision", Integer, nullable=False),
+    Column("entries", JSONB, nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+)

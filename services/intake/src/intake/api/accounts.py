@@ -17,7 +17,7 @@ from intake.api.schemas import Strict
 from intake.domain import identity
 from intake.domain.statuses import AccountStatus
 from intake.services import accounts
-from intake.services.limits import HOUR, MINUTE, hit
+from intake.services.limits import HOUR, MINUTE, code_guessed, codes_sent, hit
 from shared.api.openapi import problem_responses
 from shared.contracts.events import VIETNAM
 
@@ -178,21 +178,9 @@ async def register(
     """Register with the citizen ID number; a verification code goes to the phone by SMS."""
     limits = ctx.settings
     await hit(ctx, f"register-ip:{address}", limits.limit_register_per_ip_hour, HOUR)
-    await _codes_sent(ctx, body.id_number)
+    await codes_sent(ctx, body.id_number)
     answer = await accounts.register(ctx, accounts.Registration(**body.model_dump()), key)
     return replayable(answer)
-
-
-async def _codes_sent(ctx: Ctx, id_number: str) -> None:
-    """SMS codes sent for one ID number, whatever the purpose."""
-    await hit(ctx, f"otp-account:{id_number}", ctx.settings.limit_otp_per_account_hour, HOUR)
-
-
-async def _code_guessed(ctx: Ctx, id_number: str, address: str) -> None:
-    """Guesses of a one-time code, per ID number and per address, whoever asks."""
-    limits = ctx.settings
-    await hit(ctx, f"otp-guess-ip:{address}", limits.limit_otp_guesses_per_ip_hour, HOUR)
-    await hit(ctx, f"otp-guess:{id_number}", limits.limit_otp_guesses_per_id_hour, HOUR)
 
 
 @router.post(
@@ -200,7 +188,7 @@ async def _code_guessed(ctx: Ctx, id_number: str, address: str) -> None:
 )
 async def verify(body: AccountVerify, ctx: Ctx, address: ClientAddress) -> dict[str, str]:
     """Activate the account with the code received by SMS."""
-    await _code_guessed(ctx, body.id_number, address)
+    await code_guessed(ctx, body.id_number, address)
     await accounts.verify(ctx, body.id_number, body.otp)
     return {"status": AccountStatus.ACTIVE}
 
@@ -212,7 +200,7 @@ async def verify(body: AccountVerify, ctx: Ctx, address: ClientAddress) -> dict[
 async def resend_otp(body: OtpRequest, ctx: Ctx, address: ClientAddress) -> dict[str, str]:
     """Send a new verification code; the same answer whether or not the account exists."""
     await hit(ctx, f"otp-ip:{address}", ctx.settings.limit_register_per_ip_hour, HOUR)
-    await _codes_sent(ctx, body.id_number)
+    await codes_sent(ctx, body.id_number)
     await accounts.resend_otp(ctx, body.id_number)
     return {
         "detail": "Nếu số định danh đã đăng ký và chưa xác thực, mã xác thực mới đã được gửi "
@@ -228,7 +216,7 @@ async def request_unlock(body: OtpRequest, ctx: Ctx, address: ClientAddress) -> 
     """Send a code that unlocks the account to its verified phone; the same answer whether
     or not the account exists."""
     await hit(ctx, f"otp-ip:{address}", ctx.settings.limit_register_per_ip_hour, HOUR)
-    await _codes_sent(ctx, body.id_number)
+    await codes_sent(ctx, body.id_number)
     await accounts.request_unlock(ctx, body.id_number)
     return {
         "detail": "Nếu số định danh có tài khoản đã xác thực, mã mở khóa đã được gửi tới số "
@@ -242,7 +230,7 @@ async def request_unlock(body: OtpRequest, ctx: Ctx, address: ClientAddress) -> 
 )  # fmt: skip
 async def unlock(body: UnlockConfirm, ctx: Ctx, address: ClientAddress) -> dict[str, str]:
     """Lift the lockout caused by wrong passwords with the code received by SMS."""
-    await _code_guessed(ctx, body.id_number, address)
+    await code_guessed(ctx, body.id_number, address)
     await accounts.unlock(ctx, body.id_number, body.otp, address)
     return {"detail": "Tài khoản đã được mở khóa, vui lòng đăng nhập."}
 
@@ -257,7 +245,7 @@ async def request_password_reset(
     """Send a code to choose a new password to the account's verified phone; the same
     answer, in the same time, whether or not the account exists."""
     await hit(ctx, f"otp-ip:{address}", ctx.settings.limit_register_per_ip_hour, HOUR)
-    await _codes_sent(ctx, body.id_number)
+    await codes_sent(ctx, body.id_number)
     await accounts.request_password_reset(ctx, body.id_number)
     return {
         "detail": "Nếu số định danh có tài khoản đã xác thực, mã đặt lại mật khẩu đã được gửi "
@@ -274,7 +262,7 @@ async def reset_password(
 ) -> dict[str, str]:
     """Choose a new password with the code received by SMS; every session of the account
     ends, and a notice goes to the phone (and e-mail)."""
-    await _code_guessed(ctx, body.id_number, address)
+    await code_guessed(ctx, body.id_number, address)
     await accounts.reset_password(ctx, body.id_number, body.otp, body.new_password, address)
     return {"detail": "Mật khẩu đã được đặt lại, vui lòng đăng nhập bằng mật khẩu mới."}
 

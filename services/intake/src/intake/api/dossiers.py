@@ -172,6 +172,11 @@ class DossierRead(BaseModel):
     supplement_due_at: Timestamp | None = Field(
         None, description="While a supplement is awaited: the citizen's deadline for it."
     )
+    working_days_left: int | None = Field(
+        None,
+        description="While the processing clock runs: the working days after today up to "
+        "the due date's day (0 on the due day, negative once late); null otherwise.",
+    )
     supplement_request: SupplementRequestRead | None
     result_available: bool
     timeline: list[TimelineEntryRead]

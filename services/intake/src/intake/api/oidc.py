@@ -5,7 +5,8 @@
 sign-in was started for a portal page, as a redirect to that page carrying the token in
 the fragment (never sent to a server, kept out of logs and `Referer`). An existing
 account found by the ID number is first linked by `POST /auth/oidc/link` with its
-password.
+password, or with a code sent to the account's verified phone by `POST
+/auth/oidc/link/otp`.
 """
 
 from __future__ import annotations
@@ -16,14 +17,14 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from intake.api.accounts import TokenRead
 from intake.api.deps import ClientAddress, Ctx
 from intake.api.schemas import Strict
 from intake.domain import identity
 from intake.services import oidc
-from intake.services.limits import MINUTE, hit
+from intake.services.limits import HOUR, MINUTE, hit
 from shared.api.openapi import problem_responses
 
 router = APIRouter(tags=["national identity"])
@@ -51,19 +52,40 @@ class SignedInRead(TokenRead):
 
 class LinkRequiredRead(BaseModel):
     status: Literal["link_required"]
-    link_ticket: str = Field(description="Gửi kèm mật khẩu tới POST /api/v1/auth/oidc/link.")
+    link_ticket: str = Field(
+        description="Gửi kèm mật khẩu, hoặc mã xác thực nhận qua POST "
+        "/api/v1/auth/oidc/link/otp, tới POST /api/v1/auth/oidc/link."
+    )
     expires_in: int
     detail: str
 
 
 class LinkIn(Strict):
     link_ticket: str = Field(max_length=128)
-    password: str = Field(max_length=identity.PASSWORD_MAX_LENGTH)
+    password: str | None = Field(None, max_length=identity.PASSWORD_MAX_LENGTH)
+    otp: str | None = Field(
+        None, pattern=r"^\d{6}$", description="Thay cho mật khẩu: mã gửi tới số điện thoại."
+    )
+
+    @model_validator(mode="after")
+    def _one_proof(self) -> LinkIn:
+        if (self.password is None) == (self.otp is None):
+            raise ValueError("Vui lòng nhập mật khẩu hoặc mã xác thực (một trong hai).")
+        return self
+
+
+class LinkCodeIn(Strict):
+    link_ticket: str = Field(max_length=128)
+
+
+class LinkCodeRead(BaseModel):
+    detail: str
 
 
 _LINK_DETAIL = (
     "Số định danh này đã có tài khoản trên cổng dịch vụ công. Vui lòng nhập mật khẩu của "
-    "tài khoản đó để liên kết với tài khoản định danh điện tử."
+    "tài khoản đó, hoặc mã xác thực gửi tới số điện thoại của tài khoản, để liên kết với "
+    "tài khoản định danh điện tử."
 )
 
 
@@ -136,12 +158,31 @@ async def callback(
 async def link(
     body: LinkIn, ctx: Ctx, address: ClientAddress, response: Response
 ) -> dict[str, object]:
-    """Link the existing account to the national identity with its password; signed in."""
-    # Counted with the password sign-ins of the address: the same guesses, the same limit.
-    await hit(ctx, f"login-ip:{address}", ctx.settings.limit_login_per_ip_minute, MINUTE)
-    signed_in = await oidc.link(ctx, body.link_ticket, body.password, address)
+    """Link the existing account to the national identity with its password, or with the
+    code sent to its phone; signed in."""
+    if body.password is not None:
+        # Counted with the password sign-ins of the address: the same guesses, the same limit.
+        await hit(ctx, f"login-ip:{address}", ctx.settings.limit_login_per_ip_minute, MINUTE)
+    signed_in = await oidc.link(
+        ctx, body.link_ticket, address, password=body.password, otp=body.otp
+    )
     response.headers.update(_NO_STORE)
     return {
         "status": "signed_in", "access_token": signed_in.access_token,
         "token_type": "bearer", "expires_in": signed_in.expires_in,
     }  # fmt: skip
+
+
+@router.post(
+    "/auth/oidc/link/otp", status_code=202, response_model=LinkCodeRead,
+    responses=problem_responses(410, 429),
+)  # fmt: skip
+async def request_link_code(body: LinkCodeIn, ctx: Ctx, address: ClientAddress) -> dict[str, str]:
+    """Send a code to the verified phone of the ticket's account, to link it without its
+    password."""
+    await hit(ctx, f"otp-ip:{address}", ctx.settings.limit_register_per_ip_hour, HOUR)
+    await oidc.request_link_code(ctx, body.link_ticket)
+    return {
+        "detail": "Mã xác thực đã được gửi tới số điện thoại của tài khoản. Nhập mã để liên "
+        "kết tài khoản với định danh điện tử."
+    }

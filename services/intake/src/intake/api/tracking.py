@@ -29,6 +29,11 @@ class TrackingRead(BaseModel):
     supplement_due_at: Timestamp | None = Field(
         None, description="While a supplement is awaited: the citizen's deadline for it."
     )
+    working_days_left: int | None = Field(
+        None,
+        description="While the processing clock runs: the working days after today up to "
+        "the due date's day (0 on the due day, negative once late); null otherwise.",
+    )
 
 
 @router.get("/tracking/{code}", response_model=TrackingRead, responses=problem_responses(429))

@@ -1,5 +1,5 @@
-"""One-time codes sent by SMS (phone verification, unlocking, password reset), one per ID
-number and purpose.
+"""One-time codes sent by SMS (phone verification, unlocking, password reset, linking the
+national identity), one per ID number and purpose.
 
 A code is asked for and checked in the same way, in the same time, whether or not the ID
 number has an account that can receive it: when none can, a stand-in is stored that was
@@ -30,10 +30,11 @@ from shared.contracts.events import AccountOtpRequested
 from shared.errors import Gone, Invalid, Refused
 from shared.security.passwords import hash_off_loop, verify_decoy_off_loop, verify_off_loop
 
-Purpose = Literal["register", "unlock", "reset_password"]
+Purpose = Literal["register", "unlock", "reset_password", "link_identity"]
 REGISTER: Purpose = "register"
 UNLOCK: Purpose = "unlock"
 RESET: Purpose = "reset_password"
+LINK: Purpose = "link_identity"
 # One write in this many also deletes expired codes (stand-ins are never used up).
 _SWEEP_ONE_IN = 100
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 from intake.services.context import Context
 from shared.db.limits import HOUR, MINUTE, QUARTER
 
-__all__ = ["HOUR", "MINUTE", "QUARTER", "hit", "hit_all"]
+__all__ = ["HOUR", "MINUTE", "QUARTER", "code_guessed", "codes_sent", "hit", "hit_all"]
 
 
 async def hit(ctx: Context, bucket: str, limit: int, window: timedelta) -> None:
@@ -20,3 +20,15 @@ async def hit_all(ctx: Context, *hits: tuple[str, int, timedelta]) -> None:
     """Count one hit in each `(bucket, limit, window)` at once (one statement); a 429
     problem once any is over its limit."""
     await ctx.limits.hit_all(ctx.db, *hits)
+
+
+async def codes_sent(ctx: Context, id_number: str) -> None:
+    """SMS codes sent for one ID number, whatever the purpose."""
+    await hit(ctx, f"otp-account:{id_number}", ctx.settings.limit_otp_per_account_hour, HOUR)
+
+
+async def code_guessed(ctx: Context, id_number: str, address: str) -> None:
+    """Guesses of a one-time code, per ID number and per address, whoever asks."""
+    limits = ctx.settings
+    await hit(ctx, f"otp-guess-ip:{address}", limits.limit_otp_guesses_per_ip_hour, HOUR)
+    await hit(ctx, f"otp-guess:{id_number}", limits.limit_otp_guesses_per_id_hour, HOUR)

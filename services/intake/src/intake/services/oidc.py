@@ -14,9 +14,12 @@ authorization code flow with PKCE (S256), `state` and `nonce` per attempt.
      identity proves the number is this citizen's: it becomes theirs, verified details,
      no password (set one with a password reset), linked;
    - an active one not linked: its owner must prove it is theirs first, a short-lived
-     single-use link ticket is answered and `link` takes it with the password.
+     single-use link ticket is answered and `link` takes it with the password or with
+     a code sent to the account's verified phone (`request_link_code`).
 3. `link`: the ticket and the account's password, checked by the password sign-in
-   itself (same lockout, same limits), link the account; the citizen is signed in.
+   itself (same lockout, same limits), or the code, checked as every one-time code is
+   (`codes`: expiry, attempts; the same limits on codes sent and guessed per ID number
+   and address), link the account; the citizen is signed in.
 
 The portal gets intake's own citizen token, exactly as from a password sign-in.
 """
@@ -39,7 +42,9 @@ from intake.adapters.tables import accounts, oidc_attempts, oidc_link_tickets, o
 from intake.domain import oidc as rules
 from intake.domain.statuses import AccountStatus
 from intake.services import accounts as password_sign_in
+from intake.services import codes
 from intake.services.context import Context
+from intake.services.limits import code_guessed, codes_sent
 from intake.services.sealing import keyed_digest
 from shared.contracts.events import VIETNAM
 from shared.errors import BadRequest, Gone, Refused, Unavailable, invalid_field
@@ -324,22 +329,54 @@ async def _link(session: AsyncSession, account_id: uuid.UUID, issuer: str, subje
     )
 
 
-async def link(ctx: Context, ticket: str, password: str, address: str) -> SignedIn:
-    """Link the account of a ticket once its password is proved; the citizen's token."""
-    digest = _digest(ctx, "link", ticket)
-    now = datetime.now(UTC)
+async def _ticket(ctx: Context, digest: str) -> Any:
+    """The unexpired ticket of that digest, with the account's ID number and phone."""
     async with ctx.db.transaction() as session:
         found = (
             await session.execute(
-                select(oidc_link_tickets, accounts.c.id_number)
+                select(oidc_link_tickets, accounts.c.id_number, accounts.c.phone)
                 .join(accounts, accounts.c.id == oidc_link_tickets.c.account_id)
                 .where(oidc_link_tickets.c.ticket_digest == digest)
             )
         ).first()
-    if found is None or found.expires_at <= now:
+    if found is None or found.expires_at <= datetime.now(UTC):
         raise _expired_ticket()
-    # The password sign-in itself: its lockout and its answers (401, 423) apply as they are.
-    await password_sign_in.authenticate(ctx, found.id_number, password, address)
+    return found
+
+
+async def request_link_code(ctx: Context, ticket: str) -> None:
+    """Send a code to the verified phone of the ticket's account, to link it with it."""
+    found = await _ticket(ctx, _digest(ctx, "link", ticket))
+    await codes_sent(ctx, found.id_number)
+    code = await codes.new_code()
+    async with ctx.db.transaction() as session:
+        await codes.issue(
+            ctx, session, found.id_number, codes.LINK, code, (found.account_id, found.phone)
+        )
+
+
+async def link(
+    ctx: Context, ticket: str, address: str, *, password: str | None = None,
+    otp: str | None = None,
+) -> SignedIn:  # fmt: skip
+    """Link the account of a ticket once its owner proved it is theirs, with its password
+    or the code sent to its phone (exactly one of them); the citizen's token."""
+    digest = _digest(ctx, "link", ticket)
+    found = await _ticket(ctx, digest)
+    if password is not None:
+        # The password sign-in itself: its lockout and its answers (401, 423) apply.
+        await password_sign_in.authenticate(ctx, found.id_number, password, address)
+    elif otp is not None:
+        await code_guessed(ctx, found.id_number, address)
+        async with ctx.db.transaction() as session:
+            opened = await codes.check(ctx, session, found.id_number, codes.LINK, otp)
+        # Raised after the block: the counted attempt must commit, not roll back.
+        if not isinstance(opened, uuid.UUID):
+            raise opened
+        if opened != found.account_id:
+            raise _expired_ticket()  # the code was sent for another account of the number
+    else:
+        raise invalid_field("password", "Vui lòng nhập mật khẩu hoặc mã xác thực.")
     async with ctx.db.transaction() as session:
         taken = await session.scalar(
             delete(oidc_link_tickets)

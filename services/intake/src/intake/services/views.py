@@ -13,6 +13,7 @@ from intake.adapters.tables import (
     procedures,
     timeline,
 )
+from intake.services.calendars import days_left
 from intake.services.context import Context
 from intake.services.pages import Page
 from intake.services.records import attachments_of, iso, owned
@@ -101,6 +102,7 @@ async def owner_view(ctx: Context, owner_id: uuid.UUID, ref: str) -> dict[str, A
         "notify_via": dossier["notify_via"],
         "result_delivery": dossier["result_delivery"],
         **_dates(dossier),
+        "working_days_left": await days_left(ctx, dossier),
         "supplement_request": dossier["supplement_request"],
         "result_available": bool((dossier["result"] or {}).get("file")),
         "timeline": [
@@ -122,8 +124,8 @@ async def owner_view(ctx: Context, owner_id: uuid.UUID, ref: str) -> dict[str, A
 
 
 _TRACKING = Sql(
-    "SELECT d.code, d.status, d.submitted_at, d.received_at, d.due_at, d.resolved_at,"
-    " d.supplement_request, p.name AS procedure_name, a.name AS agency_name"
+    "SELECT d.code, d.status, d.agency_code, d.submitted_at, d.received_at, d.due_at,"
+    " d.resolved_at, d.supplement_request, p.name AS procedure_name, a.name AS agency_name"
     " FROM dossiers d JOIN procedures p ON p.code = d.procedure_code"
     " JOIN agencies a ON a.code = d.agency_code WHERE d.code = $1"
 )
@@ -141,6 +143,7 @@ async def public_tracking(ctx: Context, code: str) -> dict[str, Any]:
         "procedure_name": row["procedure_name"],
         "agency_name": row["agency_name"],
         **_dates(row),
+        "working_days_left": await days_left(ctx, row),
     }
 
 

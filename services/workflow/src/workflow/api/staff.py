@@ -3,6 +3,7 @@ it (API.md, "Second round")."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
@@ -137,6 +138,46 @@ async def create_officer(
     A retry with the same username answers 409 (the password is never stored to answer
     again); reset the password instead."""
     return await staff.create_officer(ctx, admin, code, staff.NewOfficer(**body.model_dump()))
+
+
+class OfficerChangeRead(BaseModel):
+    at: datetime
+    actor_name: str = Field(
+        description="Who made the change (the command line for the first admin)."
+    )
+    actor_agency: str | None
+    username: str = Field(description="The officer changed.")
+    agency_code: str
+    action: str = Field(
+        examples=["create", "update", "deactivate", "reset_password", "change_password"]
+    )
+    changes: dict[str, Any] = Field(
+        description="The fields changed, {field: [before, after]}; of a password, only that "
+        "it changed."
+    )
+
+
+class OfficerChangesRead(BaseModel):
+    items: list[OfficerChangeRead]
+    next_cursor: str | None
+
+
+@router.get(
+    "/officers/audit", response_model=OfficerChangesRead, responses=problem_responses(400, 404)
+)
+async def officers_audit(
+    ctx: Ctx,
+    admin: CurrentAdmin,
+    agency: Annotated[str | None, Query(max_length=50)] = None,
+    username: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=32)] = None,
+) -> dict[str, Any]:
+    """The changes to the officers of the units the admin runs (or of `agency` and the
+    units under it), newest first."""
+    return await staff.audit_trail(
+        ctx, admin, agency=agency, username=username, limit=limit, cursor=cursor
+    )
 
 
 @router.patch("/officers/{username}", response_model=OfficerRead, responses=problem_responses(409))

@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
+from shared.calendar import Calendar
 from shared.contracts.events import VIETNAM
-from workflow.domain.calendar import Calendar
 
 WORKING_DAY = timedelta(hours=8)
 ZERO = timedelta(0)

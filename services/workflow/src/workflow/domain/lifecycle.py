@@ -8,10 +8,12 @@ withdraw); timers only announce and never change a status.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from enum import StrEnum
 
+from shared.contracts.events import CLOCK_RUNNING as CLOCK_RUNNING
 from shared.contracts.events import DossierStatus as S
 from shared.contracts.events import Judgement
 from shared.errors import Conflict, Forbidden
@@ -61,7 +63,7 @@ class Rule:
     target: S | None
 
 
-def _rule(sources: set[S], roles: set[Role], target: S | None) -> Rule:
+def _rule(sources: AbstractSet[S], roles: AbstractSet[Role], target: S | None) -> Rule:
     return Rule(frozenset(sources), frozenset(roles), target)
 
 
@@ -81,8 +83,6 @@ STATUS_NAMES = {
 }
 
 OPEN = {S.SUBMITTED, S.RECEIVED, S.SUPPLEMENT_REQUESTED, S.IN_PROGRESS, S.PENDING_APPROVAL}
-# The statuses in which the processing clock runs.
-CLOCK_RUNNING = {S.RECEIVED, S.IN_PROGRESS, S.PENDING_APPROVAL}
 FINAL = {S.RETURNED, S.REJECTED, S.WITHDRAWN, S.STOPPED}
 
 R, P, A = Role.RECEIVER, Role.PROCESSOR, Role.APPROVER

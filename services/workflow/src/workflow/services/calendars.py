@@ -11,6 +11,10 @@ on a day off, so the administrator can tell those citizens.
 An edit that would make a statutory fixed-date holiday a working day (or empty the year)
 is refused; one that changes days already begun or days on which announced due dates
 fall must be confirmed (`confirm`); every accepted edit is recorded in `calendar_edits`.
+
+The calendars in force are published (`calendar.published`, every year with its revision)
+when the service starts and with every accepted edit, so intake counts the working days
+left to the citizen's due date from the same days.
 """
 
 from __future__ import annotations
@@ -22,12 +26,12 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.calendar import Calendar, YearCalendar
+from shared.contracts import events as ev
 from shared.contracts.events import VIETNAM
 from shared.errors import Conflict, Invalid, NotFound, field_error, invalid_field
 from workflow.adapters.tables import agencies, calendar_edits, calendar_years, cases, procedures
 from workflow.domain.calendar import (
-    Calendar,
-    YearCalendar,
     describe_changes,
     missing_statutory_holidays,
     review_edit,
@@ -39,7 +43,8 @@ from workflow.services.context import Context
 
 
 async def store_shipped_years(ctx: Context) -> None:
-    """Store the shipped years an administrator has not entered yet."""
+    """Store the shipped years an administrator has not entered yet, and publish the
+    calendars in force: a consumer that lost its copy gets it back at the next start."""
     async with ctx.db.transaction() as session:
         for year, calendar in shipped_years().items():
             await session.execute(
@@ -53,6 +58,20 @@ async def store_shipped_years(ctx: Context) -> None:
                 )
                 .on_conflict_do_nothing()
             )
+        await ctx.outbox.add(session, await _published(session))
+
+
+async def _published(session: AsyncSession) -> ev.CalendarPublished:
+    rows = await session.execute(
+        select(calendar_years.c.year, calendar_years.c.revision, calendar_years.c.data)
+        .order_by(calendar_years.c.year)
+    )  # fmt: skip
+    return ev.CalendarPublished(
+        years=[
+            ev.CalendarYear(year=year, revision=revision, entries=data["entries"])
+            for year, revision, data in rows
+        ]
+    )
 
 
 async def _years(session: AsyncSession) -> dict[int, YearCalendar]:
@@ -176,6 +195,7 @@ async def put_year(
             )
         )  # fmt: skip
         affected = await _announced_on_days_off(session, year)
+        await ctx.outbox.add(session, await _published(session))
     answer = await get_year(ctx, year)
     answer["announced_due_dates_on_days_off"] = affected
     answer["changed_days"] = list(review.changed)

@@ -1,7 +1,8 @@
 """Units and their officers, administered by the admins of the unit or of a unit above it
 (API.md, "workflow: units and officers"): list, create, edit, deactivate, reset a
-password. Each change is audited (`officers.audit`); a unit of another branch of the
-tree does not exist for the admin (404)."""
+password. Each change is audited (`officers.audit`) and the audit is read back by the
+same admins (`audit_trail`); a unit of another branch of the tree does not exist for the
+admin (404)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.errors import BadRequest, Conflict, NotFound
 from shared.pages import split_page
 from shared.security.passwords import hash_off_loop
-from workflow.adapters.tables import agencies, officers
+from workflow.adapters.tables import agencies, officer_changes, officers
 from workflow.domain.lifecycle import Role
 from workflow.domain.staff import check_roles, runs, temporary_password
 from workflow.services.changes import Officer
@@ -101,22 +102,67 @@ async def list_officers(
     return {"items": [view(r) for r in page], "next_cursor": next_cursor}
 
 
+def _below(code: str) -> Any:
+    """The unit `code` and every unit under it, as a query of their codes."""
+    down = select(agencies.c.code).where(agencies.c.code == code).cte("down", recursive=True)
+    down = down.union(select(agencies.c.code).join(down, agencies.c.parent_code == down.c.code))
+    return select(down.c.code)
+
+
+# A cursor is the last row's id: a bigint, so anything else was not handed out.
+_MAX_ID = 2**63 - 1
+
+
+def _after_id(cursor: str) -> int:
+    try:
+        value = int(cursor)
+    except ValueError:
+        value = 0
+    if not 0 < value <= _MAX_ID:
+        raise BadRequest("Tham số cursor không hợp lệ.")
+    return value
+
+
+async def audit_trail(
+    ctx: Context, admin: Officer, *, agency: str | None, username: str | None, limit: int,
+    cursor: str | None,
+) -> dict[str, Any]:  # fmt: skip
+    """The changes to officers of the units the admin runs (or of `agency`, one of them,
+    and those under it), newest first: who, when, what."""
+    query = select(officer_changes).where(
+        officer_changes.c.agency_code.in_(_below(agency or admin.agency_code))
+    )
+    if username is not None:
+        query = query.where(officer_changes.c.username == username)
+    if cursor:
+        query = query.where(officer_changes.c.id < _after_id(cursor))
+    async with ctx.db.transaction() as session:
+        if agency is not None:
+            await check_runs(session, admin, agency, _NO_UNIT)
+        rows = (
+            (await session.execute(query.order_by(officer_changes.c.id.desc()).limit(limit + 1)))
+            .mappings()
+            .all()
+        )
+    page, next_cursor = split_page(rows, limit, lambda r: str(r["id"]))
+    items = [
+        {"at": r["at"], "actor_name": r["actor_name"], "actor_agency": r["actor_agency"],
+         "username": r["username"], "agency_code": r["agency_code"], "action": r["action"],
+         "changes": r["changes"]}
+        for r in page
+    ]  # fmt: skip
+    return {"items": items, "next_cursor": next_cursor}
+
+
 async def list_units(ctx: Context, admin: Officer) -> dict[str, Any]:
     """The admin's unit and every unit under it, each with its officers counted."""
-    down = (
-        select(agencies.c.code)
-        .where(agencies.c.code == admin.agency_code)
-        .cte("down", recursive=True)
-    )
-    down = down.union(select(agencies.c.code).join(down, agencies.c.parent_code == down.c.code))
+    down = _below(admin.agency_code)
     role = func.unnest(officers.c.roles).label("role")
     async with ctx.db.transaction() as session:
         units = (
             (
                 await session.execute(
-                    select(agencies)
-                    .where(agencies.c.code.in_(select(down.c.code)))
-                    .order_by(agencies.c.code)
+                    select(agencies).where(agencies.c.code.in_(down)).order_by(agencies.c.code)
                 )
             )
             .mappings()

@@ -1,0 +1,56 @@
+"""The working-day calendars workflow keeps, as intake last received them, and the
+working days left to a dossier's due date counted from them (`shared.calendar`).
+
+Workflow publishes every year it holds (`calendar.published`) when it starts and after
+each edit; each year carries its revision, and a year is replaced only by a newer
+revision, so events arriving late, twice or out of order leave the newest in force.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from intake.adapters.tables import calendar_years
+from intake.services.context import Context
+from shared.calendar import working_days_left
+from shared.contracts import Envelope
+from shared.contracts import events as ev
+from shared.contracts.events import CLOCK_RUNNING
+
+
+async def apply_calendar(
+    _ctx: Context, session: AsyncSession, _envelope: Envelope, data: ev.CalendarPublished
+) -> None:
+    """Keep each published year unless a newer revision of it is kept already."""
+    now = datetime.now(UTC)
+    for year in data.years:
+        statement = insert(calendar_years).values(
+            year=year.year,
+            revision=year.revision,
+            entries=[e.model_dump(mode="json") for e in year.entries],
+            received_at=now,
+        )
+        await session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[calendar_years.c.year],
+                set_={
+                    "revision": statement.excluded.revision,
+                    "entries": statement.excluded.entries,
+                    "received_at": statement.excluded.received_at,
+                },
+                where=calendar_years.c.revision < statement.excluded.revision,
+            )
+        )
+
+
+async def days_left(ctx: Context, row: Any) -> int | None:
+    """The working days left to the dossier's due date while its clock runs, else None
+    (not yet received, paused for a supplement, decided)."""
+    if row["status"] not in CLOCK_RUNNING or row["due_at"] is None:
+        return None
+    calendar = await ctx.reference.calendar(row["agency_code"])
+    return working_days_left(calendar, row["due_at"], datetime.now(UTC))
