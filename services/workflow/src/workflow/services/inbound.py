@@ -48,7 +48,9 @@ async def catalogue_published(
     for agency in data.agencies:
         await _upsert(session, agencies, agency.model_dump(), keep=set())
     for procedure in data.procedures:
-        row = procedure.model_dump(mode="json")
+        # Only what the table keeps: events gain fields (fee_timing, say) before, or
+        # without, workflow keeping them; an added field must not park the catalogue.
+        row = {k: v for k, v in procedure.model_dump(mode="json").items() if k in procedures.c}
         await _upsert(session, procedures, row, keep=set())
 
 
