@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import text
 
 from shared.db.engine import Database, unavailable
+from shared.db.sql import driver
 from shared.testing.infra import PG_ADMIN_DSN
 from shared.testing.private import PrivatePostgres, private_postgres
 
@@ -78,5 +79,35 @@ async def test_one_statement_work_after_a_restart_gets_a_live_connection(
                     1,
                     2,
                 ]
+    finally:
+        await db.dispose()
+
+
+async def test_a_transaction_after_a_restart_is_unavailable_then_works(
+    own_postgres: PrivatePostgres,
+) -> None:
+    """A transaction's statements run on its driver connection too (`shared.db.sql`): one
+    taken from the pool dead is a 503 to retry (and dropped), never a 500 for ever."""
+    url = own_postgres.admin_dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
+    db = Database(url, pool_size=2)
+
+    async def select_one() -> int:
+        async with db.transaction() as session:
+            return int(await (await driver(session)).fetchval("SELECT 1"))
+
+    try:
+        assert await select_one() == 1
+        await asyncio.to_thread(own_postgres.stop, "fast")
+        await asyncio.to_thread(own_postgres.start)
+        refused: list[BaseException] = []
+        for _ in range(3):
+            try:
+                assert await select_one() == 1
+                break
+            except Exception as error:
+                refused.append(error)
+        else:
+            pytest.fail(f"no transaction after the restart: {refused!r}")
+        assert all(unavailable(e) for e in refused), refused
     finally:
         await db.dispose()

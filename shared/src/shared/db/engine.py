@@ -112,13 +112,16 @@ class Database:
         # Its statements go to asyncpg directly, past SQLAlchemy, which therefore never
         # learns that a connection died with its server (a restart, a failover) and would
         # hand the dead one out again for ever: each is checked (no round trip) as it is
-        # taken, and dropped from the pool if found closed then or after a failure.
+        # taken (driver_of), and dropped from the pool if found closed then or after a
+        # failure.
         for attempt in range(2):
             async with self.statement_engine.connect() as connection:
-                raw = await driver_of(connection, begin=False)
-                if raw.is_closed() and attempt == 0:
-                    await connection.invalidate()
-                    continue
+                try:
+                    raw = await driver_of(connection, begin=False)
+                except asyncpg.ConnectionDoesNotExistError:
+                    if attempt == 0:
+                        continue  # found closed and dropped (see driver_of): another one
+                    raise
                 try:
                     yield raw
                 except Exception as error:
