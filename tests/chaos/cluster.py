@@ -1,7 +1,8 @@
 """The four services as separate processes per role (`python -m <service> api|consume|
-relay`), any number of replicas of each, on their own databases, their own object store
-and their own broker namespace, so that one process can be killed, frozen or doubled
-alone while the rest keeps running."""
+relay`), any number of replicas of each, on their own databases in a PostgreSQL cluster of
+the tests' own, their own object store and a RabbitMQ node of the tests' own, so that one
+process can be killed, frozen or doubled alone while the rest keeps running, and the
+broker, the database or the store can be stopped without touching anyone else's."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from intake.config import IntakeSettings
 from services.intake.tests.integration.support import Citizen, add_citizen
 from shared.runtime import Runtime
 from shared.testing import infra
+from shared.testing.private import PrivateBroker, PrivatePostgres
 from shared.testing.processes import ServiceProcess, migrate_service, service_env, start_service
 from shared.testing.service import ServiceUnderTest
 
@@ -35,9 +37,9 @@ POOL = "4"
 @dataclass
 class Cluster:
     namespace: str
-    vhost: str
-    amqp_url: str
-    store: infra.ObjectStoreServer
+    broker: PrivateBroker
+    postgres: PrivatePostgres
+    store: infra.RestartableStore
     logs: Path
     urls: dict[str, str] = field(default_factory=dict)
     envs: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -51,6 +53,12 @@ class Cluster:
     # Every load run against this cluster: the ledger joins all of them.
     loads: list[Any] = field(default_factory=list)
 
+    vhost = "/"
+
+    @property
+    def amqp_url(self) -> str:
+        return self.broker.amqp_url
+
     def dsn(self, service: str) -> str:
         return self.urls[service].replace("postgresql+asyncpg", "postgresql")
 
@@ -60,12 +68,13 @@ class Cluster:
     def replicas(self, service: str, role: str) -> list[ServiceProcess]:
         return self.running.setdefault((service, role), [])
 
-    async def start(self, service: str, role: str) -> ServiceProcess:
-        """One more replica of `service`'s `role`, on ports of its own."""
+    async def start(self, service: str, role: str, port: int | None = None) -> ServiceProcess:
+        """One more replica of `service`'s `role`, on ports of its own (its API on `port`
+        if given: an API restarted where the load balancer still sends requests)."""
         self.started += 1
         env = {
             **self.envs[service],
-            f"{service.upper()}_PORT": str(infra.free_port()),
+            f"{service.upper()}_PORT": str(port or infra.free_port()),
             f"{service.upper()}_METRICS_PORT": str(infra.free_port()),
         }
         log = self.logs / f"{self.started:03d}-{service}-{role}.log"
@@ -108,6 +117,12 @@ class Cluster:
             for service, role in which:
                 group.create_task(self.start(service, role))
 
+    async def start_all_on(self, which: list[tuple[str, str, int | None]]) -> None:
+        """As `start_all`, each (service, role) on its given API port (or a free one)."""
+        async with asyncio.TaskGroup() as group:
+            for service, role, port in which:
+                group.create_task(self.start(service, role, port))
+
     async def ensure_one_of_each(self) -> None:
         """Every role of every service running, one replica at least (a test that killed
         a process without restarting it leaves the next one a whole system)."""
@@ -115,12 +130,22 @@ class Cluster:
 
 
 async def open_cluster(
-    vhost: str, amqp_url: str, store: infra.ObjectStoreServer, logs: Path, citizens: int
+    broker: PrivateBroker,
+    postgres: PrivatePostgres,
+    store: infra.RestartableStore,
+    logs: Path,
+    citizens: int,
+    heartbeat: int,
 ) -> Cluster:
-    cluster = Cluster(f"chaos{uuid.uuid4().hex[:8]}", vhost, amqp_url, store, logs)
+    """`heartbeat`: the AMQP heartbeat (s) every process asks for, short so that a
+    process frozen past it is noticed by the broker within the test."""
+    cluster = Cluster(f"chaos{uuid.uuid4().hex[:8]}", broker, postgres, store, logs)
+    amqp_url = f"{broker.amqp_url}?heartbeat={heartbeat}"
     try:
         for name in SERVICES:
-            url = await infra.recreate_database(f"dvc_chaos_{name}_{uuid.uuid4().hex[:6]}")
+            url = await infra.recreate_database(
+                f"dvc_chaos_{name}_{uuid.uuid4().hex[:6]}", postgres.admin_dsn
+            )
             cluster.urls[name] = url
             extra = {"retry_delays_ms": RETRY_DELAYS_MS, "database_pool_size": POOL}
             if name == "intake":
@@ -128,7 +153,7 @@ async def open_cluster(
                           "limit_submit_per_account_hour": str(10**9)}  # fmt: skip
             cluster.envs[name] = service_env(
                 name, database_url=url, amqp_url=amqp_url, namespace=cluster.namespace,
-                store=store, port=0, **extra,
+                store=store.server, port=0, **extra,
             )  # fmt: skip
             await migrate_service(name, cluster.envs[name])
         # intake first: its catalogue is what workflow and notify learn procedures from.
@@ -155,6 +180,4 @@ async def close_cluster(cluster: Cluster) -> None:
         replicas.clear()
     if cluster.intake_runtime is not None:
         await cluster.intake_runtime.db.dispose()
-    for url in cluster.urls.values():
-        await infra.drop_database(url.rsplit("/", 1)[1])
-    await infra.delete_namespace(cluster.amqp_url, cluster.namespace)
+    # The databases, queues and objects go with the private cluster, node and store.

@@ -10,6 +10,8 @@ own counters or metrics.
 - orphans: an object without its attachment row, a row without its object;
 - unexpected: an effect of a request the client saw refused;
 - unknown requests: each either fully present or fully absent (a half is lost);
+- faults: an answer 5xx other than a clear 503 problem (a part away is a 503, a 500 is a
+  bug);
 - parked: the messages in the parking queues, to equal those deliberately poisoned.
 """
 
@@ -33,7 +35,7 @@ ATTACHMENTS_BUCKET = "dossier-attachments"
 async def queues(cluster: Cluster) -> dict[str, tuple[int, int]]:
     """(ready, unacknowledged) of every queue of the cluster's namespace, from the broker."""
     listed = await asyncio.to_thread(
-        infra.rabbitmqctl, "-q", "list_queues", "-p", cluster.vhost,
+        cluster.broker.ctl, "-q", "list_queues", "-p", cluster.vhost,
         "name", "messages_ready", "messages_unacknowledged", "--no-table-headers",
     )  # fmt: skip
     found = {}
@@ -95,6 +97,9 @@ class Ledger:
     duplicated: list[str] = field(default_factory=list)
     orphans: list[str] = field(default_factory=list)
     unexpected: list[str] = field(default_factory=list)
+    faults: list[str] = field(default_factory=list)
+    # Objects without a row that intake's sweeper removed before the ledger was read.
+    swept: int = 0
     unknown_present: int = 0
     unknown_absent: int = 0
     parked: dict[str, int] = field(default_factory=dict)
@@ -109,7 +114,8 @@ class Ledger:
             ("journeys (client)", self.journeys), ("accepted by intake", self.accepted),
             ("received by an officer", self.received), ("lost", len(self.lost)),
             ("duplicated effects", len(self.duplicated)), ("orphans", len(self.orphans)),
-            ("unexpected", len(self.unexpected)),
+            ("unexpected", len(self.unexpected)), ("5xx not a 503", len(self.faults)),
+            ("orphan objects swept", self.swept),
             ("unknown: fully present", self.unknown_present),
             ("unknown: fully absent", self.unknown_absent),
             ("parked", sum(self.parked.values())),
@@ -118,14 +124,14 @@ class Ledger:
         lines.append(f"   client: {client}")
         if self.parked:
             lines.append(f"   parked by queue: {self.parked}")
-        for name in ("lost", "duplicated", "orphans", "unexpected"):
+        for name in ("lost", "duplicated", "orphans", "unexpected", "faults"):
             for item in getattr(self, name)[:10]:
                 lines.append(f"   {name}: {item}")
         return "\n".join(lines)
 
 
 def _store(cluster: Cluster) -> Minio:
-    store = cluster.store
+    store = cluster.store.server
     return Minio(store.endpoint, access_key=store.access_key, secret_key=store.secret_key,
                  secure=False)  # fmt: skip
 
@@ -253,6 +259,7 @@ def tally(snap: Snapshot, loads: list[Load]) -> Ledger:
 
     # the client's view against the databases
     for load in loads:
+        ledger.faults += load.faults
         for name, counter in load.summary().items():
             ledger.client.setdefault(name, Counter()).update(counter)
         for journey in load.journeys:
@@ -290,7 +297,7 @@ def tally(snap: Snapshot, loads: list[Load]) -> Ledger:
 def assert_clean(ledger: Ledger, parked: dict[str, int] | None = None) -> None:
     problems: dict[str, Any] = {
         name: getattr(ledger, name)
-        for name in ("lost", "duplicated", "orphans", "unexpected")
+        for name in ("lost", "duplicated", "orphans", "unexpected", "faults")
         if getattr(ledger, name)
     }
     assert not problems, problems

@@ -83,6 +83,10 @@ class Client:
         self.urls = urls
         self._turn = {name: itertools.count() for name in urls}
         self._http = httpx.AsyncClient(timeout=TIMEOUT)
+        # Every answer by (kind, status), retries included, and each 5xx answer that is not
+        # a 503 problem (a fault of the service, not a part of it away).
+        self.answers: Counter[tuple[str, int]] = Counter()
+        self.faults: list[str] = []
 
     def base(self, service: str) -> str:
         replicas = self.urls[service]
@@ -114,6 +118,14 @@ class Client:
                     return Call(kind, key, UNKNOWN, status, attempts)
             else:
                 status = answer.status_code
+                self.answers[(kind, status)] += 1
+                if status >= 500 and not (
+                    status == 503
+                    and answer.headers.get("content-type", "").startswith(
+                        "application/problem+json"
+                    )
+                ):
+                    self.faults.append(f"{kind} {method} {path}: {status} {answer.text[:200]}")
                 if status in ok:
                     return Call(kind, key, OK, status, attempts, answer.json())
                 if status < 500:
@@ -134,6 +146,8 @@ class Load:
     journeys: list[Journey] = field(default_factory=list)
     officer: dict[str, str] = field(default_factory=dict)
     submitted_at: list[float] = field(default_factory=list)
+    # The client's 5xx answers other than a 503 problem, copied from it after the run.
+    faults: list[str] = field(default_factory=list)
 
     async def sign_in(self) -> None:
         call = await self.client.call("sign-in", "workflow", "POST", "/api/v1/auth/token",

@@ -104,3 +104,11 @@ def test_an_effect_of_a_refused_submit_is_unexpected_and_unknowns_are_split() ->
     ledger = tally(_snapshot(_clean(1), _clean(2)), [_load(refused, unknown_in, unknown_out)])
     assert ledger.unexpected == ["marker-1: submit refused, yet accepted"]
     assert (ledger.unknown_present, ledger.unknown_absent) == (1, 1)
+
+
+def test_a_server_fault_the_client_saw_is_counted() -> None:
+    load = _load(_journey(1, OK))
+    load.faults.append("submit POST /api/v1/dossiers/x/submit: 500 {}")
+    ledger = tally(_snapshot(_clean(1)), [load])
+    assert ledger.faults == ["submit POST /api/v1/dossiers/x/submit: 500 {}"]
+    assert tally(_snapshot(_clean(1)), [_load(_journey(1, OK))]).faults == []

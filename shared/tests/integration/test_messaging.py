@@ -192,6 +192,23 @@ async def test_failing_handler_is_retried_with_growing_delays_then_parked_and_re
         await stop_relay(relay)
 
 
+async def test_a_database_away_longer_than_the_retry_steps_parks_nothing(probe: Probe) -> None:
+    """The database unavailable is waited for, not counted against the message: with
+    the probe's three retry steps, six refused attempts would have parked it."""
+    probe.database_away_for = 6
+    await probe.consumer.start()
+    async with probe.db.transaction() as session:
+        envelope = await probe.emit(session, "patient")
+    relay = await run_relay(probe)
+    try:
+        await eventually(lambda: _settled(probe, applied=1), timeout=60, what="applied")
+        assert len(probe.attempts) == 7
+        assert (probe.outcome("retried"), probe.outcome("parked")) == (0, 0)
+        assert await probe.effects_by_event() == {envelope.id: 1}
+    finally:
+        await stop_relay(relay)
+
+
 async def _metrics_show(line: str) -> bool:
     return line in await _metrics_text()
 

@@ -14,6 +14,7 @@ from intake.consumers import HANDLERS
 from intake.services import accounts, catalogue
 from intake.services.context import ATTACHMENTS_BUCKET, Context
 from intake.services.reference import ReferenceData
+from intake.services.sweeper import sweeper_worker
 from shared.db.idempotency import IdempotencyKeys
 from shared.db.limits import RateLimits
 from shared.db.lockout import SignInLockout
@@ -80,5 +81,6 @@ def build(settings: IntakeSettings | None = None) -> ServiceDefinition[Context]:
         context=context,
         routers=[router, jwks_router(tokens)],
         handlers=HANDLERS,
+        workers=[sweeper_worker],
         buckets=(ATTACHMENTS_BUCKET,),
     )

@@ -40,6 +40,10 @@ class IntakeSettings(TrackingLinkSettings):
     # Attachments: per file, per dossier (answered with 413 before reading the body).
     max_file_bytes: int = 10 * 1024 * 1024
     max_dossier_bytes: int = 50 * 1024 * 1024
+    # An object of the attachments bucket without a row (its upload cut between the store
+    # and the database) is removed once older than this, checked every `orphan_sweep_seconds`.
+    orphan_objects_after_hours: float = Field(default=6.0, gt=0)
+    orphan_sweep_seconds: float = Field(default=3600.0, gt=0)
 
     # Abuse limits where the real portal shows a captcha: hits per window.
     limit_register_per_ip_hour: int = 20

@@ -20,6 +20,7 @@ from shared import errors
 from shared.db.engine import unavailable as database_unavailable
 from shared.errors import field_errors
 from shared.observability.metrics import ServiceMetrics
+from shared.storage.store import unavailable as store_unavailable
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -141,6 +142,16 @@ def install_problem_handlers(app: FastAPI, metrics: ServiceMetrics | None = None
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        if store_unavailable(exc):
+            # The file store away (before the database's check, which takes any OSError
+            # on the chain as its own): nothing of the request was kept (a file it may have
+            # received has no row, and the sweeper removes it); the same request later works.
+            if metrics is not None:
+                metrics.shed_requests.labels("store").inc()
+            return problem(
+                503, "Kho lưu trữ tệp tạm thời không sẵn sàng, vui lòng gửi lại sau ít phút.",
+                headers={"Retry-After": "5"},
+            )  # fmt: skip
         if database_unavailable(exc):
             # Saturated or away: the caller should come back, not report a fault.
             if metrics is not None:

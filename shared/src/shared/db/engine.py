@@ -109,8 +109,28 @@ class Database:
         """A pooled driver connection outside any transaction, for a use case of one
         statement (see `shared.db.sql`): PostgreSQL commits it on its own, in one round
         trip. From a pool of its own (see `__init__`)."""
-        async with self.statement_engine.connect() as connection:
-            yield await driver_of(connection, begin=False)
+        # Its statements go to asyncpg directly, past SQLAlchemy, which therefore never
+        # learns that a connection died with its server (a restart, a failover) and would
+        # hand the dead one out again for ever: each is checked (no round trip) as it is
+        # taken (driver_of), and dropped from the pool if found closed then or after a
+        # failure.
+        for attempt in range(2):
+            async with self.statement_engine.connect() as connection:
+                try:
+                    raw = await driver_of(connection, begin=False)
+                except asyncpg.ConnectionDoesNotExistError:
+                    if attempt == 0:
+                        continue  # found closed and dropped (see driver_of): another one
+                    raise
+                try:
+                    yield raw
+                except Exception as error:
+                    if not raw.is_closed():
+                        raise
+                    await connection.invalidate()
+                    # What it is: the connection lost (unavailable, a 503), not a misuse.
+                    raise asyncpg.ConnectionDoesNotExistError(str(error)) from error
+                return
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:

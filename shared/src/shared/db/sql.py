@@ -33,6 +33,13 @@ async def driver_of(connection: AsyncConnection, *, begin: bool) -> asyncpg.Conn
     """The asyncpg connection under `connection`; with `begin`, inside the transaction
     SQLAlchemy's dialect opens lazily (on its first statement), opened now if not yet."""
     adapted: Any = (await connection.get_raw_connection()).dbapi_connection
+    if adapted.driver_connection.is_closed():
+        # Closed with its server (a restart, a failover) while idle in the pool: what runs
+        # on it here goes to asyncpg directly, so SQLAlchemy would never learn it is dead
+        # and would hand it out again and again. Dropped now, and said for what it is:
+        # the connection lost (unavailable, a 503 the caller retries), not a misuse.
+        await connection.invalidate()
+        raise asyncpg.ConnectionDoesNotExistError("connection is closed: its server went away")
     # The dialect's adapter starts its transaction on the first statement it runs; one
     # run here first must be inside it too, or it would commit on its own.
     if begin and adapted._transaction is None:

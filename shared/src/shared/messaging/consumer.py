@@ -4,7 +4,9 @@ For each message: in one transaction, record the event id in the inbox and run t
 handler; commit; only then ack. A redelivered or duplicated event finds its id already
 recorded and changes nothing. A handler that raises rolls back both; the message is
 re-published to the next back-off queue (it returns to the main queue when its TTL
-ends) and, after the last step, to the parking queue. A message that cannot even be
+ends) and, after the last step, to the parking queue. The database unavailable is not
+the message's failure: the message is tried again every second until it answers, with
+no attempt counted. A message that cannot even be
 read is parked at once.
 
 Messages are applied in batches: what has been delivered (up to `batch_size`, within the
@@ -36,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.contracts.envelope import Envelope, EventData
 from shared.db.engine import Database
+from shared.db.engine import unavailable as database_unavailable
 from shared.messaging.broker import Broker
 from shared.observability.context import correlation
 from shared.observability.metrics import ServiceMetrics
@@ -47,6 +50,8 @@ Apply = Callable[[AsyncSession, Envelope, Any], Awaitable[None]]
 service's handler with its context bound, see `shared.runtime`)."""
 
 ATTEMPT_HEADER = "x-attempt"
+# Seconds between two tries of a message while the database is unavailable.
+UNAVAILABLE_PAUSE = 1.0
 
 # The event ids of a batch into the inbox, in one statement built once; returns those not
 # recorded before (a concurrent delivery of the same id waits on that row's lock until the
@@ -216,12 +221,28 @@ class InboxConsumer:
     async def _apply_alone(self, readable: _Readable) -> None:
         message, envelope = readable.message, readable.envelope
         with correlation(envelope.correlation_id):
-            try:
-                async with self.db.transaction() as session:
-                    applied = await self._record_and_apply(session, [readable])
-            except Exception as exc:
-                await self._retry_or_park(message, envelope.type, exc)
-                return
+            waited = False
+            while True:
+                try:
+                    async with self.db.transaction() as session:
+                        applied = await self._record_and_apply(session, [readable])
+                    break
+                except Exception as exc:
+                    if not database_unavailable(exc):
+                        await self._retry_or_park(message, envelope.type, exc)
+                        return
+                    # The database away (restarted, failing over, saturated) is no fault
+                    # of the message: counted as an attempt, the retry steps would park
+                    # every message in flight during an outage longer than them. It
+                    # stays here unacknowledged (the broker redelivers it if this process
+                    # dies) and is applied again once the database answers.
+                    if not waited:
+                        log.warning(
+                            "database unavailable, waiting for it",
+                            extra={"event_type": envelope.type, "error": type(exc).__name__},
+                        )
+                        waited = True
+                    await asyncio.sleep(UNAVAILABLE_PAUSE)
             await message.ack()
             self.metrics.consumer_messages.labels(
                 envelope.type, "applied" if applied[0] else "duplicate"

@@ -70,7 +70,8 @@ def metrics_for(service: str) -> ServiceMetrics:
         shed_requests=Counter(
             f"{service}_http_shed_requests_total",
             "Requests answered 503 at once instead of served, by what was saturated: "
-            "in_flight (the process) or database (no connection free in time).",
+            "in_flight (the process), database (no connection free in time) or store (the"
+            " file store away).",
             ["reason"],
         ),
     )

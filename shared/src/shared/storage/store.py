@@ -11,14 +11,21 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
+import itertools
+import logging
 import traceback
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import BinaryIO, Protocol, cast
 
+import certifi
+import urllib3
 from minio import Minio
-from minio.error import S3Error
+from minio.error import S3Error, ServerError
+from urllib3.exceptions import HTTPError
+
+log = logging.getLogger(__name__)
 
 # Multipart part size: the S3 minimum, so memory per upload stays ~5 MiB at most.
 PART_SIZE = 5 * 1024 * 1024
@@ -27,6 +34,25 @@ PART_SIZE = 5 * 1024 * 1024
 # loop for every chunk, more CPU than the PUT itself for the scans citizens send (a few
 # hundred KiB). Larger files stream, so memory per upload stays bounded as before.
 WHOLE_BELOW = 1024 * 1024
+# Seconds to connect, and to wait for each read, before the store counts as away: the
+# client's own default of five minutes would hold a citizen's request (and a worker
+# thread) that long behind a store that hangs.
+CONNECT_TIMEOUT = 5.0
+READ_TIMEOUT = 30.0
+
+
+def unavailable(error: BaseException) -> bool:
+    """Whether `error` says the store cannot be reached now (refused, cut off, timed out,
+    or answering 5xx after the client's retries), as opposed to a fault of the request."""
+    seen: set[int] = set()
+    cause: BaseException | None = error
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        # The HTTP client's errors only: an OSError alone may as well be the database's.
+        if isinstance(cause, HTTPError | ServerError):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 class ObjectTooLarge(Exception):
@@ -66,6 +92,8 @@ class ObjectStore(Protocol):
     async def ensure_buckets(self, *buckets: str) -> None: ...
 
     async def ping(self, bucket: str | None = None) -> None: ...
+
+    def listing(self, bucket: str, *, before: datetime) -> AsyncIterator[list[str]]: ...
 
 
 class _HashingReader(io.RawIOBase):
@@ -146,9 +174,20 @@ class MinioObjectStore:
         secure: bool = False,
         region: str = "us-east-1",
     ) -> None:
-        self.client = Minio(
-            endpoint, access_key=access_key, secret_key=secret_key, secure=secure, region=region
+        # The client's own pool, but with timeouts a person can wait for (see above).
+        http = urllib3.PoolManager(
+            timeout=urllib3.Timeout(connect=CONNECT_TIMEOUT, read=READ_TIMEOUT),
+            maxsize=10,
+            cert_reqs="CERT_REQUIRED",
+            ca_certs=certifi.where(),
+            retries=urllib3.Retry(
+                total=5, backoff_factor=0.2, status_forcelist=[500, 502, 503, 504]
+            ),
         )
+        self.client = Minio(
+            endpoint, access_key=access_key, secret_key=secret_key, secure=secure,
+            region=region, http_client=http,
+        )  # fmt: skip
 
     async def put_stream(
         self,
@@ -185,7 +224,7 @@ class MinioObjectStore:
             # Too large, cut short, refused by a content check: the client aborts its
             # multipart upload on error and a single-part upload never started. Removing
             # the key covers both, so nothing partial stays.
-            await self.remove(bucket, key)
+            await self._discard(bucket, key, error)
             raise
         return StoredObject(bucket, key, reader.size, reader.sha256.hexdigest(), content_type)
 
@@ -203,10 +242,22 @@ class MinioObjectStore:
                 length=len(data),
                 content_type=content_type,
             )
-        except BaseException:
-            await self.remove(bucket, key)  # as for a streamed upload: nothing partial stays
+        except BaseException as error:
+            await self._discard(bucket, key, error)  # as for a streamed upload
             raise
         return StoredObject(bucket, key, len(data), digest, content_type)
+
+    async def _discard(self, bucket: str, key: str, error: BaseException) -> None:
+        """Remove what a failed upload may have left. Not when the store is away: the
+        removal would only fail too, after as many retries, keeping the citizen waiting
+        for a 503; whatever it may have kept has no row, and the bucket owner's orphan
+        sweeper removes it. A failed removal leaves the upload's own error to raise."""
+        if unavailable(error):
+            return
+        try:
+            await self.remove(bucket, key)
+        except Exception:
+            log.warning("could not remove a failed upload", extra={"key": key})
 
     async def get_bytes(self, bucket: str, key: str) -> bytes:
         def _get() -> bytes:
@@ -251,3 +302,26 @@ class MinioObjectStore:
         exists = await asyncio.to_thread(self.client.bucket_exists, bucket or "dvc-ping")
         if bucket and not exists:
             raise LookupError(f"bucket {bucket} is missing")
+
+    async def listing(
+        self, bucket: str, *, before: datetime, batch: int = 1000
+    ) -> AsyncIterator[list[str]]:
+        """The keys of `bucket` last modified before `before`, from pages of `batch`
+        objects (the store pages its listing; each page is read in a worker thread)."""
+        objects = iter(self.client.list_objects(bucket, recursive=True))
+
+        def page() -> tuple[list[str], int]:
+            read = list(itertools.islice(objects, batch))
+            old = [
+                str(o.object_name)
+                for o in read
+                if o.last_modified is not None and o.last_modified < before
+            ]
+            return old, len(read)
+
+        while True:
+            keys, read = await asyncio.to_thread(page)
+            if keys:
+                yield keys
+            if read < batch:
+                return

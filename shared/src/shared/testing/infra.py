@@ -64,20 +64,21 @@ def free_port() -> int:
 # --- PostgreSQL -----------------------------------------------------------------------
 
 
-async def recreate_database(name: str) -> str:
-    """Drop and create database `name`; returns its SQLAlchemy asyncpg URL."""
-    conn = await asyncpg.connect(PG_ADMIN_DSN)
+async def recreate_database(name: str, admin_dsn: str = PG_ADMIN_DSN) -> str:
+    """Drop and create database `name` (on the server of `admin_dsn`, the machine's by
+    default); returns its SQLAlchemy asyncpg URL."""
+    conn = await asyncpg.connect(admin_dsn)
     try:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
         await conn.close()
-    base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
+    base = admin_dsn.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
     return f"{base}/{name}"
 
 
-async def drop_database(name: str) -> None:
-    conn = await asyncpg.connect(PG_ADMIN_DSN)
+async def drop_database(name: str, admin_dsn: str = PG_ADMIN_DSN) -> None:
+    conn = await asyncpg.connect(admin_dsn)
     try:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
@@ -87,11 +88,15 @@ async def drop_database(name: str) -> None:
 # --- RabbitMQ -------------------------------------------------------------------------
 
 
-def rabbitmqctl(*args: str) -> str:
+def rabbitmqctl(*args: str, node: str | None = None) -> str:
+    """`rabbitmqctl` against the machine's node, or `node` (a test's own, see private.py)."""
     exe = shutil.which("rabbitmqctl")
     if exe is None:
         raise RuntimeError("rabbitmqctl not found: the broker tests need a local RabbitMQ")
-    done = subprocess.run([exe, *args], capture_output=True, text=True, timeout=60, check=True)
+    target = ("-n", node) if node else ()
+    done = subprocess.run(
+        [exe, *target, *args], capture_output=True, text=True, timeout=60, check=True
+    )
     return done.stdout
 
 
@@ -143,15 +148,20 @@ def weed_binary() -> str:
     return found
 
 
-def _start_seaweedfs(data_dir: Path) -> tuple[subprocess.Popen[bytes], ObjectStoreServer]:
-    """Start weed on free ports and wait until it answers S3 requests."""
+WEED_PORT_FLAGS = (
+    "-master.port", "-master.port.grpc", "-volume.port", "-volume.port.grpc",
+    "-filer.port", "-filer.port.grpc", "-s3.port", "-s3.port.grpc", "-s3.port.iceberg",
+    "-s3.port.lance", "-admin.port", "-admin.port.grpc", "-webdav.port",
+)  # fmt: skip
+
+
+def _start_seaweedfs(
+    data_dir: Path, ports: dict[str, int] | None = None
+) -> tuple[subprocess.Popen[bytes], ObjectStoreServer, dict[str, int]]:
+    """Start weed on `ports` (free ones if not given) and wait until it answers S3
+    requests."""
     access, secret = "dvc-test", "dvc-test-secret-key"
-    flags = (
-        "-master.port", "-master.port.grpc", "-volume.port", "-volume.port.grpc",
-        "-filer.port", "-filer.port.grpc", "-s3.port", "-s3.port.grpc", "-s3.port.iceberg",
-        "-s3.port.lance", "-admin.port", "-admin.port.grpc", "-webdav.port",
-    )  # fmt: skip
-    ports = {flag: free_port() for flag in flags}
+    ports = ports or {flag: free_port() for flag in WEED_PORT_FLAGS}
     args = [
         weed_binary(),
         "mini",
@@ -161,7 +171,7 @@ def _start_seaweedfs(data_dir: Path) -> tuple[subprocess.Popen[bytes], ObjectSto
         *(f"{flag}={port}" for flag, port in ports.items()),
     ]
     env = {**os.environ, "AWS_ACCESS_KEY_ID": access, "AWS_SECRET_ACCESS_KEY": secret}
-    with (data_dir / "weed.log").open("wb") as log:
+    with (data_dir / "weed.log").open("ab") as log:
         # The child keeps its own copy of the file descriptor.
         proc = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=data_dir)
     server = ObjectStoreServer(f"127.0.0.1:{ports['-s3.port']}", access, secret)
@@ -183,7 +193,7 @@ def _start_seaweedfs(data_dir: Path) -> tuple[subprocess.Popen[bytes], ObjectSto
     except BaseException:
         stop_process(proc)
         raise
-    return proc, server
+    return proc, server, ports
 
 
 def _port_taken(error: str) -> bool:
@@ -211,14 +221,42 @@ def seaweedfs(data_dir: Path) -> Iterator[ObjectStoreServer]:
     exits at once (either when it checks its ports, "port ... is not available", or when
     it binds one, "address already in use"), and it is started again on other ports.
     """
-    for attempt in range(5):
-        try:
-            proc, server = _start_seaweedfs(data_dir)
-            break
-        except RuntimeError as exc:
-            if not _port_taken(str(exc)) or attempt == 4:
-                raise
+    with restartable_seaweedfs(data_dir) as store:
+        yield store.server
+
+
+class RestartableStore:
+    """A `weed mini` that can be stopped (the store away) and started again on the same
+    ports and data, as an object store that went down and came back."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        for attempt in range(5):
+            try:
+                self.proc, self.server, self.ports = _start_seaweedfs(data_dir)
+                break
+            except RuntimeError as exc:
+                if not _port_taken(str(exc)) or attempt == 4:
+                    raise
+
+    def kill(self) -> None:
+        """kill -9: the store gone at once, requests in flight cut."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+
+    def start(self) -> None:
+        """Again on the same ports and data (what was stored before is there again)."""
+        self.proc, _, _ = _start_seaweedfs(self.data_dir, self.ports)
+
+    def stop(self) -> None:
+        stop_process(self.proc)
+
+
+@contextmanager
+def restartable_seaweedfs(data_dir: Path) -> Iterator[RestartableStore]:
+    store = RestartableStore(data_dir)
     try:
-        yield server
+        yield store
     finally:
-        stop_process(proc)
+        store.stop()

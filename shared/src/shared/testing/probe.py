@@ -11,6 +11,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
+import asyncpg
 from prometheus_client import REGISTRY
 from sqlalchemy import Column, Integer, Table, Text, func, select
 from sqlalchemy.dialects.postgresql import UUID
@@ -61,6 +62,8 @@ class Probe:
     gate: asyncio.Event | None = None
     # Every attempt's label and database transaction id, in order.
     transactions: list[tuple[str, int]] = field(default_factory=list)
+    # This many attempts more fail as PostgreSQL starting up refuses a connection.
+    database_away_for: int = 0
 
     async def emit(self, session: AsyncSession, label: str) -> Envelope:
         return await self.outbox.add(session, ProbeHappened(label=label))
@@ -130,6 +133,9 @@ async def build_probe(
         await session.execute(effects.insert().values(event_id=envelope.id, label=data.label))
         if probe.broken or data.label in probe.poison:
             raise RuntimeError("the handler is broken on purpose")
+        if probe.database_away_for > 0:
+            probe.database_away_for -= 1
+            raise asyncpg.CannotConnectNowError("the database system is starting up")
 
     consumer = InboxConsumer(
         service, db, broker, {ProbeHappened: record}, metrics, parked_gauge_interval=0.2
