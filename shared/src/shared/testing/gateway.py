@@ -28,8 +28,6 @@ import argparse
 import asyncio
 import html
 import os
-import signal
-import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -243,33 +241,9 @@ def running_gateway(
     set later (`POST /control`) when the merchant's port is known only then."""
     port = infra.free_port()
     url = f"http://127.0.0.1:{port}"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            argv(port, tmn_code=tmn_code, hash_secret=hash_secret, ipn_url=ipn_url),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def up() -> bool:
-        if process.poll() is not None:
-            raise RuntimeError(f"the gateway sandbox exited:\n{log.read_text()[-2000:]}")
-        try:
-            return httpx.get(f"{url}/healthz", timeout=2).status_code == 200
-        except httpx.TransportError:
-            return False
-
-    try:
-        infra.wait_for(up, timeout=30, interval=0.1, what="the gateway sandbox")
+    argv_ = argv(port, tmn_code=tmn_code, hash_secret=hash_secret, ipn_url=ipn_url)
+    with infra.server_process(argv_, log, f"{url}/healthz", "the gateway sandbox"):
         yield GatewayServer(url, tmn_code, hash_secret)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 def main() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import asyncpg
+import httpx
 
 PG_ADMIN_DSN = os.environ.get("DVC_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 AMQP_BASE = os.environ.get("DVC_TEST_AMQP", "amqp://guest:guest@127.0.0.1:5672")
@@ -211,6 +213,45 @@ def stop_process(proc: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+@contextmanager
+def server_process(
+    argv: list[str],
+    log: Path,
+    health_url: str,
+    what: str,
+    *,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A stand-in server (the national portal's, the payment gateway's, the identity
+    provider) as its own process until the block ends: started with its output in `log`,
+    ready once `health_url` answers a success, stopped (its whole group) afterwards."""
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            argv, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    def up() -> bool:
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited:\n{log.read_text()[-2000:]}")
+        try:
+            return httpx.get(health_url, timeout=2).is_success
+        except httpx.HTTPError:
+            return False
+
+    try:
+        wait_for(up, timeout=30, interval=0.1, what=what)
+        yield process
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
 
 
 @contextmanager

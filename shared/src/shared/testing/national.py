@@ -26,8 +26,6 @@ import base64
 import os
 import re
 import secrets
-import signal
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -220,33 +218,9 @@ def running_national(
     """The stand-in as its own process on a free port, stopped afterwards."""
     port = infra.free_port()
     url = f"http://127.0.0.1:{port}"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            argv(port, client_id=client_id, client_secret=client_secret, token_ttl=token_ttl),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def up() -> bool:
-        if process.poll() is not None:
-            raise RuntimeError(f"the national stand-in exited:\n{log.read_text()[-2000:]}")
-        try:
-            return httpx.get(f"{url}/healthz", timeout=2).status_code == 200
-        except httpx.TransportError:
-            return False
-
-    try:
-        infra.wait_for(up, timeout=30, interval=0.1, what="the national stand-in")
+    argv_ = argv(port, client_id=client_id, client_secret=client_secret, token_ttl=token_ttl)
+    with infra.server_process(argv_, log, f"{url}/healthz", "the national stand-in"):
         yield NationalServer(url, client_id, client_secret)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 def main() -> None:

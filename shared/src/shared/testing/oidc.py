@@ -8,7 +8,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -17,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from shared.testing.infra import free_port, stop_process, wait_for
+from shared.testing.infra import free_port, server_process
 
 PROVIDER_DIR = Path(
     os.environ.get(
@@ -107,28 +106,12 @@ def oidc_provider(
         "OIDC_KEYS_FILE": str(server.keys_file),
         "OIDC_ID_NUMBER_CLAIM": ID_NUMBER_CLAIM,
     }
-    log_path = data_dir / f"oidc-{port}.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [node_binary(), "server.js"], cwd=PROVIDER_DIR, env=env, stdout=log,
-            stderr=subprocess.STDOUT,
-        )  # fmt: skip
-
-    def answers() -> bool:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the identity provider exited: {log_path.read_text()[-2000:]}")
-        try:
-            return httpx.get(
-                f"http://127.0.0.1:{port}/.well-known/openid-configuration", timeout=2
-            ).is_success
-        except httpx.HTTPError:
-            return False
-
-    try:
-        wait_for(answers, timeout=30, interval=0.1, what="the identity provider")
+    with server_process(
+        [node_binary(), "server.js"], data_dir / f"oidc-{port}.log",
+        f"http://127.0.0.1:{port}/.well-known/openid-configuration", "the identity provider",
+        cwd=PROVIDER_DIR, env=env,
+    ):  # fmt: skip
         yield server
-    finally:
-        stop_process(proc)
 
 
 _FORM_ACTION = re.compile(r'<form method="post" action="([^"]+/(?:login|confirm|abort))"')
