@@ -205,10 +205,15 @@ async def test_a_fee_bearing_online_dossier_is_paid_through_the_gateway_and_subm
     assert announced.data["fee_timing"] == "before_submission"
 
     async with world.intake.client() as client:
+        view = (await client.get(f"/api/v1/dossiers/{code}", headers=citizen.auth)).json()
         pdf = await client.get(f"/api/v1/dossiers/{code}/receipt.pdf", headers=citizen.auth)
         again = await client.post(f"/api/v1/dossiers/{dossier_id}/payment", headers=citizen.auth)
         other = await add_citizen(world.intake)
         foreign = await client.get(f"/api/v1/dossiers/{code}/receipt.pdf", headers=other.auth)
+    # The receipt on the dossier itself, and where its PDF is.
+    assert view["payment"] == {
+        **paid, "receipt_url": f"/api/v1/dossiers/{code}/receipt.pdf"
+    }  # fmt: skip
     assert pdf.status_code == 200
     assert pdf.headers["content-type"] == "application/pdf"
     text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)

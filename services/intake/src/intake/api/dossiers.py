@@ -17,6 +17,7 @@ from intake.api.deps import (
     OptionalCitizen,
     replayable,
 )
+from intake.api.payments import PaymentRead
 from intake.api.schemas import PageRead, Strict, Timestamp
 from intake.services import dossiers, views
 from intake.services.limits import HOUR, hit_all
@@ -149,6 +150,12 @@ class DossierAttachmentRead(AttachmentRead):
     round: int = Field(description="0 for the files of the submission, n for the n-th supplement.")
 
 
+class DossierPaymentRead(PaymentRead):
+    receipt_url: str | None = Field(
+        description="The receipt's PDF, once paid and submitted (the dossier has its code)."
+    )
+
+
 class DossierRead(BaseModel):
     id: str
     code: str | None
@@ -179,6 +186,9 @@ class DossierRead(BaseModel):
     )
     supplement_request: SupplementRequestRead | None
     result_available: bool
+    payment: DossierPaymentRead | None = Field(
+        None, description="The fee paid online (or its latest attempt); null if none started."
+    )
     timeline: list[TimelineEntryRead]
     attachments: list[DossierAttachmentRead]
 

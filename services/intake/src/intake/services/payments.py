@@ -107,9 +107,18 @@ async def status_of(ctx: Context, owner_id: uuid.UUID, dossier_id: uuid.UUID) ->
     """The dossier's payment: the paid one, else the latest attempt."""
     async with ctx.db.statement() as connection:
         await owned(connection, owner_id, dossier_id=dossier_id)
-        payment = await _LATEST.fetchrow(connection, dossier_id)
+        payment = await summary(connection, dossier_id)
     if payment is None:
         raise NotFound("Hồ sơ chưa có giao dịch nộp lệ phí.")
+    return payment
+
+
+async def summary(runner: Runner, dossier_id: uuid.UUID) -> dict[str, Any] | None:
+    """The dossier's payment as its owner sees it (the paid one, else the latest attempt),
+    or None if no payment was started."""
+    payment = await _LATEST.fetchrow(runner, dossier_id)
+    if payment is None:
+        return None
     return {
         "payment_id": str(payment["id"]),
         "status": payment["status"],

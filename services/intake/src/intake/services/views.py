@@ -13,6 +13,7 @@ from intake.adapters.tables import (
     procedures,
     timeline,
 )
+from intake.services import payments
 from intake.services.calendars import days_left
 from intake.services.context import Context
 from intake.services.pages import Page
@@ -77,6 +78,7 @@ async def owner_view(ctx: Context, owner_id: uuid.UUID, ref: str) -> dict[str, A
             )
         ).one()
         files = await attachments_of(session, dossier["id"])
+        payment = await payments.summary(session, dossier["id"])
         entries = (
             (
                 await session.execute(
@@ -105,6 +107,14 @@ async def owner_view(ctx: Context, owner_id: uuid.UUID, ref: str) -> dict[str, A
         "working_days_left": await days_left(ctx, dossier),
         "supplement_request": dossier["supplement_request"],
         "result_available": bool((dossier["result"] or {}).get("file")),
+        # The fee's receipt (number, time, amount) on the dossier; the PDF once it has a code.
+        "payment": payment
+        and {
+            **payment,
+            "receipt_url": f"/api/v1/dossiers/{dossier['code']}/receipt.pdf"
+            if payment["receipt_no"] and dossier["code"]
+            else None,
+        },
         "timeline": [
             {"at": e["at"].isoformat(), "status": e["status"], "note": e["note"]} for e in entries
         ],
