@@ -117,11 +117,16 @@ async def kill_and_restart(
 
 
 async def kill_each(cluster: Cluster, rng: random.Random, role: str, start: float) -> None:
-    """kill -9 of each service's `role`, one at a time, each restarted after a while."""
+    """kill -9 of each service's `role`, one at a time, then of two services' at once; each
+    restarted after a while."""
     order = rng.sample(SERVICES, len(SERVICES))
-    for service, moment in zip(order, slots(rng, len(order)), strict=True):
+    moments = slots(rng, len(order) + 1)
+    for service, moment in zip(order, moments, strict=False):
         await at(start, moment)
         await kill_and_restart(cluster, rng, [(service, role)], start)
+    await at(start, moments[-1])
+    pair = rng.sample(SERVICES, 2)
+    await kill_and_restart(cluster, rng, [(s, role) for s in pair], start)
 
 
 # Outside the short subset for time: there, the two-replica test kills a consumer of each
@@ -131,14 +136,18 @@ async def test_consumer_killed(cluster: Cluster, rng: random.Random) -> None:
     async def fault(_: Load, start: float) -> None:
         await kill_each(cluster, rng, "consume", start)
 
-    assert_clean(await under_load(cluster, "kill -9 of each consumer", fault), cluster.poisoned)
+    assert_clean(
+        await under_load(cluster, "kill -9 of each consumer, then two", fault), cluster.poisoned
+    )
 
 
 async def test_relay_killed(cluster: Cluster, rng: random.Random) -> None:
     async def fault(_: Load, start: float) -> None:
         await kill_each(cluster, rng, "relay", start)
 
-    assert_clean(await under_load(cluster, "kill -9 of each relay", fault), cluster.poisoned)
+    assert_clean(
+        await under_load(cluster, "kill -9 of each relay, then two", fault), cluster.poisoned
+    )
 
 
 async def test_poison_messages_are_parked_and_the_queues_keep_flowing(
@@ -211,14 +220,7 @@ async def test_api_killed(cluster: Cluster, rng: random.Random) -> None:
     row: intake's sweeper removes it."""
 
     async def fault(_: Load, start: float) -> None:
-        order = rng.sample(SERVICES, len(SERVICES))
-        moments = slots(rng, len(order) + 1)
-        for service, moment in zip(order, moments, strict=False):
-            await at(start, moment)
-            await kill_and_restart(cluster, rng, [(service, "api")], start)
-        await at(start, moments[-1])
-        pair = rng.sample(SERVICES, 2)
-        await kill_and_restart(cluster, rng, [(s, "api") for s in pair], start)
+        await kill_each(cluster, rng, "api", start)
 
     ledger = await under_load(cluster, "kill -9 of each API, then two", fault, sweeps=True)
     assert_clean(ledger, cluster.poisoned)
