@@ -461,7 +461,9 @@ async def test_the_audit_is_read_by_the_admins_of_the_unit_and_above_only(
         everything = (await client.get("/api/v1/officers/audit?limit=200", headers=parent)).json()
         assert pages == everything["items"]
         assert [p["at"] for p in pages] == sorted((p["at"] for p in pages), reverse=True)
+        # A cursor is a row id: any other shape is refused by the route's schema, naming it.
         for forged in ("abc", "0", "-5", "99999999999999999999"):
             bad = await client.get(f"/api/v1/officers/audit?cursor={forged}", headers=parent)
-            assert bad.status_code == 400, (forged, bad.text)
+            assert bad.status_code == 422, (forged, bad.text)
             assert bad.headers["content-type"] == "application/problem+json"
+            assert [e["field"] for e in bad.json()["errors"]] == ["cursor"]

@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from intake.api.accounts import TokenRead
 from intake.api.deps import ClientAddress, Ctx
@@ -61,6 +61,18 @@ class LinkRequiredRead(BaseModel):
 
 
 class LinkIn(Strict):
+    # Exactly one proof, said in the schema too (oneOf: a text password, or a text code),
+    # so that a client generated from it sends one.
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "oneOf": [
+                {"required": [name], "properties": {name: {"type": "string"}}}
+                for name in ("password", "otp")
+            ]
+        },
+    )
+
     link_ticket: str = Field(max_length=128)
     password: str | None = Field(None, max_length=identity.PASSWORD_MAX_LENGTH)
     otp: str | None = Field(

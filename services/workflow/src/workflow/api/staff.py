@@ -171,7 +171,8 @@ async def officers_audit(
     agency: Annotated[str | None, Query(max_length=50)] = None,
     username: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(max_length=32)] = None,
+    # The last row's id (a bigint): a cursor of another shape was never handed out.
+    cursor: Annotated[str | None, Query(pattern=r"^[1-9][0-9]{0,17}$")] = None,
 ) -> dict[str, Any]:
     """The changes to the officers of the units the admin runs (or of `agency` and the
     units under it), newest first."""
