@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.testing import infra, national
+from shared.testing import infra, national, service
 
 
 @pytest.fixture(scope="session")
@@ -17,6 +17,13 @@ def object_store_server(
 ) -> Iterator[infra.ObjectStoreServer]:
     with infra.seaweedfs(tmp_path_factory.mktemp("seaweedfs")) as server:
         yield server
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def _migrated_templates() -> AsyncIterator[None]:
+    """The databases the services were migrated into once (service.py) go at the end."""
+    yield
+    await service.drop_templates()
 
 
 @pytest.fixture(scope="session")

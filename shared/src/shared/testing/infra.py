@@ -87,6 +87,38 @@ async def drop_database(name: str, admin_dsn: str = PG_ADMIN_DSN) -> None:
         await conn.close()
 
 
+def server_and_name(url: str) -> tuple[str, str]:
+    """(admin DSN of the server, database name) of a SQLAlchemy asyncpg URL."""
+    dsn = url.replace("postgresql+asyncpg://", "postgresql://", 1)
+    base, name = dsn.rsplit("/", 1)
+    return f"{base}/postgres", name
+
+
+async def has_no_tables(url: str) -> bool:
+    """True for a database as CREATE DATABASE left it (no table in the public schema)."""
+    admin, name = server_and_name(url)
+    conn = await asyncpg.connect(admin.rsplit("/", 1)[0] + f"/{name}")
+    try:
+        count = await conn.fetchval(
+            "SELECT count(*) FROM pg_tables"
+            " WHERE schemaname NOT IN ('pg_catalog', 'information_schema')"
+        )
+    finally:
+        await conn.close()
+    return int(count) == 0
+
+
+async def copy_database(url: str, template: str) -> None:
+    """Make the database of `url` anew as a copy of `template` (on the same server)."""
+    admin, name = server_and_name(url)
+    conn = await asyncpg.connect(admin)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    finally:
+        await conn.close()
+
+
 # --- RabbitMQ -------------------------------------------------------------------------
 
 

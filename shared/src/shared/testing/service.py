@@ -5,6 +5,8 @@ size limits behave as in production)."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -17,6 +19,7 @@ from fastapi import FastAPI
 from shared.config import BaseServiceSettings
 from shared.contracts import Envelope
 from shared.runtime import Role, Runtime, ServiceDefinition, create_app, migrate, proxy_options
+from shared.testing import infra
 from shared.testing.infra import ObjectStoreServer, eventually, free_port
 
 
@@ -61,6 +64,37 @@ def service_settings(
     )
 
 
+# Migrating a new database runs the DDL of every migration of the service: a second or
+# more per test. PostgreSQL copies a database in a fraction of that, so each service is
+# migrated once per test run into a template, which the tests' new databases copy. A
+# database that already has tables (a service started again on its data, a test's own
+# schema) is migrated as usual.
+_templates: dict[tuple[str, str, str], str] = {}
+
+
+async def migrate_for_test(definition: ServiceDefinition[Any]) -> None:
+    url = definition.settings.database_url
+    if not await infra.has_no_tables(url):
+        await asyncio.to_thread(migrate, definition)
+        return
+    admin, _ = infra.server_and_name(url)
+    key = (admin, definition.name, str(definition.migrations))
+    if key not in _templates:
+        name = f"dvc_test_template_{definition.name}_{uuid.uuid4().hex[:8]}"
+        template_url = await infra.recreate_database(name, admin)
+        settings = definition.settings.model_copy(update={"database_url": template_url})
+        await asyncio.to_thread(migrate, dataclasses.replace(definition, settings=settings))
+        _templates[key] = name
+    await infra.copy_database(url, _templates[key])
+
+
+async def drop_templates() -> None:
+    """Drop the templates this run made (at the end of the test session)."""
+    while _templates:
+        (admin, _, _), name = _templates.popitem()
+        await infra.drop_database(name, admin)
+
+
 @asynccontextmanager
 async def running_service(
     build: Callable[..., ServiceDefinition[Any]],
@@ -71,7 +105,7 @@ async def running_service(
     """The service on `port` (a free one unless the test must know it beforehand: an
     identity provider that redirects to it, say)."""
     definition = build(settings)
-    await asyncio.to_thread(migrate, definition)
+    await migrate_for_test(definition)
     runtime = Runtime(definition)
     app = create_app(runtime, set(roles))
     port = port or free_port()
