@@ -17,7 +17,14 @@ from intake.api.schemas import Strict
 from intake.domain import identity
 from intake.domain.statuses import AccountStatus
 from intake.services import accounts
-from intake.services.limits import HOUR, MINUTE, code_guessed, codes_sent, hit
+from intake.services.limits import (
+    HOUR,
+    MINUTE,
+    code_guessed,
+    code_requested,
+    codes_sent,
+    hit,
+)
 from shared.api.openapi import problem_responses
 from shared.contracts.events import VIETNAM
 
@@ -199,8 +206,7 @@ async def verify(body: AccountVerify, ctx: Ctx, address: ClientAddress) -> dict[
 )  # fmt: skip
 async def resend_otp(body: OtpRequest, ctx: Ctx, address: ClientAddress) -> dict[str, str]:
     """Send a new verification code; the same answer whether or not the account exists."""
-    await hit(ctx, f"otp-ip:{address}", ctx.settings.limit_register_per_ip_hour, HOUR)
-    await codes_sent(ctx, body.id_number)
+    await code_requested(ctx, body.id_number, address)
     await accounts.resend_otp(ctx, body.id_number)
     return {
         "detail": "Nếu số định danh đã đăng ký và chưa xác thực, mã xác thực mới đã được gửi "
@@ -215,8 +221,7 @@ async def resend_otp(body: OtpRequest, ctx: Ctx, address: ClientAddress) -> dict
 async def request_unlock(body: OtpRequest, ctx: Ctx, address: ClientAddress) -> dict[str, str]:
     """Send a code that unlocks the account to its verified phone; the same answer whether
     or not the account exists."""
-    await hit(ctx, f"otp-ip:{address}", ctx.settings.limit_register_per_ip_hour, HOUR)
-    await codes_sent(ctx, body.id_number)
+    await code_requested(ctx, body.id_number, address)
     await accounts.request_unlock(ctx, body.id_number)
     return {
         "detail": "Nếu số định danh có tài khoản đã xác thực, mã mở khóa đã được gửi tới số "
@@ -244,8 +249,7 @@ async def request_password_reset(
 ) -> dict[str, str]:
     """Send a code to choose a new password to the account's verified phone; the same
     answer, in the same time, whether or not the account exists."""
-    await hit(ctx, f"otp-ip:{address}", ctx.settings.limit_register_per_ip_hour, HOUR)
-    await codes_sent(ctx, body.id_number)
+    await code_requested(ctx, body.id_number, address)
     await accounts.request_password_reset(ctx, body.id_number)
     return {
         "detail": "Nếu số định danh có tài khoản đã xác thực, mã đặt lại mật khẩu đã được gửi "
