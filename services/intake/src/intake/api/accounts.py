@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from email_validator import EmailNotValidError, validate_email
 from fastapi import APIRouter, Form, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field, field_validator
+from pydantic import AfterValidator, BaseModel, Field, field_validator
 
 from intake.api.deps import ClientAddress, Ctx, CurrentCitizen, IdempotencyKey, replayable
 from intake.api.schemas import Strict
@@ -31,6 +31,18 @@ from shared.contracts.events import VIETNAM
 router = APIRouter(tags=["accounts"])
 
 
+# A password the citizen chooses (registering, resetting, changing): the rules of
+# `identity.check_password`, the same wherever one is chosen.
+NewPassword = Annotated[
+    str,
+    Field(
+        max_length=identity.PASSWORD_MAX_LENGTH,
+        description="Ít nhất 8 ký tự, có cả chữ cái và chữ số.",
+    ),
+    AfterValidator(identity.check_password),
+]
+
+
 class _WithIdNumber(Strict):
     id_number: str = Field(
         max_length=32, description="Số định danh cá nhân (số CCCD), 12 chữ số.",
@@ -48,10 +60,7 @@ class AccountCreate(_WithIdNumber):
     date_of_birth: date = Field(examples=["1999-05-17"])
     phone: str = Field(max_length=20, examples=["0912345678"])
     email: str | None = Field(None, max_length=254, examples=["nguyenvanan@example.vn"])
-    password: str = Field(
-        max_length=identity.PASSWORD_MAX_LENGTH,
-        description="Ít nhất 8 ký tự, có cả chữ cái và chữ số.",
-    )
+    password: NewPassword
 
     @field_validator("full_name")
     @classmethod
@@ -85,11 +94,6 @@ class AccountCreate(_WithIdNumber):
             return validate_email(value.strip(), check_deliverability=False).normalized
         except EmailNotValidError:
             raise ValueError("Địa chỉ email không hợp lệ.") from None
-
-    @field_validator("password")
-    @classmethod
-    def _password(cls, value: str) -> str:
-        return identity.check_password(value)
 
 
 class WarningRead(BaseModel):
@@ -130,28 +134,12 @@ class UnlockRead(BaseModel):
 
 
 class PasswordResetConfirm(AccountVerify):
-    new_password: str = Field(
-        max_length=identity.PASSWORD_MAX_LENGTH,
-        description="Ít nhất 8 ký tự, có cả chữ cái và chữ số.",
-    )
-
-    @field_validator("new_password")
-    @classmethod
-    def _password(cls, value: str) -> str:
-        return identity.check_password(value)
+    new_password: NewPassword
 
 
 class PasswordChange(Strict):
     current_password: str = Field(min_length=1, max_length=identity.PASSWORD_MAX_LENGTH)
-    new_password: str = Field(
-        max_length=identity.PASSWORD_MAX_LENGTH,
-        description="Ít nhất 8 ký tự, có cả chữ cái và chữ số.",
-    )
-
-    @field_validator("new_password")
-    @classmethod
-    def _password(cls, value: str) -> str:
-        return identity.check_password(value)
+    new_password: NewPassword
 
 
 class PasswordResetRead(BaseModel):
