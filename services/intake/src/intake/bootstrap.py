@@ -17,7 +17,7 @@ from intake.services.reference import ReferenceData
 from intake.services.sweeper import sweeper_worker
 from shared.runtime import Resources, ServiceDefinition
 from shared.security import CITIZEN_AUDIENCE, jwks_router
-from shared.security.signin import SignInTables, sign_in_kit, token_issuer
+from shared.security.signin import SignInTables, token_issuer
 
 
 def payment_gateway(settings: IntakeSettings) -> PaymentGateway:
@@ -38,9 +38,12 @@ def build(settings: IntakeSettings | None = None) -> ServiceDefinition[Context]:
 
     async def context(resources: Resources[Any]) -> Context:
         session_version = partial(accounts.session_version, resources.db)
-        ctx = Context.extend(
+        ctx = Context.signing_in(
             resources,
-            **sign_in_kit(settings, tokens, tables, session_version).parts(),
+            settings,
+            tokens,
+            tables,
+            session_version,
             reference=ReferenceData(resources.db, settings.catalogue_cache_seconds),
             oidc=OidcProvider(
                 settings.oidc_issuer,

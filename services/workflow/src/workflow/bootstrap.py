@@ -6,7 +6,7 @@ from typing import Any
 
 from shared.runtime import Resources, ServiceDefinition
 from shared.security import OFFICER_AUDIENCE, jwks_router
-from shared.security.signin import SignInTables, sign_in_kit, token_issuer
+from shared.security.signin import SignInTables, token_issuer
 from workflow.adapters.tables import idempotency_keys, login_failures, rate_limits
 from workflow.api import router
 from workflow.config import WorkflowSettings
@@ -24,9 +24,7 @@ def build(settings: WorkflowSettings | None = None) -> ServiceDefinition[Context
 
     async def context(resources: Resources[Any]) -> Context:
         session_version = partial(officers.session_version, resources.db)
-        ctx = Context.extend(
-            resources, **sign_in_kit(settings, tokens, tables, session_version).parts()
-        )
+        ctx = Context.signing_in(resources, settings, tokens, tables, session_version)
         await calendars.store_shipped_years(ctx)
         if settings.seed_demo_officers and settings.environment == "development":
             await officers.seed_demo_officers(ctx, settings.demo_password)

@@ -7,11 +7,10 @@ version is read; everything else is the same for both.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Self, TypeVar
 
 from sqlalchemy import Table
 
@@ -19,8 +18,11 @@ from shared.config import SignInSettings
 from shared.db.idempotency import IdempotencyKeys
 from shared.db.limits import RateLimits
 from shared.db.lockout import SignInLockout
+from shared.runtime import Resources
 from shared.security.sessions import SessionVersions
 from shared.security.tokens import TokenIssuer, TokenVerifier
+
+SS = TypeVar("SS", bound=SignInSettings)
 
 
 def token_issuer(settings: SignInSettings, audience: str) -> TokenIssuer:
@@ -44,8 +46,9 @@ class SignInTables:
 
 
 @dataclass(frozen=True)
-class SignInKit:
-    """The parts, under the names the services' contexts give them."""
+class SignInResources(Resources[SS]):
+    """The context of such a service: the runtime's parts and the sign-in kit (each
+    service's Context extends it with its own)."""
 
     tokens: TokenIssuer
     verifier: TokenVerifier
@@ -55,33 +58,36 @@ class SignInKit:
     lockout: SignInLockout
     # Each account's session version: a token of an older one is refused.
     sessions: SessionVersions
+    # Abuse limits: fixed-window counters (shared/db/limits.py).
     limits: RateLimits
 
-    def parts(self) -> dict[str, Any]:
-        """The fields by name, for `Context.extend(resources, **kit.parts(), ...)`
-        (not `dataclasses.asdict`, which would copy every part)."""
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-
-
-def sign_in_kit(
-    settings: SignInSettings,
-    tokens: TokenIssuer,
-    tables: SignInTables,
-    session_version: Callable[[str], Awaitable[int | None]],
-) -> SignInKit:
-    # Every digest and sealed answer of the kit is keyed by the service's one secret.
-    secret = settings.secret("jwt_secret")
-    return SignInKit(
-        tokens=tokens,
-        verifier=tokens.verifier(),
-        idempotency=IdempotencyKeys(tables.idempotency_keys, secret),
-        lockout=SignInLockout(
-            tables.login_failures,
-            secret,
-            max_failures=settings.login_max_failures,
-            max_failures_all_addresses=settings.login_max_failures_all_addresses,
-            lockout_seconds=settings.lockout_seconds,
-        ),
-        sessions=SessionVersions(session_version),
-        limits=RateLimits(tables.rate_limits, secret),
-    )
+    @classmethod
+    def signing_in(
+        cls,
+        base: Resources[Any],
+        settings: SignInSettings,
+        tokens: TokenIssuer,
+        tables: SignInTables,
+        session_version: Callable[[str], Awaitable[int | None]],
+        **own: Any,
+    ) -> Self:
+        """This context made of `base`'s parts, the kit built from `settings`, and the
+        service's `own` parts."""
+        # Every digest and sealed answer of the kit is keyed by the service's one secret.
+        secret = settings.secret("jwt_secret")
+        return cls.extend(
+            base,
+            tokens=tokens,
+            verifier=tokens.verifier(),
+            idempotency=IdempotencyKeys(tables.idempotency_keys, secret),
+            lockout=SignInLockout(
+                tables.login_failures,
+                secret,
+                max_failures=settings.login_max_failures,
+                max_failures_all_addresses=settings.login_max_failures_all_addresses,
+                lockout_seconds=settings.lockout_seconds,
+            ),
+            sessions=SessionVersions(session_version),
+            limits=RateLimits(tables.rate_limits, secret),
+            **own,
+        )
