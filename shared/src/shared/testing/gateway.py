@@ -27,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import html
 import os
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -218,10 +217,10 @@ class GatewayServer(infra.StandInServer):
 
 
 def argv(port: int, *, tmn_code: str, hash_secret: str, ipn_url: str) -> list[str]:
-    return [
-        sys.executable, "-m", "shared.testing.gateway", "--port", str(port),
-        "--tmn-code", tmn_code, "--hash-secret", hash_secret, "--ipn-url", ipn_url,
-    ]  # fmt: skip
+    return infra.stand_in_argv(
+        "shared.testing.gateway", port, tmn_code=tmn_code, hash_secret=hash_secret,
+        ipn_url=ipn_url,
+    )  # fmt: skip
 
 
 @contextmanager

@@ -265,6 +265,14 @@ class StandInServer:
         return httpx.AsyncClient(base_url=self.url, timeout=10)
 
 
+def stand_in_argv(module: str, port: int, **options: object) -> list[str]:
+    """The command line of the stand-in `module` on `port`, each option as `--its-name`."""
+    flags: list[str] = []
+    for name, value in options.items():
+        flags += [f"--{name.replace('_', '-')}", str(value)]
+    return [sys.executable, "-m", module, "--port", str(port), *flags]
+
+
 @contextmanager
 def stand_in_process(argv: Callable[[int], list[str]], log: Path, what: str) -> Iterator[str]:
     """A stand-in of this package (`python -m shared.testing.<name> --port N`, serving

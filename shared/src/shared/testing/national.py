@@ -25,7 +25,6 @@ import base64
 import os
 import re
 import secrets
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -194,11 +193,10 @@ class NationalServer(infra.StandInServer):
 
 
 def argv(port: int, *, client_id: str, client_secret: str, token_ttl: float = 300.0) -> list[str]:
-    return [
-        sys.executable, "-m", "shared.testing.national", "--port", str(port),
-        "--client-id", client_id, "--client-secret", client_secret,
-        "--token-ttl", str(token_ttl),
-    ]  # fmt: skip
+    return infra.stand_in_argv(
+        "shared.testing.national", port, client_id=client_id, client_secret=client_secret,
+        token_ttl=token_ttl,
+    )  # fmt: skip
 
 
 @contextmanager
