@@ -72,7 +72,7 @@ BIN = Path(".venv/bin")
 
 READY_TIMEOUT = 60.0
 STORE_TIMEOUT = 60.0
-MAIL_TIMEOUT = 15.0
+STAND_IN_TIMEOUT = 15.0
 MIGRATE_TIMEOUT = 180.0
 
 
@@ -496,55 +496,49 @@ def start_store() -> None:
     say(f"  object store: S3 answers on {STORE.endpoint}")
 
 
-def start_mail() -> None:
-    pid = SUPERVISOR.running(MAIL_NAME)
+def start_stand_in(
+    name: str, label: str, argv: list[str], host: str, port: int, *, taken: str, listening: str
+) -> None:
+    """Start a stand-in of an outside party (mail server, national portal, payment
+    gateway) unless it runs already. Its port held by something else is not an error:
+    the service that calls it talks to that (`taken` says which), as it would to the
+    real party."""
+    pid = SUPERVISOR.running(name)
     if pid is not None:
-        say(f"  mail: already running (pid {pid})")
+        say(f"  {label}: already running (pid {pid})")
         return
-    if port_taken(MAIL_PORT):
-        say(f"  mail: port {MAIL_PORT} is taken: notify will send to whatever listens there")
+    if port_taken(port):
+        say(f"  {label}: port {port} is taken: {taken}")
         return
+    pid = SUPERVISOR.start(name, argv, dict(os.environ))
+    if not SUPERVISOR.wait_port(name, host, port, STAND_IN_TIMEOUT):
+        log = SUPERVISOR.log(name)
+        raise SupervisorError(f"the {label} did not start; end of {log}:\n{log_tail(log)}")
+    say(f"  {label}: {listening} (pid {pid})")
+
+
+def start_mail() -> None:
     for folder in ("tmp", "new", "cur"):  # a Maildir
         (ROOT / MAIL_DIR / folder).mkdir(parents=True, exist_ok=True)
-    pid = SUPERVISOR.start(MAIL_NAME, mail_argv(), dict(os.environ))
-    if not SUPERVISOR.wait_port(MAIL_NAME, MAIL_HOST, MAIL_PORT, MAIL_TIMEOUT):
-        log = SUPERVISOR.log(MAIL_NAME)
-        raise SupervisorError(f"the mail server did not start; end of {log}:\n{log_tail(log)}")
-    say(f"  mail: SMTP on {MAIL_HOST}:{MAIL_PORT} (pid {pid}), messages in {MAIL_DIR}/new")
+    start_stand_in(
+        MAIL_NAME, "mail server", mail_argv(), MAIL_HOST, MAIL_PORT,
+        taken="notify will send to whatever listens there",
+        listening=f"SMTP on {MAIL_HOST}:{MAIL_PORT}, messages in {MAIL_DIR}/new",
+    )  # fmt: skip
 
 
 def start_national() -> None:
-    pid = SUPERVISOR.running(NATIONAL_NAME)
-    if pid is not None:
-        say(f"  national portal stand-in: already running (pid {pid})")
-        return
-    if port_taken(NATIONAL_PORT):
-        say(f"  national portal stand-in: port {NATIONAL_PORT} is taken: workflow will send there")
-        return
-    pid = SUPERVISOR.start(NATIONAL_NAME, national_argv(), dict(os.environ))
-    if not SUPERVISOR.wait_port(NATIONAL_NAME, "127.0.0.1", NATIONAL_PORT, MAIL_TIMEOUT):
-        log = SUPERVISOR.log(NATIONAL_NAME)
-        raise SupervisorError(
-            f"the national portal stand-in did not start; end of {log}:\n{log_tail(log)}"
-        )
-    say(f"  national portal stand-in: {NATIONAL_URL} (pid {pid})")
+    start_stand_in(
+        NATIONAL_NAME, "national portal stand-in", national_argv(), "127.0.0.1", NATIONAL_PORT,
+        taken="workflow will send there", listening=NATIONAL_URL,
+    )  # fmt: skip
 
 
 def start_gateway() -> None:
-    pid = SUPERVISOR.running(GATEWAY_NAME)
-    if pid is not None:
-        say(f"  payment gateway sandbox: already running (pid {pid})")
-        return
-    if port_taken(GATEWAY_PORT):
-        say(f"  payment gateway sandbox: port {GATEWAY_PORT} is taken: intake will send there")
-        return
-    pid = SUPERVISOR.start(GATEWAY_NAME, gateway_argv(), dict(os.environ))
-    if not SUPERVISOR.wait_port(GATEWAY_NAME, "127.0.0.1", GATEWAY_PORT, MAIL_TIMEOUT):
-        log = SUPERVISOR.log(GATEWAY_NAME)
-        raise SupervisorError(
-            f"the payment gateway sandbox did not start; end of {log}:\n{log_tail(log)}"
-        )
-    say(f"  payment gateway sandbox: {GATEWAY_URL} (pid {pid})")
+    start_stand_in(
+        GATEWAY_NAME, "payment gateway sandbox", gateway_argv(), "127.0.0.1", GATEWAY_PORT,
+        taken="intake will send there", listening=GATEWAY_URL,
+    )  # fmt: skip
 
 
 def start_oidc() -> None:

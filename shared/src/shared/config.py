@@ -171,6 +171,20 @@ class BaseServiceSettings(BaseSettings):
         return value.get_secret_value()
 
 
+class SignInSettings(BaseServiceSettings):
+    """A service whose own users sign in with a password (shared/security/signin.py):
+    its tokens' lifetime and the lockout after wrong passwords (shared/db/lockout.py)."""
+
+    token_ttl_seconds: int = 3600
+    # This many wrong passwords in a row from one address lock that address out of the
+    # account, for `lockout_seconds` doubling each time: an attacker locks only themselves.
+    login_max_failures: int = 5
+    # This many from all addresses together (a distributed attack) lock the account
+    # everywhere, doubling as well, until its owner lifts it (each service says how).
+    login_max_failures_all_addresses: int = 100
+    lockout_seconds: int = 300
+
+
 class TrackingLinkSettings(BaseServiceSettings):
     """A service that prints links to a dossier's public tracking page (in messages, on
     forms as a QR code): the page's address, checked once for every such service."""

@@ -15,12 +15,9 @@ from intake.services import accounts, catalogue
 from intake.services.context import ATTACHMENTS_BUCKET, Context
 from intake.services.reference import ReferenceData
 from intake.services.sweeper import sweeper_worker
-from shared.db.idempotency import IdempotencyKeys
-from shared.db.limits import RateLimits
-from shared.db.lockout import SignInLockout
 from shared.runtime import Resources, ServiceDefinition
-from shared.security import CITIZEN_AUDIENCE, TokenIssuer, jwks_router
-from shared.security.sessions import SessionVersions
+from shared.security import CITIZEN_AUDIENCE, jwks_router
+from shared.security.signin import SignInTables, token_issuer
 
 
 def payment_gateway(settings: IntakeSettings) -> PaymentGateway:
@@ -36,28 +33,17 @@ def payment_gateway(settings: IntakeSettings) -> PaymentGateway:
 
 def build(settings: IntakeSettings | None = None) -> ServiceDefinition[Context]:
     settings = settings or IntakeSettings()
-    tokens = TokenIssuer(
-        settings.secret("jwt_secret"),
-        issuer="intake",
-        audience=CITIZEN_AUDIENCE,
-        ttl=timedelta(seconds=settings.token_ttl_seconds),
-    )
+    tokens = token_issuer(settings, CITIZEN_AUDIENCE)
+    tables = SignInTables(idempotency_keys, login_failures, rate_limits)
 
     async def context(resources: Resources[Any]) -> Context:
-        ctx = Context.extend(
+        session_version = partial(accounts.session_version, resources.db)
+        ctx = Context.signing_in(
             resources,
-            tokens=tokens,
-            verifier=tokens.verifier(),
-            idempotency=IdempotencyKeys(idempotency_keys, settings.secret("jwt_secret")),
-            lockout=SignInLockout(
-                login_failures,
-                settings.secret("jwt_secret"),
-                max_failures=settings.login_max_failures,
-                max_failures_all_addresses=settings.login_max_failures_all_addresses,
-                lockout_seconds=settings.lockout_seconds,
-            ),
-            sessions=SessionVersions(partial(accounts.session_version, resources.db)),
-            limits=RateLimits(rate_limits, settings.secret("jwt_secret")),
+            settings,
+            tokens,
+            tables,
+            session_version,
             reference=ReferenceData(resources.db, settings.catalogue_cache_seconds),
             oidc=OidcProvider(
                 settings.oidc_issuer,

@@ -4,10 +4,10 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from shared.config import TrackingLinkSettings, is_local
+from shared.config import SignInSettings, TrackingLinkSettings, is_local
 
 
-class IntakeSettings(TrackingLinkSettings):
+class IntakeSettings(TrackingLinkSettings, SignInSettings):
     service_name: ClassVar[str] = "intake"
     model_config = SettingsConfigDict(env_prefix="INTAKE_")
     _SECRETS: ClassVar[tuple[str, ...]] = (
@@ -19,7 +19,6 @@ class IntakeSettings(TrackingLinkSettings):
     port: int = 8001
     metrics_port: int = 9101
 
-    token_ttl_seconds: int = 3600
     # Procedures and agencies are kept in memory; a catalogue published by another process
     # (a replica, the next version) is seen by this one within this many seconds.
     catalogue_cache_seconds: float = 10.0
@@ -29,13 +28,8 @@ class IntakeSettings(TrackingLinkSettings):
     # A registration not verified within this time may be replaced by a new one for its
     # ID number; until then no other phone or password can take it over.
     pending_registration_seconds: int = 24 * 3600
-    # This many wrong passwords in a row from one address lock that address out of the
-    # account, for `lockout_seconds` doubling each time: an attacker locks only themselves.
-    login_max_failures: int = 5
-    # This many from all addresses together (a distributed attack) lock the account
-    # everywhere, doubling as well; the owner lifts it with a code sent to the phone.
-    login_max_failures_all_addresses: int = 100
-    lockout_seconds: int = 300
+    # Sign-in (SignInSettings): an account locked from all addresses together is lifted
+    # by its owner with a code sent to the phone.
 
     # Attachments: per file, per dossier (answered with 413 before reading the body).
     max_file_bytes: int = 10 * 1024 * 1024

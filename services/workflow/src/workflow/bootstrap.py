@@ -1,16 +1,12 @@
 """The composition root of workflow: every dependency is chosen here, once."""
 
-from datetime import timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from shared.db.idempotency import IdempotencyKeys
-from shared.db.limits import RateLimits
-from shared.db.lockout import SignInLockout
 from shared.runtime import Resources, ServiceDefinition
-from shared.security import OFFICER_AUDIENCE, TokenIssuer, jwks_router
-from shared.security.sessions import SessionVersions
+from shared.security import OFFICER_AUDIENCE, jwks_router
+from shared.security.signin import SignInTables, token_issuer
 from workflow.adapters.tables import idempotency_keys, login_failures, rate_limits
 from workflow.api import router
 from workflow.config import WorkflowSettings
@@ -23,29 +19,12 @@ from workflow.services.timers import timer_worker
 
 def build(settings: WorkflowSettings | None = None) -> ServiceDefinition[Context]:
     settings = settings or WorkflowSettings()
-    tokens = TokenIssuer(
-        settings.secret("jwt_secret"),
-        issuer="workflow",
-        audience=OFFICER_AUDIENCE,
-        ttl=timedelta(seconds=settings.token_ttl_seconds),
-    )
+    tokens = token_issuer(settings, OFFICER_AUDIENCE)
+    tables = SignInTables(idempotency_keys, login_failures, rate_limits)
 
     async def context(resources: Resources[Any]) -> Context:
-        ctx = Context.extend(
-            resources,
-            tokens=tokens,
-            verifier=tokens.verifier(),
-            idempotency=IdempotencyKeys(idempotency_keys, settings.secret("jwt_secret")),
-            limits=RateLimits(rate_limits, settings.secret("jwt_secret")),
-            lockout=SignInLockout(
-                login_failures,
-                settings.secret("jwt_secret"),
-                max_failures=settings.login_max_failures,
-                max_failures_all_addresses=settings.login_max_failures_all_addresses,
-                lockout_seconds=settings.lockout_seconds,
-            ),
-            sessions=SessionVersions(partial(officers.session_version, resources.db)),
-        )
+        session_version = partial(officers.session_version, resources.db)
+        ctx = Context.signing_in(resources, settings, tokens, tables, session_version)
         await calendars.store_shipped_years(ctx)
         if settings.seed_demo_officers and settings.environment == "development":
             await officers.seed_demo_officers(ctx, settings.demo_password)

@@ -3,10 +3,10 @@ from typing import ClassVar
 from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from shared.config import BaseServiceSettings, TrackingLinkSettings, is_local
+from shared.config import BaseServiceSettings, SignInSettings, TrackingLinkSettings, is_local
 
 
-class WorkflowSettings(TrackingLinkSettings):
+class WorkflowSettings(TrackingLinkSettings, SignInSettings):
     service_name: ClassVar[str] = "workflow"
     model_config = SettingsConfigDict(env_prefix="WORKFLOW_")
     _SECRETS: ClassVar[tuple[str, ...]] = (
@@ -19,12 +19,8 @@ class WorkflowSettings(TrackingLinkSettings):
 
     # An officer's token lasts a working shift.
     token_ttl_seconds: int = 8 * 3600
-    # Wrong passwords in a row, per officer and client address, lock sign-in from that
-    # address for a while, twice as long each time (to a day); this many from all
-    # addresses together lock the officer everywhere, until an admin resets the password.
-    login_max_failures: int = 5
-    login_max_failures_all_addresses: int = 100
-    lockout_seconds: int = 300
+    # Sign-in (SignInSettings): an officer locked from all addresses together stays locked
+    # until an admin resets the password.
     # Sign-in attempts per window, from one address and for one username: a whole office
     # behind one address signs in at the start of a shift.
     limit_login_per_ip_minute: int = 30

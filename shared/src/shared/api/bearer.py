@@ -4,10 +4,15 @@ names it as its security requirement (and `shared.api.openapi` then documents 40
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from shared.errors import Forbidden, Unauthenticated
+from shared.security.sessions import SessionVersions
+from shared.security.tokens import Claims, TokenError, TokenVerifier
 
 SCHEME = "bearer"
 
@@ -37,3 +42,29 @@ BearerToken = Annotated[str | None, Depends(bearer_token)]
 # `openapi_extra` of a route a caller may also use without signing in (another proof
 # stands in): the empty requirement says that no credentials is acceptable as well.
 SIGN_IN_OPTIONAL: dict[str, Any] = {"security": [{}]}
+
+
+async def live_session_claims(
+    token: str,
+    verifier: TokenVerifier,
+    sessions: SessionVersions,
+    *,
+    allowed: Callable[[Claims], bool],
+    refused: str,
+) -> Claims:
+    """The claims of `token` when it is valid, of a caller `allowed` to use this service
+    and of a live session; otherwise the 401 (invalid, expired, or a session ended by a
+    password change) or the 403 (`refused`: a token of another kind of caller). The kind
+    is checked before the session: a token of another service's accounts has no session
+    here, and must hear that it is the wrong kind, not that it ended."""
+    try:
+        claims = verifier.verify(token)
+    except TokenError:
+        raise Unauthenticated(
+            "Phiên đăng nhập không hợp lệ hoặc đã hết hạn, vui lòng đăng nhập lại.",
+        ) from None
+    if not allowed(claims):
+        raise Forbidden(refused)
+    if not await sessions.valid(claims.subject, claims.extra):
+        raise Unauthenticated("Phiên đăng nhập đã kết thúc, vui lòng đăng nhập lại.")
+    return claims

@@ -24,11 +24,9 @@ It keeps everything in memory: it is a test double, not a store.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import html
 import os
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -213,20 +211,16 @@ def create_app(tmn_code: str, secret: str, ipn_url: str) -> FastAPI:
 
 
 @dataclass
-class GatewayServer:
-    url: str
+class GatewayServer(infra.StandInServer):
     tmn_code: str
     hash_secret: str
 
-    def client(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(base_url=self.url, timeout=10)
-
 
 def argv(port: int, *, tmn_code: str, hash_secret: str, ipn_url: str) -> list[str]:
-    return [
-        sys.executable, "-m", "shared.testing.gateway", "--port", str(port),
-        "--tmn-code", tmn_code, "--hash-secret", hash_secret, "--ipn-url", ipn_url,
-    ]  # fmt: skip
+    return infra.stand_in_argv(
+        "shared.testing.gateway", port, tmn_code=tmn_code, hash_secret=hash_secret,
+        ipn_url=ipn_url,
+    )  # fmt: skip
 
 
 @contextmanager
@@ -239,19 +233,16 @@ def running_gateway(
 ) -> Iterator[GatewayServer]:
     """The sandbox as its own process on a free port, stopped afterwards. The IPN URL is
     set later (`POST /control`) when the merchant's port is known only then."""
-    port = infra.free_port()
-    url = f"http://127.0.0.1:{port}"
-    argv_ = argv(port, tmn_code=tmn_code, hash_secret=hash_secret, ipn_url=ipn_url)
-    with infra.server_process(argv_, log, f"{url}/healthz", "the gateway sandbox"):
+
+    def at(port: int) -> list[str]:
+        return argv(port, tmn_code=tmn_code, hash_secret=hash_secret, ipn_url=ipn_url)
+
+    with infra.stand_in_process(at, log, "the gateway sandbox") as url:
         yield GatewayServer(url, tmn_code, hash_secret)
 
 
 def main() -> None:
-    import uvicorn
-
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8096)
+    parser = infra.stand_in_arguments(__doc__, 8096)
     parser.add_argument("--tmn-code", default=os.environ.get("GATEWAY_TMN_CODE", DEFAULT_TMN_CODE))
     parser.add_argument(
         "--hash-secret", default=os.environ.get("GATEWAY_HASH_SECRET", DEFAULT_HASH_SECRET)
@@ -262,7 +253,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     app = create_app(args.tmn_code, args.hash_secret, args.ipn_url)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    infra.serve_stand_in(app, args)
 
 
 if __name__ == "__main__":

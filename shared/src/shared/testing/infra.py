@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import shutil
@@ -14,7 +15,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import asyncpg
 import httpx
@@ -284,6 +285,50 @@ def server_process(
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+
+
+@dataclass
+class StandInServer:
+    """A running stand-in of an outside party, reached at `url`."""
+
+    url: str
+
+    def client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=self.url, timeout=10)
+
+
+def stand_in_argv(module: str, port: int, **options: object) -> list[str]:
+    """The command line of the stand-in `module` on `port`, each option as `--its-name`."""
+    flags: list[str] = []
+    for name, value in options.items():
+        flags += [f"--{name.replace('_', '-')}", str(value)]
+    return [sys.executable, "-m", module, "--port", str(port), *flags]
+
+
+@contextmanager
+def stand_in_process(argv: Callable[[int], list[str]], log: Path, what: str) -> Iterator[str]:
+    """A stand-in of this package (`python -m shared.testing.<name> --port N`, serving
+    `/healthz`) on a free port until the block ends: its base URL once it answers."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with server_process(argv(port), log, f"{url}/healthz", what):
+        yield url
+
+
+def stand_in_arguments(doc: str | None, port: int) -> argparse.ArgumentParser:
+    """The command line of a stand-in: `--host` and `--port` (its port under `make up`),
+    its own options added by the caller."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0] if doc else None)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=port)
+    return parser
+
+
+def serve_stand_in(app: Any, args: argparse.Namespace) -> None:
+    """Serve a stand-in's app where its command line says, until it is stopped."""
+    import uvicorn  # only the stand-in's own process needs the server
+
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
 
 
 @contextmanager

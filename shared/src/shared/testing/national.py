@@ -20,13 +20,11 @@ It keeps everything in memory: it is a test double, not a store.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import base64
 import os
 import re
 import secrets
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,7 +33,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
@@ -190,21 +187,16 @@ def create_app(client_id: str, client_secret: str, token_ttl: float = 300.0) -> 
 
 
 @dataclass
-class NationalServer:
-    url: str
+class NationalServer(infra.StandInServer):
     client_id: str
     client_secret: str
 
-    def client(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(base_url=self.url, timeout=10)
-
 
 def argv(port: int, *, client_id: str, client_secret: str, token_ttl: float = 300.0) -> list[str]:
-    return [
-        sys.executable, "-m", "shared.testing.national", "--port", str(port),
-        "--client-id", client_id, "--client-secret", client_secret,
-        "--token-ttl", str(token_ttl),
-    ]  # fmt: skip
+    return infra.stand_in_argv(
+        "shared.testing.national", port, client_id=client_id, client_secret=client_secret,
+        token_ttl=token_ttl,
+    )  # fmt: skip
 
 
 @contextmanager
@@ -216,19 +208,16 @@ def running_national(
     token_ttl: float = 300.0,
 ) -> Iterator[NationalServer]:
     """The stand-in as its own process on a free port, stopped afterwards."""
-    port = infra.free_port()
-    url = f"http://127.0.0.1:{port}"
-    argv_ = argv(port, client_id=client_id, client_secret=client_secret, token_ttl=token_ttl)
-    with infra.server_process(argv_, log, f"{url}/healthz", "the national stand-in"):
+
+    def at(port: int) -> list[str]:
+        return argv(port, client_id=client_id, client_secret=client_secret, token_ttl=token_ttl)
+
+    with infra.stand_in_process(at, log, "the national stand-in") as url:
         yield NationalServer(url, client_id, client_secret)
 
 
 def main() -> None:
-    import uvicorn
-
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8095)
+    parser = infra.stand_in_arguments(__doc__, 8095)
     parser.add_argument(
         "--client-id", default=os.environ.get("NATIONAL_CLIENT_ID", DEFAULT_CLIENT_ID)
     )
@@ -239,7 +228,7 @@ def main() -> None:
     parser.add_argument("--token-ttl", type=float, default=300.0)
     args = parser.parse_args()
     app = create_app(args.client_id, args.client_secret, args.token_ttl)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    infra.serve_stand_in(app, args)
 
 
 if __name__ == "__main__":

@@ -10,18 +10,37 @@ from typing import Annotated, Any, Literal
 from email_validator import EmailNotValidError, validate_email
 from fastapi import APIRouter, Form, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field, field_validator
+from pydantic import AfterValidator, BaseModel, Field, field_validator
 
 from intake.api.deps import ClientAddress, Ctx, CurrentCitizen, IdempotencyKey, replayable
 from intake.api.schemas import Strict
 from intake.domain import identity
 from intake.domain.statuses import AccountStatus
 from intake.services import accounts
-from intake.services.limits import HOUR, MINUTE, code_guessed, codes_sent, hit
+from intake.services.limits import (
+    HOUR,
+    MINUTE,
+    code_guessed,
+    code_requested,
+    codes_sent,
+    hit,
+)
 from shared.api.openapi import problem_responses
 from shared.contracts.events import VIETNAM
 
 router = APIRouter(tags=["accounts"])
+
+
+# A password the citizen chooses (registering, resetting, changing): the rules of
+# `identity.check_password`, the same wherever one is chosen.
+NewPassword = Annotated[
+    str,
+    Field(
+        max_length=identity.PASSWORD_MAX_LENGTH,
+        description="Ít nhất 8 ký tự, có cả chữ cái và chữ số.",
+    ),
+    AfterValidator(identity.check_password),
+]
 
 
 class _WithIdNumber(Strict):
@@ -41,10 +60,7 @@ class AccountCreate(_WithIdNumber):
     date_of_birth: date = Field(examples=["1999-05-17"])
     phone: str = Field(max_length=20, examples=["0912345678"])
     email: str | None = Field(None, max_length=254, examples=["nguyenvanan@example.vn"])
-    password: str = Field(
-        max_length=identity.PASSWORD_MAX_LENGTH,
-        description="Ít nhất 8 ký tự, có cả chữ cái và chữ số.",
-    )
+    password: NewPassword
 
     @field_validator("full_name")
     @classmethod
@@ -78,11 +94,6 @@ class AccountCreate(_WithIdNumber):
             return validate_email(value.strip(), check_deliverability=False).normalized
         except EmailNotValidError:
             raise ValueError("Địa chỉ email không hợp lệ.") from None
-
-    @field_validator("password")
-    @classmethod
-    def _password(cls, value: str) -> str:
-        return identity.check_password(value)
 
 
 class WarningRead(BaseModel):
@@ -123,28 +134,12 @@ class UnlockRead(BaseModel):
 
 
 class PasswordResetConfirm(AccountVerify):
-    new_password: str = Field(
-        max_length=identity.PASSWORD_MAX_LENGTH,
-        description="Ít nhất 8 ký tự, có cả chữ cái và chữ số.",
-    )
-
-    @field_validator("new_password")
-    @classmethod
-    def _password(cls, value: str) -> str:
-        return identity.check_password(value)
+    new_password: NewPassword
 
 
 class PasswordChange(Strict):
     current_password: str = Field(min_length=1, max_length=identity.PASSWORD_MAX_LENGTH)
-    new_password: str = Field(
-        max_length=identity.PASSWORD_MAX_LENGTH,
-        description="Ít nhất 8 ký tự, có cả chữ cái và chữ số.",
-    )
-
-    @field_validator("new_password")
-    @classmethod
-    def _password(cls, value: str) -> str:
-        return identity.check_password(value)
+    new_password: NewPassword
 
 
 class PasswordResetRead(BaseModel):
@@ -199,8 +194,7 @@ async def verify(body: AccountVerify, ctx: Ctx, address: ClientAddress) -> dict[
 )  # fmt: skip
 async def resend_otp(body: OtpRequest, ctx: Ctx, address: ClientAddress) -> dict[str, str]:
     """Send a new verification code; the same answer whether or not the account exists."""
-    await hit(ctx, f"otp-ip:{address}", ctx.settings.limit_register_per_ip_hour, HOUR)
-    await codes_sent(ctx, body.id_number)
+    await code_requested(ctx, body.id_number, address)
     await accounts.resend_otp(ctx, body.id_number)
     return {
         "detail": "Nếu số định danh đã đăng ký và chưa xác thực, mã xác thực mới đã được gửi "
@@ -215,8 +209,7 @@ async def resend_otp(body: OtpRequest, ctx: Ctx, address: ClientAddress) -> dict
 async def request_unlock(body: OtpRequest, ctx: Ctx, address: ClientAddress) -> dict[str, str]:
     """Send a code that unlocks the account to its verified phone; the same answer whether
     or not the account exists."""
-    await hit(ctx, f"otp-ip:{address}", ctx.settings.limit_register_per_ip_hour, HOUR)
-    await codes_sent(ctx, body.id_number)
+    await code_requested(ctx, body.id_number, address)
     await accounts.request_unlock(ctx, body.id_number)
     return {
         "detail": "Nếu số định danh có tài khoản đã xác thực, mã mở khóa đã được gửi tới số "
@@ -244,8 +237,7 @@ async def request_password_reset(
 ) -> dict[str, str]:
     """Send a code to choose a new password to the account's verified phone; the same
     answer, in the same time, whether or not the account exists."""
-    await hit(ctx, f"otp-ip:{address}", ctx.settings.limit_register_per_ip_hour, HOUR)
-    await codes_sent(ctx, body.id_number)
+    await code_requested(ctx, body.id_number, address)
     await accounts.request_password_reset(ctx, body.id_number)
     return {
         "detail": "Nếu số định danh có tài khoản đã xác thực, mã đặt lại mật khẩu đã được gửi "

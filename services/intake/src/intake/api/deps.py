@@ -9,16 +9,16 @@ import uuid
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 from fastapi.responses import JSONResponse
 
 from intake.services.context import Context
-from shared.api.bearer import BearerToken
+from shared.api.bearer import BearerToken, live_session_claims
+from shared.api.caller import ClientAddress as ClientAddress  # the routers' import
 from shared.api.idempotency import IdempotencyKey as IdempotencyKey  # the routers' import
 from shared.db.idempotency import Answer
-from shared.errors import Forbidden, Unauthenticated
+from shared.errors import Unauthenticated
 from shared.runtime import context_of
-from shared.security import TokenError
 
 Ctx = Annotated[Context, Depends(context_of)]
 
@@ -31,17 +31,12 @@ class Citizen:
 async def optional_citizen(ctx: Ctx, token: BearerToken) -> Citizen | None:
     if token is None:
         return None
-    try:
-        claims = ctx.verifier.verify(token)
-    except TokenError:
-        raise Unauthenticated(
-            "Phiên đăng nhập không hợp lệ hoặc đã hết hạn, vui lòng đăng nhập lại.",
-        ) from None
-    if claims.role != "citizen":
-        raise Forbidden("Tài khoản này không dùng được cho cổng dịch vụ công.")
     # A password reset or change ends every session opened before it.
-    if not await ctx.sessions.valid(claims.subject, claims.extra):
-        raise Unauthenticated("Phiên đăng nhập đã kết thúc, vui lòng đăng nhập lại.")
+    claims = await live_session_claims(
+        token, ctx.verifier, ctx.sessions,
+        allowed=lambda claims: claims.role == "citizen",
+        refused="Tài khoản này không dùng được cho cổng dịch vụ công.",
+    )  # fmt: skip
     return Citizen(uuid.UUID(claims.subject))
 
 
@@ -53,14 +48,6 @@ async def current_citizen(citizen: Annotated[Citizen | None, Depends(optional_ci
 
 CurrentCitizen = Annotated[Citizen, Depends(current_citizen)]
 OptionalCitizen = Annotated[Citizen | None, Depends(optional_citizen)]
-
-
-async def client_address(request: Request) -> str:
-    """The caller's address, for abuse limits (the proxy in front sets the peer)."""
-    return request.client.host if request.client else "unknown"
-
-
-ClientAddress = Annotated[str, Depends(client_address)]
 
 
 def replayable(answer: Answer) -> JSONResponse:

@@ -18,7 +18,7 @@ from intake.api.deps import (
     replayable,
 )
 from intake.api.payments import PaymentRead
-from intake.api.schemas import PageRead, Strict, Timestamp
+from intake.api.schemas import PageRead, Strict, SupplementDueAt, Timestamp, WorkingDaysLeft
 from intake.services import dossiers, views
 from intake.services.limits import HOUR, hit_all
 from intake.services.pages import Page
@@ -176,14 +176,8 @@ class DossierRead(BaseModel):
     received_at: Timestamp | None
     due_at: Timestamp | None
     resolved_at: Timestamp | None
-    supplement_due_at: Timestamp | None = Field(
-        None, description="While a supplement is awaited: the citizen's deadline for it."
-    )
-    working_days_left: int | None = Field(
-        None,
-        description="While the processing clock runs: the working days after today up to "
-        "the due date's day (0 on the due day, negative once late); null otherwise.",
-    )
+    supplement_due_at: SupplementDueAt = None
+    working_days_left: WorkingDaysLeft = None
     supplement_request: SupplementRequestRead | None
     result_available: bool
     payment: DossierPaymentRead | None = Field(

@@ -24,7 +24,7 @@ from intake.api.deps import ClientAddress, Ctx
 from intake.api.schemas import Strict
 from intake.domain import identity
 from intake.services import oidc
-from intake.services.limits import HOUR, MINUTE, hit
+from intake.services.limits import MINUTE, codes_asked_from, hit
 from shared.api.openapi import problem_responses
 
 router = APIRouter(tags=["national identity"])
@@ -192,7 +192,7 @@ async def link(
 async def request_link_code(body: LinkCodeIn, ctx: Ctx, address: ClientAddress) -> dict[str, str]:
     """Send a code to the verified phone of the ticket's account, to link it without its
     password."""
-    await hit(ctx, f"otp-ip:{address}", ctx.settings.limit_register_per_ip_hour, HOUR)
+    await codes_asked_from(ctx, address)
     await oidc.request_link_code(ctx, body.link_ticket)
     return {
         "detail": "Mã xác thực đã được gửi tới số điện thoại của tài khoản. Nhập mã để liên "

@@ -17,6 +17,20 @@ class Strict(BaseModel):
 # `+00:00`), which a datetime field would rewrite with `Z`.
 Timestamp = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"})]
 
+# The dates the citizen is shown of a dossier, on its page and on the public tracking
+# page alike: described once.
+SupplementDueAt = Annotated[
+    Timestamp | None,
+    Field(description="While a supplement is awaited: the citizen's deadline for it."),
+]
+WorkingDaysLeft = Annotated[
+    int | None,
+    Field(
+        description="While the processing clock runs: the working days after today up to "
+        "the due date's day (0 on the due day, negative once late); null otherwise."
+    ),
+]
+
 Item = TypeVar("Item", bound=BaseModel)
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from intake.api.deps import ClientAddress, Ctx
-from intake.api.schemas import Timestamp
+from intake.api.schemas import SupplementDueAt, Timestamp, WorkingDaysLeft
 from intake.services import views
 from intake.services.limits import HOUR, hit
 from shared.api.openapi import problem_responses
@@ -26,14 +26,8 @@ class TrackingRead(BaseModel):
     received_at: Timestamp | None
     due_at: Timestamp | None
     resolved_at: Timestamp | None
-    supplement_due_at: Timestamp | None = Field(
-        None, description="While a supplement is awaited: the citizen's deadline for it."
-    )
-    working_days_left: int | None = Field(
-        None,
-        description="While the processing clock runs: the working days after today up to "
-        "the due date's day (0 on the due day, negative once late); null otherwise.",
-    )
+    supplement_due_at: SupplementDueAt = None
+    working_days_left: WorkingDaysLeft = None
 
 
 @router.get("/tracking/{code}", response_model=TrackingRead, responses=problem_responses(429))

@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.adapters.tables import calendar_years
@@ -20,6 +19,7 @@ from shared.calendar import working_days_left
 from shared.contracts import Envelope
 from shared.contracts import events as ev
 from shared.contracts.events import CLOCK_RUNNING
+from shared.db.rows import upsert
 
 
 async def apply_calendar(
@@ -28,23 +28,16 @@ async def apply_calendar(
     """Keep each published year unless a newer revision of it is kept already."""
     now = datetime.now(UTC)
     for year in data.years:
-        statement = insert(calendar_years).values(
-            year=year.year,
-            revision=year.revision,
-            entries=[e.model_dump(mode="json") for e in year.entries],
-            received_at=now,
-        )
-        await session.execute(
-            statement.on_conflict_do_update(
-                index_elements=[calendar_years.c.year],
-                set_={
-                    "revision": statement.excluded.revision,
-                    "entries": statement.excluded.entries,
-                    "received_at": statement.excluded.received_at,
-                },
-                where=calendar_years.c.revision < statement.excluded.revision,
-            )
-        )
+        row = {
+            "year": year.year,
+            "revision": year.revision,
+            "entries": [e.model_dump(mode="json") for e in year.entries],
+            "received_at": now,
+        }
+        await upsert(
+            session, calendar_years, row,
+            where=lambda new: calendar_years.c.revision < new.excluded.revision,
+        )  # fmt: skip
 
 
 async def days_left(ctx: Context, row: Any) -> int | None:

@@ -8,8 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import and_, select, text
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.adapters.tables import agencies, procedures
 from intake.domain.reference import reference_problems
@@ -17,6 +15,7 @@ from intake.domain.text import fold
 from intake.services.context import Context
 from intake.services.pages import Page
 from shared.contracts import events
+from shared.db.rows import upsert
 from shared.errors import Invalid, NotFound
 from shared.pages import split_page
 
@@ -52,7 +51,7 @@ async def load_catalogue(ctx: Context, data_dir: Path = DATA_DIR) -> str:
                 "search_text": fold(f"{agency['name']} {agency['province']}"),
                 "code_status": agency["code_status"],
             }
-            await _upsert(session, agencies, row, "code")
+            await upsert(session, agencies, row)
         for proc in procedure_data["procedures"]:
             row = {
                 "code": proc["code"],
@@ -73,7 +72,7 @@ async def load_catalogue(ctx: Context, data_dir: Path = DATA_DIR) -> str:
                 "code_scope": proc["code_scope"],
                 "fee_timing": proc["fee_timing"],
             }
-            await _upsert(session, procedures, row, "code")
+            await upsert(session, procedures, row)
         await ctx.outbox.add(session, _published(version, agency_data, procedure_data))
     # Committed: this process answers with the new version from now on.
     ctx.reference.forget()
@@ -107,15 +106,6 @@ def _published(version: str, agency_data: Any, procedure_data: Any) -> events.Ca
             )
             for p in procedure_data["procedures"]
         ],
-    )
-
-
-async def _upsert(session: AsyncSession, table: Any, row: dict[str, Any], key: str) -> None:
-    statement = insert(table).values(**row)
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[key], set_={k: statement.excluded[k] for k in row if k != key}
-        )
     )
 
 

@@ -11,28 +11,16 @@ from intake.adapters.gateway import PaymentGateway
 from intake.adapters.oidc import OidcProvider
 from intake.config import IntakeSettings
 from intake.services.reference import ReferenceData
-from shared.db.idempotency import Answer, IdempotencyKeys, Retry
-from shared.db.limits import RateLimits
-from shared.db.lockout import SignInLockout
-from shared.runtime import Resources
-from shared.security import TokenIssuer, TokenVerifier
-from shared.security.sessions import SessionVersions
+from shared.db.idempotency import Answer, Retry
+from shared.security.signin import SignInResources
 from shared.storage import ATTACHMENTS_BUCKET
 
 __all__ = ["ATTACHMENTS_BUCKET", "Context"]
 
 
 @dataclass(frozen=True)
-class Context(Resources[IntakeSettings]):
-    tokens: TokenIssuer
-    verifier: TokenVerifier
-    # Retried requests (`Idempotency-Key`) get their first answer again.
-    idempotency: IdempotencyKeys
-    # Wrong passwords, per ID number and address and in all (shared/db/lockout.py).
-    lockout: SignInLockout
-    # Each account's session version: a token of an older one is refused.
-    sessions: SessionVersions
-    limits: RateLimits
+class Context(SignInResources[IntakeSettings]):
+    # The sign-in kit's lockout counts per ID number; its limits are services/limits.py.
     # The catalogue's procedures and agencies, kept in memory (see reference.py).
     reference: ReferenceData
     # The national identity provider (sign-in with VNeID, services/oidc.py).

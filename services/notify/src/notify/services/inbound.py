@@ -23,6 +23,7 @@ from notify.services.context import Context
 from shared.contracts import Envelope
 from shared.contracts import events as ev
 from shared.contracts.envelope import EventData
+from shared.db.rows import upsert
 
 # Built once; each delivery's values are its parameters.
 _ADD = insert(deliveries).on_conflict_do_nothing(
@@ -71,13 +72,4 @@ async def catalogue_published(
     """Learn the agency tree; agencies no longer listed stay, their deliveries with them."""
     for agency in data.agencies:
         row = {"code": agency.code, "name": agency.name, "parent_code": agency.parent_code}
-        statement = insert(agencies).values(**row)
-        await session.execute(
-            statement.on_conflict_do_update(
-                index_elements=[agencies.c.code],
-                set_={
-                    "name": statement.excluded.name,
-                    "parent_code": statement.excluded.parent_code,
-                },
-            )
-        )
+        await upsert(session, agencies, row)

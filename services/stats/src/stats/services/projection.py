@@ -12,13 +12,12 @@ import json
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Table
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.contracts import Envelope
 from shared.contracts import events as ev
 from shared.contracts.envelope import EventData
+from shared.db.rows import upsert
 from shared.db.sql import Sql
 from stats.adapters.tables import agencies, facts, procedures
 from stats.domain.counting import Counter, contribution, delta, feedback_counters, unit_start
@@ -220,18 +219,7 @@ async def apply_catalogue(
     """The agencies (with their parents) and procedures the reports name and group by."""
     await _archive(session, envelope, None)
     for agency in data.agencies:
-        await _replace(session, agencies, agency.model_dump())
+        await upsert(session, agencies, agency.model_dump())
     for procedure in data.procedures:
         values = {"code": procedure.code, "name": procedure.name, "field": procedure.field}
-        await _replace(session, procedures, values)
-
-
-async def _replace(session: AsyncSession, table: Table, values: dict[str, Any]) -> None:
-    """The catalogue's row for a code, in place of what was learned before."""
-    statement = insert(table).values(**values)
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["code"],
-            set_={name: statement.excluded[name] for name in values if name != "code"},
-        )
-    )
+        await upsert(session, procedures, values)

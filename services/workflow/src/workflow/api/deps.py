@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
-from shared.api.bearer import BearerToken
+from shared.api.bearer import BearerToken, live_session_claims
+from shared.api.caller import ClientAddress as ClientAddress  # the routers' import
 from shared.errors import Forbidden, Unauthenticated
 from shared.runtime import context_of
-from shared.security import TokenError
 from workflow.domain.lifecycle import Role
 from workflow.services.changes import Officer
 from workflow.services.context import Context
@@ -24,17 +24,12 @@ async def signed_in_officer(ctx: Ctx, token: BearerToken) -> Officer:
     a temporary password."""
     if token is None:
         raise Unauthenticated("Vui lòng đăng nhập.")
-    try:
-        claims = ctx.verifier.verify(token)
-    except TokenError:
-        raise Unauthenticated(
-            "Phiên đăng nhập không hợp lệ hoặc đã hết hạn, vui lòng đăng nhập lại.",
-        ) from None
-    if claims.role not in set(Role) or "agency" not in claims.extra:
-        raise Forbidden("Chỉ cán bộ của đơn vị mới dùng được chức năng này.")
     # A password changed or reset, new roles or a deactivation end older sessions.
-    if not await ctx.sessions.valid(claims.subject, claims.extra):
-        raise Unauthenticated("Phiên đăng nhập đã kết thúc, vui lòng đăng nhập lại.")
+    claims = await live_session_claims(
+        token, ctx.verifier, ctx.sessions,
+        allowed=lambda claims: claims.role in set(Role) and "agency" in claims.extra,
+        refused="Chỉ cán bộ của đơn vị mới dùng được chức năng này.",
+    )  # fmt: skip
     listed = claims.extra.get("roles")
     roles = [r for r in listed if r in set(Role)] if isinstance(listed, list) else []
     return Officer(
@@ -70,11 +65,3 @@ def current_admin(officer: CurrentOfficer) -> Officer:
 
 
 CurrentAdmin = Annotated[Officer, Depends(current_admin)]
-
-
-def client_address(request: Request) -> str:
-    """The caller's address, for sign-in limits (behind the trusted proxies, the client's)."""
-    return request.client.host if request.client else "unknown"
-
-
-ClientAddress = Annotated[str, Depends(client_address)]

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.contracts import Envelope
 from shared.contracts import events as ev
 from shared.contracts.events import DossierStatus as S
+from shared.db.rows import upsert
 from workflow.adapters.tables import agencies, cases, pauses, procedures
 from workflow.domain.lifecycle import FINAL, Action, Recorded
 from workflow.services import national_outbox
@@ -31,27 +32,16 @@ from workflow.services.changes import (
 from workflow.services.context import Context
 
 
-async def _upsert(session: AsyncSession, table: Any, row: dict[str, Any], keep: set[str]) -> None:
-    statement = insert(table).values(**row)
-    key = next(iter(table.primary_key.columns)).name
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[key],
-            set_={k: statement.excluded[k] for k in row if k != key and k not in keep},
-        )
-    )
-
-
 async def catalogue_published(
     _ctx: Context, session: AsyncSession, _envelope: Envelope, data: ev.CataloguePublished
 ) -> None:
     for agency in data.agencies:
-        await _upsert(session, agencies, agency.model_dump(), keep=set())
+        await upsert(session, agencies, agency.model_dump())
     for procedure in data.procedures:
         # What workflow keeps of a procedure's terms: a term added to the event (the fee's
         # timing) is not a column here, and must not fail the whole catalogue.
         row = {k: v for k, v in procedure.model_dump(mode="json").items() if k in procedures.c}
-        await _upsert(session, procedures, row, keep=set())
+        await upsert(session, procedures, row)
 
 
 # Built once: the statements of every submitted dossier take their values as parameters.

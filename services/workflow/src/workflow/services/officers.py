@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -163,6 +164,51 @@ async def session_version(db: Database, subject: str) -> int | None:
     return version
 
 
+async def temporary_credentials() -> tuple[str, str]:
+    """A temporary password and its hash, made before the transaction: the slow hash must
+    not hold a connection."""
+    password = temporary_password()
+    return password, await hash_off_loop(password)
+
+
+async def insert_new_officer(
+    session: AsyncSession,
+    *,
+    username: str,
+    full_name: str,
+    roles: Sequence[str],
+    agency_code: str,
+    password_hash: str,
+    phone: str | None,
+    email: str | None,
+) -> Any:
+    """A new officer with a temporary password, to be changed at first sign-in: the row,
+    or None when the username is taken (by the insert itself, so that two creations of
+    one name at once cannot both succeed)."""
+    return (
+        (
+            await session.execute(
+                insert(officers)
+                .values(
+                    id=uuid.uuid4(),
+                    username=username,
+                    full_name=full_name,
+                    roles=roles,
+                    agency_code=agency_code,
+                    password_hash=password_hash,
+                    phone=phone,
+                    email=email,
+                    must_change_password=True,
+                )
+                .on_conflict_do_nothing(index_elements=[officers.c.username])
+                .returning(*officers.c)
+            )
+        )
+        .mappings()
+        .first()
+    )
+
+
 async def create_admin(
     db: Database,
     *,
@@ -174,31 +220,12 @@ async def create_admin(
 ) -> str:
     """The first administrator of an installation (`python -m workflow create-admin`):
     their temporary password, to be changed at first sign-in."""
-    password = temporary_password()
-    password_hash = await hash_off_loop(password)
+    password, password_hash = await temporary_credentials()
     async with db.transaction() as session:
-        created = (
-            (
-                await session.execute(
-                    insert(officers)
-                    .values(
-                        id=uuid.uuid4(),
-                        username=username,
-                        full_name=full_name,
-                        roles=check_roles(["admin"]),
-                        agency_code=agency_code,
-                        password_hash=password_hash,
-                        phone=phone,
-                        email=email,
-                        must_change_password=True,
-                    )
-                    .on_conflict_do_nothing(index_elements=[officers.c.username])
-                    .returning(*officers.c)
-                )
-            )
-            .mappings()
-            .first()
-        )
+        created = await insert_new_officer(
+            session, username=username, full_name=full_name, roles=check_roles(["admin"]),
+            agency_code=agency_code, password_hash=password_hash, phone=phone, email=email,
+        )  # fmt: skip
         if created is None:
             raise Conflict(f"Tên đăng nhập {username} đã có.")
         await audit(session, None, created, "create", {"roles": [None, ["admin"]]})

@@ -8,23 +8,25 @@ from __future__ import annotations
 
 import base64
 import binascii
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.errors import BadRequest, Conflict, NotFound
 from shared.pages import split_page
-from shared.security.passwords import hash_off_loop
 from workflow.adapters.tables import agencies, officer_changes, officers
 from workflow.domain.lifecycle import Role
-from workflow.domain.staff import check_roles, runs, temporary_password
+from workflow.domain.staff import check_roles, runs
 from workflow.services.changes import Officer
 from workflow.services.context import Context
-from workflow.services.officers import audit, set_password
+from workflow.services.officers import (
+    audit,
+    insert_new_officer,
+    set_password,
+    temporary_credentials,
+)
 
 _NO_UNIT = "Không tìm thấy đơn vị này trong phạm vi quản lý của bạn."
 _NO_OFFICER = "Không tìm thấy cán bộ này trong phạm vi quản lý của bạn."
@@ -210,32 +212,13 @@ async def create_officer(
     """A new officer of the unit `code`, with a temporary password to change at first
     sign-in (answered once, stored only as its hash)."""
     roles = check_roles(new.roles)
-    password = temporary_password()
-    password_hash = await hash_off_loop(password)
+    password, password_hash = await temporary_credentials()
     async with ctx.db.transaction() as session:
         await check_runs(session, admin, code, _NO_UNIT)
-        created = (
-            (
-                await session.execute(
-                    insert(officers)
-                    .values(
-                        id=uuid.uuid4(),
-                        username=new.username,
-                        full_name=new.full_name,
-                        roles=roles,
-                        agency_code=code,
-                        password_hash=password_hash,
-                        phone=new.phone,
-                        email=new.email,
-                        must_change_password=True,
-                    )
-                    .on_conflict_do_nothing(index_elements=[officers.c.username])
-                    .returning(*officers.c)
-                )
-            )
-            .mappings()
-            .first()
-        )
+        created = await insert_new_officer(
+            session, username=new.username, full_name=new.full_name, roles=roles,
+            agency_code=code, password_hash=password_hash, phone=new.phone, email=new.email,
+        )  # fmt: skip
         if created is None:
             raise Conflict(
                 f"Tên đăng nhập “{new.username}” đã được dùng, vui lòng chọn tên khác.",
@@ -316,8 +299,7 @@ async def update_officer(
 async def reset_password(ctx: Context, admin: Officer, username: str) -> dict[str, Any]:
     """A temporary password for the officer, to change at first sign-in; their sessions
     end and their sign-in lockout is lifted everywhere."""
-    password = temporary_password()
-    password_hash = await hash_off_loop(password)
+    password, password_hash = await temporary_credentials()
     async with ctx.db.transaction() as session:
         row = await _target(session, admin, username)
         updated = await set_password(
