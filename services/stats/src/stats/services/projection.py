@@ -219,8 +219,13 @@ async def apply_catalogue(
 ) -> None:
     """The agencies (with their parents) and procedures the reports name and group by."""
     await _archive(session, envelope, None)
+    # Only stats' own columns: a field the event gains must not fail the whole catalogue.
     for agency in data.agencies:
-        await _replace(session, agencies, agency.model_dump())
+        values = {
+            "code": agency.code, "name": agency.name, "level": agency.level,
+            "parent_code": agency.parent_code,
+        }  # fmt: skip
+        await _replace(session, agencies, values)
     for procedure in data.procedures:
         values = {"code": procedure.code, "name": procedure.name, "field": procedure.field}
         await _replace(session, procedures, values)

@@ -45,11 +45,13 @@ async def _upsert(session: AsyncSession, table: Any, row: dict[str, Any], keep: 
 async def catalogue_published(
     _ctx: Context, session: AsyncSession, _envelope: Envelope, data: ev.CataloguePublished
 ) -> None:
+    # What workflow keeps of an agency and of a procedure's terms: a field added to the
+    # event (the fee's timing was one) is not a column here, and must not fail the whole
+    # catalogue.
     for agency in data.agencies:
-        await _upsert(session, agencies, agency.model_dump(), keep=set())
+        row = {k: v for k, v in agency.model_dump(mode="json").items() if k in agencies.c}
+        await _upsert(session, agencies, row, keep=set())
     for procedure in data.procedures:
-        # What workflow keeps of a procedure's terms: a term added to the event (the fee's
-        # timing) is not a column here, and must not fail the whole catalogue.
         row = {k: v for k, v in procedure.model_dump(mode="json").items() if k in procedures.c}
         await _upsert(session, procedures, row, keep=set())
 
