@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from shared.testing import infra
+from shared.testing.gateway import GatewayServer, running_gateway
 from shared.testing.oidc import (
     OidcProviderServer,
     ProviderAccount,
@@ -42,6 +43,15 @@ def identity_provider(
 
 
 @pytest.fixture(scope="session")
+def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayServer]:
+    """The sandbox payment gateway, notifying intake of the stack (its port known now)."""
+    notify_url = f"http://127.0.0.1:{INTAKE_PORT}/api/v1/payments/notify"
+    with running_gateway(tmp_path_factory.mktemp("gateway") / "gateway.log",
+                         ipn_url=notify_url) as server:  # fmt: skip
+        yield server
+
+
+@pytest.fixture(scope="session")
 def smtp() -> Iterator[tuple[Mailbox, int]]:
     with smtp_server() as server:
         yield server
@@ -59,6 +69,7 @@ async def stack(
     smtp: tuple[Mailbox, int],
     object_store_server: infra.ObjectStoreServer,
     identity_provider: tuple[OidcProviderServer, tuple[ProviderAccount, ...]],
+    gateway: GatewayServer,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[dict[str, ServiceProcess]]:
     logs = tmp_path_factory.mktemp("services")
@@ -69,7 +80,12 @@ async def stack(
         for name in SERVICES:
             port = INTAKE_PORT if name == "intake" else infra.free_port()
             settings = (
-                relying_party_env(identity_provider[0], f"http://127.0.0.1:{port}")
+                {
+                    **relying_party_env(identity_provider[0], f"http://127.0.0.1:{port}"),
+                    "gateway_url": gateway.url,
+                    "gateway_tmn_code": gateway.tmn_code,
+                    "gateway_hash_secret": gateway.hash_secret,
+                }
                 if name == "intake"
                 else {}
             )

@@ -302,24 +302,98 @@ async def test_a_declined_payment_may_be_tried_again_and_a_late_notice_still_cou
     assert (await world.submit(citizen, dossier_id)).status_code == 200
 
 
-async def test_a_dossier_rejected_after_payment_is_flagged_for_refund(world: World) -> None:
-    citizen = await add_citizen(world.intake)
-    dossier_id = await world.draft(citizen)
-    await world.pay((await world.start_payment(citizen, dossier_id))["redirect_url"])
-    await world.status_becomes(citizen, dossier_id, "paid")
-    code = (await world.submit(citizen, dossier_id)).json()["code"]
+def _ending(kind: str, agency: str) -> ev.WorkflowDossierEvent:
+    """Workflow's event that ends a dossier without handling it: a rejection, or the
+    processing stopped (national code 8) after the supplement deadline passed."""
+    common: dict[str, Any] = {
+        "procedure_code": "9.000001", "procedure_name": "Đăng ký tạm trú",
+        "field": "residence", "agency_code": agency, "agency_name": "Công an",
+        "actor": ev.Actor(kind="officer", id="o1"), "reason": "Không đủ điều kiện",
+    }  # fmt: skip
+    now = datetime.now(VIETNAM)
+    if kind == "rejected":
+        return ev.DossierRejected(
+            **common, status=ev.DossierStatus.REJECTED, rejected_at=now, stage="processing"
+        )
+    return ev.DossierStopped(**common, status=ev.DossierStatus.STOPPED, stopped_at=now)
 
-    rejected = ev.DossierRejected(
-        procedure_code="9.000001", procedure_name="Đăng ký tạm trú", field="residence",
-        agency_code=world.agency, agency_name="Công an", status=ev.DossierStatus.REJECTED,
-        actor=ev.Actor(kind="officer", id="o1"), reason="Không đủ điều kiện",
-        rejected_at=datetime.now(VIETNAM), stage="processing",
-    )  # fmt: skip
+
+async def _paid_and_submitted(world: World, citizen: Citizen) -> tuple[str, str, str]:
+    """A draft paid through the gateway and submitted: its id, code and payment id."""
+    dossier_id = await world.draft(citizen)
+    started = await world.start_payment(citizen, dossier_id)
+    await world.pay(started["redirect_url"])
+    await world.status_becomes(citizen, dossier_id, "paid")
+    submitted = await world.submit(citizen, dossier_id)
+    assert submitted.status_code == 200, submitted.text
+    return dossier_id, submitted.json()["code"], started["payment_id"]
+
+
+async def _owner_sees_refund_due(world: World, citizen: Citizen, dossier_id: str) -> None:
+    async with world.intake.client() as client:
+        seen = await client.get(f"/api/v1/dossiers/{dossier_id}", headers=citizen.auth)
+    assert seen.status_code == 200, seen.text
+    payment = seen.json()["payment"]
+    assert payment["status"] == "refund_due", payment
+    assert payment["receipt_no"], payment
+    assert payment["receipt_url"], payment
+
+
+@pytest.mark.parametrize("kind", ["rejected", "stopped"])
+async def test_a_dossier_ended_unhandled_after_payment_is_flagged_for_refund(
+    world: World, kind: str
+) -> None:
+    citizen = await add_citizen(world.intake)
+    dossier_id, code, order = await _paid_and_submitted(world, citizen)
+
     await world.intake.publish(
-        Envelope.wrap(rejected, source="workflow", dossier_code=code, sequence=1)
+        Envelope.wrap(_ending(kind, world.agency), source="workflow", dossier_code=code, sequence=1)
     )
     refund = await world.status_becomes(citizen, dossier_id, "refund_due")
     assert refund["receipt_no"]
+    await _owner_sees_refund_due(world, citizen, dossier_id)
+    # Money the bank took and the portal owes back: no mismatch, and listed to refund.
+    code_, lines = await _reconcile(world)
+    assert code_ == 0, lines
+    assert [line.split("\t")[:2] for line in lines] == [["refund_due", order]], lines
+    assert f"dossier: {code}" in lines[0], lines
+    assert f"receipt: {refund['receipt_no']}" in lines[0], lines
+
+
+async def test_a_dossier_withdrawn_after_payment_is_flagged_for_refund(world: World) -> None:
+    citizen = await add_citizen(world.intake)
+    dossier_id, code, order = await _paid_and_submitted(world, citizen)
+    async with world.intake.client() as client:
+        withdrawn = await client.post(
+            f"/api/v1/dossiers/{code}/withdraw", json={"reason": "Không cần nữa"},
+            headers=citizen.auth,
+        )  # fmt: skip
+    assert withdrawn.status_code == 200, withdrawn.text
+    # Flagged in the withdrawal's own transaction: no waiting.
+    assert (await world.payment(citizen, dossier_id)).json()["status"] == "refund_due"
+    await _owner_sees_refund_due(world, citizen, dossier_id)
+    code_, lines = await _reconcile(world)
+    assert code_ == 0, lines
+    assert [line.split("\t")[:2] for line in lines] == [["refund_due", order]], lines
+
+
+async def _reconcile(world: World) -> tuple[int, list[str]]:
+    """`python -m intake reconcile-payments` for today, as the accountant runs it."""
+    env = {
+        **os.environ,
+        "INTAKE_DATABASE_URL": world.intake.runtime.settings.database_url,
+        "INTAKE_GATEWAY_URL": world.gateway.url,
+        "INTAKE_GATEWAY_TMN_CODE": world.gateway.tmn_code,
+        "INTAKE_GATEWAY_HASH_SECRET": world.gateway.hash_secret,
+    }
+    day = datetime.now(VIETNAM).date().isoformat()
+    command = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "intake", "reconcile-payments", "--date", day,
+        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(command.communicate(), timeout=60)
+    assert command.returncode is not None, err.decode()
+    return command.returncode, out.decode().splitlines()
 
 
 async def test_the_reconciliation_finds_the_planted_mismatches(world: World) -> None:
@@ -340,21 +414,8 @@ async def test_the_reconciliation_finds_the_planted_mismatches(world: World) -> 
             payments.update().where(payments.c.id == uuid.UUID(altered)).values(amount_vnd=1)
         )
 
-    env = {
-        **os.environ,
-        "INTAKE_DATABASE_URL": world.intake.runtime.settings.database_url,
-        "INTAKE_GATEWAY_URL": world.gateway.url,
-        "INTAKE_GATEWAY_TMN_CODE": world.gateway.tmn_code,
-        "INTAKE_GATEWAY_HASH_SECRET": world.gateway.hash_secret,
-    }
-    day = datetime.now(VIETNAM).date().isoformat()
-    command = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "intake", "reconcile-payments", "--date", day,
-        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    out, err = await asyncio.wait_for(command.communicate(), timeout=60)
-    assert command.returncode == 1, err.decode()
-    lines = out.decode().splitlines()
+    returncode, lines = await _reconcile(world)
+    assert returncode == 1, lines
     found = {line.split("\t")[1]: line.split("\t")[0] for line in lines}
     assert found == {lost: "status_differs", altered: "amount_differs"}, lines
     assert fine not in found

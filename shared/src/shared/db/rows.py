@@ -18,8 +18,12 @@ async def upsert(
     where: Callable[[Insert], ColumnElement[bool]] | None = None,
 ) -> None:
     """`row` inserted, or in place of the row with its primary key: the columns it names
-    are replaced, the others kept. `where(statement)` (`statement.excluded` is the new
-    row) limits the replacement, e.g. to a newer revision; a row it refuses stays."""
+    are replaced, the others kept; names that are not columns of `table` are left out.
+    `where(statement)` (`statement.excluded` is the new row) limits the replacement, e.g.
+    to a newer revision; a row it refuses stays."""
+    # Only the table's own columns: a projection of another service's event keeps what it
+    # needs, and a field the event gains later must not fail the write.
+    row = {name: value for name, value in row.items() if name in table.c}
     statement = insert(table).values(**row)
     key = [column.name for column in table.primary_key.columns]
     await session.execute(

@@ -211,7 +211,8 @@ feedback = Table(
 
 # One row per attempt to pay a draft's fee; its id is the order the gateway knows
 # (vnp_TxnRef). An attempt is settled once: pending -> paid or failed, by the gateway's
-# verified notification; paid -> refund_due when the dossier is rejected afterwards.
+# verified notification; paid -> refund_due when the dossier is rejected, stopped or
+# withdrawn afterwards (updated_at: when it was flagged, what the reconciliation lists).
 payments = Table(
     "payments",
     metadata,

@@ -34,8 +34,8 @@ class PaymentRead(BaseModel):
     payment_id: str
     status: Literal["pending", "paid", "failed", "refund_due"] = Field(
         description="pending: awaiting the gateway; paid; failed: declined or cancelled (a "
-        "new attempt may be started); refund_due: paid, and the dossier was rejected "
-        "(or the fee was paid twice): the fee is to be refunded."
+        "new attempt may be started); refund_due: paid, and the dossier was rejected, "
+        "stopped or withdrawn (or the fee was paid twice): the fee is to be refunded."
     )
     amount_vnd: int
     receipt_no: str | None = Field(description="The electronic receipt's number, once paid.")

@@ -157,3 +157,19 @@ def reconcile(ours: list[Ours], theirs: list[Theirs]) -> list[Mismatch]:
                 Mismatch("missing_at_gateway", o.order, f"{o.status} {o.amount_vnd} VND", "-")
             )
     return found
+
+
+@dataclass(frozen=True)
+class Refund:
+    """A payment flagged `refund_due`: money the bank took that the portal owes back."""
+
+    order: str
+    amount_vnd: int
+    receipt_no: str | None
+    dossier_code: str | None
+
+    def line(self) -> str:
+        return (
+            f"refund_due\t{self.order}\t{self.amount_vnd} VND\treceipt: {self.receipt_no or '-'}"
+            f"\tdossier: {self.dossier_code or '-'}"
+        )

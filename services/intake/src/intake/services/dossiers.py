@@ -422,6 +422,8 @@ async def _withdraw(
         recipient=recipient(account, dossier["notify_via"]),
     )
     await change_dossier(ctx, session, dossier, code, withdrawn, "Công dân đã rút hồ sơ.", now)
+    # Withdrawn before it was handled: a fee paid online is owed back.
+    await payments.refund_if_paid(session, dossier["id"])
     return Answer(
         200, {"code": code, "status": DossierStatus.WITHDRAWN, "withdrawn_at": now.isoformat()}
     )

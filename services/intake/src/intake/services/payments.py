@@ -1,6 +1,6 @@
 """Fees paid online before submission (docs/PAYMENTS.md): an attempt to pay a draft's
 fee, the gateway's notification that settles it, the receipt, the refund flag of a
-dossier rejected after payment, and the daily reconciliation with the gateway."""
+dossier ended unhandled after payment, and the daily reconciliation with the gateway."""
 
 from __future__ import annotations
 
@@ -67,6 +67,14 @@ _OF_DAY = Sql(
     "SELECT id, amount_vnd, status FROM payments"
     " WHERE (status IN ('paid', 'refund_due') AND paid_at >= $1 AND paid_at < $2)"
     " OR id = ANY($3::uuid[])"
+)
+# Flagged during the day (updated_at: a refund_due row is never updated again), whenever
+# it was paid: the refunds the day adds to the accountant's list.
+_REFUNDS_OF_DAY = Sql(
+    "SELECT p.id, p.amount_vnd, p.receipt_no, d.code FROM payments p"
+    " JOIN dossiers d ON d.id = p.dossier_id"
+    " WHERE p.status = 'refund_due' AND p.updated_at >= $1 AND p.updated_at < $2"
+    " ORDER BY p.updated_at, p.id"
 )
 
 NOT_PAID = "Hồ sơ chưa nộp lệ phí. Vui lòng nộp lệ phí trực tuyến trước khi nộp hồ sơ."
@@ -213,7 +221,8 @@ async def _settle(
 
 
 async def refund_if_paid(session: AsyncSession, dossier_id: uuid.UUID) -> None:
-    """A dossier refused after its fee was paid: the payment is flagged for refund."""
+    """A dossier that will never be handled (rejected, stopped, withdrawn) after its fee
+    was paid: the payment is flagged for refund."""
     await _REFUND_DUE.execute(session, dossier_id)
 
 
@@ -264,3 +273,11 @@ async def reconcile(db: Database, gateway: PaymentGateway, day: date) -> list[ru
         rows = await _OF_DAY.fetch(connection, start, start + timedelta(days=1), named)
     ours = [rules.Ours(str(r["id"]), r["amount_vnd"], r["status"]) for r in rows]
     return rules.reconcile(ours, theirs)
+
+
+async def refunds_due(db: Database, day: date) -> list[rules.Refund]:
+    """The payments flagged for refund during `day` (Vietnam time)."""
+    start = datetime(day.year, day.month, day.day, tzinfo=VIETNAM)
+    async with db.statement() as connection:
+        rows = await _REFUNDS_OF_DAY.fetch(connection, start, start + timedelta(days=1))
+    return [rules.Refund(str(r["id"]), r["amount_vnd"], r["receipt_no"], r["code"]) for r in rows]

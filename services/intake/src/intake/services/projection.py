@@ -127,8 +127,8 @@ async def apply_workflow_event(
         )
     if values:
         await session.execute(dossiers.update().where(dossiers.c.id == dossier.id).values(**values))
-    if isinstance(data, ev.DossierRejected):
-        # Refused after its fee was paid online: the citizen is owed the fee back.
+    if isinstance(data, ev.DossierRejected | ev.DossierStopped):
+        # Ended unhandled after its fee was paid online: the citizen is owed the fee back.
         await refund_if_paid(session, dossier.id)
 
 

@@ -218,6 +218,7 @@ async def apply_catalogue(
 ) -> None:
     """The agencies (with their parents) and procedures the reports name and group by."""
     await _archive(session, envelope, None)
+    # Only stats' own columns: a field the event gains must not fail the whole catalogue.
     for agency in data.agencies:
         await upsert(session, agencies, agency.model_dump())
     for procedure in data.procedures:

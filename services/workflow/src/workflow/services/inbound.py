@@ -35,13 +35,13 @@ from workflow.services.context import Context
 async def catalogue_published(
     _ctx: Context, session: AsyncSession, _envelope: Envelope, data: ev.CataloguePublished
 ) -> None:
+    # What workflow keeps of an agency and of a procedure's terms: a field added to the
+    # event (the fee's timing was one) is not a column here, and must not fail the whole
+    # catalogue.
     for agency in data.agencies:
         await upsert(session, agencies, agency.model_dump())
     for procedure in data.procedures:
-        # What workflow keeps of a procedure's terms: a term added to the event (the fee's
-        # timing) is not a column here, and must not fail the whole catalogue.
-        row = {k: v for k, v in procedure.model_dump(mode="json").items() if k in procedures.c}
-        await upsert(session, procedures, row)
+        await upsert(session, procedures, procedure.model_dump(mode="json"))
 
 
 # Built once: the statements of every submitted dossier take their values as parameters.
