@@ -1,7 +1,7 @@
 """The four services as real processes, each on its own fresh database: one process per
 role and two API processes sharing the port, as `make up` runs them (`BENCH_LAYOUT=roles`,
 `BENCH_API_PROCESSES=2`, the defaults), or one `python -m <service> all` process each
-(`BENCH_LAYOUT=all`), for the end-to-end benchmarks; for the end-to-end benchmarks; with what those
+(`BENCH_LAYOUT=all`), for the end-to-end benchmarks and those of intake alone; with what those
 need: citizens and their tokens, one dossier as the portal sends it (draft + one 2 KiB
 attachment + submit), and the timestamps the services record (the event's `occurred_at`
 in the emitter's outbox, the consumer's inbox `applied_at`, notify's `sent_at`)."""
@@ -50,6 +50,13 @@ def draft(phone: str) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def layout() -> str:
+    """The processes of each service in this run, in words."""
+    if LAYOUT == "all":
+        return "as one `all` process"
+    return f"as {API_PROCESSES} api + 1 consume + 1 relay processes"
+
+
 @dataclass
 class Stack:
     namespace: str
@@ -81,9 +88,7 @@ class Stack:
         }
 
     def layout(self) -> str:
-        if LAYOUT == "all":
-            return "one `all` process per service"
-        return f"per service {API_PROCESSES} api + 1 consume + 1 relay processes"
+        return f"per service {layout()}"
 
     async def start(self, service: str) -> ServiceProcess:
         """The service's processes of the layout; returns the first (API or `all`)."""
@@ -173,6 +178,48 @@ async def open_stack(
     under_test = ServiceUnderTest(stack.processes["intake"].url, runtime, app=None)  # type: ignore[arg-type]
     stack.citizens = [await add_citizen(under_test) for _ in range(citizens)]
     return stack
+
+
+@dataclass
+class Alone:
+    """One service's processes of the layout, for a benchmark of that service alone: the
+    first (API or `all`) serves `url`; CPU and profiles cover the processes that serve
+    requests (`api`) or all of them."""
+
+    stack: Stack
+    service: str
+
+    @property
+    def url(self) -> str:
+        return self.stack.processes[self.service].url
+
+    @property
+    def processes(self) -> list[ServiceProcess]:
+        return self.stack.all_of(self.service)
+
+    @property
+    def api_pids(self) -> list[int]:
+        """The processes that serve requests: every API process, or the one `all`."""
+        count = 1 if LAYOUT == "all" else API_PROCESSES
+        return [p.process.pid for p in self.processes[:count]]
+
+    @property
+    def pids(self) -> list[int]:
+        return [p.process.pid for p in self.processes]
+
+    def stop(self) -> None:
+        self.stack.stop(self.service)
+
+
+async def start_alone(
+    service: str, env: dict[str, str], namespace: str, amqp_url: str,
+    store: infra.ObjectStoreServer, logs: Path,
+) -> Alone:  # fmt: skip
+    """`service` alone with `env` (from `service_env`), its processes as the layout says."""
+    stack = Stack(namespace, amqp_url, store, logs)
+    stack.envs[service] = env
+    await stack.start(service)
+    return Alone(stack, service)
 
 
 async def close_stack(stack: Stack) -> None:

@@ -37,9 +37,9 @@ from services.intake.tests.integration.support import (
 )
 from shared.runtime import Runtime
 from shared.testing.infra import ObjectStoreServer, free_port
-from shared.testing.processes import ServiceProcess, service_env, start_service
+from shared.testing.processes import service_env
 from shared.testing.service import ServiceUnderTest
-from tests.perf.pipeline import Profiler
+from tests.perf.pipeline import Alone, Profiler, layout, start_alone
 from tests.perf.support import LoadGenerators, Results, cpu_split
 
 FLOWS = int(os.environ.get("BENCH_FLOWS", "200"))
@@ -57,20 +57,22 @@ async def intake(
     amqp_namespace: str,
     object_store_server: ObjectStoreServer,
     tmp_path: Path,
-) -> AsyncIterator[tuple[ServiceProcess, ServiceUnderTest]]:
-    """intake as its own process (api, consumer and relay), so that the load generators
-    do not take the service's CPU; the runtime below is only for test data."""
+) -> AsyncIterator[tuple[Alone, ServiceUnderTest]]:
+    """intake's processes as `make up` runs them (`BENCH_LAYOUT`), so that the load
+    generators do not take the service's CPU; the runtime below is only for test data."""
     env = service_env(
         "intake", database_url=database_url, amqp_url=rabbit[1], namespace=amqp_namespace,
         store=object_store_server, port=free_port(), limit_submit_per_ip_hour=str(10**9),
         limit_submit_per_account_hour=str(10**9), database_pool_size=str(CONCURRENCY),
     )  # fmt: skip
-    process = await start_service("intake", env, tmp_path / "intake.log")
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    alone = await start_alone("intake", env, amqp_namespace, rabbit[1], object_store_server, logs)
     runtime = Runtime(build(IntakeSettings(database_url=database_url)))
     try:
-        yield process, ServiceUnderTest(process.url, runtime, app=None)  # type: ignore[arg-type]
+        yield alone, ServiceUnderTest(alone.url, runtime, app=None)  # type: ignore[arg-type]
     finally:
-        process.stop()
+        alone.stop()
         await runtime.db.dispose()
 
 
@@ -124,35 +126,46 @@ class Run:
     intake_system: float  # of which in the kernel (system time)
 
 
+def cpu_split_of(pids: list[int]) -> tuple[float, float]:
+    """(user, system) CPU seconds of all `pids` together."""
+    splits = [cpu_split(pid) for pid in pids]
+    return sum(u for u, _ in splits), sum(s for _, s in splits)
+
+
 async def flows(
-    generators: LoadGenerators, base: dict[str, Any], pid: int, count: int, name: str = ""
+    generators: LoadGenerators, base: dict[str, Any], intake: Alone, count: int, name: str = ""
 ) -> Run:
-    """`count` flows from the load generators, closed loop at CONCURRENCY; with `name`
-    and BENCH_PROFILE, intake profiled meanwhile (py-spy, collapsed stacks)."""
-    profiler = Profiler(pid, name, gil=False) if name and PROFILE else None
-    client, (user, system) = generators.cpu(), cpu_split(pid)
+    """`count` flows from the load generators, closed loop at CONCURRENCY; the CPU is
+    intake's processes together; with `name` and BENCH_PROFILE, each API process profiled
+    meanwhile (py-spy, collapsed stacks, `name-<n>.txt`)."""
+    profilers = (
+        [Profiler(pid, f"{name}-{n}", gil=False) for n, pid in enumerate(intake.api_pids)]
+        if name and PROFILE
+        else []
+    )
+    pids = intake.pids
+    client, (user, system) = generators.cpu(), cpu_split_of(pids)
     started = time.perf_counter()
     out = await generators.closed(base, count, CONCURRENCY)
     wall = time.perf_counter() - started
-    if profiler is not None:
+    for profiler in profilers:
         await profiler.stop()
     statuses = sorted({r[0] for r in out.requests})
     assert out.done == count, (
         f"{count - out.done} flows failed: {out.errors} unanswered, {statuses}"
     )
-    user_after, system_after = cpu_split(pid)
+    user_after, system_after = cpu_split_of(pids)
     return Run(count / wall, out.flows, (generators.cpu() - client) / count,
                (user_after - user + system_after - system) / count,
                (system_after - system) / count)  # fmt: skip
 
 
 async def test_submissions_per_second(
-    intake: tuple[ServiceProcess, ServiceUnderTest],
+    intake: tuple[Alone, ServiceUnderTest],
     object_store_server: ObjectStoreServer,
     results: Results,
 ) -> None:
-    process, service = intake
-    pid = process.process.pid
+    processes, service = intake
     agency = await add_bench_procedure(service)
     citizens = [await add_citizen(service) for _ in range(CONCURRENCY)]
     bare = {"url": service.url, "draft": draft_body(agency), "pdf": None,
@@ -170,17 +183,17 @@ async def test_submissions_per_second(
 
     generators = await LoadGenerators.start(CLIENTS)
     try:
-        await flows(generators, with_file, pid, CONCURRENCY)  # warm-up
-        plain = await flows(generators, bare, pid, FLOWS)
-        upload = await flows(generators, with_file, pid, FLOWS, "intake-upload")
+        await flows(generators, with_file, processes, CONCURRENCY)  # warm-up
+        plain = await flows(generators, bare, processes, FLOWS)
+        upload = await flows(generators, with_file, processes, FLOWS, "intake-upload")
     finally:
         await generators.stop()
     put_rate, puts = await run(FLOWS, raw_put)
 
     lines = [
-        f"intake submissions, {FLOWS} flows, concurrency {CONCURRENCY}, intake as one process "
-        f"(api + consumer + relay), {CLIENTS} load-generator processes, 2 cores shared with "
-        "PostgreSQL and the store",
+        f"intake submissions, {FLOWS} flows, concurrency {CONCURRENCY}, intake {layout()} "
+        f"(CPU: all of them), {CLIENTS} load-generator processes, 2 cores shared with "
+        f"PostgreSQL and the store; load average {os.getloadavg()[0]:.1f}",
         f"{'':34}{'per s':>8}{'p50 ms':>9}{'p99 ms':>9}{'intake CPU':>12}{'client CPU':>12}",
         *(f"{label:34}{r.rate:8.1f}{p(r.flows, 50):9.1f}{p(r.flows, 99):9.1f}"
           f"{r.intake_cpu * 1000:9.2f} ms{r.client_cpu * 1000:9.2f} ms"

@@ -43,8 +43,9 @@ from intake.config import IntakeSettings
 from services.intake.tests.integration.support import PDF, add_citizen, draft_body
 from shared.runtime import Runtime
 from shared.testing.infra import ObjectStoreServer, free_port
-from shared.testing.processes import ServiceProcess, service_env, start_service
+from shared.testing.processes import service_env
 from shared.testing.service import ServiceUnderTest
+from tests.perf.pipeline import Alone, layout, start_alone
 from tests.perf.support import LoadGenerators, Outcome
 from tests.perf.test_intake_submit import add_bench_procedure
 
@@ -81,20 +82,22 @@ async def intake(
     amqp_namespace: str,
     object_store_server: ObjectStoreServer,
     tmp_path: Path,
-) -> AsyncIterator[tuple[ServiceProcess, ServiceUnderTest]]:
-    """intake as its own process with its production limits, the abuse limits aside (all
-    the load comes from one address)."""
+) -> AsyncIterator[tuple[Alone, ServiceUnderTest]]:
+    """intake's processes as `make up` runs them (`BENCH_LAYOUT`) with its production
+    limits, the abuse limits aside (all the load comes from one address)."""
     env = service_env(
         "intake", database_url=database_url, amqp_url=rabbit[1], namespace=amqp_namespace,
         store=object_store_server, port=free_port(), limit_submit_per_ip_hour=str(10**9),
         limit_submit_per_account_hour=str(10**9), **TUNED,
     )  # fmt: skip
-    process = await start_service("intake", env, tmp_path / "intake.log")
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    alone = await start_alone("intake", env, amqp_namespace, rabbit[1], object_store_server, logs)
     runtime = Runtime(build(IntakeSettings(database_url=database_url)))
     try:
-        yield process, ServiceUnderTest(process.url, runtime, app=None)  # type: ignore[arg-type]
+        yield alone, ServiceUnderTest(alone.url, runtime, app=None)  # type: ignore[arg-type]
     finally:
-        process.stop()
+        alone.stop()
         await runtime.db.dispose()
 
 
@@ -115,19 +118,21 @@ async def recovery(url: str, since: float, give_up: float = 60) -> float | None:
     return max(0.0, good[0] - since)
 
 
-def profiled(pid: int, seconds: float) -> subprocess.Popen[bytes] | None:
-    """py-spy sampling intake for `seconds` without pausing it, if BENCH_PROFILE names a
-    directory: collapsed stacks (greppable) there."""
+def profiled(pids: list[int], seconds: float) -> list[subprocess.Popen[bytes]]:
+    """py-spy sampling each of intake's API processes for `seconds` without pausing it,
+    if BENCH_PROFILE names a directory: collapsed stacks (greppable) there, one file each."""
     directory = os.environ.get("BENCH_PROFILE")
     if not directory:
-        return None
+        return []
     Path(directory).mkdir(parents=True, exist_ok=True)
-    spy = Path(sys.executable).parent / "py-spy"
-    return subprocess.Popen(
-        [str(spy), "record", "--pid", str(pid), "--duration", str(int(seconds)), "--nonblocking",
-         "--format", "raw", "--output", str(Path(directory) / "intake-burst.txt")],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    spy = str(Path(sys.executable).parent / "py-spy")
+    spies = []
+    for n, pid in enumerate(pids):
+        output = str(Path(directory) / f"intake-burst-{n}.txt")
+        args = [spy, "record", "--pid", str(pid), "--duration", str(int(seconds)),
+                "--nonblocking", "--format", "raw", "--output", output]  # fmt: skip
+        spies.append(subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    return spies
 
 
 def cpu_seconds(pid: int) -> float:
@@ -143,16 +148,31 @@ def machine_busy() -> tuple[float, float]:
     return sum(ticks) - idle, sum(ticks)
 
 
-async def shed_counts(url: str) -> dict[str, float]:
-    """intake's own count of the requests it shed, by what was saturated."""
-    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
-        text = (await client.get("/metrics")).text
-    counts = {}
-    for line in text.splitlines():
-        if line.startswith("intake_http_shed_requests_total{"):
-            labels, _, value = line.rpartition(" ")
-            counts[labels.split('reason="')[1].split('"')[0]] = float(value)
-    return counts
+async def shed_counts(url: str, processes: int) -> dict[str, float]:
+    """intake's own count of the requests it shed, by what was saturated, summed over its
+    API processes. They share the port, so each new connection reaches one of them: read
+    until every process has answered once (told apart by its start time)."""
+    seen: dict[str, dict[str, float]] = {}
+    for _ in range(20 * processes):
+        async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+            text = (await client.get("/metrics")).text
+        counts: dict[str, float] = {}
+        started = ""
+        for line in text.splitlines():
+            if line.startswith("process_start_time_seconds "):
+                started = line.rpartition(" ")[2]
+            if line.startswith("intake_http_shed_requests_total{"):
+                labels, _, value = line.rpartition(" ")
+                counts[labels.split('reason="')[1].split('"')[0]] = float(value)
+        seen[started] = counts
+        if len(seen) == processes:
+            break
+    assert len(seen) == processes, f"{len(seen)} of {processes} API processes answered /metrics"
+    total: dict[str, float] = {}
+    for counts in seen.values():
+        for reason, shed in counts.items():
+            total[reason] = total.get(reason, 0) + shed
+    return total
 
 
 def row(rate: float, out: Outcome) -> str:
@@ -165,9 +185,10 @@ def row(rate: float, out: Outcome) -> str:
 
 
 async def test_three_times_the_sustainable_rate_is_shed_not_collapsed(
-    intake: tuple[ServiceProcess, ServiceUnderTest],
+    intake: tuple[Alone, ServiceUnderTest],
 ) -> None:
-    process, service = intake
+    processes, service = intake
+    api = len(processes.api_pids)
     agency = await add_bench_procedure(service)
     citizens = [await add_citizen(service) for _ in range(CITIZENS)]
     base = {
@@ -179,8 +200,8 @@ async def test_three_times_the_sustainable_rate_is_shed_not_collapsed(
     generators = await LoadGenerators.start(CLIENTS)
     settings = ", ".join(f"{k}={v}" for k, v in TUNED.items()) or "defaults"
     lines = [
-        "intake overload: open-loop flows (draft + 2 KiB PDF + submit), intake as one process "
-        f"(api + consumer + relay; {settings}), 2 cores shared with PostgreSQL, the store and "
+        "intake overload: open-loop flows (draft + 2 KiB PDF + submit), intake "
+        f"{layout()} ({settings}), 2 cores shared with PostgreSQL, the store and "
         f"the client ({CLIENTS} aiohttp processes, nice {generators.niceness})",
         f"{'rate/s':>8}{'flows ok':>10}{'refused':>9}{'5xx':>6}{'errors':>7}{'p50 ms':>9}"
         f"{'p99 ms':>9}{'p99 sent':>11}{'lag p99':>10}",
@@ -196,18 +217,20 @@ async def test_three_times_the_sustainable_rate_is_shed_not_collapsed(
         assert sustainable > 0, "\n".join(lines)
         burst_rate = 3 * sustainable
         start = time.monotonic() + 0.5
-        spy = profiled(process.process.pid, BURST_SECONDS)
+        spies = profiled(processes.api_pids, BURST_SECONDS)
         back = asyncio.create_task(recovery(service.url, start + BURST_SECONDS))
-        pids = [process.process.pid, *(g.pid for g in generators.processes)]
+        # intake's processes first, then the load generators'.
+        pids = [*processes.pids, *(g.pid for g in generators.processes)]
         cpu_before, machine_before = [cpu_seconds(pid) for pid in pids], machine_busy()
-        shed_before = await shed_counts(service.url)
+        shed_before = await shed_counts(service.url, api)
         out = await generators.run(base, burst_rate, BURST_SECONDS, start)
         elapsed = time.monotonic() - start
         cpu = [(cpu_seconds(pid) - b) / elapsed for pid, b in zip(pids, cpu_before, strict=True)]
         machine = [after - b for after, b in zip(machine_busy(), machine_before, strict=True)]
-        shed = {k: v - shed_before.get(k, 0) for k, v in (await shed_counts(service.url)).items()}
+        shed_after = await shed_counts(service.url, api)
+        shed = {k: v - shed_before.get(k, 0) for k, v in shed_after.items()}
         recovered = await back
-        if spy is not None:
+        for spy in spies:
             await asyncio.to_thread(spy.wait)
     finally:
         await generators.stop()
@@ -230,7 +253,8 @@ async def test_three_times_the_sustainable_rate_is_shed_not_collapsed(
         f"  the client started flows late by p50 {p(out.lag, 50):.0f} ms, p99 {p(out.lag, 99):.0f} ms, "
         f"max {max(out.lag) * 1000:.0f} ms",
         f"  intake shed by itself: {', '.join(f'{k} {v:.0f}' for k, v in shed.items()) or 'none'}",
-        f"  CPU during the burst (cores): intake {cpu[0]:.2f}, client {sum(cpu[1:]):.2f}, "
+        f"  CPU during the burst (cores): intake {sum(cpu[: len(processes.pids)]):.2f}, "
+        f"client {sum(cpu[len(processes.pids) :]):.2f}, "
         f"whole machine busy {machine[0] / machine[1] * 100:.0f}% "
         f"(load average {os.getloadavg()[0]:.1f}; other engineers' work included)",
     ]

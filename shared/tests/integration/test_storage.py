@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
+from minio.error import S3Error
 
 from shared.storage import MinioObjectStore, ObjectTooLarge
 from shared.testing.infra import ObjectStoreServer
@@ -80,3 +81,33 @@ async def test_replicas_starting_at_once_all_ensure_the_same_new_bucket(
     stores = [MinioObjectStore(s.endpoint, s.access_key, s.secret_key) for _ in range(6)]
     await asyncio.gather(*(store.ensure_buckets(bucket) for store in stores))
     assert await asyncio.to_thread(stores[0].client.bucket_exists, bucket)
+
+
+async def test_a_small_file_is_hashed_once_and_the_store_accepts_its_signature(
+    store: MinioObjectStore,
+) -> None:
+    """A file within one PUT is sent signed with the digest kept for it, which the store
+    accepts (it checks every request's signature), and what is stored is those bytes."""
+    data = b"%PDF-1.7\n" + os.urandom(256 * 1024)
+    key = f"t/{uuid.uuid4()}"
+    stored = await store.put_stream(
+        BUCKET, key, chunks(data), content_type="application/pdf", max_size=len(data)
+    )
+    assert (stored.size, stored.sha256) == (len(data), hashlib.sha256(data).hexdigest())
+    assert await store.get_bytes(BUCKET, key) == data
+
+
+async def test_a_small_file_the_store_refuses_is_its_error_and_leaves_nothing(
+    store: MinioObjectStore, object_store_server: ObjectStoreServer
+) -> None:
+    """The store's refusal of the one PUT (here a signature by a wrong key) is raised as
+    the store's error, as the client raised it before, and no object is left."""
+    s = object_store_server
+    wrong = MinioObjectStore(s.endpoint, s.access_key, "not-the-secret-key")
+    key = f"t/{uuid.uuid4()}"
+    with pytest.raises(S3Error) as refused:
+        await wrong.put_stream(
+            BUCKET, key, chunks(b"%PDF-1.7 tep"), content_type="application/pdf", max_size=100
+        )
+    assert refused.value.code in {"SignatureDoesNotMatch", "AccessDenied", "InvalidAccessKeyId"}
+    assert not await store.exists(BUCKET, key)

@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from typing import cast
+
 import pytest
 
-from shared.storage.files import SNIFF_BYTES, TAIL_BYTES, sniff, well_formed
+from shared.errors import TooLarge, Unsupported, field_error
+from shared.storage import MinioObjectStore, ObjectStore, StoredObject
+from shared.storage.files import (
+    SNIFF_BYTES,
+    TAIL_BYTES,
+    kinds,
+    put_file,
+    remove_stored,
+    sniff,
+    well_formed,
+)
 
 PDF = b"%PDF-1.7\n1 0 obj<<>>endobj\nxref\n0 1\ntrailer<<>>\nstartxref\n9\n%%EOF\n"
 PNG = (
@@ -51,3 +64,58 @@ def test_real_files_pass(data: bytes) -> None:
 )
 def test_files_that_only_start_right_are_refused(data: bytes) -> None:
     assert not judged(data)
+
+
+def test_types_read_as_a_person_reads_them() -> None:
+    assert kinds(["application/pdf"]) == "PDF"
+    assert kinds(["application/pdf", "image/jpeg", "image/png"]) == "PDF, JPEG hoặc PNG"
+
+
+class Store:
+    """Removes what it is asked to, except the keys it cannot reach."""
+
+    def __init__(self, unreachable: set[str]) -> None:
+        self.unreachable = unreachable
+        self.removed: list[tuple[str, str]] = []
+
+    async def remove(self, bucket: str, key: str) -> None:
+        if key in self.unreachable:
+            raise ConnectionError(key)
+        self.removed.append((bucket, key))
+
+
+def stored(key: str) -> StoredObject:
+    return StoredObject("b", key, 1, "0" * 64, "application/pdf")
+
+
+async def test_a_refused_request_removes_all_it_stored_even_past_one_that_fails(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    store = Store({"2"})
+    await remove_stored(cast(ObjectStore, store), [stored("1"), stored("2"), stored("3")])
+    assert store.removed == [("b", "1"), ("b", "3")]
+    assert [r.key for r in caplog.records] == ["2"]  # type: ignore[attr-defined]
+
+
+async def chunks(data: bytes) -> AsyncIterator[bytes]:
+    yield data
+
+
+@pytest.mark.parametrize(
+    ("data", "refusal"),
+    [(b"<html></html>" + b"0" * 64, Unsupported), (PDF, TooLarge)],
+    ids=["not a pdf", "too large"],
+)
+async def test_a_file_refused_is_told_as_the_sender_reads_it(
+    data: bytes, refusal: type[Exception]
+) -> None:
+    store = MinioObjectStore("127.0.0.1:9", "key", "secret-key")  # never reached
+    with pytest.raises(refusal) as refused:
+        await put_file(
+            store, "b", "k", chunks(data), accepted=["application/pdf"], max_size=len(PDF) - 1,
+            refusal="Tệp phải là PDF.",
+        )  # fmt: skip
+    if refusal is Unsupported:
+        assert refused.value.errors == [  # type: ignore[attr-defined]
+            field_error("file", "Nội dung tệp không phải PDF.")
+        ]

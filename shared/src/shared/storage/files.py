@@ -1,15 +1,21 @@
 """Files people send: what a file really is (by its first bytes, never by its name, and
 by a structure check of its head and tail), a file name that is safe to show and to send
-back in a header, and storing a stream after checking its type."""
+back in a header, storing a stream after checking its type, and removing what a refused
+request stored."""
 
 from __future__ import annotations
 
+import logging
 import re
 import struct
 import unicodedata
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Collection, Iterable
 
-from shared.storage.store import ObjectStore, StoredObject
+from shared.errors import Unsupported, field_error
+from shared.multipart import too_large
+from shared.storage.store import ObjectStore, ObjectTooLarge, StoredObject
+
+log = logging.getLogger(__name__)
 
 # The content types the catalogue may accept, recognised by their magic bytes.
 _SIGNATURES: tuple[tuple[bytes, str], ...] = (
@@ -120,9 +126,49 @@ async def put_checked(
         tail = bytes(head[-TAIL_BYTES:])
         yield bytes(head)
         async for chunk in chunks:
-            tail = (tail + chunk)[-TAIL_BYTES:]
+            # Only the chunk's end joins the tail: joining it whole copied every file once more.
+            tail = (tail + chunk[-TAIL_BYTES:])[-TAIL_BYTES:]
             yield chunk
         if not well_formed(content_type, bytes(head[:SNIFF_BYTES]), tail):
             raise UnacceptedContent(None)
 
     return await store.put_stream(bucket, key, body(), content_type=content_type, max_size=max_size)
+
+
+def kinds(content_types: Iterable[str]) -> str:
+    """The types as a person reads them: "PDF, JPEG hoặc PNG"."""
+    names = [t.split("/")[1].upper() for t in content_types]
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} hoặc {names[-1]}"
+
+
+async def put_file(
+    store: ObjectStore,
+    bucket: str,
+    key: str,
+    chunks: AsyncIterator[bytes],
+    *,
+    accepted: Collection[str],
+    max_size: int,
+    refusal: str,
+) -> StoredObject:
+    """`put_checked`, with its refusals as the sender reads them: a file of another type
+    is Unsupported (`refusal`, and the file field's error), one past `max_size` too large."""
+    try:
+        return await put_checked(store, bucket, key, chunks, accepted=accepted, max_size=max_size)
+    except UnacceptedContent:
+        raise Unsupported(
+            refusal, errors=[field_error("file", f"Nội dung tệp không phải {kinds(accepted)}.")]
+        ) from None
+    except ObjectTooLarge:
+        raise too_large(max_size) from None
+
+
+async def remove_stored(store: ObjectStore, objects: Iterable[StoredObject]) -> None:
+    """Remove what a refused request stored. One that cannot be removed now is left: an
+    object no row refers to is harmless, its key is logged, and the orphan sweeper of the
+    bucket's owner removes it later; the refusal is what the caller must still raise."""
+    for stored in objects:
+        try:
+            await store.remove(stored.bucket, stored.key)
+        except Exception:
+            log.warning("could not remove a refused file", extra={"key": stored.key})

@@ -3,7 +3,6 @@ document, stored under a random key with its SHA-256; anything refused is remove
 
 from __future__ import annotations
 
-import logging
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -13,14 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from intake.domain.drafts import check_file_counts
 from intake.services.context import ATTACHMENTS_BUCKET, Context
 from shared.db.sql import Runner, Sql
-from shared.errors import Invalid, Unsupported, field_error, invalid_field
+from shared.errors import Invalid, field_error, invalid_field
 from shared.multipart import MultipartStream, Part, too_large
-from shared.storage import ObjectTooLarge, StoredObject
-from shared.storage.files import UnacceptedContent, filename_problem, put_checked, safe_filename
+from shared.storage import StoredObject
+from shared.storage.files import filename_problem, kinds, put_file, remove_stored, safe_filename
 
 # Multipart framing around one file: boundaries, part headers, the document_code field.
 FRAMING_BYTES = 64 * 1024
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -98,29 +96,17 @@ async def receive_files(
 async def store_part(
     ctx: Context, part: Part, document: dict[str, Any], dossier_id: uuid.UUID, limit: int
 ) -> StoredObject:
+    accepted = document["accepted_types"]
     # The key is random: it never carries the citizen's file name or anything they chose.
-    key = f"{dossier_id}/{uuid.uuid4()}"
-    try:
-        return await put_checked(
-            ctx.store, ATTACHMENTS_BUCKET, key, part.chunks(),
-            accepted=document["accepted_types"], max_size=limit,
-        )  # fmt: skip
-    except UnacceptedContent:
-        accepted = ", ".join(t.split("/")[1].upper() for t in document["accepted_types"])
-        raise Unsupported(
-            f"Tệp không đúng định dạng cho phép ({accepted}).",
-            errors=[field_error("file", f"Nội dung tệp không phải {accepted}.")],
-        ) from None
-    except ObjectTooLarge:
-        raise too_large(limit) from None
+    return await put_file(
+        ctx.store, ATTACHMENTS_BUCKET, f"{dossier_id}/{uuid.uuid4()}", part.chunks(),
+        accepted=accepted, max_size=limit,
+        refusal=f"Tệp không đúng định dạng cho phép ({kinds(accepted)}).",
+    )  # fmt: skip
 
 
 async def discard(ctx: Context, uploads: list[Upload]) -> None:
-    for upload in uploads:
-        try:
-            await ctx.store.remove(upload.stored.bucket, upload.stored.key)
-        except Exception:
-            log.exception("could not remove a refused upload", extra={"key": upload.stored.key})
+    await remove_stored(ctx.store, (upload.stored for upload in uploads))
 
 
 _HELD = Sql(

@@ -37,14 +37,13 @@ from shared.errors import (
     Forbidden,
     Invalid,
     TooMany,
-    Unsupported,
     field_error,
     invalid_field,
     invalid_fields,
 )
-from shared.multipart import MultipartStream, Part, too_large
-from shared.storage import ObjectTooLarge, StoredObject
-from shared.storage.files import UnacceptedContent, filename_problem, put_checked, safe_filename
+from shared.multipart import MultipartStream, Part
+from shared.storage import StoredObject
+from shared.storage.files import filename_problem, kinds, put_file, remove_stored, safe_filename
 from shared.text import json_problems
 from workflow.adapters.tables import agencies, cases, desk_sequences, procedures
 from workflow.domain import contacts
@@ -230,27 +229,14 @@ async def _terms(ctx: Context, agency_code: str, procedure_code: str) -> tuple[A
 
 async def _store(ctx: Context, part: Part, dossier_id: uuid.UUID, limit: int) -> StoredObject:
     # The key is random: it never carries the file's name or anything the caller chose.
-    try:
-        return await put_checked(
-            ctx.store, ATTACHMENTS_BUCKET, f"{dossier_id}/{uuid.uuid4()}", part.chunks(),
-            accepted=SCAN_TYPES, max_size=limit,
-        )  # fmt: skip
-    except UnacceptedContent:
-        raise Unsupported(
-            "Tệp quét phải là PDF, JPEG hoặc PNG.",
-            errors=[field_error("file", "Nội dung tệp không phải PDF, JPEG hoặc PNG.")],
-        ) from None
-    except ObjectTooLarge:
-        raise too_large(limit) from None
+    return await put_file(
+        ctx.store, ATTACHMENTS_BUCKET, f"{dossier_id}/{uuid.uuid4()}", part.chunks(),
+        accepted=SCAN_TYPES, max_size=limit, refusal=f"Tệp quét phải là {kinds(SCAN_TYPES)}.",
+    )  # fmt: skip
 
 
 async def _discard(ctx: Context, scans: list[Scan]) -> None:
-    for scan in scans:
-        try:
-            await ctx.store.remove(scan.stored.bucket, scan.stored.key)
-        except Exception:
-            # Left behind: an unreferenced object, harmless; the key is logged for clean-up.
-            log.warning("could not remove a refused scan", extra={"key": scan.stored.key})
+    await remove_stored(ctx.store, (scan.stored for scan in scans))
 
 
 _NEXT_NUMBER = (
