@@ -690,8 +690,7 @@ def cmd_down() -> int:
     say("Stopping")
     # Services first, so that none loses the object store while still serving.
     SUPERVISOR.stop(p.name for p in service_processes())
-    SUPERVISOR.stop([STORE_NAME, MAIL_NAME, NATIONAL_NAME, GATEWAY_NAME])
-    SUPERVISOR.stop([STORE_NAME, MAIL_NAME, OIDC_NAME])
+    SUPERVISOR.stop([STORE_NAME, MAIL_NAME, OIDC_NAME, NATIONAL_NAME, GATEWAY_NAME])
     return 0
 
 
