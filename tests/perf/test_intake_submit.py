@@ -35,9 +35,9 @@ from services.intake.tests.integration.support import (
     add_citizen,
     draft_body,
 )
-from shared.runtime import Runtime
-from shared.testing.infra import ObjectStoreServer, free_port
-from shared.testing.processes import ServiceProcess, service_env, start_service
+from shared.testing.fixtures import Backing
+from shared.testing.infra import ObjectStoreServer
+from shared.testing.processes import ServiceProcess, process_under_test
 from shared.testing.service import ServiceUnderTest
 from tests.perf.pipeline import Profiler
 from tests.perf.support import LoadGenerators, Results, cpu_split
@@ -52,26 +52,16 @@ ATTACHMENT = b"%PDF-1.7\n" + os.urandom(256 * 1024 - 9 - len(TRAILER)) + TRAILER
 
 @pytest.fixture
 async def intake(
-    database_url: str,
-    rabbit: tuple[str, str],
-    amqp_namespace: str,
-    object_store_server: ObjectStoreServer,
-    tmp_path: Path,
+    backing: Backing, tmp_path: Path
 ) -> AsyncIterator[tuple[ServiceProcess, ServiceUnderTest]]:
     """intake as its own process (api, consumer and relay), so that the load generators
     do not take the service's CPU; the runtime below is only for test data."""
-    env = service_env(
-        "intake", database_url=database_url, amqp_url=rabbit[1], namespace=amqp_namespace,
-        store=object_store_server, port=free_port(), limit_submit_per_ip_hour=str(10**9),
-        limit_submit_per_account_hour=str(10**9), database_pool_size=str(CONCURRENCY),
-    )  # fmt: skip
-    process = await start_service("intake", env, tmp_path / "intake.log")
-    runtime = Runtime(build(IntakeSettings(database_url=database_url)))
-    try:
-        yield process, ServiceUnderTest(process.url, runtime, app=None)  # type: ignore[arg-type]
-    finally:
-        process.stop()
-        await runtime.db.dispose()
+    async with process_under_test(
+        "intake", build, IntakeSettings, backing, tmp_path / "intake.log",
+        limit_submit_per_ip_hour=str(10**9), limit_submit_per_account_hour=str(10**9),
+        database_pool_size=str(CONCURRENCY),
+    ) as running:  # fmt: skip
+        yield running
 
 
 async def add_bench_procedure(service: ServiceUnderTest) -> str:

@@ -41,9 +41,8 @@ import pytest
 from intake.bootstrap import build
 from intake.config import IntakeSettings
 from services.intake.tests.integration.support import PDF, add_citizen, draft_body
-from shared.runtime import Runtime
-from shared.testing.infra import ObjectStoreServer, free_port
-from shared.testing.processes import ServiceProcess, service_env, start_service
+from shared.testing.fixtures import Backing
+from shared.testing.processes import ServiceProcess, process_under_test
 from shared.testing.service import ServiceUnderTest
 from tests.perf.support import LoadGenerators, Outcome
 from tests.perf.test_intake_submit import add_bench_procedure
@@ -76,26 +75,16 @@ def p(values: list[float], q: int) -> float:
 
 @pytest.fixture
 async def intake(
-    database_url: str,
-    rabbit: tuple[str, str],
-    amqp_namespace: str,
-    object_store_server: ObjectStoreServer,
-    tmp_path: Path,
+    backing: Backing, tmp_path: Path
 ) -> AsyncIterator[tuple[ServiceProcess, ServiceUnderTest]]:
     """intake as its own process with its production limits, the abuse limits aside (all
     the load comes from one address)."""
-    env = service_env(
-        "intake", database_url=database_url, amqp_url=rabbit[1], namespace=amqp_namespace,
-        store=object_store_server, port=free_port(), limit_submit_per_ip_hour=str(10**9),
-        limit_submit_per_account_hour=str(10**9), **TUNED,
-    )  # fmt: skip
-    process = await start_service("intake", env, tmp_path / "intake.log")
-    runtime = Runtime(build(IntakeSettings(database_url=database_url)))
-    try:
-        yield process, ServiceUnderTest(process.url, runtime, app=None)  # type: ignore[arg-type]
-    finally:
-        process.stop()
-        await runtime.db.dispose()
+    async with process_under_test(
+        "intake", build, IntakeSettings, backing, tmp_path / "intake.log",
+        limit_submit_per_ip_hour=str(10**9), limit_submit_per_account_hour=str(10**9),
+        **TUNED,
+    ) as running:  # fmt: skip
+        yield running
 
 
 async def recovery(url: str, since: float, give_up: float = 60) -> float | None:
