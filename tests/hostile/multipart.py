@@ -44,6 +44,16 @@ def body(fields: Sequence[Field], boundary: str = BOUNDARY, *, closed: bool = Tr
     return data + f"--{boundary}--\r\n".encode() if closed else data
 
 
+def cut_short(fields: Sequence[Field]) -> dict[str, bytes]:
+    """Bodies cut short by name, the last of `fields` a file: after the file's part, with
+    no closing boundary (the file looks complete), and halfway through the file."""
+    unclosed = body(fields, closed=False)
+    return {
+        "after the file": unclosed,
+        "inside the file": unclosed[: -len(fields[-1].value) // 2],
+    }
+
+
 def content_type(boundary: str | None = BOUNDARY) -> str:
     return "multipart/form-data" + (f"; boundary={boundary}" if boundary else "")
 
