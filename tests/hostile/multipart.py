@@ -7,6 +7,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 BOUNDARY = "hostile-boundary-7f3a"
+# A PDF's magic bytes in front of a page that runs a script: a file is what it is, not what
+# its first bytes or its name claim.
+HTML_AS_PDF = (
+    b"%PDF-<html><body><script>document.location='https://example.test'</script></body></html>"
+)
 
 
 @dataclass(frozen=True)

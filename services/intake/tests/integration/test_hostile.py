@@ -251,10 +251,7 @@ async def test_a_pdf_that_is_html_behind_its_magic_bytes_is_refused(
     intake: ServiceUnderTest, object_store_server: ObjectStoreServer
 ) -> None:
     citizen, dossier_id = await draft(intake)
-    html = (
-        b"%PDF-<html><body><script>document.location='https://example.test'</script></body></html>"
-    )
-    body = mp.body([mp.text("document_code", "TP1"), mp.file(html)])
+    body = mp.body([mp.text("document_code", "TP1"), mp.file(mp.HTML_AS_PDF)])
     answer = await upload(
         intake, ATTACHMENTS.format(dossier_id=dossier_id), mp.content_type(), body, **citizen.auth
     )

@@ -134,10 +134,7 @@ async def test_a_pdf_that_is_html_behind_its_magic_bytes_is_refused(
     workflow: ServiceUnderTest, object_store_server: ObjectStoreServer
 ) -> None:
     desk, code = await in_progress(workflow)
-    html = (
-        b"%PDF-<html><body><script>document.location='https://example.test'</script></body></html>"
-    )
-    body = mp.body([PARTS[0], mp.file(html, "ket-qua.pdf")])
+    body = mp.body([PARTS[0], mp.file(mp.HTML_AS_PDF, "ket-qua.pdf")])
     refused(await send_result(desk, code, mp.content_type(), body), 415)
     await unchanged(workflow, object_store_server, code)
 
