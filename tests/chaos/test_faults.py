@@ -9,7 +9,9 @@ import os
 import random
 import signal
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -88,6 +90,41 @@ async def under_load(cluster: Cluster, name: str, fault: Fault, *, sweeps: bool 
     print(f"\n{ledger.table(name)}\n   load {RATE:g}/s for {SECONDS:g} s: done in {took:.1f} s,"
           f" quiet {quiet:.1f} s later")  # fmt: skip
     return ledger
+
+
+@dataclass
+class Away:
+    """When a server was away (its stop done, then its start done), and the dossiers intake
+    accepted meanwhile (known once it is back)."""
+
+    since: float
+    until: float = 0.0
+    accepted: int = 0
+
+
+@asynccontextmanager
+async def outage(
+    load: Load,
+    start: float,
+    stop: Callable[[], object],
+    restart: Callable[[], object],
+    *,
+    stopped: str,
+    started: str,
+) -> AsyncIterator[Away]:
+    """`stop` a server, hold it away for as long as the block runs, then `restart` it even
+    if the block fails; each moment printed with `stopped` and `started`. Both are commands
+    that block until done, so they run in a thread while the load goes on."""
+    await asyncio.to_thread(stop)
+    away = Away(time.monotonic())
+    print(f"   {away.since - start:5.1f} s: {stopped}")
+    try:
+        yield away
+    finally:
+        await asyncio.to_thread(restart)
+        away.until = time.monotonic()
+        print(f"   {away.until - start:5.1f} s: {started}")
+        away.accepted = sum(1 for t in load.submitted_at if away.since <= t <= away.until)
 
 
 def slots(rng: random.Random, count: int) -> list[float]:
@@ -193,22 +230,16 @@ async def test_broker_restarted(cluster: Cluster, rng: random.Random) -> None:
     """The cluster's RabbitMQ node stopped under load (`rabbitmqctl stop`: every connection
     closed, the port gone) and started again: intake keeps accepting dossiers while it is
     away, and everything catches up."""
-    away: list[float] = []
 
     async def fault(load: Load, start: float) -> None:
         await at(start, rng.uniform(0.15, 0.3) * SECONDS)
-        await asyncio.to_thread(cluster.broker.stop)
-        away.append(time.monotonic())
-        print(f"   {away[0] - start:5.1f} s: broker stopped")
-        try:
+        broker = cluster.broker
+        async with outage(
+            load, start, broker.stop, broker.start, stopped="broker stopped", started="broker started"
+        ) as away:  # fmt: skip
             await asyncio.sleep(BROKER_DOWN)  # how long the broker stays away
-        finally:
-            await asyncio.to_thread(cluster.broker.start)
-            away.append(time.monotonic())
-            print(f"   {away[1] - start:5.1f} s: broker started")
-        accepted = sum(1 for t in load.submitted_at if away[0] <= t <= away[1])
-        print(f"   dossiers accepted while the broker was away: {accepted}")
-        assert accepted > 0
+        print(f"   dossiers accepted while the broker was away: {away.accepted}")
+        assert away.accepted > 0
 
     assert_clean(await under_load(cluster, "broker restarted", fault), cluster.poisoned)
 
@@ -231,15 +262,15 @@ async def test_broker_memory_alarm(cluster: Cluster, rng: random.Random) -> None
     """The broker's memory alarm raised for `CHAOS_ALARM_SECONDS`: every publisher is
     blocked (the relays' outboxes grow, intake still accepts dossiers), nothing is lost
     once it clears."""
-    blocked: list[float] = []
 
     async def fault(load: Load, start: float) -> None:
         await at(start, rng.uniform(0.15, 0.3) * SECONDS)
-        await asyncio.to_thread(cluster.broker.raise_memory_alarm)
-        blocked.append(time.monotonic())
-        print(f"   {blocked[0] - start:5.1f} s: memory alarm raised")
-        try:
-            assert await asyncio.to_thread(cluster.broker.memory_alarm)
+        broker = cluster.broker
+        async with outage(
+            load, start, broker.raise_memory_alarm, broker.clear_memory_alarm,
+            stopped="memory alarm raised", started="memory alarm cleared",
+        ) as blocked:  # fmt: skip
+            assert await asyncio.to_thread(broker.memory_alarm)
 
             async def piling_up() -> bool:
                 rows = await cluster.query(
@@ -249,14 +280,9 @@ async def test_broker_memory_alarm(cluster: Cluster, rng: random.Random) -> None
 
             # The relays are blocked indeed: intake's outbox holds what it cannot publish.
             await infra.eventually(piling_up, timeout=ALARM, interval=0.5, what="a blocked relay")
-            await at(blocked[0], ALARM)
-        finally:
-            await asyncio.to_thread(cluster.broker.clear_memory_alarm)
-            blocked.append(time.monotonic())
-            print(f"   {blocked[1] - start:5.1f} s: memory alarm cleared")
-        accepted = sum(1 for t in load.submitted_at if blocked[0] <= t <= blocked[1])
-        print(f"   dossiers accepted while publishers were blocked: {accepted}")
-        assert accepted > 0
+            await at(blocked.since, ALARM)
+        print(f"   dossiers accepted while publishers were blocked: {blocked.accepted}")
+        assert blocked.accepted > 0
 
     assert_clean(await under_load(cluster, "broker memory alarm", fault), cluster.poisoned)
 
@@ -267,15 +293,14 @@ async def test_database_restarted(cluster: Cluster, rng: random.Random) -> None:
     transactions rolled back) for `CHAOS_DATABASE_DOWN_SECONDS`, then started: the APIs
     answer 503 problems meanwhile, no dossier is half written, everything catches up."""
 
-    async def fault(_: Load, start: float) -> None:
+    async def fault(load: Load, start: float) -> None:
         await at(start, rng.uniform(0.2, 0.4) * SECONDS)
-        await asyncio.to_thread(cluster.postgres.stop, "fast")
-        print(f"   {time.monotonic() - start:5.1f} s: PostgreSQL stopped (fast)")
-        try:
+        postgres = cluster.postgres
+        async with outage(
+            load, start, lambda: postgres.stop("fast"), postgres.start,
+            stopped="PostgreSQL stopped (fast)", started="PostgreSQL started",
+        ):  # fmt: skip
             await asyncio.sleep(DATABASE_DOWN)  # how long it stays away
-        finally:
-            await asyncio.to_thread(cluster.postgres.start)
-            print(f"   {time.monotonic() - start:5.1f} s: PostgreSQL started")
 
     ledger = await under_load(cluster, "PostgreSQL restarted", fault)
     assert_clean(ledger, cluster.poisoned)
@@ -291,15 +316,14 @@ async def test_store_stopped_then_slowed(cluster: Cluster, rng: random.Random) -
     clear 503 problem, the client's retried upload works, and no object is left without
     its row once the sweeper has run."""
 
-    async def fault(_: Load, start: float) -> None:
+    async def fault(load: Load, start: float) -> None:
         await at(start, rng.uniform(0.1, 0.25) * SECONDS)
-        await asyncio.to_thread(cluster.store.kill)
-        print(f"   {time.monotonic() - start:5.1f} s: object store killed")
-        try:
+        store = cluster.store
+        async with outage(
+            load, start, store.kill, store.start,
+            stopped="object store killed", started="object store started",
+        ):  # fmt: skip
             await asyncio.sleep(STORE_DOWN)
-        finally:
-            await asyncio.to_thread(cluster.store.start)
-            print(f"   {time.monotonic() - start:5.1f} s: object store started")
         await at(start, rng.uniform(0.55, 0.65) * SECONDS)
         print(f"   {time.monotonic() - start:5.1f} s: object store slowed (SIGSTOP 2 s of 3)")
         for _pause in range(4):

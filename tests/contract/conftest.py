@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
 import httpx
@@ -16,7 +16,7 @@ import pytest
 from shared.testing import infra
 from shared.testing.infra import eventually
 from shared.testing.oidc import OidcProviderServer, oidc_provider, relying_party_env
-from shared.testing.processes import ServiceProcess, service_env, start_service
+from shared.testing.processes import ServiceProcess, process_stack
 
 SERVICES = ("intake", "workflow", "notify", "stats")
 
@@ -110,36 +110,22 @@ async def services(
 ) -> AsyncIterator[dict[str, ServiceProcess]]:
     """The stack of tests/e2e, but notify checks officers' tokens against this workflow's
     keys (its default address is workflow's port in production, not this one's)."""
-    logs = tmp_path_factory.mktemp("contract")
-    namespace = f"ct{uuid.uuid4().hex[:8]}"
-    databases = {name: f"dvc_test_ct_{name}_{uuid.uuid4().hex[:6]}" for name in SERVICES}
-    running: dict[str, ServiceProcess] = {}
-    try:
-        for name in SERVICES:
-            settings = {}
-            port = infra.free_port()
-            if name == "intake":
-                port = INTAKE_PORT
-                settings = relying_party_env(identity_provider, f"http://127.0.0.1:{port}")
-            if name == "notify":
-                settings["officer_jwks_url"] = f"{running['workflow'].url}/.well-known/jwks.json"
-            env = service_env(
-                name,
-                database_url=await infra.recreate_database(databases[name]),
-                amqp_url=rabbit[1],
-                namespace=namespace,
-                store=object_store_server,
-                port=port,
-                **settings,
-            )
-            running[name] = await start_service(name, env, logs / f"{name}.log")
+
+    def configure(name: str, running: Mapping[str, ServiceProcess]) -> tuple[int, dict[str, str]]:
+        if name == "intake":
+            intake_url = f"http://127.0.0.1:{INTAKE_PORT}"
+            return INTAKE_PORT, relying_party_env(identity_provider, intake_url)
+        if name == "notify":
+            return infra.free_port(), {
+                "officer_jwks_url": f"{running['workflow'].url}/.well-known/jwks.json"
+            }
+        return infra.free_port(), {}
+
+    async with process_stack(
+        SERVICES, "ct", amqp_url=rabbit[1], store=object_store_server,
+        logs=tmp_path_factory.mktemp("contract"), configure=configure,
+    ) as running:  # fmt: skip
         yield running
-    finally:
-        for service in running.values():
-            service.stop()
-        for database in databases.values():
-            await infra.drop_database(database)
-        await infra.delete_namespace(rabbit[1], namespace)
 
 
 @pytest.fixture(scope="session")

@@ -4,8 +4,7 @@ real SMTP server (`mailbox`) and SMS to its development provider."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 
 import pytest
 
@@ -18,7 +17,7 @@ from shared.testing.oidc import (
     oidc_provider,
     relying_party_env,
 )
-from shared.testing.processes import ServiceProcess, service_env, start_service
+from shared.testing.processes import ServiceProcess, process_stack
 from shared.testing.smtp import Mailbox, smtp_server
 
 SERVICES = ("intake", "workflow", "notify", "stats")
@@ -72,47 +71,30 @@ async def stack(
     gateway: GatewayServer,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[dict[str, ServiceProcess]]:
-    logs = tmp_path_factory.mktemp("services")
-    namespace = f"e2e{uuid.uuid4().hex[:8]}"
-    databases = {name: f"dvc_test_e2e_{name}_{uuid.uuid4().hex[:6]}" for name in SERVICES}
-    running: dict[str, ServiceProcess] = {}
-    try:
-        for name in SERVICES:
-            port = INTAKE_PORT if name == "intake" else infra.free_port()
-            settings = (
-                {
-                    **relying_party_env(identity_provider[0], f"http://127.0.0.1:{port}"),
-                    "gateway_url": gateway.url,
-                    "gateway_tmn_code": gateway.tmn_code,
-                    "gateway_hash_secret": gateway.hash_secret,
-                }
-                if name == "intake"
-                else {}
-            )
-            env = service_env(
-                name,
-                database_url=await infra.recreate_database(databases[name]),
-                amqp_url=rabbit[1],
-                namespace=namespace,
-                store=object_store_server,
-                port=port,
-                **settings,
-            )
-            if name == "workflow":
-                # Records for the national portal are kept, not sent to whatever listens
-                # on the stand-in's default port (test_national_sync covers the sending).
-                env["WORKFLOW_NATIONAL_URL"] = ""
-            if name == "notify":
-                # notify checks officers' tokens against the keys workflow publishes.
-                jwks = f"{running['workflow'].url}/.well-known/jwks.json"
-                env["NOTIFY_OFFICER_JWKS_URL"] = jwks
-                env["NOTIFY_SMTP_HOST"], env["NOTIFY_SMTP_PORT"] = "127.0.0.1", str(smtp[1])
-                env["NOTIFY_SMS_PROVIDER"] = "development"
-            running[name] = await start_service(name, env, logs / f"{name}.log")
+    def configure(name: str, running: Mapping[str, ServiceProcess]) -> tuple[int, dict[str, str]]:
+        if name == "intake":
+            intake_url = f"http://127.0.0.1:{INTAKE_PORT}"
+            return INTAKE_PORT, {
+                **relying_party_env(identity_provider[0], intake_url),
+                "gateway_url": gateway.url,
+                "gateway_tmn_code": gateway.tmn_code,
+                "gateway_hash_secret": gateway.hash_secret,
+            }
+        if name == "workflow":
+            # Records for the national portal are kept, not sent to whatever listens
+            # on the stand-in's default port (test_national_sync covers the sending).
+            return infra.free_port(), {"national_url": ""}
+        if name == "notify":
+            # notify checks officers' tokens against the keys workflow publishes.
+            return infra.free_port(), {
+                "officer_jwks_url": f"{running['workflow'].url}/.well-known/jwks.json",
+                "smtp_host": "127.0.0.1", "smtp_port": str(smtp[1]),
+                "sms_provider": "development",
+            }  # fmt: skip
+        return infra.free_port(), {}
+
+    async with process_stack(
+        SERVICES, "e2e", amqp_url=rabbit[1], store=object_store_server,
+        logs=tmp_path_factory.mktemp("services"), configure=configure,
+    ) as running:  # fmt: skip
         yield running
-    finally:
-        for service in running.values():
-            service.stop()
-        for database in databases.values():
-            await infra.drop_database(database)
-        await infra.delete_namespace(rabbit[1], namespace)

@@ -16,6 +16,7 @@ import httpx
 
 from shared.contracts.events import VIETNAM
 from shared.testing.infra import eventually
+from shared.testing.oidc import ProviderAccount, through_provider
 from shared.testing.processes import ServiceProcess
 from shared.testing.smtp import Mailbox
 
@@ -29,6 +30,44 @@ PNG = (
     b"\x00\x00IEND\xaeB`\x82"
 )
 WAIT = 45.0  # seconds for an effect to cross the broker (generous: a shared 2-core machine)
+
+
+async def get(url: str, path: str, **kwargs: Any) -> httpx.Response:
+    """One GET of `path` at the service at `url`, on a connection of its own."""
+    async with httpx.AsyncClient(base_url=url, timeout=10) as client:
+        return await client.get(path, **kwargs)
+
+
+async def post(url: str, path: str, **kwargs: Any) -> httpx.Response:
+    """One POST of `path` at the service at `url`, on a connection of its own."""
+    async with httpx.AsyncClient(base_url=url, timeout=10) as client:
+        return await client.post(path, **kwargs)
+
+
+async def signed_in_with_vneid(
+    browser: httpx.AsyncClient, account: ProviderAccount
+) -> dict[str, str]:
+    """The headers of a citizen signed in at intake (`browser`'s base) through the national
+    identity's stand-in, its login and consent forms, as `account`."""
+    start = await browser.get("/api/v1/auth/oidc/login")
+    back = await through_provider(browser, start, account)
+    signed_in = await browser.get(back)
+    assert signed_in.status_code == 200, signed_in.text
+    return {"Authorization": f"Bearer {signed_in.json()['access_token']}"}
+
+
+async def submit_online(
+    browser: httpx.AsyncClient, citizen: dict[str, str], draft: dict[str, Any]
+) -> str:
+    """The code of `draft` once created and submitted by `citizen` at intake."""
+    drafted = await browser.post("/api/v1/dossiers", headers=citizen, json=draft)
+    assert drafted.status_code == 201, drafted.text
+    submitted = await browser.post(
+        f"/api/v1/dossiers/{drafted.json()['id']}/submit", headers=citizen,
+        json={"commitment": True},
+    )  # fmt: skip
+    assert submitted.status_code == 200, submitted.text
+    return str(submitted.json()["code"])
 
 
 def today() -> date:

@@ -10,12 +10,12 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
 import pytest
 
 from shared.contracts.events import VIETNAM
 from shared.testing.infra import eventually
 from shared.testing.processes import ServiceProcess
+from tests.e2e.journeys import get, post
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
@@ -26,16 +26,6 @@ PROCEDURE = "1.990112"
 PDF = b"%PDF-1.7\n" + b"0" * 2048 + b"\nstartxref\n9\n%%EOF\n"
 
 
-async def _get(url: str, path: str, **kwargs: Any) -> httpx.Response:
-    async with httpx.AsyncClient(base_url=url, timeout=10) as client:
-        return await client.get(path, **kwargs)
-
-
-async def _post(url: str, path: str, **kwargs: Any) -> httpx.Response:
-    async with httpx.AsyncClient(base_url=url, timeout=10) as client:
-        return await client.post(path, **kwargs)
-
-
 async def test_a_paper_dossier_flows_like_an_online_one(
     stack: dict[str, ServiceProcess],
 ) -> None:
@@ -43,7 +33,7 @@ async def test_a_paper_dossier_flows_like_an_online_one(
     notify, stats = stack["notify"].url, stack["stats"].url
     phone = f"09{uuid.uuid4().int % 10**8:08d}"
     officer_token = (
-        await _post(workflow, "/api/v1/auth/token",
+        await post(workflow, "/api/v1/auth/token",
                     data={"username": "st.tiepnhan", "password": "demo-officer-2026"})
     ).json()["access_token"]  # fmt: skip
     officer = {"Authorization": f"Bearer {officer_token}"}
@@ -62,7 +52,7 @@ async def test_a_paper_dossier_flows_like_an_online_one(
         # workflow knows the unit once intake's catalogue has reached it: an unknown
         # procedure is then the only fault found (and nothing is registered).
         unknown = {**dossier, "procedure_code": "0.000000"}
-        probe = await _post(
+        probe = await post(
             workflow, "/api/v1/counter/dossiers", headers=officer,
             files=[("dossier", (None, json.dumps(unknown), "application/json"))],
         )  # fmt: skip
@@ -70,7 +60,7 @@ async def test_a_paper_dossier_flows_like_an_online_one(
         return probe.status_code == 422 and fields == ["dossier.procedure_code"]
 
     await eventually(catalogued, timeout=30, what="the catalogue to reach workflow")
-    registered = await _post(
+    registered = await post(
         workflow, "/api/v1/counter/dossiers", headers=officer,
         files=[("dossier", (None, json.dumps(dossier), "application/json")),
                ("document_code", (None, "TP1")), ("file", ("to-khai.pdf", PDF, "application/pdf"))],
@@ -80,7 +70,7 @@ async def test_a_paper_dossier_flows_like_an_online_one(
     assert registered.json()["status"] == "received"
 
     async def tracked(status: str) -> dict[str, Any] | None:
-        answer = await _get(intake, f"/api/v1/tracking/{code}")
+        answer = await get(intake, f"/api/v1/tracking/{code}")
         return (
             answer.json()
             if answer.status_code == 200 and answer.json()["status"] == status
@@ -94,7 +84,7 @@ async def test_a_paper_dossier_flows_like_an_online_one(
     assert phone not in str(public)
 
     async def texts() -> list[str]:
-        box = await _get(notify, "/api/v1/dev/sms", params={"phone": phone}, headers=officer)
+        box = await get(notify, "/api/v1/dev/sms", params={"phone": phone}, headers=officer)
         return [m["text"] for m in box.json()["items"]]
 
     async def told() -> bool:
@@ -105,20 +95,20 @@ async def test_a_paper_dossier_flows_like_an_online_one(
     await eventually(told, timeout=30, what="the receipt and the appointment by SMS")
 
     # Asked to supplement, the applicant does so with the update code, with no account.
-    asked = await _post(
+    asked = await post(
         workflow, f"/api/v1/dossiers/{code}/request-supplement", headers=officer,
         json={"items": [{"document_code": "TP1", "description": "Tờ khai chưa ký"}]},
     )  # fmt: skip
     assert asked.status_code == 200, asked.text
     await eventually(lambda: tracked("supplement_requested"), timeout=30, what="the request")
-    supplemented = await _post(
+    supplemented = await post(
         intake, f"/api/v1/dossiers/{code}/supplement", headers={"X-Update-Code": update_code},
         data={"document_code": "TP1"}, files=[("file", ("ky.pdf", PDF, "application/pdf"))],
     )  # fmt: skip
     assert supplemented.status_code == 200, supplemented.text
 
     async def resumed() -> bool:
-        answer = await _get(workflow, f"/api/v1/dossiers/{code}", headers=officer)
+        answer = await get(workflow, f"/api/v1/dossiers/{code}", headers=officer)
         return answer.json()["status"] == "received"
 
     await eventually(resumed, timeout=30, what="the supplement to reach the officers")
@@ -127,7 +117,7 @@ async def test_a_paper_dossier_flows_like_an_online_one(
 
     async def counted() -> bool:
         report = (
-            await _get(stats, "/api/v1/reports/processing",
+            await get(stats, "/api/v1/reports/processing",
                        params={"from": today, "to": today, "agency_code": AGENCY,
                                "group_by": "procedure"})
         ).json()  # fmt: skip

@@ -8,8 +8,9 @@ import httpx
 import pytest
 
 from shared.testing.infra import eventually
-from shared.testing.oidc import OidcProviderServer, ProviderAccount, through_provider
+from shared.testing.oidc import OidcProviderServer, ProviderAccount
 from shared.testing.processes import ServiceProcess
+from tests.e2e.journeys import signed_in_with_vneid, submit_online
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
@@ -23,17 +24,13 @@ async def test_a_citizen_signed_in_with_the_national_identity_submits_a_dossier(
     intake, workflow = stack["intake"].url, stack["workflow"].url
     citizen_at_vneid = identity_provider[1][0]
     async with httpx.AsyncClient(base_url=intake, timeout=10) as browser:
-        start = await browser.get("/api/v1/auth/oidc/login")
-        back = await through_provider(browser, start, citizen_at_vneid)
-        signed_in = await browser.get(back)
-        assert signed_in.status_code == 200, signed_in.text
-        citizen = {"Authorization": f"Bearer {signed_in.json()['access_token']}"}
+        citizen = await signed_in_with_vneid(browser, citizen_at_vneid)
 
         me = (await browser.get("/api/v1/accounts/me", headers=citizen)).json()
         assert (me["id_number"], me["full_name"], me["status"]) == (
             citizen_at_vneid.login, "Lý Thị Hoa", "active",
         )  # fmt: skip
-        draft = await browser.post("/api/v1/dossiers", headers=citizen, json={
+        dossier = await submit_online(browser, citizen, {
             "procedure_code": "1.990104", "agency_code": AGENCY, "case_code": "own_information",
             "form": {"requester_name": me["full_name"], "requester_phone": me["phone"],
                      "subject_full_name": me["full_name"], "subject_personal_id": me["id_number"],
@@ -41,13 +38,6 @@ async def test_a_citizen_signed_in_with_the_national_identity_submits_a_dossier(
                      "purpose": "Bổ sung hồ sơ xin việc"},
             "notify_via": ["sms"], "result_delivery": {"method": "online"},
         })  # fmt: skip
-        assert draft.status_code == 201, draft.text
-        submitted = await browser.post(
-            f"/api/v1/dossiers/{draft.json()['id']}/submit", headers=citizen,
-            json={"commitment": True},
-        )  # fmt: skip
-        assert submitted.status_code == 200, submitted.text
-    dossier = submitted.json()["code"]
 
     async with httpx.AsyncClient(base_url=workflow, timeout=10) as officers:
         token = (

@@ -12,8 +12,9 @@ import httpx
 import pytest
 
 from shared.testing.infra import eventually
-from shared.testing.oidc import OidcProviderServer, ProviderAccount, through_provider
+from shared.testing.oidc import OidcProviderServer, ProviderAccount
 from shared.testing.processes import ServiceProcess
+from tests.e2e.journeys import signed_in_with_vneid, submit_online
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
@@ -82,12 +83,10 @@ async def test_a_new_commune_unit_receives_and_returns_a_residence_dossier(
         assert approver_created.status_code == 201, approver_created.text
 
     async with httpx.AsyncClient(base_url=intake, timeout=10) as browser:
-        start = await browser.get("/api/v1/auth/oidc/login")
-        back = await through_provider(browser, start, citizen_at_vneid)
-        citizen = bearer(await browser.get(back))
+        citizen = await signed_in_with_vneid(browser, citizen_at_vneid)
         me = (await browser.get("/api/v1/accounts/me", headers=citizen)).json()
         assert me["full_name"] == "Hoàng Văn Tùng"
-        draft = await browser.post("/api/v1/dossiers", headers=citizen, json={
+        dossier = await submit_online(browser, citizen, {
             "procedure_code": PROCEDURE, "agency_code": COMMUNE, "case_code": "in_population_db",
             "form": {"full_name": me["full_name"], "date_of_birth": "1990-10-29", "sex": "Nam",
                      "personal_id": me["id_number"], "phone": me["phone"],
@@ -95,13 +94,6 @@ async def test_a_new_commune_unit_receives_and_returns_a_residence_dossier(
                      "purpose": "Bổ sung hồ sơ vay vốn"},
             "notify_via": ["sms"], "result_delivery": {"method": "online"},
         })  # fmt: skip
-        assert draft.status_code == 201, draft.text
-        submitted = await browser.post(
-            f"/api/v1/dossiers/{draft.json()['id']}/submit", headers=citizen,
-            json={"commitment": True},
-        )  # fmt: skip
-        assert submitted.status_code == 200, submitted.text
-    dossier = submitted.json()["code"]
 
     async with httpx.AsyncClient(base_url=workflow, timeout=10) as officers:
         receiver = await first_sign_in(officers, receiver_created)

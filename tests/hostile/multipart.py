@@ -7,6 +7,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 BOUNDARY = "hostile-boundary-7f3a"
+# A PDF's magic bytes in front of a page that runs a script: a file is what it is, not what
+# its first bytes or its name claim.
+HTML_AS_PDF = (
+    b"%PDF-<html><body><script>document.location='https://example.test'</script></body></html>"
+)
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,16 @@ def body(fields: Sequence[Field], boundary: str = BOUNDARY, *, closed: bool = Tr
     after its last part, which still looks whole to an HTTP server)."""
     data = b"".join(f.encode(boundary) for f in fields)
     return data + f"--{boundary}--\r\n".encode() if closed else data
+
+
+def cut_short(fields: Sequence[Field]) -> dict[str, bytes]:
+    """Bodies cut short by name, the last of `fields` a file: after the file's part, with
+    no closing boundary (the file looks complete), and halfway through the file."""
+    unclosed = body(fields, closed=False)
+    return {
+        "after the file": unclosed,
+        "inside the file": unclosed[: -len(fields[-1].value) // 2],
+    }
 
 
 def content_type(boundary: str | None = BOUNDARY) -> str:

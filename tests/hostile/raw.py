@@ -37,6 +37,12 @@ class Answer:
         return [e["field"] for e in self.json().get("errors", [])]
 
 
+def refused(answer: Answer, *statuses: int) -> None:
+    """`answer` is one of `statuses`, as a problem document (never a bare error page)."""
+    assert answer.status in statuses, (answer.status, answer.body[:300])
+    assert answer.headers["content-type"] == "application/problem+json", answer.headers
+
+
 def head(method: str, target: str, headers: Mapping[str, str]) -> bytes:
     lines = [
         f"{method} {target} HTTP/1.1",

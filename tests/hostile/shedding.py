@@ -50,3 +50,18 @@ async def saturate(
 
     after = await eventually(served, timeout=10, what=f"{probe} served again")
     return Shedding([r for r, _ in refused], [s for _, s in refused], health, after)
+
+
+async def assert_shed_at_once(
+    client: httpx.AsyncClient, max_in_flight: int, *, hold: str, probe: str = "/openapi.json"
+) -> None:
+    """What every service must do once saturated (see `saturate`): refuse each request
+    beyond `max_in_flight` at once with a 503 that says when to retry, answer its probes
+    meanwhile, and serve `probe` again once the held requests are gone."""
+    shedding = await saturate(client, max_in_flight, hold=hold, probe=probe)
+    statuses = [r.status_code for r in shedding.refusals]
+    assert statuses == [503] * len(shedding.refusals), statuses
+    assert all(r.headers.get("retry-after") for r in shedding.refusals), shedding.refusals
+    assert max(shedding.seconds) < 1.0, shedding.seconds
+    assert shedding.health == [200, 200], shedding.health
+    assert shedding.after == 200, shedding.after

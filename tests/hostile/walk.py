@@ -143,3 +143,19 @@ async def faults(
         if answer.status_code >= 500:
             wrong.append(f"{probe}: {answer.status_code} {answer.text[:160]}")
     return sent, wrong
+
+
+async def assert_refused_everywhere(
+    client: httpx.AsyncClient, auth: Mapping[str, str], *, sent: int, surrogates: int
+) -> None:
+    """The service's own OpenAPI walked both ways: at least `sent` probes of `unrefused`,
+    every one refused naming its field, and at least `surrogates` of `faults`, none
+    answered 5xx. The least counts say the walk reached the operations it must (a spec
+    or an `auth` that hid them would pass with nothing sent)."""
+    spec = (await client.get("/openapi.json")).json()
+    probed, wrong = await unrefused(client, spec, auth)
+    surrogated, failed = await faults(client, spec, auth)
+    assert probed >= sent, probed
+    assert wrong == [], wrong
+    assert surrogated >= surrogates, surrogated
+    assert failed == [], failed

@@ -22,9 +22,8 @@ import pytest
 from intake.bootstrap import build
 from intake.config import IntakeSettings
 from services.intake.tests.integration.support import Citizen, add_citizen, draft_body
-from shared.runtime import Runtime
-from shared.testing.infra import ObjectStoreServer, free_port
-from shared.testing.processes import ServiceProcess, service_env, start_service
+from shared.testing.fixtures import Backing
+from shared.testing.processes import ServiceProcess, process_under_test
 from shared.testing.service import ServiceUnderTest
 from tests.hostile import multipart as mp
 from tests.hostile.memory import MIB, peak_rss, rss
@@ -38,28 +37,17 @@ LIMIT = 400 * MIB
 
 @pytest.fixture
 async def intake(
-    database_url: str,
-    rabbit: tuple[str, str],
-    amqp_namespace: str,
-    object_store_server: ObjectStoreServer,
-    tmp_path: Path,
+    backing: Backing, tmp_path: Path
 ) -> AsyncIterator[tuple[ServiceProcess, ServiceUnderTest]]:
     """intake as its own process with its production limits; a runtime beside it only
     for test data."""
-    env = service_env(
-        "intake", database_url=database_url, amqp_url=rabbit[1], namespace=amqp_namespace,
-        store=object_store_server, port=free_port(),
+    async with process_under_test(
+        "intake", build, IntakeSettings, backing, tmp_path / "intake.log",
         # Every client admitted at once (the default bound would shed some), so that
         # each of their bodies is in the figure.
         max_in_flight=str(CLIENTS + 4),
-    )  # fmt: skip
-    process = await start_service("intake", env, tmp_path / "intake.log")
-    runtime = Runtime(build(IntakeSettings(database_url=database_url)))
-    try:
-        yield process, ServiceUnderTest(process.url, runtime, app=None)  # type: ignore[arg-type]
-    finally:
-        process.stop()
-        await runtime.db.dispose()
+    ) as running:  # fmt: skip
+        yield running
 
 
 @contextlib.asynccontextmanager

@@ -10,7 +10,7 @@ import pytest
 from notify.bootstrap import build
 from notify.config import NotifySettings
 from shared.security import OFFICER_AUDIENCE, TokenIssuer
-from shared.testing.infra import ObjectStoreServer
+from shared.testing.fixtures import Backing
 from shared.testing.service import ServiceUnderTest, StartService, service_starter
 from shared.testing.smtp import Mailbox, smtp_server
 
@@ -27,16 +27,9 @@ def smtp() -> Iterator[tuple[Mailbox, int]]:
 
 
 @pytest.fixture
-async def start_notify(
-    database_url: str,
-    rabbit: tuple[str, str],
-    amqp_namespace: str,
-    object_store_server: ObjectStoreServer,
-    smtp: tuple[Mailbox, int],
-) -> AsyncIterator[StartNotify]:
+async def start_notify(backing: Backing, smtp: tuple[Mailbox, int]) -> AsyncIterator[StartNotify]:
     async with service_starter(
-        build, NotifySettings, database_url=database_url, amqp_url=rabbit[1],
-        namespace=amqp_namespace, store=object_store_server, smtp_port=smtp[1],
+        build, NotifySettings, **backing, smtp_port=smtp[1],
         sms_provider="scripted", officer_jwks_url=None, officer_jwks=[WORKFLOW.jwk],
         operator_agencies=[OPERATIONS],
         retry_base_seconds=0.05, retry_max_seconds=0.2, max_attempts=3,

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from shared.testing.infra import ObjectStoreServer
+from shared.testing.fixtures import Backing
 from shared.testing.service import ServiceUnderTest, StartService, service_starter
 from stats.bootstrap import build
 from stats.config import StatsSettings
@@ -15,17 +15,9 @@ StartStats = StartService
 
 
 @pytest.fixture
-async def start_stats(
-    database_url: str,
-    rabbit: tuple[str, str],
-    amqp_namespace: str,
-    object_store_server: ObjectStoreServer,
-) -> AsyncIterator[StartStats]:
+async def start_stats(backing: Backing) -> AsyncIterator[StartStats]:
     """Start stats with settings of the test's choosing."""
-    async with service_starter(
-        build, StatsSettings, database_url=database_url, amqp_url=rabbit[1],
-        namespace=amqp_namespace, store=object_store_server,
-    ) as start:  # fmt: skip
+    async with service_starter(build, StatsSettings, **backing) as start:
         yield start
 
 

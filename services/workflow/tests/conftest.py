@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from shared.testing.infra import ObjectStoreServer
+from shared.testing.fixtures import Backing
 from shared.testing.service import ServiceUnderTest, StartService, service_starter
 from workflow.bootstrap import build
 from workflow.config import WorkflowSettings
@@ -15,16 +15,10 @@ StartWorkflow = StartService
 
 
 @pytest.fixture
-async def start_workflow(
-    database_url: str,
-    rabbit: tuple[str, str],
-    amqp_namespace: str,
-    object_store_server: ObjectStoreServer,
-) -> AsyncIterator[StartWorkflow]:
+async def start_workflow(backing: Backing) -> AsyncIterator[StartWorkflow]:
     """Start workflow with settings of the test's choosing."""
     async with service_starter(
-        build, WorkflowSettings, database_url=database_url, amqp_url=rabbit[1],
-        namespace=amqp_namespace, store=object_store_server, timer_poll_seconds=0.2,
+        build, WorkflowSettings, **backing, timer_poll_seconds=0.2,
         # No national portal unless the test starts one (test_national_sync).
         national_url="",
     ) as start:  # fmt: skip

@@ -3,7 +3,6 @@ with its own handler, and parks (never drops) a version it has no handler for.""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import ClassVar
 
 import pytest
@@ -12,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.contracts.envelope import Envelope, EventData
 from shared.messaging import InboxConsumer
 from shared.testing.infra import eventually
-from shared.testing.probe import Probe, ProbeHappened, build_probe, effects
+from shared.testing.probe import Probe, ProbeHappened, effects
 
 pytestmark = pytest.mark.integration
 
@@ -25,15 +24,6 @@ class ProbeHappenedV2(EventData):
 
     label: str
     where: str
-
-
-@pytest.fixture
-async def probe(
-    database_url: str, rabbit: tuple[str, str], amqp_namespace: str
-) -> AsyncIterator[Probe]:
-    probe = await build_probe(database_url, rabbit[1], amqp_namespace)
-    yield probe
-    await probe.close()
 
 
 async def publish(probe: Probe, data: EventData) -> Envelope:

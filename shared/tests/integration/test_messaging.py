@@ -11,7 +11,6 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -28,15 +27,6 @@ from shared.testing.infra import eventually, rabbitmqctl
 from shared.testing.probe import Probe, ProbeHappened, build_probe, widgets
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def probe(
-    database_url: str, rabbit: tuple[str, str], amqp_namespace: str
-) -> AsyncIterator[Probe]:
-    probe = await build_probe(database_url, rabbit[1], amqp_namespace)
-    yield probe
-    await probe.close()
 
 
 async def run_relay(probe: Probe) -> asyncio.Task[None]:

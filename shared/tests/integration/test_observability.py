@@ -7,7 +7,6 @@ import asyncio
 import json
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -19,18 +18,9 @@ from shared.api.problems import install_problem_handlers
 from shared.observability.context import correlation
 from shared.observability.logging import JsonFormatter
 from shared.testing.infra import eventually
-from shared.testing.probe import Probe, build_probe, widgets
+from shared.testing.probe import Probe, widgets
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def probe(
-    database_url: str, rabbit: tuple[str, str], amqp_namespace: str
-) -> AsyncIterator[Probe]:
-    probe = await build_probe(database_url, rabbit[1], amqp_namespace)
-    yield probe
-    await probe.close()
 
 
 def widget_app(probe: Probe) -> FastAPI:

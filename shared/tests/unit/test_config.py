@@ -9,6 +9,7 @@ from pydantic import ValidationError
 from pydantic_settings import SettingsConfigDict
 
 from shared.config import BaseServiceSettings, development_secret
+from shared.testing.settings import production_env
 
 
 class DemoSettings(BaseServiceSettings):
@@ -31,15 +32,7 @@ def test_values_come_from_the_service_prefix(monkeypatch: pytest.MonkeyPatch) ->
     assert settings.retry_delays_ms == [5, 50]
 
 
-PRODUCTION = {
-    "DEMO_ENVIRONMENT": "production",
-    "DEMO_DATABASE_URL": "postgresql+asyncpg://demo:pw@db.internal:5432/dvc_demo",
-    "DEMO_AMQP_URL": "amqp://demo:pw@rabbitmq.internal:5672/",
-    "DEMO_S3_ENDPOINT": "minio.internal:9000",
-    "DEMO_S3_ACCESS_KEY": "demo-service",
-    "DEMO_S3_SECRET_KEY": "from-the-vault",
-    "DEMO_JWT_SECRET": "also-from-the-vault",
-}
+PRODUCTION = production_env("demo")
 
 
 def test_production_refuses_to_start_without_secrets(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -32,16 +32,16 @@ from services.intake.tests.integration.support import (
     outbox_events,
 )
 from services.intake.tests.integration.test_after_submission import history, publish, submitted
-from shared.runtime import Runtime
-from shared.testing.infra import ObjectStoreServer, eventually, free_port
-from shared.testing.processes import ServiceProcess, service_env, start_service
+from shared.testing.fixtures import Backing
+from shared.testing.infra import ObjectStoreServer, eventually
+from shared.testing.processes import ServiceProcess, process_under_test
 from shared.testing.service import ServiceUnderTest
 from tests.hostile import multipart as mp
 from tests.hostile import walk
 from tests.hostile.handled import handled
 from tests.hostile.memory import MIB, peak_rss
-from tests.hostile.raw import Answer, abandon, chunked, exchange, head, repeated
-from tests.hostile.shedding import saturate
+from tests.hostile.raw import Answer, abandon, chunked, exchange, head, refused, repeated
+from tests.hostile.shedding import assert_shed_at_once
 
 pytestmark = pytest.mark.integration
 
@@ -109,17 +109,9 @@ async def upload(
     )
 
 
-def refused(answer: Answer, *statuses: int) -> None:
-    assert answer.status in statuses, (answer.status, answer.body[:300])
-    assert answer.headers["content-type"] == "application/problem+json"
-
-
 FILE_PARTS = [mp.text("document_code", "TP1"), mp.file(PDF)]
-CUTS = {
-    # The whole file, its part's end, and no closing boundary: the file looks complete.
-    "after the file": mp.body(FILE_PARTS, closed=False),
-    "inside the file": mp.body(FILE_PARTS, closed=False)[: -len(PDF) // 2],
-}
+# The whole file, its part's end, and no closing boundary: the file looks complete.
+CUTS = mp.cut_short(FILE_PARTS)
 
 
 @pytest.mark.parametrize("cut", CUTS)
@@ -259,10 +251,7 @@ async def test_a_pdf_that_is_html_behind_its_magic_bytes_is_refused(
     intake: ServiceUnderTest, object_store_server: ObjectStoreServer
 ) -> None:
     citizen, dossier_id = await draft(intake)
-    html = (
-        b"%PDF-<html><body><script>document.location='https://example.test'</script></body></html>"
-    )
-    body = mp.body([mp.text("document_code", "TP1"), mp.file(html)])
+    body = mp.body([mp.text("document_code", "TP1"), mp.file(mp.HTML_AS_PDF)])
     answer = await upload(
         intake, ATTACHMENTS.format(dossier_id=dossier_id), mp.content_type(), body, **citizen.auth
     )
@@ -278,13 +267,7 @@ async def test_nul_or_a_surrogate_in_any_parameter_is_refused_naming_it(
 ) -> None:
     citizen = await add_citizen(intake)
     async with intake.client() as client:
-        spec = (await client.get("/openapi.json")).json()
-        sent, wrong = await walk.unrefused(client, spec, citizen.auth)
-        surrogates, faults = await walk.faults(client, spec, citizen.auth)
-    assert sent >= 60
-    assert wrong == []
-    assert surrogates >= 25
-    assert faults == []
+        await walk.assert_refused_everywhere(client, citizen.auth, sent=60, surrogates=25)
 
 
 @pytest.mark.parametrize("bad", [walk.NUL, walk.SURROGATE], ids=["NUL", "surrogate"])
@@ -339,14 +322,9 @@ async def test_a_form_nested_400_levels_deep_is_refused(intake: ServiceUnderTest
 async def test_requests_beyond_max_in_flight_are_shed_at_once(start_intake: StartIntake) -> None:
     intake = await start_intake(max_in_flight=4)
     async with intake.client() as client:
-        shedding = await saturate(
+        await assert_shed_at_once(
             client, 4, hold="/api/v1/accounts/verify", probe="/api/v1/procedures"
         )
-    assert [r.status_code for r in shedding.refusals] == [503] * len(shedding.refusals)
-    assert all(r.headers.get("retry-after") for r in shedding.refusals)
-    assert max(shedding.seconds) < 1.0, shedding.seconds
-    assert shedding.health == [200, 200]
-    assert shedding.after == 200
 
 
 # --- 55 MB bodies, against intake as its own process --------------------------------------
@@ -356,25 +334,14 @@ BIG = 55 * MIB
 
 @pytest.fixture
 async def intake_process(
-    database_url: str,
-    rabbit: tuple[str, str],
-    amqp_namespace: str,
-    object_store_server: ObjectStoreServer,
-    tmp_path: Path,
+    backing: Backing, tmp_path: Path
 ) -> AsyncIterator[tuple[ServiceProcess, ServiceUnderTest]]:
     """intake as `python -m intake all`, so its memory is its own; a runtime beside it
     only for test data."""
-    env = service_env(
-        "intake", database_url=database_url, amqp_url=rabbit[1], namespace=amqp_namespace,
-        store=object_store_server, port=free_port(),
-    )  # fmt: skip
-    process = await start_service("intake", env, tmp_path / "intake.log")
-    runtime = Runtime(build(IntakeSettings(database_url=database_url)))
-    try:
-        yield process, ServiceUnderTest(process.url, runtime, app=None)  # type: ignore[arg-type]
-    finally:
-        process.stop()
-        await runtime.db.dispose()
+    async with process_under_test(
+        "intake", build, IntakeSettings, backing, tmp_path / "intake.log"
+    ) as running:
+        yield running
 
 
 async def test_a_55_mb_json_body_is_refused_at_once_and_memory_does_not_grow(

@@ -8,15 +8,10 @@ from pydantic import ValidationError
 
 from deploy import manifests
 from intake.config import IntakeSettings
+from shared.testing.settings import production_env, with_value
 
 PRODUCTION = {
-    "INTAKE_ENVIRONMENT": "production",
-    "INTAKE_DATABASE_URL": "postgresql+asyncpg://intake:pw@db.internal:5432/dvc_intake",
-    "INTAKE_AMQP_URL": "amqp://intake:pw@rabbitmq.internal:5672/",
-    "INTAKE_S3_ENDPOINT": "minio.internal:9000",
-    "INTAKE_S3_ACCESS_KEY": "intake-service",
-    "INTAKE_S3_SECRET_KEY": "from-the-vault",
-    "INTAKE_JWT_SECRET": "also-from-the-vault",
+    **production_env("intake"),
     "INTAKE_OIDC_ISSUER": "https://sso.vneid.gov.vn",
     "INTAKE_OIDC_CLIENT_SECRET": "given-by-the-identity-provider",
     "INTAKE_OIDC_REDIRECT_URI": "https://dichvucong.bocongan.gov.vn/api/v1/auth/oidc/callback",
@@ -114,9 +109,7 @@ def test_production_refuses_an_identity_provider_or_pages_on_this_machine_or_htt
 
 @pytest.mark.parametrize("secret", [None, "dvc-dev-oidc-client-secret-intake-change-me-0123456789"])
 def test_production_refuses_no_or_the_development_client_secret(secret: str | None) -> None:
-    env = {k: v for k, v in PRODUCTION.items() if k != "INTAKE_OIDC_CLIENT_SECRET"}
-    if secret is not None:
-        env["INTAKE_OIDC_CLIENT_SECRET"] = secret
+    env = with_value(PRODUCTION, "INTAKE_OIDC_CLIENT_SECRET", secret)
     with pytest.raises(ValidationError, match="INTAKE_OIDC_CLIENT_SECRET"):
         manifests.settings_with(IntakeSettings, env)
 

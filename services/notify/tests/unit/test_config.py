@@ -8,15 +8,10 @@ from pydantic import ValidationError
 
 from deploy import manifests
 from notify.config import NotifySettings
+from shared.testing.settings import production_env, with_value
 
 PRODUCTION = {
-    "NOTIFY_ENVIRONMENT": "production",
-    "NOTIFY_DATABASE_URL": "postgresql+asyncpg://notify:pw@db.internal:5432/dvc_notify",
-    "NOTIFY_AMQP_URL": "amqp://notify:pw@rabbitmq.internal:5672/",
-    "NOTIFY_S3_ENDPOINT": "minio.internal:9000",
-    "NOTIFY_S3_ACCESS_KEY": "notify-service",
-    "NOTIFY_S3_SECRET_KEY": "from-the-vault",
-    "NOTIFY_JWT_SECRET": "also-from-the-vault",
+    **production_env("notify"),
     "NOTIFY_SMTP_HOST": "smtp-relay.internal",
     "NOTIFY_SMTP_FROM": "Cổng dịch vụ công <no-reply@dichvucong.bocongan.gov.vn>",
     "NOTIFY_SMS_PROVIDER": "http",
@@ -61,7 +56,7 @@ def test_production_settings_are_accepted() -> None:
 def test_production_refuses_development_choices_naming_the_variable(
     name: str, value: str | None, named: str
 ) -> None:
-    env = {k: v for k, v in {**PRODUCTION, name: value}.items() if v is not None}
+    env = with_value(PRODUCTION, name, value)
     with pytest.raises(ValidationError, match=named):
         manifests.settings_with(NotifySettings, env)
 

@@ -7,17 +7,10 @@ import pytest
 from pydantic import ValidationError
 
 from deploy import manifests
+from shared.testing.settings import production_env, with_value
 from stats.config import StatsSettings
 
-PRODUCTION = {
-    "STATS_ENVIRONMENT": "production",
-    "STATS_DATABASE_URL": "postgresql+asyncpg://stats:pw@db.internal:5432/dvc_stats",
-    "STATS_AMQP_URL": "amqp://stats:pw@rabbitmq.internal:5672/",
-    "STATS_S3_ENDPOINT": "minio.internal:9000",
-    "STATS_S3_ACCESS_KEY": "stats-service",
-    "STATS_S3_SECRET_KEY": "from-the-vault",
-    "STATS_JWT_SECRET": "also-from-the-vault",
-}
+PRODUCTION = production_env("stats")
 
 
 def test_production_settings_are_accepted() -> None:
@@ -38,7 +31,7 @@ def test_production_settings_are_accepted() -> None:
 def test_production_refuses_the_common_development_values_naming_stats_variable(
     name: str, value: str | None
 ) -> None:
-    env = {k: v for k, v in {**PRODUCTION, name: value}.items() if v is not None}
+    env = with_value(PRODUCTION, name, value)
     with pytest.raises(ValidationError, match=name):
         manifests.settings_with(StatsSettings, env)
 

@@ -20,8 +20,8 @@ from shared.testing.service import ServiceUnderTest
 from tests.hostile import multipart as mp
 from tests.hostile import walk
 from tests.hostile.handled import handled
-from tests.hostile.raw import Answer, abandon, exchange, head
-from tests.hostile.shedding import saturate
+from tests.hostile.raw import Answer, abandon, exchange, head, refused
+from tests.hostile.shedding import assert_shed_at_once
 from workflow.adapters.tables import cases, history
 
 pytestmark = pytest.mark.integration
@@ -84,17 +84,11 @@ async def send_result(desk: Desk, code: str, content_type: str, body: bytes) -> 
     )
 
 
-def refused(answer: Answer, *statuses: int) -> None:
-    assert answer.status in statuses, (answer.status, answer.body[:300])
-    assert answer.headers["content-type"] == "application/problem+json"
-
-
 PARTS = [mp.text("summary", "Đã đăng ký tạm trú, cấp xác nhận."), mp.file(PDF, "ket-qua.pdf")]
 CUTS = {
     # A summary alone is a whole result: cut after it, nothing may be recorded.
     "after the summary": mp.body(PARTS[:1], closed=False),
-    "after the file": mp.body(PARTS, closed=False),
-    "inside the file": mp.body(PARTS, closed=False)[: -len(PDF) // 2],
+    **mp.cut_short(PARTS),
 }
 
 
@@ -140,10 +134,7 @@ async def test_a_pdf_that_is_html_behind_its_magic_bytes_is_refused(
     workflow: ServiceUnderTest, object_store_server: ObjectStoreServer
 ) -> None:
     desk, code = await in_progress(workflow)
-    html = (
-        b"%PDF-<html><body><script>document.location='https://example.test'</script></body></html>"
-    )
-    body = mp.body([PARTS[0], mp.file(html, "ket-qua.pdf")])
+    body = mp.body([PARTS[0], mp.file(mp.HTML_AS_PDF, "ket-qua.pdf")])
     refused(await send_result(desk, code, mp.content_type(), body), 415)
     await unchanged(workflow, object_store_server, code)
 
@@ -153,13 +144,7 @@ async def test_nul_or_a_surrogate_in_any_parameter_is_refused_naming_it(
 ) -> None:
     desk = await Desk(workflow).sign_in()
     async with workflow.client() as client:
-        spec = (await client.get("/openapi.json")).json()
-        sent, wrong = await walk.unrefused(client, spec, desk.auth["admin"])
-        surrogates, faults = await walk.faults(client, spec, desk.auth["admin"])
-    assert sent >= 55
-    assert wrong == []
-    assert surrogates >= 30
-    assert faults == []
+        await walk.assert_refused_everywhere(client, desk.auth["admin"], sent=55, surrogates=30)
 
 
 @pytest.mark.parametrize("bad", [walk.NUL, walk.SURROGATE], ids=["NUL", "surrogate"])
@@ -194,12 +179,7 @@ async def test_requests_beyond_max_in_flight_are_shed_at_once(
 ) -> None:
     workflow = await start_workflow(max_in_flight=4)
     async with workflow.client() as client:
-        shedding = await saturate(client, 4, hold="/api/v1/auth/token")
-    assert [r.status_code for r in shedding.refusals] == [503] * len(shedding.refusals)
-    assert all(r.headers.get("retry-after") for r in shedding.refusals)
-    assert max(shedding.seconds) < 1.0, shedding.seconds
-    assert shedding.health == [200, 200]
-    assert shedding.after == 200
+        await assert_shed_at_once(client, 4, hold="/api/v1/auth/token")
 
 
 async def test_nul_in_a_result_summary_is_refused_naming_it(

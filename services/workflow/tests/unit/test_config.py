@@ -7,16 +7,11 @@ import pytest
 from pydantic import ValidationError
 
 from deploy import manifests
+from shared.testing.settings import production_env, with_value
 from workflow.config import WorkflowSettings
 
 PRODUCTION = {
-    "WORKFLOW_ENVIRONMENT": "production",
-    "WORKFLOW_DATABASE_URL": "postgresql+asyncpg://workflow:pw@db.internal:5432/dvc_workflow",
-    "WORKFLOW_AMQP_URL": "amqp://workflow:pw@rabbitmq.internal:5672/",
-    "WORKFLOW_S3_ENDPOINT": "minio.internal:9000",
-    "WORKFLOW_S3_ACCESS_KEY": "workflow-service",
-    "WORKFLOW_S3_SECRET_KEY": "from-the-vault",
-    "WORKFLOW_JWT_SECRET": "also-from-the-vault",
+    **production_env("workflow"),
     "WORKFLOW_SEED_DEMO_OFFICERS": "false",
     "WORKFLOW_NATIONAL_URL": "https://dichvucong.gov.vn/api/dongbo",
     "WORKFLOW_NATIONAL_CLIENT_SECRET": "issued-by-the-national-portal",
@@ -49,7 +44,7 @@ def test_production_settings_are_accepted() -> None:
 def test_production_refuses_development_choices_naming_the_variable(
     name: str, value: str | None, named: str
 ) -> None:
-    env = {k: v for k, v in {**PRODUCTION, name: value}.items() if v is not None}
+    env = with_value(PRODUCTION, name, value)
     with pytest.raises(ValidationError, match=named):
         manifests.settings_with(WorkflowSettings, env)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import TypedDict
 
 import pytest
 
@@ -47,6 +48,30 @@ async def database_url() -> AsyncIterator[str]:
     url = await infra.recreate_database(name)
     yield url
     await infra.drop_database(name)
+
+
+class Backing(TypedDict):
+    """What a service under test is wired to, as the keywords of `service_settings`,
+    `service_starter` and `service_env` take them."""
+
+    database_url: str
+    amqp_url: str
+    namespace: str
+    store: infra.ObjectStoreServer
+
+
+@pytest.fixture
+def backing(
+    database_url: str,
+    rabbit: tuple[str, str],
+    amqp_namespace: str,
+    object_store_server: infra.ObjectStoreServer,
+) -> Backing:
+    """The test's own database and broker namespace, the tests' vhost and object store."""
+    return Backing(
+        database_url=database_url, amqp_url=rabbit[1], namespace=amqp_namespace,
+        store=object_store_server,
+    )  # fmt: skip
 
 
 @pytest.fixture

@@ -11,12 +11,19 @@ import os
 import signal
 import subprocess
 import sys
+import uuid
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
+from shared.config import BaseServiceSettings
+from shared.runtime import Runtime, ServiceDefinition
 from shared.testing import infra
+from shared.testing.fixtures import Backing
+from shared.testing.service import ServiceUnderTest
 
 
 def listens(pid: int, port: int) -> bool:
@@ -140,3 +147,63 @@ async def start_service(
         service.stop()
         raise
     return service
+
+
+@contextlib.asynccontextmanager
+async def process_under_test(
+    name: str,
+    build: Callable[..., ServiceDefinition[Any]],
+    settings_class: type[BaseServiceSettings],
+    backing: Backing,
+    log: Path,
+    **settings: str,
+) -> AsyncIterator[tuple[ServiceProcess, ServiceUnderTest]]:
+    """`python -m <name> all` on a free port with these `settings`, so that its CPU and its
+    memory are its own; the runtime beside it only writes and reads the test's data (its
+    app is None: every request goes to the process)."""
+    env = service_env(name, **backing, port=infra.free_port(), **settings)
+    process = await start_service(name, env, log)
+    runtime = Runtime(build(settings_class(database_url=backing["database_url"])))
+    try:
+        yield process, ServiceUnderTest(process.url, runtime, app=None)  # type: ignore[arg-type]
+    finally:
+        process.stop()
+        await runtime.db.dispose()
+
+
+# A service's port and its settings (for `service_env`), given the services started before it.
+Configure = Callable[[str, Mapping[str, ServiceProcess]], tuple[int, dict[str, str]]]
+
+
+@contextlib.asynccontextmanager
+async def process_stack(
+    names: Sequence[str],
+    label: str,
+    *,
+    amqp_url: str,
+    store: infra.ObjectStoreServer,
+    logs: Path,
+    configure: Configure,
+) -> AsyncIterator[dict[str, ServiceProcess]]:
+    """Each of `names` in turn as `python -m <name> all`, on a fresh database of its own
+    (`dvc_test_<label>_<name>_…`), all in one new namespace of the broker; `configure` gives
+    each its port and settings, so that one may point at another started before it. At the
+    end every one is stopped, the databases dropped and the namespace deleted."""
+    namespace = f"{label}{uuid.uuid4().hex[:8]}"
+    databases = {name: f"dvc_test_{label}_{name}_{uuid.uuid4().hex[:6]}" for name in names}
+    running: dict[str, ServiceProcess] = {}
+    try:
+        for name in names:
+            port, settings = configure(name, running)
+            env = service_env(
+                name, database_url=await infra.recreate_database(databases[name]),
+                amqp_url=amqp_url, namespace=namespace, store=store, port=port, **settings,
+            )  # fmt: skip
+            running[name] = await start_service(name, env, logs / f"{name}.log")
+        yield running
+    finally:
+        for service in running.values():
+            service.stop()
+        for database in databases.values():
+            await infra.drop_database(database)
+        await infra.delete_namespace(amqp_url, namespace)
