@@ -101,3 +101,29 @@ async def test_a_bucket_named_twice_is_a_mistake_of_the_caller(db: Database) -> 
     limits = RateLimits(limits_table, "secret")
     with pytest.raises(ValueError, match="once"):
         await limits.hit_all(db, ("a:1", 1, HOUR), ("a:1", 1, HOUR))
+
+
+async def test_a_driver_transaction_commits_together_or_rolls_back_together(db: Database) -> None:
+    async def refused_use_case() -> None:
+        async with db.driver_transaction() as connection:
+            await ADD.execute(connection, 1, "first")
+            await ADD.execute(connection, 2, "second")
+            assert await COUNT.fetchval(connection) == 2  # sees its own writes
+            raise RuntimeError("the use case refuses")
+
+    with pytest.raises(RuntimeError):
+        await refused_use_case()
+    async with db.statement() as connection:
+        assert await COUNT.fetchval(connection) == 0
+    async with db.driver_transaction() as connection:
+        await ADD.execute(connection, 3, "kept")
+        async with db.statement() as other:  # not committed yet: not seen from outside
+            assert await COUNT.fetchval(other) == 0
+    async with db.transaction() as session:
+        assert (await session.execute(select(notes.c.text))).scalars().all() == ["kept"]
+    # Its connection went back to the pool outside any transaction: the next use sees
+    # only what committed, and a session on it begins afresh.
+    async with db.transaction() as session:
+        await session.execute(notes.insert().values(id=4, text="after"))
+    async with db.statement() as connection:
+        assert await COUNT.fetchval(connection) == 2

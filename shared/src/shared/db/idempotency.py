@@ -16,7 +16,7 @@ import base64
 import hashlib
 import json
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography.fernet import Fernet
@@ -30,11 +30,10 @@ from sqlalchemy import (
     Table,
     Text,
     func,
-    select,
 )
-from sqlalchemy.dialects.postgresql import JSONB, insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.dialects.postgresql import JSONB
 
+from shared.db.sql import Runner, Sql, json_text
 from shared.errors import BadRequest, Invalid
 
 
@@ -90,6 +89,9 @@ class Retry:
 
     @classmethod
     def of(cls, key: str | None, *parts: Any) -> Retry:
+        # Without a key nothing is ever compared: the whole request is not hashed for it.
+        if key is None:
+            return NO_RETRY
         return cls(key, request_hash(*parts))
 
 
@@ -102,10 +104,28 @@ class IdempotencyKeys:
 
     table: Table
     secret: str
+    # Written once from the table's name (see shared/db/sql.py): a claim costs the driver's
+    # work alone, in a session's transaction or a driver transaction alike.
+    _claim: Sql = field(init=False, repr=False)
+    _claimed: Sql = field(init=False, repr=False)
+    _answered: Sql = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        name = self.table.name
+        statements = {
+            "_claim": f"INSERT INTO {name} (scope, key, request_hash, status_code, response)"  # noqa: S608 - the table's name, from the code
+            " VALUES ($1, $2, $3, 0, '{}') ON CONFLICT DO NOTHING RETURNING key",
+            "_claimed": f"SELECT request_hash, status_code, response FROM {name}"  # noqa: S608
+            " WHERE scope = $1 AND key = $2",
+            "_answered": f"UPDATE {name} SET status_code = $3, response = $4"  # noqa: S608
+            " WHERE scope = $1 AND key = $2",
+        }
+        for attribute, text in statements.items():
+            object.__setattr__(self, attribute, Sql(text))
 
     async def once(
         self,
-        session: AsyncSession,
+        session: Runner,
         scope: str,
         retry: Retry,
         run: Callable[[], Awaitable[Answer]],
@@ -117,26 +137,10 @@ class IdempotencyKeys:
             return await run()
         if not 1 <= len(retry.key) <= 200:
             raise BadRequest("Idempotency-Key phải dài từ 1 đến 200 ký tự.")
-        table = self.table
-        claimed = await session.execute(
-            insert(table)
-            .values(
-                scope=scope, key=retry.key, request_hash=retry.fingerprint,
-                status_code=0, response={},
-            )
-            .on_conflict_do_nothing()
-            .returning(table.c.key)
-        )  # fmt: skip
-        if claimed.first() is None:
-            row = (
-                (
-                    await session.execute(
-                        select(table).where(table.c.scope == scope, table.c.key == retry.key)
-                    )
-                )
-                .mappings()
-                .one()
-            )
+        if await self._claim.fetchval(session, scope, retry.key, retry.fingerprint) is None:
+            row = await self._claimed.fetchrow(session, scope, retry.key)
+            if row is None:  # not claimed here, so committed by another: it exists
+                raise LookupError(f"idempotency key of {scope} claimed but not found")
             if row["request_hash"] != retry.fingerprint:
                 raise Invalid(
                     "Idempotency-Key này đã được dùng cho một yêu cầu khác.",
@@ -144,12 +148,6 @@ class IdempotencyKeys:
                 )
             return Answer(row["status_code"], unseal(self.secret, row["response"]["sealed"]))
         answer = await run()
-        await session.execute(
-            table.update()
-            .where(table.c.scope == scope, table.c.key == retry.key)
-            .values(
-                status_code=answer.status_code,
-                response={"sealed": seal(self.secret, answer.body)},
-            )
-        )
+        sealed = json_text({"sealed": seal(self.secret, answer.body)})
+        await self._answered.execute(session, scope, retry.key, answer.status_code, sealed)
         return answer

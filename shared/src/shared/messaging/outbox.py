@@ -8,11 +8,10 @@ something committed to publish.
 from __future__ import annotations
 
 from datetime import datetime
-
-from sqlalchemy.ext.asyncio import AsyncSession
+from typing import Any
 
 from shared.contracts.envelope import Envelope, EventData
-from shared.db.sql import Sql
+from shared.db.sql import Runner, Sql
 from shared.observability.context import current_correlation_id
 
 NOTIFY_CHANNEL = "outbox"
@@ -26,14 +25,30 @@ class Outbox:
 
     async def add(
         self,
-        session: AsyncSession,
+        session: Runner,
         data: EventData,
         *,
         dossier_code: str | None = None,
         sequence: int | None = None,
         occurred_at: datetime | None = None,
     ) -> Envelope:
-        envelope = Envelope.wrap(
+        envelope = self.wrap(
+            data, dossier_code=dossier_code, sequence=sequence, occurred_at=occurred_at
+        )
+        await _ADD.execute(session, *row_of(envelope))
+        return envelope
+
+    def wrap(
+        self,
+        data: EventData,
+        *,
+        dossier_code: str | None = None,
+        sequence: int | None = None,
+        occurred_at: datetime | None = None,
+    ) -> Envelope:
+        """The event's envelope as `add` writes it, for a statement that writes it with
+        other rows (`added`)."""
+        return Envelope.wrap(
             data,
             source=self.source,
             dossier_code=dossier_code,
@@ -41,17 +56,28 @@ class Outbox:
             correlation_id=current_correlation_id(),
             occurred_at=occurred_at,
         )
-        await _ADD.execute(
-            session, envelope.id, envelope.type, dossier_code, envelope.model_dump_json(),
-            NOTIFY_CHANNEL,
-        )  # fmt: skip
-        return envelope
+
+
+def row_of(envelope: Envelope) -> tuple[Any, ...]:
+    """The parameters of `added` (five) for `envelope`."""
+    return (
+        envelope.id, envelope.type, envelope.dossier_code, envelope.model_dump_json(),
+        NOTIFY_CHANNEL,
+    )  # fmt: skip
+
+
+def added(first: int) -> str:
+    """The outbox row and the relay's wake-up as the last part of a statement whose other
+    writes come before as `WITH` queries, with its five parameters (`row_of`) numbered
+    from `first`: a use case's change and its event in one round trip."""
+    a, b, c, d, e = (f"${n}" for n in range(first, first + 5))
+    return (
+        f"added AS (INSERT INTO outbox (event_id, event_type, dossier_code, envelope)"  # noqa: S608 - parameter numbers only
+        f" VALUES ({a}, {b}, {c}, {d}) RETURNING id)"
+        f" SELECT pg_notify({e}, '') FROM added"
+    )
 
 
 # The row and the relay's wake-up in one round trip, written once: every event a use case
 # emits goes through here (see shared/db/sql.py).
-_ADD = Sql(
-    "WITH added AS (INSERT INTO outbox (event_id, event_type, dossier_code, envelope)"
-    " VALUES ($1, $2, $3, $4) RETURNING id)"
-    " SELECT pg_notify($5, '') FROM added"
-)
+_ADD = Sql("WITH " + added(1))

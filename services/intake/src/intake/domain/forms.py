@@ -3,6 +3,7 @@ message per field the citizen must correct."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -49,9 +50,30 @@ def _message(error: ValidationError, title: str) -> str:
     return f"{title} không hợp lệ."
 
 
+# Validators of the schemas seen last, by the schema object they were built for (kept with
+# them, so that its id is not reused while the entry lives): a procedure's row is kept in
+# memory (services/reference.py), so a draft and its submission check against one object,
+# and building a validator (its schema's resources, its format checkers) cost as much
+# as the check itself.
+_VALIDATORS: OrderedDict[int, tuple[dict[str, Any], Draft202012Validator]] = OrderedDict()
+_KEPT = 64
+
+
+def _validator(schema: dict[str, Any]) -> Draft202012Validator:
+    kept = _VALIDATORS.get(id(schema))
+    if kept is not None and kept[0] is schema:
+        _VALIDATORS.move_to_end(id(schema))
+        return kept[1]
+    validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    _VALIDATORS[id(schema)] = (schema, validator)
+    while len(_VALIDATORS) > _KEPT:
+        _VALIDATORS.popitem(last=False)
+    return validator
+
+
 def form_errors(schema: dict[str, Any], form: dict[str, Any]) -> list[dict[str, str]]:
     """`[{field, message}]` for every problem in `form`, in field order; [] when valid."""
-    validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    validator = _validator(schema)
     out = []
     for error in sorted(validator.iter_errors(form), key=lambda e: list(map(str, e.absolute_path))):
         name, title = _field(error, schema)

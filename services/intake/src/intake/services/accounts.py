@@ -28,6 +28,7 @@ from intake.services.sealing import keyed_digest, pseudonym
 from shared.contracts.events import AccountPasswordChanged, AccountRegistrationAttempted
 from shared.db import Database
 from shared.db.idempotency import Answer, Retry
+from shared.db.sql import Sql
 from shared.errors import Forbidden, Invalid, NotFound, Unauthenticated, field_error
 from shared.security.passwords import hash_off_loop, verify_decoy_off_loop, verify_off_loop
 
@@ -252,13 +253,16 @@ async def session_version(db: Database, subject: str) -> int | None:
         account_id = uuid.UUID(subject)
     except ValueError:
         return None
-    async with db.transaction() as session:
-        version: int | None = await session.scalar(
-            select(accounts.c.session_version).where(
-                accounts.c.id == account_id, accounts.c.status == AccountStatus.ACTIVE
-            )
+    # Read on every token's first use in a while (shared/security/sessions.py): one
+    # statement, one round trip, without a transaction or the ORM session around it.
+    async with db.statement() as connection:
+        version: int | None = await _SESSION_VERSION.fetchval(
+            connection, account_id, AccountStatus.ACTIVE
         )
     return version
+
+
+_SESSION_VERSION = Sql("SELECT session_version FROM accounts WHERE id = $1 AND status = $2")
 
 
 async def request_password_reset(ctx: Context, id_number: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.adapters.gateway import PaymentGateway
@@ -35,3 +36,23 @@ class Context(SignInResources[IntakeSettings]):
         same request gets the first answer again."""
         async with self.db.transaction() as session:
             return await self.idempotency.once(session, scope, retry, lambda: run(session))
+
+    async def once_sql(
+        self,
+        scope: str,
+        retry: Retry,
+        run: Callable[[asyncpg.Connection], Awaitable[Answer]],
+        *,
+        atomic: bool = True,
+    ) -> Answer:
+        """`once` for a use case whose statements are all `Sql`: in a driver transaction,
+        without the ORM session (`Database.driver_transaction`). A use case that is not
+        `atomic` (reads, then one write: nothing to commit together) runs without a
+        transaction when no key is to be claimed, each statement committed on its own:
+        BEGIN and COMMIT are two round trips of its four. It must then take nothing
+        else from the database while it runs (it holds a `statement()` connection)."""
+        if retry.key is None and not atomic:
+            async with self.db.statement() as connection:
+                return await run(connection)
+        async with self.db.driver_transaction() as connection:
+            return await self.idempotency.once(connection, scope, retry, lambda: run(connection))

@@ -35,6 +35,7 @@ from intake.services.records import (
     find_dossier,
     owned,
     owned_for_submission,
+    owned_with_size,
     procedure_row,
     recipient,
     require_active,
@@ -52,7 +53,7 @@ from shared.contracts import events
 from shared.contracts.codes import SequenceExhausted, issued_code, new_update_code
 from shared.contracts.events import VIETNAM, DossierStatus
 from shared.db.idempotency import Answer, Retry
-from shared.db.sql import Sql, json_text
+from shared.db.sql import Runner, Sql, json_text
 from shared.errors import Conflict, Invalid, NotFound, TooMany, field_error
 from shared.multipart import MultipartStream
 
@@ -66,10 +67,14 @@ async def create_draft(
     ctx: Context, owner_id: uuid.UUID, draft: dict[str, Any], key: str | None
 ) -> Answer:
     """A new draft for a procedure at an agency, its form checked against the schema."""
-    return await ctx.once(
+    # Before the database work: the catalogue is kept in memory, and a use case that is
+    # not atomic may take nothing else from the database while it runs (`once_sql`).
+    _, procedure = await agency_and_procedure(ctx, draft["agency_code"], draft["procedure_code"])
+    return await ctx.once_sql(
         f"draft:{owner_id}",
         Retry.of(key, draft),
-        lambda session: _create_draft(ctx, session, owner_id, draft),
+        lambda connection: _create_draft(connection, owner_id, procedure, draft),
+        atomic=False,  # the account read, then the one insert
     )
 
 
@@ -80,14 +85,13 @@ _NEW_DRAFT = Sql(
 
 
 async def _create_draft(
-    ctx: Context, session: AsyncSession, owner_id: uuid.UUID, draft: dict[str, Any]
+    on: Runner, owner_id: uuid.UUID, procedure: Any, draft: dict[str, Any]
 ) -> Answer:
-    account = await active_account(session, owner_id)
-    _, procedure = await agency_and_procedure(ctx, draft["agency_code"], draft["procedure_code"])
+    account = await active_account(on, owner_id)
     applicant = checked_draft(procedure, account, draft)
     dossier_id = uuid.uuid4()
     await _NEW_DRAFT.execute(
-        session, dossier_id, owner_id, procedure["code"], draft["agency_code"],
+        on, dossier_id, owner_id, procedure["code"], draft["agency_code"],
         draft.get("case_code"), json_text(applicant), json_text(draft["form"]),
         draft["notify_via"], json_text(draft["result_delivery"]), DossierStatus.DRAFT,
     )  # fmt: skip
@@ -111,11 +115,11 @@ async def add_attachment(
     """Stream one file of a draft to the store, checked by size, real type and count."""
     limits = ctx.settings
     body.refuse_if_declared_over(limits.max_file_bytes + FRAMING_BYTES)
-    # Reads only, before the body is read: no transaction, one round trip each.
+    # Reads only, before the body is read: no transaction, one round trip.
     async with ctx.db.statement() as connection:
-        dossier = await owned(connection, owner_id, dossier_id=dossier_id)
+        dossier = await owned_with_size(connection, owner_id, dossier_id)
         require_status(dossier, statuses.DRAFT, "Chỉ thêm tệp khi hồ sơ chưa nộp.")
-        used = (await held(connection, dossier_id)).size
+        used = dossier["held_size"]
     procedure = await procedure_row(ctx, dossier["procedure_code"])
     room = limits.max_dossier_bytes - used
     body.refuse_if_declared_over(room + FRAMING_BYTES)
@@ -176,16 +180,16 @@ async def submit(
     secret = ctx.settings.secret("jwt_secret")
     update_code = new_update_code()
     digest = update_code_digest(secret, update_code)
-    return await ctx.once(
+    return await ctx.once_sql(
         f"submit:{dossier_id}",
         Retry.of(key, commitment),
-        lambda session: _submit(ctx, session, owner_id, dossier_id, update_code, digest),
+        lambda connection: _submit(ctx, connection, owner_id, dossier_id, update_code, digest),
     )
 
 
 async def _submit(
     ctx: Context,
-    session: AsyncSession,
+    session: Runner,
     owner_id: uuid.UUID,
     dossier_id: uuid.UUID,
     update_code: str,
@@ -398,15 +402,15 @@ async def withdraw(
     ctx: Context, owner_id: uuid.UUID, code: str, reason: str, key: str | None
 ) -> Answer:
     """Withdraw a dossier before its result exists."""
-    return await ctx.once(
+    return await ctx.once_sql(
         f"withdraw:{code}",
         Retry.of(key, reason),
-        lambda session: _withdraw(ctx, session, owner_id, code, reason),
+        lambda connection: _withdraw(ctx, connection, owner_id, code, reason),
     )
 
 
 async def _withdraw(
-    ctx: Context, session: AsyncSession, owner_id: uuid.UUID, code: str, reason: str
+    ctx: Context, session: Runner, owner_id: uuid.UUID, code: str, reason: str
 ) -> Answer:
     dossier = await owned(session, owner_id, code=code, lock=True)
     require_status(dossier, statuses.OPEN, "Hồ sơ đã có kết quả hoặc đã kết thúc, không thể rút.")

@@ -21,6 +21,7 @@ from shared.contracts import events
 from shared.contracts.events import DossierStatus
 from shared.db.sql import Runner, Sql
 from shared.errors import Conflict, Forbidden, NotFound
+from shared.messaging import outbox
 
 NOT_FOUND = "Không tìm thấy hồ sơ."
 
@@ -55,6 +56,12 @@ _OWNED = {
     ("code", True): Sql(_DOSSIER.format("code") + " FOR UPDATE"),
 }
 _ACCOUNT = Sql("SELECT * FROM accounts WHERE id = $1")
+# A draft and the bytes its files hold, for an upload's checks before its body is read.
+_WITH_SIZE = Sql(
+    "SELECT d.*, (SELECT coalesce(sum(f.size), 0)::bigint FROM attachments f"
+    " WHERE f.dossier_id = d.id) AS held_size"
+    " FROM dossiers d WHERE d.id = $1 AND d.owner_id = $2"
+)
 # A submission reads its draft (locked), the holder's account and the files in one round
 # trip: the account and files as JSON beside the dossier's columns.
 _FOR_SUBMISSION = Sql(
@@ -83,7 +90,7 @@ def require_status(dossier: Any, allowed: Collection[DossierStatus], detail: str
         raise Conflict(detail, current_status=dossier["status"])
 
 
-async def active_account(session: AsyncSession, account_id: uuid.UUID) -> Any:
+async def active_account(session: Runner, account_id: uuid.UUID) -> Any:
     return require_active(await _ACCOUNT.fetchrow(session, account_id))
 
 
@@ -93,9 +100,16 @@ def require_active(account: Any) -> Any:
     return account
 
 
-async def owned_for_submission(
-    session: AsyncSession, owner_id: uuid.UUID, dossier_id: uuid.UUID
-) -> Any:
+async def owned_with_size(on: Runner, owner_id: uuid.UUID, dossier_id: uuid.UUID) -> Any:
+    """The caller's dossier, not locked, with `held_size` (the bytes of its files); 404 if
+    not theirs."""
+    dossier = await _WITH_SIZE.fetchrow(on, dossier_id, owner_id)
+    if dossier is None:
+        raise NotFound(NOT_FOUND)
+    return dossier
+
+
+async def owned_for_submission(session: Runner, owner_id: uuid.UUID, dossier_id: uuid.UUID) -> Any:
     """The caller's dossier, locked, with `account` (status, name, phone, email of its
     holder) and `files` (its attachments, oldest first); 404 if not theirs."""
     dossier = await _FOR_SUBMISSION.fetchrow(session, dossier_id, owner_id)
@@ -138,21 +152,22 @@ async def add_timeline(
 
 @functools.cache
 def _change(columns: tuple[str, ...]) -> Sql:
-    """The dossier's status ($2), sequence ($3), time ($4) and `columns` ($6...; named by
-    the use cases, never by a request), and its timeline entry with the note ($5): one
-    statement, written once per set of columns."""
-    sets = "".join(f", {name} = ${i}" for i, name in enumerate(columns, start=6))
+    """The dossier's status ($2), sequence ($3), time ($4) and `columns` ($11...; named by
+    the use cases, never by a request), its timeline entry with the note ($5) and its
+    event in the outbox ($6 to $10): one statement, one round trip, written once per set
+    of columns."""
+    sets = "".join(f", {name} = ${i}" for i, name in enumerate(columns, start=11))
     return Sql(
         f"WITH changed AS (UPDATE dossiers SET status = $2, sequence = $3, updated_at = $4{sets}"  # noqa: S608 - column names from the code
-        " WHERE id = $1 RETURNING id)"
-        " INSERT INTO timeline (dossier_id, at, status, note)"
-        " SELECT id, $4, $2, $5 FROM changed ON CONFLICT DO NOTHING"
+        " WHERE id = $1 RETURNING id),"
+        " noted AS (INSERT INTO timeline (dossier_id, at, status, note)"
+        " SELECT id, $4, $2, $5 FROM changed ON CONFLICT DO NOTHING), " + outbox.added(6)
     )
 
 
 async def change_dossier(
     ctx: Context,
-    session: AsyncSession,
+    session: Runner,
     dossier: Any,
     dossier_code: str,
     event: events.DossierEvent,
@@ -164,14 +179,12 @@ async def change_dossier(
     row takes the event's status and the next sequence, the timeline an entry, the outbox
     the event."""
     sequence = dossier["sequence"] + 1
-    status = event.status
     columns = tuple(sorted(values))
+    envelope = ctx.outbox.wrap(event, dossier_code=dossier_code, sequence=sequence, occurred_at=now)
     await _change(columns).execute(
-        session, dossier["id"], status, sequence, now, note, *(values[c] for c in columns)
-    )
-    await ctx.outbox.add(
-        session, event, dossier_code=dossier_code, sequence=sequence, occurred_at=now
-    )
+        session, dossier["id"], event.status, sequence, now, note, *outbox.row_of(envelope),
+        *(values[c] for c in columns),
+    )  # fmt: skip
 
 
 def facts(procedure: Any, agency: Any, status: DossierStatus) -> dict[str, Any]:
