@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections.abc import Coroutine, Sequence
@@ -22,17 +21,29 @@ from datetime import timedelta
 from typing import Any
 
 import asyncpg
-from sqlalchemy import Row, delete, func, select, update
+from sqlalchemy import delete, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db.engine import Database
+from shared.db.sql import Sql
 from shared.messaging.broker import Broker
 from shared.messaging.outbox import NOTIFY_CHANNEL
 from shared.messaging.tables import outbox
 from shared.observability.metrics import ServiceMetrics
 
 log = logging.getLogger(__name__)
+
+# The statements of every round, written once (shared/db/sql.py). The envelope is sent as
+# the text PostgreSQL keeps (jsonb's own rendering: valid JSON, the same for every copy),
+# not decoded into a dict and encoded again per row.
+_CLAIM = Sql(
+    "SELECT id, event_type, envelope::text AS body, envelope->>'id' AS event_id,"
+    " envelope->>'correlation_id' AS correlation_id, envelope->>'source' AS source"
+    " FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED"
+)
+_PUBLISHED = Sql("UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])")
+_FAILED = Sql("UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1")
 
 
 class OutboxRelay:
@@ -78,59 +89,46 @@ class OutboxRelay:
     async def publish_pending(self) -> int:
         """One round: publish up to a batch of pending rows; returns how many succeeded."""
         async with self.db.transaction() as session:
-            rows = (
-                await session.execute(
-                    select(outbox.c.id, outbox.c.event_type, outbox.c.envelope)
-                    .where(outbox.c.published_at.is_(None))
-                    .order_by(outbox.c.id)
-                    .limit(self.batch_size)
-                    .with_for_update(skip_locked=True)
-                )
-            ).all()
+            rows = await _CLAIM.fetch(session, self.batch_size)
             if not rows:
                 return 0
             # Confirms are awaited together: one round trip's latency per batch, not per row.
             outcomes = await asyncio.gather(
                 *(self._publish(row) for row in rows), return_exceptions=True
             )
-            done = [row.id for row, outcome in zip(rows, outcomes, strict=True) if outcome is None]
+            settled = list(zip(rows, outcomes, strict=True))
+            done = [row["id"] for row, outcome in settled if outcome is None]
             failed = [
-                (row.id, outcome)
-                for row, outcome in zip(rows, outcomes, strict=True)
-                if isinstance(outcome, BaseException)
+                (row["id"], error) for row, error in settled if isinstance(error, BaseException)
             ]
             await self._mark_published(session, done)
-            for row_id, error in failed:
+            for _, error in failed:
                 self.metrics.outbox_publish_failures.labels(type(error).__name__).inc()
-                await session.execute(
-                    update(outbox)
-                    .where(outbox.c.id == row_id)
-                    .values(attempts=outbox.c.attempts + 1, last_error=repr(error)[:500])
-                )
             if failed:
+                await _FAILED.executemany(
+                    session, [(row_id, repr(error)[:500]) for row_id, error in failed]
+                )
                 log.warning(
                     "outbox rows not confirmed, kept for the next round",
                     extra={"failed": len(failed), "error": type(failed[0][1]).__name__},
                 )
         return len(done)
 
-    async def _publish(self, row: Row[Any, Any, Any]) -> None:
-        envelope = row.envelope
+    async def _publish(self, row: asyncpg.Record) -> None:
+        event_type = row["event_type"]
         await self.broker.publish_event(
-            json.dumps(envelope, ensure_ascii=False).encode(),
-            row.event_type,
-            message_id=envelope["id"],
-            type=row.event_type,
-            correlation_id=envelope.get("correlation_id"),
-            app_id=envelope["source"],
+            row["body"].encode(),
+            event_type,
+            message_id=row["event_id"],
+            type=event_type,
+            correlation_id=row["correlation_id"],
+            app_id=row["source"],
         )
-        self.metrics.outbox_published.labels(row.event_type).inc()
+        self.metrics.outbox_published.labels(event_type).inc()
 
     async def _mark_published(self, session: AsyncSession, ids: Sequence[int]) -> None:
         if ids:
-            await session.execute(
-                update(outbox).where(outbox.c.id.in_(ids)).values(published_at=func.now())
-            )
+            await _PUBLISHED.execute(session, ids)
 
     async def _housekeeping(self) -> None:
         now = time.monotonic()
