@@ -92,8 +92,8 @@ class InboxConsumer:
         handlers: Mapping[type[EventData], Apply],
         metrics: ServiceMetrics,
         *,
-        prefetch: int = 32,
-        batch_size: int = 16,
+        prefetch: int = 128,
+        batch_size: int = 64,
         parked_gauge_interval: float = 10.0,
     ) -> None:
         self.service = service
