@@ -1,8 +1,8 @@
 """A consumer's drain in one process, without the broker: `python -m tests.perf.drain
 SERVICE N` applies N distinct dossier.submitted envelopes through the service's inbox
-consumer (its handlers, its database, fresh and migrated), handed over 32 at a time as a
-prefetch of 32 delivers them, with acks that cost nothing; for notify every SMS is then
-sent (development provider). Prints the process's CPU per event and the rate.
+consumer (its handlers, its database, fresh and migrated), in batches of `DRAIN_BATCH`
+(the service's batch setting unless set), with acks that cost nothing; for notify every
+SMS is then sent (development provider). Prints the process's CPU per event and the rate.
 
 It measures what the pipeline benchmark's backlog drain measures less the AMQP side
 (about the raw consume + ack), and runs when RabbitMQ cannot be had.
@@ -27,6 +27,7 @@ from shared.messaging import InboxConsumer
 from shared.runtime import Runtime, migrate
 from shared.testing import infra
 
+BATCH = int(os.environ.get("DRAIN_BATCH", "0"))
 RECIPIENT = {"full_name": "Nguyen Van An", "phone": "0912345678", "channels": ["sms"]}
 
 
@@ -36,7 +37,7 @@ class _Delivered:
         self.headers: dict[str, Any] = {}
         self.message_id = self.type = self.correlation_id = self.app_id = None
 
-    async def ack(self) -> None:
+    async def ack(self, multiple: bool = False) -> None:  # noqa: ARG002 (acks cost nothing)
         return None
 
 
@@ -55,7 +56,11 @@ async def drain(service: str, count: int) -> str:
         runtime = Runtime(definition)
         ctx = await definition.context(runtime.resources)
         handlers = {m: partial(h, ctx) for m, h in definition.handlers.items()}
-        consumer = InboxConsumer(service, runtime.db, runtime.broker, handlers, runtime.metrics)
+        settings = definition.settings
+        consumer = InboxConsumer(
+            service, runtime.db, runtime.broker, handlers, runtime.metrics,
+            prefetch=settings.consumer_prefetch, batch_size=settings.consumer_batch,
+        )  # fmt: skip
         template = next(
             e for e in generate(seed=1, count=50).events if e.type == "dossier.submitted"
         )
@@ -67,10 +72,10 @@ async def drain(service: str, count: int) -> str:
             for n in range(count)
         ]  # fmt: skip
         started, wall = _cpu(), time.perf_counter()
-        for k in range(0, count, 32):
-            delivered: list[Any] = [_Delivered(b) for b in bodies[k : k + 32]]
-            await consumer.on_batch(delivered[:16])
-            await consumer.on_batch(delivered[16:])
+        size = BATCH or consumer.batch_size
+        for k in range(0, count, size):
+            delivered: list[Any] = [_Delivered(b) for b in bodies[k : k + size]]
+            await consumer.on_batch(delivered)
         if service == "notify":
             from notify.services.sender import send_due
 
@@ -81,7 +86,7 @@ async def drain(service: str, count: int) -> str:
             applied = (await session.execute(text("SELECT count(*) FROM inbox"))).scalar()
         await runtime.db.dispose()
         return (f"{service}: {applied} applied, {used / count * 1000:.3f} ms CPU/event, "
-                f"{count / wall:.0f} events/s (load {os.getloadavg()[0]:.1f})")  # fmt: skip
+                f"{count / wall:.0f} events/s, batches of {size} (load {os.getloadavg()[0]:.1f})")  # fmt: skip
     finally:
         await infra.drop_database(name)
 

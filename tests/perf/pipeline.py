@@ -69,6 +69,8 @@ class Stack:
     processes: dict[str, ServiceProcess] = field(default_factory=dict)
     # ... and the others of the layout (more API processes, consume, relay).
     others: dict[str, list[ServiceProcess]] = field(default_factory=dict)
+    # Per service, the role of each of its processes, in the order of `all_of`.
+    roles: dict[str, list[str]] = field(default_factory=dict)
     citizens: list[Citizen] = field(default_factory=list)
     intake_runtime: Runtime[Any] | None = None
 
@@ -86,6 +88,17 @@ class Stack:
         return {
             name: sum(cpu_of(p.process.pid) for p in self.all_of(name)) for name in self.processes
         }
+
+    def cpu_by_role(self, service: str) -> dict[str, float]:
+        """CPU seconds used so far by each role of a service (its API processes together)."""
+        used: dict[str, float] = {}
+        for role, process in zip(self.roles[service], self.all_of(service), strict=True):
+            used[role] = used.get(role, 0.0) + cpu_of(process.process.pid)
+        return used
+
+    def process_of(self, service: str, role: str) -> ServiceProcess:
+        """The service's (first) process of `role`."""
+        return self.all_of(service)[self.roles[service].index(role)]
 
     def layout(self) -> str:
         return f"per service {layout()}"
@@ -112,6 +125,7 @@ class Stack:
                 process.stop()
             raise
         self.processes[service], self.others[service] = started[0], started[1:]
+        self.roles[service] = [role for role, _ in roles]
         return started[0]
 
     def stop(self, service: str) -> None:
@@ -119,6 +133,7 @@ class Stack:
             process.stop()
         del self.processes[service]
         self.others.pop(service, None)
+        self.roles.pop(service, None)
 
     async def query(self, service: str, sql: str, *args: Any) -> list[asyncpg.Record]:
         connection = await asyncpg.connect(self.dsn(service))

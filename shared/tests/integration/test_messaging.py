@@ -452,3 +452,120 @@ async def test_a_batch_killed_after_commit_before_its_acks_is_redelivered_and_ap
     assert probe.outcome("applied") == 0
     by_event = await probe.effects_by_event()
     assert {event_id: by_event[event_id] for event_id in emitted} == dict.fromkeys(emitted, 1)
+
+
+async def test_a_batch_is_acknowledged_by_one_multiple_ack_once_it_has_committed(
+    probe: Probe, rabbit: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aio_pika.message import IncomingMessage
+
+    acknowledge = IncomingMessage.ack
+    # Each ack: the label acked, whether `multiple`, and the effects committed by then
+    # (read on another connection: what a crash at that moment would leave).
+    acks: list[tuple[str, bool, int]] = []
+
+    async def ack(self: IncomingMessage, multiple: bool = False) -> None:
+        label = ProbeHappened.model_validate(Envelope.model_validate_json(self.body).data).label
+        acks.append((label, multiple, await probe.effect_count()))
+        await acknowledge(self, multiple)
+
+    monkeypatch.setattr(IncomingMessage, "ack", ack)
+    probe.gate = asyncio.Event()
+    labels = [f"b{i}" for i in range(8)]
+    await probe.consumer.start()
+    relay = await run_relay(probe)
+    try:
+        async with probe.db.transaction() as session:
+            await probe.emit(session, "gate")
+        await eventually(lambda: _gate_waiting(probe), what="the gate's handler waiting")
+        async with probe.db.transaction() as session:
+            for label in labels:
+                await probe.emit(session, label)
+        await eventually(lambda: _all_delivered(probe), what="every message delivered")
+        probe.gate.set()
+        await eventually(lambda: _settled(probe, applied=1 + len(labels)), what="settled")
+    finally:
+        await stop_relay(relay)
+    # The gate alone, then the eight together: one ack, after the batch's commit.
+    assert acks == [("gate", False, 1), ("b7", True, 1 + len(labels))]
+    # That one ack settled all eight: the broker holds nothing unacknowledged.
+    await eventually(lambda: _unacknowledged(probe, rabbit[0]), what="every delivery acked")
+
+
+async def _unacknowledged(probe: Probe, vhost: str) -> bool:
+    """Whether the probe's queue has no delivery waiting for its ack, as the broker says."""
+    listed = await asyncio.to_thread(
+        rabbitmqctl, "-q", "list_queues", "-p", vhost, "name", "messages_unacknowledged",
+        "--no-table-headers",
+    )  # fmt: skip
+    queue = probe.broker.topology.queue(probe.service)
+    return any(line.split() == [queue, "0"] for line in listed.splitlines())
+
+
+# A consumer of the probe in a separate process that dies inside a batch's transaction,
+# in the handler of its last message: after the other handlers ran, before the commit.
+DYING_IN_BATCH_CONSUMER = textwrap.dedent(
+    """
+    import asyncio, os, sys
+    from shared.testing.probe import build_probe
+
+    async def main():
+        probe = await build_probe(sys.argv[1], sys.argv[2], sys.argv[3], create_tables=False)
+        probe.gate = asyncio.Event()
+        for key, (model, handler) in list(probe.consumer.handlers.items()):
+            async def dying(session, envelope, data, handler=handler):
+                await handler(session, envelope, data)
+                if data.label == "b7":
+                    print("applied the batch, dying before its commit", flush=True)
+                    os._exit(9)
+            probe.consumer.handlers[key] = (model, dying)
+        await probe.consumer.start()
+        while not probe.attempts:
+            await asyncio.sleep(0.02)
+        print("gate waiting", flush=True)
+        await asyncio.to_thread(sys.stdin.readline)
+        probe.gate.set()
+        await asyncio.sleep(60)
+
+    asyncio.run(main())
+    """
+)
+
+
+async def test_a_batch_killed_before_its_commit_is_redelivered_whole_and_applied_once(
+    probe: Probe, database_url: str, rabbit: tuple[str, str], amqp_namespace: str
+) -> None:
+    labels = [f"b{i}" for i in range(8)]
+    relay = await run_relay(probe)
+    dying = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", DYING_IN_BATCH_CONSUMER, database_url, rabbit[1], amqp_namespace,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert dying.stdin is not None
+    assert dying.stdout is not None
+    try:
+        async with probe.db.transaction() as session:
+            gate = await probe.emit(session, "gate")
+        line = await asyncio.wait_for(dying.stdout.readline(), timeout=60)
+        assert line == b"gate waiting\n"
+        async with probe.db.transaction() as session:
+            emitted = {(await probe.emit(session, label)).id for label in labels}
+        await eventually(lambda: _all_delivered(probe), what="every message delivered")
+        dying.stdin.write(b"go\n")
+        await dying.stdin.drain()
+        out, err = await asyncio.wait_for(dying.communicate(), timeout=60)
+    finally:
+        await stop_relay(relay)
+        if dying.returncode is None:
+            dying.kill()
+            await dying.wait()
+    assert dying.returncode == 9, err.decode()
+    assert b"applied the batch, dying before its commit" in out
+    # Nothing of the batch committed, and none of it was acknowledged before: all of it
+    # comes back and is applied, once.
+    assert await probe.effects_by_event() == {gate.id: 1}
+    await probe.consumer.start()
+    await eventually(lambda: _settled(probe, applied=len(labels)), what="the batch redelivered")
+    assert probe.outcome("duplicate") == 0
+    by_event = await probe.effects_by_event()
+    assert by_event == {gate.id: 1} | dict.fromkeys(emitted, 1)

@@ -11,7 +11,7 @@ read is parked at once.
 
 Messages are applied in batches: what has been delivered (up to `batch_size`, within the
 prefetch) is recorded in the inbox with one statement and applied in one transaction,
-then acked, each message only after that commit. Under load this spreads a transaction's
+then acked with one `multiple` ack after that commit. Under load this spreads a transaction's
 cost over the batch; one message alone is one batch of one. If anything in a batch fails,
 the batch rolls back as a whole and its messages are applied again one by one, each in
 its own transaction, so that retries, back-off and parking are per message, and the good
@@ -92,8 +92,8 @@ class InboxConsumer:
         handlers: Mapping[type[EventData], Apply],
         metrics: ServiceMetrics,
         *,
-        prefetch: int = 32,
-        batch_size: int = 16,
+        prefetch: int = 128,
+        batch_size: int = 64,
         parked_gauge_interval: float = 10.0,
     ) -> None:
         self.service = service
@@ -172,8 +172,12 @@ class InboxConsumer:
             for readable in ready:
                 await self._apply_alone(readable)
             return
+        # One ack for the whole batch, once it has committed: `multiple` acknowledges every
+        # delivery on the channel up to the last one applied. Deliveries come and are
+        # applied in order, one batch at a time, so everything before it is this batch's
+        # or was settled before (acked, retried or parked, each then acked alone).
+        await ready[-1].message.ack(multiple=True)
         for readable, first in zip(ready, applied, strict=True):
-            await readable.message.ack()
             self.metrics.consumer_messages.labels(
                 readable.envelope.type, "applied" if first else "duplicate"
             ).inc()

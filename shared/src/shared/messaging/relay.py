@@ -33,6 +33,9 @@ from shared.observability.metrics import ServiceMetrics
 
 log = logging.getLogger(__name__)
 
+# The statements of every round, written once (shared/db/sql.py). The envelope is sent as
+# the text PostgreSQL keeps (jsonb's own rendering: valid JSON, the same for every copy),
+# not decoded into a dict and encoded again per row.
 _PENDING = Sql(
     "SELECT id, event_type, envelope::text AS envelope, envelope->>'id' AS event_id,"
     " envelope->>'correlation_id' AS correlation_id, envelope->>'source' AS source"
@@ -84,10 +87,8 @@ class OutboxRelay:
 
     async def publish_pending(self) -> int:
         """One round: publish up to a batch of pending rows; returns how many succeeded."""
-        # Statements written once, on a driver transaction (shared/db/sql.py): a round is
-        # four round trips (BEGIN, the batch, the mark, COMMIT) and nothing around them,
-        # and each envelope is published as the text PostgreSQL gives, not decoded from
-        # JSON and encoded again.
+        # On a driver transaction: a round is four round trips (BEGIN, the batch, the mark,
+        # COMMIT) and nothing around them.
         async with self.db.driver_transaction() as connection:
             rows = await _PENDING.fetch(connection, self.batch_size)
             if not rows:
@@ -96,19 +97,18 @@ class OutboxRelay:
             outcomes = await asyncio.gather(
                 *(self._publish(row) for row in rows), return_exceptions=True
             )
-            done = [
-                row["id"] for row, outcome in zip(rows, outcomes, strict=True) if outcome is None
-            ]
+            settled = list(zip(rows, outcomes, strict=True))
+            done = [row["id"] for row, outcome in settled if outcome is None]
             failed = [
-                (row["id"], outcome)
-                for row, outcome in zip(rows, outcomes, strict=True)
-                if isinstance(outcome, BaseException)
+                (row["id"], error) for row, error in settled if isinstance(error, BaseException)
             ]
             await self._mark_published(connection, done)
-            for row_id, error in failed:
+            for _, error in failed:
                 self.metrics.outbox_publish_failures.labels(type(error).__name__).inc()
-                await _FAILED.execute(connection, row_id, repr(error)[:500])
             if failed:
+                await _FAILED.executemany(
+                    connection, [(row_id, repr(error)[:500]) for row_id, error in failed]
+                )
                 log.warning(
                     "outbox rows not confirmed, kept for the next round",
                     extra={"failed": len(failed), "error": type(failed[0][1]).__name__},

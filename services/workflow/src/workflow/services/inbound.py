@@ -18,6 +18,7 @@ from shared.contracts import events as ev
 from shared.contracts.events import DossierStatus as S
 from shared.db.rows import upsert
 from workflow.adapters.tables import agencies, cases, pauses, procedures
+from workflow.domain import national
 from workflow.domain.lifecycle import FINAL, Action, Recorded
 from workflow.services import national_outbox
 from workflow.services.calendars import engine_for
@@ -46,7 +47,8 @@ async def catalogue_published(
 
 # Built once: the statements of every submitted dossier take their values as parameters.
 _ADD_PROCEDURE = insert(procedures).on_conflict_do_nothing()
-_ADD_CASE = insert(cases).on_conflict_do_nothing().returning(cases.c.id)
+# The case as inserted comes back whole: the national record is made from it.
+_ADD_CASE = insert(cases).on_conflict_do_nothing().returning(*cases.c)
 
 
 async def dossier_submitted(
@@ -84,15 +86,22 @@ async def dossier_submitted(
             "updated_at": data.submitted_at,
         },
     )  # fmt: skip
-    case_id = inserted.scalar()
-    if case_id is not None:
+    row = inserted.mappings().first()
+    if row is not None:
+        case = dict(row)
         await audit(
-            session, case_id, at=data.submitted_at, actor=CITIZEN, action=Recorded.SUBMIT,
+            session, case["id"], at=data.submitted_at, actor=CITIZEN, action=Recorded.SUBMIT,
             from_status=None, to_status=S.SUBMITTED, note="Công dân nộp hồ sơ trực tuyến.",
         )  # fmt: skip
-        # Registered (national code 1), in the transaction that opens the case.
-        case = await read_case(session, envelope.dossier_code or "")
-        await national_outbox.queue(ctx.outbox, session, case, data.submitted_at)
+        # Registered (national code 1), in the transaction that opens the case, from the
+        # case as inserted and the one step just recorded (the citizen's: no officer).
+        submitted = national.Step(
+            at=data.submitted_at, action=Recorded.SUBMIT.value, from_status=None,
+            to_status=S.SUBMITTED.value, officer_name=None, officer_role=None,
+        )  # fmt: skip
+        await national_outbox.queue(
+            ctx.outbox, session, case, data.submitted_at, opened=[submitted]
+        )
 
 
 async def dossier_supplemented(

@@ -8,11 +8,11 @@ sends them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.contracts import events as ev
@@ -21,13 +21,29 @@ from shared.messaging import Outbox
 from workflow.adapters.tables import history, national_sync
 from workflow.domain import national
 
+# Built once: each record's values are parameters.
+_LAST = (
+    select(national_sync.c.sequence, national_sync.c.status_code)
+    .where(national_sync.c.case_id == bindparam("case_id"))
+    .order_by(national_sync.c.sequence.desc())
+    .limit(1)
+)
+_ADD = national_sync.insert()
+
 
 async def queue(
-    outbox: Outbox, session: AsyncSession, case: Mapping[str, Any], now: datetime
+    outbox: Outbox,
+    session: AsyncSession,
+    case: Mapping[str, Any],
+    now: datetime,
+    *,
+    opened: Sequence[national.Step] | None = None,
 ) -> None:
     """Write the dossier's record for the national portal if its national status changed.
-    The caller holds the case's row lock (or has just created it), so sequences are dense."""
-    steps = await _steps(session, case["id"])
+    The caller holds the case's row lock (or has just created it), so sequences are dense.
+    `opened`: the steps of a case opened in this very transaction, which has no record
+    yet; nothing is read back then (every submitted dossier comes this way)."""
+    steps = list(opened) if opened is not None else await _steps(session, case["id"])
     code = national.status_code(
         DossierStatus(case["status"]),
         received=case.get("received_at") is not None,
@@ -36,23 +52,19 @@ async def queue(
     )
     if code is None:
         return
-    last = (
-        await session.execute(
-            select(national_sync.c.sequence, national_sync.c.status_code)
-            .where(national_sync.c.case_id == case["id"])
-            .order_by(national_sync.c.sequence.desc())
-            .limit(1)
-        )
-    ).first()
+    last = None
+    if opened is None:
+        last = (await session.execute(_LAST, {"case_id": case["id"]})).first()
     if last is not None and last.status_code == code:
         return
     sequence = 1 if last is None else last.sequence + 1
     await session.execute(
-        national_sync.insert().values(
-            case_id=case["id"], dossier_code=case["code"], sequence=sequence, status_code=code,
-            record=national.record(case, steps, code=code, sequence=sequence),
-            created_at=now, next_attempt_at=now,
-        )
+        _ADD,
+        {
+            "case_id": case["id"], "dossier_code": case["code"], "sequence": sequence,
+            "status_code": code, "created_at": now, "next_attempt_at": now,
+            "record": national.record(case, steps, code=code, sequence=sequence),
+        },
     )  # fmt: skip
     # Not numbered among the case's events: they say nothing of its status to intake.
     await outbox.add(
