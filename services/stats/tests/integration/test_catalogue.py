@@ -9,8 +9,7 @@ from sqlalchemy import select
 
 from services.stats.tests.conftest import StartStats
 from shared.contracts import Envelope
-from shared.testing.grown import grow, grown_catalogue
-from shared.testing.infra import eventually
+from shared.testing.grown import grow, grown_catalogue, published_and_kept
 from stats.adapters.tables import agencies, procedures
 from stats.consumers import HANDLERS
 
@@ -22,25 +21,14 @@ async def test_a_catalogue_with_fields_stats_has_no_column_for_is_applied(
 ) -> None:
     grow(monkeypatch, HANDLERS)
     stats = await start_stats()
-    published = grown_catalogue()
-    envelope = Envelope.wrap(published, source="intake")
+    envelope = Envelope.wrap(grown_catalogue(), source="intake")
     assert envelope.data["agencies"][0]["phone"] == "0209"
     assert envelope.data["procedures"][0]["legal_basis"] == "Luật Cư trú"
-    await stats.publish(envelope)
-
-    async def kept() -> tuple[list[tuple[str, ...]], list[tuple[str, ...]]] | None:
-        async with stats.runtime.db.transaction() as session:
-            agency_rows = (await session.execute(select(agencies).order_by("code"))).all()
-            procedure_rows = (await session.execute(select(procedures))).all()
-        if not agency_rows:
-            return None
-        return [tuple(r) for r in agency_rows], [tuple(r) for r in procedure_rows]
-
-    found = await eventually(kept, timeout=30, what="the catalogue kept")
-    assert found == (
+    found = await published_and_kept(stats, select(agencies).order_by("code"), select(procedures))
+    assert found == [
         [
             ("G01", "Công an tỉnh", "province", None),
             ("G01.1", "Công an huyện", "district", "G01"),
         ],
         [("1.004194", "Đăng ký tạm trú", "residence")],
-    )
+    ]

@@ -6,13 +6,17 @@ Tests put `GrownCatalogue` in place of the contract's model in a service's handl
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
-from typing import TypeVar
+from collections.abc import MutableMapping, Sequence
+from typing import Any, TypeVar
 
 import pytest
+from sqlalchemy import Select
 
+from shared.contracts import Envelope
 from shared.contracts import events as ev
 from shared.contracts.envelope import EventData
+from shared.testing.infra import eventually
+from shared.testing.service import ServiceUnderTest
 
 H = TypeVar("H")
 
@@ -57,3 +61,20 @@ def grow(monkeypatch: pytest.MonkeyPatch, handlers: MutableMapping[type[EventDat
     handler = handlers[contract]
     monkeypatch.delitem(handlers, contract)
     monkeypatch.setitem(handlers, grown, handler)
+
+
+async def published_and_kept(
+    service: ServiceUnderTest, *queries: Select[Any]
+) -> list[list[tuple[Any, ...]]]:
+    """Publish `grown_catalogue()` to the started `service` through RabbitMQ and return the
+    rows of each query once the first finds any (the catalogue applied)."""
+    await service.publish(Envelope.wrap(grown_catalogue(), source="intake"))
+
+    async def kept() -> list[list[tuple[Any, ...]]] | None:
+        async with service.runtime.db.transaction() as session:
+            found: Sequence[list[tuple[Any, ...]]] = [
+                [tuple(row) for row in (await session.execute(query)).all()] for query in queries
+            ]
+        return list(found) if found[0] else None
+
+    return await eventually(kept, timeout=30, what="the catalogue kept")
