@@ -108,20 +108,35 @@ async def repeat(
     full: int,
     pause: float,
     what: str,
+    wake: asyncio.Event | None = None,
 ) -> None:
     """A worker's loop: `step()` until `stop` is set, again at once while it handles a
-    `full` batch, after `pause` seconds otherwise. A pass that fails is logged and the
-    loop goes on: a database away for a moment must not end a worker (the rows it claims
-    wait for the next pass)."""
+    `full` batch, after `pause` seconds otherwise, or as soon as `wake` is set (work made
+    by this process: the pause is then only for the work others make). A pass that fails
+    is logged and the loop goes on: a database away for a moment must not end a worker
+    (the rows it claims wait for the next pass)."""
     while not stop.is_set():
+        if wake is not None:
+            wake.clear()  # what it was set for is claimed by this pass
         try:
             handled = await step()
         except Exception:
             log.exception("worker pass failed", extra={"worker": what})
             handled = 0
         if handled < full:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=pause)
+            await _rest(stop, wake, pause)
+
+
+async def _rest(stop: asyncio.Event, wake: asyncio.Event | None, pause: float) -> None:
+    """Until `stop` or `wake` is set, `pause` seconds at most."""
+    waiters = [asyncio.ensure_future(stop.wait())]
+    if wake is not None:
+        waiters.append(asyncio.ensure_future(wake.wait()))
+    try:
+        await asyncio.wait(waiters, timeout=pause, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
 
 
 async def _bare(resources: Resources[Any]) -> Any:

@@ -374,3 +374,14 @@ async def test_the_owner_is_told_when_the_password_is_reset_or_changed(
     assert len(mails) == 2
     assert all("Mật khẩu" in m["Subject"] for m in mails)
     assert all("Nguyễn Thị Bích" in _text(m) for m in mails)
+
+
+async def test_a_delivery_is_sent_once_committed_not_at_the_next_poll(
+    start_notify: StartNotify,
+) -> None:
+    """The sender starts a pass when this process's consumer commits deliveries; its poll
+    (here far longer than the wait below) is only for deliveries others make due."""
+    notify = await start_notify(sender_poll_seconds=600)
+    await notify.publish(otp_requested())
+    await settled(notify, 1)
+    assert any("482913" in text for _, text in sms(notify).sent)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 
 from notify.adapters.channels import EmailSender, SmsProvider
 from notify.config import NotifySettings
@@ -17,3 +18,6 @@ class Context(Resources[NotifySettings]):
     sms: SmsProvider
     officers: RemoteTokenVerifier
     retry: RetryPolicy
+    # Set once deliveries this process added are committed: the sender starts its pass
+    # then, instead of at its next poll (which is for the deliveries others make due).
+    deliveries_added: asyncio.Event = field(default_factory=asyncio.Event)

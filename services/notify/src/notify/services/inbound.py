@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 
+from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,6 +36,10 @@ async def notify(ctx: Context, session: AsyncSession, envelope: Envelope, data: 
     """The deliveries an event calls for, one per channel and recipient."""
     for target in targets(data):
         await _deliver(session, envelope, data, target, ctx.settings.sms_max_segments)
+    # The sender may claim them only once they are committed: woken after the commit.
+    event.listen(
+        session.sync_session, "after_commit", lambda _s: ctx.deliveries_added.set(), once=True
+    )
 
 
 async def _deliver(

@@ -221,7 +221,7 @@ async def sender_worker(ctx: Context, stop: asyncio.Event) -> None:
 
     await repeat(
         stop, send_pass, full=ctx.settings.sender_batch, pause=ctx.settings.sender_poll_seconds,
-        what="sender",
+        what="sender", wake=ctx.deliveries_added,
     )  # fmt: skip
 
 
