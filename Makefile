@@ -34,8 +34,11 @@ status:
 	$(BIN)/python deploy/local/stack.py status
 
 ## Every test: unit, integration (real PostgreSQL, RabbitMQ, object store) and end-to-end.
+## Two workers: most tests wait on the processes and servers they start, so one worker
+## leaves the cores idle half the time. The end-to-end, contract and fault tests each run
+## on one worker, in order, as they share a stack (conftest.py's xdist groups).
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 test-unit: install
 	$(BIN)/python -m pytest -m "not integration and not e2e"

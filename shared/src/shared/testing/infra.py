@@ -142,7 +142,12 @@ def ensure_test_vhost() -> tuple[str, str]:
     """The broker vhost of the tests, created once and kept: creating and deleting vhosts
     full of quorum queues is slow and heavy for RabbitMQ. Tests keep apart by namespace."""
     if TEST_VHOST not in rabbitmqctl("-q", "list_vhosts").split():
-        rabbitmqctl("add_vhost", TEST_VHOST)
+        try:
+            rabbitmqctl("add_vhost", TEST_VHOST)
+        except subprocess.CalledProcessError:
+            # Another test process (a worker of `pytest -n`) made it meanwhile.
+            if TEST_VHOST not in rabbitmqctl("-q", "list_vhosts").split():
+                raise
     rabbitmqctl("set_permissions", "-p", TEST_VHOST, "guest", ".*", ".*", ".*")
     return TEST_VHOST, f"{AMQP_BASE}/{TEST_VHOST}"
 
