@@ -11,6 +11,8 @@ import os
 import subprocess
 import sys
 import textwrap
+import uuid
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -212,9 +214,30 @@ async def _metrics_text() -> str:
     return response.text
 
 
+@pytest.fixture
+async def own_vhost(rabbit: tuple[str, str]) -> AsyncIterator[tuple[str, str]]:
+    """(vhost, amqp url) of a broker vhost for one test alone: closing every connection of
+    a vhost must not reach the tests that other pytest workers run on the shared one."""
+    name = f"{rabbit[0]}_{uuid.uuid4().hex[:8]}"
+    await asyncio.to_thread(rabbitmqctl, "add_vhost", name)
+    await asyncio.to_thread(rabbitmqctl, "set_permissions", "-p", name, "guest", ".*", ".*", ".*")
+    yield name, f"{rabbit[1].rsplit('/', 1)[0]}/{name}"
+    await asyncio.to_thread(rabbitmqctl, "delete_vhost", name)
+
+
+@pytest.fixture
+async def probe_alone(
+    database_url: str, own_vhost: tuple[str, str], amqp_namespace: str
+) -> AsyncIterator[Probe]:
+    probe = await build_probe(database_url, own_vhost[1], amqp_namespace)
+    yield probe
+    await probe.close()
+
+
 async def test_broker_connections_dropped_while_events_flow_lose_and_duplicate_nothing(
-    probe: Probe, rabbit: tuple[str, str]
+    probe_alone: Probe, own_vhost: tuple[str, str]
 ) -> None:
+    probe, rabbit = probe_alone, own_vhost
     total, batch = 300, 10
     await probe.consumer.start()
     relay = await run_relay(probe)
