@@ -17,14 +17,13 @@ import resource
 import sys
 import time
 import uuid
-from functools import partial
 from typing import Any
 
 from sqlalchemy import text
 
 from services.stats.tests.integration.history import generate
 from shared.messaging import InboxConsumer
-from shared.runtime import Runtime, migrate
+from shared.runtime import Runtime, bind, migrate
 from shared.testing import infra
 
 BATCH = int(os.environ.get("DRAIN_BATCH", "0"))
@@ -55,7 +54,7 @@ async def drain(service: str, count: int) -> str:
         await asyncio.to_thread(migrate, definition)
         runtime = Runtime(definition)
         ctx = await definition.context(runtime.resources)
-        handlers = {m: partial(h, ctx) for m, h in definition.handlers.items()}
+        handlers = {m: bind(h, ctx) for m, h in definition.handlers.items()}
         settings = definition.settings
         consumer = InboxConsumer(
             service, runtime.db, runtime.broker, handlers, runtime.metrics,

@@ -8,6 +8,7 @@ import pytest
 
 from intake.bootstrap import build as intake
 from notify.bootstrap import build as notify
+from shared.messaging import Batched
 from shared.messaging.topology import SUBSCRIPTIONS, wiring_errors
 from shared.runtime import ServiceDefinition
 from stats.bootstrap import build as stats
@@ -25,5 +26,7 @@ def test_handlers_and_subscriptions_agree(build: Any) -> None:
 def test_every_handler_takes_the_context_first(build: Any) -> None:
     definition: ServiceDefinition[Any] = build()
     for model, handler in definition.handlers.items():
-        names = list(handler.__code__.co_varnames[: handler.__code__.co_argcount])
-        assert len(names) == 4, f"{model.__name__}: {handler.__name__}{names}"
+        # One event: (ctx, session, envelope, data); a run of events: (ctx, session, events).
+        function, arity = (handler.apply, 3) if isinstance(handler, Batched) else (handler, 4)
+        names = list(function.__code__.co_varnames[: function.__code__.co_argcount])
+        assert len(names) == arity, f"{model.__name__}: {function.__name__}{names}"

@@ -8,7 +8,8 @@ the same for every service:
   service's own context (its adapters, keys, caches) and does what must be ready before
   the first request or event (a catalogue published, defaults stored);
 - that one context is given to the API (`app.state.ctx`, read by `context_of`), to every
-  event handler as `handler(ctx, session, envelope, data)` and to every background
+  event handler as `handler(ctx, session, envelope, data)` (or, for a handler of runs of
+  events, `Batched(apply)`, as `apply(ctx, session, events)`) and to every background
   worker as `worker(ctx, stop)`;
 - handlers are keyed by event model, so by `(type, version)`, and checked against the
   service's subscriptions before anything is consumed (`wiring_errors`).
@@ -52,7 +53,8 @@ from shared.config import BaseServiceSettings
 from shared.contracts.envelope import Envelope, EventData
 from shared.db.engine import Database
 from shared.db.maintenance import MaintenanceLock
-from shared.messaging import Broker, InboxConsumer, Outbox, OutboxRelay, Topology
+from shared.messaging import Batched, Broker, InboxConsumer, Outbox, OutboxRelay, Topology
+from shared.messaging.consumer import Handler as BoundHandler
 from shared.messaging.replay import replay_parked
 from shared.messaging.topology import wiring_errors
 from shared.observability.logging import configure_logging
@@ -88,8 +90,28 @@ class Resources(Generic[S]):
         return cls(**parts, **own)
 
 
-Handler = Callable[[C, AsyncSession, Envelope, Any], Awaitable[None]]
-"""`handler(ctx, session, envelope, data)`: apply one event within the given transaction."""
+Handler = Callable[[C, AsyncSession, Envelope, Any], Awaitable[None]] | Batched[Any]
+"""`handler(ctx, session, envelope, data)`: apply one event within the given transaction;
+or `Batched(apply)`, `apply(ctx, session, events)`: a run of events of one type."""
+
+
+async def apply_one(
+    handler: Handler[C], ctx: C, session: AsyncSession, envelope: Envelope, data: Any
+) -> None:
+    """One event through a service's handler, whichever kind (a command replaying events
+    outside the consumer)."""
+    if isinstance(handler, Batched):
+        await handler.apply(ctx, session, [(envelope, data)])
+    else:
+        await handler(ctx, session, envelope, data)
+
+
+def bind(handler: Handler[C], ctx: C) -> BoundHandler:
+    """`handler` with the service's context given: what the inbox consumer calls."""
+    if isinstance(handler, Batched):
+        return Batched(partial(handler.apply, ctx))
+    return partial(handler, ctx)
+
 
 Worker = Callable[[C, asyncio.Event], Coroutine[Any, Any, None]]
 """`worker(ctx, stop)`: a background loop of the `consume` process; returns once `stop`
@@ -233,7 +255,7 @@ class Runtime(Generic[C]):
                 definition.name,
                 self.db,
                 self.broker,
-                {model: partial(handler, ctx) for model, handler in definition.handlers.items()},
+                {model: bind(handler, ctx) for model, handler in definition.handlers.items()},
                 self.metrics,
                 prefetch=self.settings.consumer_prefetch,
                 batch_size=self.settings.consumer_batch,

@@ -36,7 +36,7 @@ from shared.contracts import Envelope
 from shared.contracts import events as ev
 from shared.contracts.envelope import registry
 from shared.db.maintenance import MaintenanceLock
-from shared.runtime import Runtime
+from shared.runtime import Runtime, apply_one
 from stats.adapters.tables import archive, facts
 from stats.bootstrap import build
 from stats.consumers import HANDLERS
@@ -99,7 +99,7 @@ async def apply(ctx: Context, envelopes: Iterable[tuple[Envelope, str | None]]) 
         seen.add(envelope.id)
         restored = _restore(envelope, name)
         async with ctx.db.transaction() as session:
-            await _BY_TYPE[envelope.type](ctx, session, restored, restored.payload())
+            await apply_one(_BY_TYPE[envelope.type], ctx, session, restored, restored.payload())
         applied += 1
     return applied
 

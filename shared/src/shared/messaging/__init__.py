@@ -2,7 +2,7 @@
 consumer with retries and a parking queue, replay of parked messages."""
 
 from shared.messaging.broker import Broker
-from shared.messaging.consumer import Apply, InboxConsumer
+from shared.messaging.consumer import Apply, Batched, InboxConsumer
 from shared.messaging.outbox import Outbox
 from shared.messaging.relay import OutboxRelay
 from shared.messaging.replay import replay_parked
@@ -11,6 +11,7 @@ from shared.messaging.topology import SUBSCRIPTIONS, Topology
 __all__ = [
     "SUBSCRIPTIONS",
     "Apply",
+    "Batched",
     "Broker",
     "InboxConsumer",
     "Outbox",

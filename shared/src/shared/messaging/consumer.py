@@ -17,6 +17,11 @@ the batch rolls back as a whole and its messages are applied again one by one, e
 its own transaction, so that retries, back-off and parking are per message, and the good
 ones are applied once. Batches are applied one at a time per process: two transactions
 of one process touching the same counters in different orders could deadlock.
+
+A handler wrapped in `Batched` takes the consecutive events of its type in a batch in one
+call, in their order (a dossier's events of other types between them end the run), so
+that it writes each table once per run rather than once per event; a handler of one
+event at a time takes them one by one. Either way the whole batch is one transaction.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
 from pydantic import ValidationError
@@ -48,6 +53,22 @@ log = logging.getLogger(__name__)
 Apply = Callable[[AsyncSession, Envelope, Any], Awaitable[None]]
 """`apply(session, envelope, data)`: apply one event within the given transaction (a
 service's handler with its context bound, see `shared.runtime`)."""
+
+F = TypeVar("F", bound=Callable[..., Awaitable[None]])
+
+
+@dataclass(frozen=True)
+class Batched(Generic[F]):
+    """A handler of runs of events: `apply(session, events)` (a service's, with its context
+    first: `apply(ctx, session, events)`), `events` a list of `(envelope, data)` of one
+    type, in delivery order, applied within the given transaction. It is the only code
+    for its type: one event alone is a run of one. What it emits takes each event's
+    correlation id from its envelope (there is no single one for a run)."""
+
+    apply: F
+
+
+Handler = Apply | Batched[Any]
 
 ATTEMPT_HEADER = "x-attempt"
 # Seconds between two tries of a message while the database is unavailable.
@@ -80,7 +101,7 @@ class _Readable:
     message: AbstractIncomingMessage
     envelope: Envelope
     data: EventData
-    handler: Apply
+    handler: Handler
 
 
 class InboxConsumer:
@@ -89,7 +110,7 @@ class InboxConsumer:
         service: str,
         db: Database,
         broker: Broker,
-        handlers: Mapping[type[EventData], Apply],
+        handlers: Mapping[type[EventData], Handler],
         metrics: ServiceMetrics,
         *,
         prefetch: int = 128,
@@ -271,23 +292,34 @@ class InboxConsumer:
             },
         )
         new = set(recorded.scalars())
-        applied = []
+        applied, fresh = [], []
         for readable in ready:
-            envelope = readable.envelope
-            first = envelope.id in new
+            first = readable.envelope.id in new
             # A second copy of an event in the same batch applies nothing either.
-            new.discard(envelope.id)
-            if first:
-                with correlation(envelope.correlation_id):
-                    started = time.perf_counter()
-                    try:
-                        await readable.handler(session, envelope, readable.data)
-                    finally:
-                        self.metrics.consumer_handler_duration.labels(envelope.type).observe(
-                            time.perf_counter() - started
-                        )
+            new.discard(readable.envelope.id)
             applied.append(first)
+            if first:
+                fresh.append(readable)
+        for run in _runs(fresh):
+            await self._apply_run(session, run)
         return applied
+
+    async def _apply_run(self, session: AsyncSession, run: Sequence[_Readable]) -> None:
+        handler, kind = run[0].handler, run[0].envelope.type
+        started = time.perf_counter()
+        try:
+            if isinstance(handler, Batched):
+                await handler.apply(session, [(r.envelope, r.data) for r in run])
+            else:
+                envelope = run[0].envelope
+                with correlation(envelope.correlation_id):
+                    await handler(session, envelope, run[0].data)
+        finally:
+            # Per event: a run's time shared among its events.
+            each = (time.perf_counter() - started) / len(run)
+            histogram = self.metrics.consumer_handler_duration.labels(kind)
+            for _ in run:
+                histogram.observe(each)
 
     async def _retry_or_park(
         self, message: AbstractIncomingMessage, event_type: str, exc: Exception
@@ -348,6 +380,23 @@ class InboxConsumer:
             with contextlib.suppress(Exception):
                 await self._update_parked_gauge()
             await asyncio.sleep(self.parked_gauge_interval)
+
+
+def _runs(fresh: Sequence[_Readable]) -> list[list[_Readable]]:
+    """The events to apply in order, in runs: consecutive events of one `Batched` handler
+    together, every other event alone."""
+    runs: list[list[_Readable]] = []
+    for readable in fresh:
+        last = runs[-1][-1] if runs else None
+        if (
+            last is not None
+            and isinstance(readable.handler, Batched)
+            and readable.handler is last.handler
+        ):
+            runs[-1].append(readable)
+        else:
+            runs.append([readable])
+    return runs
 
 
 def _forwarded(message: AbstractIncomingMessage, headers: dict[str, Any]) -> dict[str, Any]:

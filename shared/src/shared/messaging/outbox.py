@@ -7,6 +7,7 @@ something committed to publish.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -38,6 +39,12 @@ class Outbox:
         await _ADD.execute(session, *row_of(envelope))
         return envelope
 
+    async def add_all(self, session: Runner, envelopes: Sequence[Envelope]) -> None:
+        """Envelopes made by `wrap`, written in one round trip (a handler of a run of
+        events, whose events each carry the correlation id of the one that caused it)."""
+        if envelopes:
+            await _ADD.executemany(session, [row_of(e) for e in envelopes])
+
     def wrap(
         self,
         data: EventData,
@@ -45,15 +52,16 @@ class Outbox:
         dossier_code: str | None = None,
         sequence: int | None = None,
         occurred_at: datetime | None = None,
+        correlation_id: str | None = None,
     ) -> Envelope:
         """The event's envelope as `add` writes it, for a statement that writes it with
-        other rows (`added`)."""
+        other rows (`added`, `add_all`); in the correlation in force unless given one."""
         return Envelope.wrap(
             data,
             source=self.source,
             dossier_code=dossier_code,
             sequence=sequence,
-            correlation_id=current_correlation_id(),
+            correlation_id=correlation_id or current_correlation_id(),
             occurred_at=occurred_at,
         )
 

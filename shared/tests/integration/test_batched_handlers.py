@@ -1,0 +1,113 @@
+"""A handler of runs of events (`Batched`), against the real PostgreSQL: what a batch
+hands it, in which order, in which transaction, and what happens when a run fails."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.contracts.envelope import Envelope, EventData
+from shared.messaging import Batched
+from shared.testing.probe import Probe, ProbeHappened, effects
+
+pytestmark = pytest.mark.integration
+
+
+class ProbeNoted(EventData):
+    event_type = "probe.noted"
+
+    label: str
+
+
+class _Delivered:
+    """A delivered message as the consumer reads it; its acks are recorded."""
+
+    def __init__(self, envelope: Envelope, acks: list[tuple[str, bool]]) -> None:
+        self.body = envelope.model_dump_json().encode()
+        self.headers: dict[str, Any] = {}
+        self.message_id = str(envelope.id)
+        self.type = self.correlation_id = self.app_id = None
+        self._label = envelope.data["label"]
+        self._acks = acks
+
+    async def ack(self, multiple: bool = False) -> None:
+        self._acks.append((self._label, multiple))
+
+
+def _wrap(data: EventData) -> Envelope:
+    return Envelope.wrap(data, source="elsewhere", correlation_id=f"c-{data.label}")  # type: ignore[attr-defined]
+
+
+class _Handlers:
+    """A `Batched` handler of ProbeHappened and a one-at-a-time one of ProbeNoted, both
+    writing an effect row per event, with what each call was given and its transaction."""
+
+    def __init__(self, probe: Probe, *, poison: str | None = None) -> None:
+        self.runs: list[list[str]] = []
+        self.alone: list[str] = []
+        self.transactions: list[int] = []
+        self.poison = poison
+        probe.consumer.handlers = {
+            ProbeHappened.key(): (ProbeHappened, Batched(self.together)),
+            ProbeNoted.key(): (ProbeNoted, self.one),
+        }
+
+    async def together(self, session: AsyncSession, events: Sequence[tuple[Envelope, Any]]) -> None:
+        self.runs.append([data.label for _, data in events])
+        self.transactions.append(int(await session.scalar(select(func.txid_current())) or 0))
+        for envelope, data in events:
+            await session.execute(effects.insert().values(event_id=envelope.id, label=data.label))
+            if data.label == self.poison:
+                raise RuntimeError("the handler is broken on purpose")
+
+    async def one(self, session: AsyncSession, envelope: Envelope, data: ProbeNoted) -> None:
+        self.alone.append(data.label)
+        self.transactions.append(int(await session.scalar(select(func.txid_current())) or 0))
+        await session.execute(effects.insert().values(event_id=envelope.id, label=data.label))
+
+
+async def _labels_applied(probe: Probe) -> list[str]:
+    async with probe.db.transaction() as session:
+        rows = await session.execute(select(effects.c.label).order_by(effects.c.id))
+        return list(rows.scalars())
+
+
+async def test_consecutive_events_of_a_batched_handler_come_in_one_call_in_their_order(
+    probe: Probe,
+) -> None:
+    handlers = _Handlers(probe)
+    a = [_wrap(ProbeHappened(label=f"a{i}")) for i in range(4)]
+    noted = _wrap(ProbeNoted(label="n"))
+    acks: list[tuple[str, bool]] = []
+    # A duplicate of a0 between a2 and a3 applies nothing, so a2 and a3 are one run.
+    delivered = [a[0], a[1], noted, a[2], a[0], a[3]]
+
+    await probe.consumer.on_batch([_Delivered(e, acks) for e in delivered])  # type: ignore[misc]
+
+    assert handlers.runs == [["a0", "a1"], ["a2", "a3"]]
+    assert handlers.alone == ["n"]
+    assert await _labels_applied(probe) == ["a0", "a1", "n", "a2", "a3"]
+    # One transaction for the whole batch, then one ack for it all after the commit.
+    assert len(set(handlers.transactions)) == 1
+    assert acks == [("a3", True)]
+
+
+async def test_a_failing_run_is_applied_again_event_by_event_and_the_good_ones_once(
+    probe: Probe,
+) -> None:
+    handlers = _Handlers(probe, poison="a2")
+    a = [_wrap(ProbeHappened(label=f"a{i}")) for i in range(4)]
+    acks: list[tuple[str, bool]] = []
+
+    await probe.consumer.on_batch([_Delivered(e, acks) for e in a])  # type: ignore[misc]
+
+    # The batch as one run, rolled back; then each event alone, as a run of one.
+    assert handlers.runs == [["a0", "a1", "a2", "a3"], ["a0"], ["a1"], ["a2"], ["a3"]]
+    assert await _labels_applied(probe) == ["a0", "a1", "a3"]
+    # Each acked on its own: the poison once sent to its retry queue.
+    assert sorted(acks) == [("a0", False), ("a1", False), ("a2", False), ("a3", False)]
+    assert probe.outcome("retried") == 1
