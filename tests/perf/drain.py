@@ -23,7 +23,7 @@ from sqlalchemy import text
 
 from services.stats.tests.integration.history import generate
 from shared.messaging import InboxConsumer
-from shared.runtime import Runtime, bind, migrate
+from shared.runtime import Runtime, bind_all, migrate
 from shared.testing import infra
 
 BATCH = int(os.environ.get("DRAIN_BATCH", "0"))
@@ -54,7 +54,7 @@ async def drain(service: str, count: int) -> str:
         await asyncio.to_thread(migrate, definition)
         runtime = Runtime(definition)
         ctx = await definition.context(runtime.resources)
-        handlers = {m: bind(h, ctx) for m, h in definition.handlers.items()}
+        handlers = bind_all(definition.handlers, ctx)
         settings = definition.settings
         consumer = InboxConsumer(
             service, runtime.db, runtime.broker, handlers, runtime.metrics,

@@ -113,6 +113,18 @@ def bind(handler: Handler[C], ctx: C) -> BoundHandler:
     return partial(handler, ctx)
 
 
+def bind_all(
+    handlers: Mapping[type[EventData], Handler[C]], ctx: C
+) -> dict[type[EventData], BoundHandler]:
+    """Every handler bound to the context; one `Batched` registered for several types
+    stays one object, so that a run of its events may mix those types."""
+    bound: dict[int, BoundHandler] = {}
+    return {
+        model: bound.setdefault(id(handler), bind(handler, ctx))
+        for model, handler in handlers.items()
+    }
+
+
 Worker = Callable[[C, asyncio.Event], Coroutine[Any, Any, None]]
 """`worker(ctx, stop)`: a background loop of the `consume` process; returns once `stop`
 is set."""
@@ -255,7 +267,7 @@ class Runtime(Generic[C]):
                 definition.name,
                 self.db,
                 self.broker,
-                {model: bind(handler, ctx) for model, handler in definition.handlers.items()},
+                bind_all(definition.handlers, ctx),
                 self.metrics,
                 prefetch=self.settings.consumer_prefetch,
                 batch_size=self.settings.consumer_batch,

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.contracts.envelope import Envelope, EventData
 from shared.messaging import Batched
+from shared.runtime import bind_all
 from shared.testing.probe import Probe, ProbeHappened, effects
 
 pytestmark = pytest.mark.integration
@@ -111,3 +112,21 @@ async def test_a_failing_run_is_applied_again_event_by_event_and_the_good_ones_o
     # Each acked on its own: the poison once sent to its retry queue.
     assert sorted(acks) == [("a0", False), ("a1", False), ("a2", False), ("a3", False)]
     assert probe.outcome("retried") == 1
+
+
+async def test_one_batched_handler_of_several_types_takes_them_in_one_run(probe: Probe) -> None:
+    runs: list[list[str]] = []
+
+    async def together(_ctx: Any, _session: AsyncSession, events: Sequence[Any]) -> None:
+        runs.append([data.label for _, data in events])
+
+    handler = Batched(together)
+    bound = bind_all({ProbeHappened: handler, ProbeNoted: handler}, None)
+    probe.consumer.handlers = {model.key(): (model, h) for model, h in bound.items()}
+    delivered = [
+        _wrap(ProbeHappened(label="a")), _wrap(ProbeNoted(label="n")), _wrap(ProbeHappened(label="b"))
+    ]  # fmt: skip
+
+    await probe.consumer.on_batch([_Delivered(e, []) for e in delivered])  # type: ignore[misc]
+
+    assert runs == [["a", "n", "b"]]

@@ -18,10 +18,11 @@ its own transaction, so that retries, back-off and parking are per message, and 
 ones are applied once. Batches are applied one at a time per process: two transactions
 of one process touching the same counters in different orders could deadlock.
 
-A handler wrapped in `Batched` takes the consecutive events of its type in a batch in one
-call, in their order (a dossier's events of other types between them end the run), so
-that it writes each table once per run rather than once per event; a handler of one
-event at a time takes them one by one. Either way the whole batch is one transaction.
+A handler wrapped in `Batched` takes the consecutive events it handles in a batch in one
+call, in their order (an event of another handler between them ends the run), so that it
+writes each table once per run rather than once per event; one `Batched` may be
+registered for several types. A handler of one event at a time takes them one by one.
+Either way the whole batch is one transaction.
 """
 
 from __future__ import annotations
@@ -60,10 +61,10 @@ F = TypeVar("F", bound=Callable[..., Awaitable[None]])
 @dataclass(frozen=True)
 class Batched(Generic[F]):
     """A handler of runs of events: `apply(session, events)` (a service's, with its context
-    first: `apply(ctx, session, events)`), `events` a list of `(envelope, data)` of one
-    type, in delivery order, applied within the given transaction. It is the only code
-    for its type: one event alone is a run of one. What it emits takes each event's
-    correlation id from its envelope (there is no single one for a run)."""
+    first: `apply(ctx, session, events)`), `events` a list of `(envelope, data)` of the
+    types it is registered for, in delivery order, applied within the given transaction.
+    It is the only code for those types: one event alone is a run of one. What it emits
+    takes each event's correlation id from its envelope (a run has no single one)."""
 
     apply: F
 
