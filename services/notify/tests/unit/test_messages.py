@@ -169,14 +169,17 @@ def test_a_dossier_awaiting_its_fee_tells_the_citizen_the_amount_to_pay_at_the_d
     assert "nộp phí, lệ phí 1.200.000 đồng tại Bộ phận Một cửa" in body
 
 
-def test_the_national_portal_sync_events_are_taken_and_tell_nobody() -> None:
-    """notify binds dossier.#: the sync events arrive and are acknowledged, not parked."""
+def test_the_national_portal_sync_events_do_not_reach_notify() -> None:
+    """They tell no one: notify's queue is not bound for them, so the broker does not keep
+    them for it and notify spends no transaction on them."""
     from notify.consumers import HANDLERS
-    from shared.runtime import ignore
+    from notify.services.inbound import notify
+    from shared.messaging.topology import SUBSCRIPTIONS, routes
 
-    assert HANDLERS[ev.DossierSyncQueued] is ignore
-    assert HANDLERS[ev.DossierSynced] is ignore
-    assert HANDLERS[ev.DossierAwaitingFee] is not ignore
+    for model in (ev.DossierSyncQueued, ev.DossierSynced):
+        assert not any(routes(key, model.event_type) for key in SUBSCRIPTIONS["notify"])
+        assert model not in HANDLERS
+    assert HANDLERS[ev.DossierAwaitingFee] is notify
 
 
 @pytest.mark.parametrize(

@@ -22,8 +22,11 @@ from typing import Any
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue
 
-# What each service consumes (ARCHITECTURE.md). Changing a service's keys here rebinds
-# its queue at the next start.
+# What each service consumes (ARCHITECTURE.md). A key added here is bound at the next
+# start; a key removed must also be listed in RETIRED, so that the next start unbinds it
+# (AMQP cannot list a queue's bindings). Each key routes only what the service handles:
+# an event routed to a queue it is of no interest to still costs the broker a quorum
+# write and the consumer a transaction.
 SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "intake": (
         "dossier.registered",
@@ -49,8 +52,35 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
         "dossier.withdrawn",
         "payment.completed",
     ),
-    "notify": ("account.#", "dossier.#", "catalogue.published"),
-    "stats": ("catalogue.#", "dossier.#", "feedback.#", "payment.#", "notification.#"),
+    # Each event that tells someone (notify.domain.messages.NOTIFIED), not every dossier
+    # event: two of a submission's four (the national portal's sync) tell no one.
+    "notify": (
+        "account.#",
+        "dossier.submitted",
+        "dossier.registered",
+        "dossier.received",
+        "dossier.supplement_requested",
+        "dossier.rejected",
+        "dossier.awaiting_fee",
+        "dossier.result_ready",
+        "dossier.returned",
+        "dossier.deadline_extended",
+        "dossier.resumed",
+        "dossier.withdrawn",
+        "dossier.due_soon",
+        "dossier.overdue",
+        "dossier.supplement_due_soon",
+        "dossier.stopped",
+        "catalogue.published",
+    ),
+    "stats": ("catalogue.#", "dossier.#", "feedback.#", "payment.#"),
+}
+
+# Keys once bound and no longer: unbound at every start (unbinding what is not bound is
+# no error), so that a queue declared by an earlier release stops receiving them.
+RETIRED: dict[str, tuple[str, ...]] = {
+    "notify": ("dossier.#",),
+    "stats": ("notification.#",),
 }
 
 
@@ -145,6 +175,9 @@ class Topology:
         )
         for key in keys:
             await queue.bind(exchange, routing_key=key)
+        for key in RETIRED.get(service, ()):
+            if key not in keys:
+                await queue.unbind(exchange, routing_key=key)
         for delay in self.retry_delays_ms:
             await channel.declare_queue(
                 self.retry_queue(service, delay),

@@ -16,7 +16,7 @@ from shared.contracts import events as ev
 from shared.contracts.envelope import EventData, latest
 from shared.localtime import local_date, local_moment
 
-# The events that produce messages.
+# The events that produce messages: those notify subscribes to (shared/messaging/topology.py).
 NOTIFIED: tuple[type[EventData], ...] = (
     ev.AccountOtpRequested,
     ev.AccountRegistrationAttempted,
@@ -37,17 +37,6 @@ NOTIFIED: tuple[type[EventData], ...] = (
     ev.DossierSupplementDueSoon,
     ev.DossierStopped,
 )
-# Delivered to notify's queue (it binds dossier.#) but not worth a message.
-SILENT: tuple[type[EventData], ...] = (
-    ev.DossierSupplemented,
-    ev.DossierAssigned,
-    ev.DossierSubmittedForApproval,
-    ev.DossierSentBack,
-    ev.DossierApproved,
-    ev.DossierSyncQueued,
-    ev.DossierSynced,
-)
-
 DELIVERY = {
     "in_person": "nhận trực tiếp tại Bộ phận Một cửa, mang theo bản chính giấy tờ để đối chiếu",
     "post": "gửi qua dịch vụ bưu chính công ích đến địa chỉ đã đăng ký",

@@ -1,9 +1,9 @@
 """Handlers of the events stats consumes, keyed by event model: every dossier event, the
-feedback, the catalogue; notifications are of no interest to the reports."""
+feedback, the catalogue (notifications are of no interest to the reports: not subscribed)."""
 
 from shared.contracts import events as ev
 from shared.contracts.envelope import EventData, registry
-from shared.runtime import Handler, ignore
+from shared.runtime import Handler
 from stats.services import projection
 from stats.services.context import Context
 
@@ -15,6 +15,4 @@ HANDLERS: dict[type[EventData], Handler[Context]] = {
     },
     ev.FeedbackSubmitted: projection.apply_feedback,
     ev.CataloguePublished: projection.apply_catalogue,
-    ev.NotificationSent: ignore,
-    ev.NotificationFailed: ignore,
 }
