@@ -73,15 +73,12 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
         "dossier.stopped",
         "catalogue.published",
     ),
-    "stats": ("catalogue.#", "dossier.#", "feedback.#", "payment.#"),
+    "stats": ("catalogue.#", "dossier.#", "feedback.#", "payment.#", "notification.#"),
 }
 
 # Keys once bound and no longer: unbound at every start (unbinding what is not bound is
 # no error), so that a queue declared by an earlier release stops receiving them.
-RETIRED: dict[str, tuple[str, ...]] = {
-    "notify": ("dossier.#",),
-    "stats": ("notification.#",),
-}
+RETIRED: dict[str, tuple[str, ...]] = {"notify": ("dossier.#",)}
 
 
 def routes(pattern: str, key: str) -> bool:

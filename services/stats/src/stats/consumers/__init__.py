@@ -1,9 +1,11 @@
 """Handlers of the events stats consumes, keyed by event model: every dossier event, the
-feedback, the catalogue (notifications are of no interest to the reports: not subscribed)."""
+feedback, the catalogue. Notifications are of no interest to the reports, yet bound here:
+the relay publishes with `mandatory`, so an event no queue takes would be refused as a
+deployment mistake; stats is the consumer of record of `notification.#`."""
 
 from shared.contracts import events as ev
 from shared.contracts.envelope import EventData, registry
-from shared.runtime import Handler
+from shared.runtime import Handler, ignore
 from stats.services import projection
 from stats.services.context import Context
 
@@ -15,4 +17,6 @@ HANDLERS: dict[type[EventData], Handler[Context]] = {
     },
     ev.FeedbackSubmitted: projection.apply_feedback,
     ev.CataloguePublished: projection.apply_catalogue,
+    ev.NotificationSent: ignore,
+    ev.NotificationFailed: ignore,
 }
