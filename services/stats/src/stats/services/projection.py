@@ -239,7 +239,9 @@ async def apply_dossier_events(
     pauses: list[tuple[Any, ...]] = []
     saved: list[tuple[Any, ...]] = []
     changes: dict[tuple[str, str, str, str, date], float] = {}
-    for record in await _FACTS.fetch(session, codes):
+    records = await _FACTS.fetch(session, codes)
+    assert len(records) == len(codes)  # made sure of by _RECORD, in this transaction
+    for record in records:
         row = dict(record)
         rounds = {
             r: {"round": r, "requested_at": q, "resumed_at": e}
