@@ -40,8 +40,7 @@ from shared.runtime import Runtime, apply_one
 from stats.adapters.tables import archive, facts
 from stats.bootstrap import build
 from stats.consumers import HANDLERS
-from stats.domain.counting import contribution, delta, feedback_counters
-from stats.domain.facts import facts_of, merge
+from stats.domain.counting import delta, feedback_counters
 from stats.services import projection
 from stats.services.context import Context
 
@@ -157,15 +156,12 @@ class _Writer:
         first = events[0][1]
         code = events[0][0].dossier_code or ""
         row = _blank(code, first.agency_code, first.procedure_code)
-        rounds: dict[int, dict[str, Any]] = {}
-        for envelope, data in events:
+        for _, data in events:
             self.agencies.setdefault(data.agency_code, data.agency_name)
             self.procedures.setdefault(data.procedure_code, (data.procedure_name, data.field))
-            pause = merge(row, data, envelope.sequence or 0)
-            if pause is not None:
-                projection.merge_pause(rounds, pause)
+        rounds: dict[int, dict[str, Any]] = {}
+        new = projection.fold(row, rounds, events)
         ordered = [rounds[r] for r in sorted(rounds)]
-        new = contribution(facts_of(row, ordered))
         self.count(row["agency_code"], row["procedure_code"], delta([], new))
         row["contribution"] = json.dumps([[m, d.isoformat(), v] for m, d, v in new])
         self.facts.append(tuple(row[c] for c in self._columns))
