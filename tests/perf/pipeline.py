@@ -110,9 +110,12 @@ class Stack:
             roles = [("all", {})]
         else:
             shared = {f"{service.upper()}_REUSE_PORT": "true"}
+            # The consumer last: a backlog waiting in its queue is drained from the moment
+            # it starts, and the drain benchmark's first look must not come after the
+            # other processes' start-up, when much of it is already applied.
             roles = [("api", shared)] * API_PROCESSES + [
                 (role, {f"{service.upper()}_METRICS_PORT": str(infra.free_port())})
-                for role in ("consume", "relay")
+                for role in ("relay", "consume")
             ]
         started = []
         try:

@@ -334,16 +334,19 @@ async def test_backlog_drain_per_consumer(
 ) -> None:
     """Each consumer drains a backlog put in its queue while its processes were stopped.
 
-    Counted from the first event applied (so that starting is not counted as draining)
-    until every event is applied, notify's SMS sent and the service's own outbox (what
-    the events made it announce) published: the CPU of the processes that do that work
-    (consume and relay), with the idle API processes' apart."""
+    The rate: events over the time between the first and the last applied, from the
+    times the inbox records. The CPU: from the first look that sees an event applied (so
+    that starting is not counted as draining) until every event is applied, notify's SMS
+    sent and the service's own outbox (what the events made it announce) published, of
+    the processes that do that work (consume and relay; the idle API processes apart),
+    per event applied after that look."""
     section = f"backlog drain per consumer ({BACKLOG} dossier.submitted events, process alone)"
     template = await _template(stack)
     working = ("all",) if LAYOUT == "all" else ("consume", "relay")
     for service in CONSUMERS:
         stack.stop(service)
         before = await _inbox_count(stack, service)
+        since = (await stack.query(service, "SELECT now() AS t"))[0]["t"]
         await _fill(stack, service, template, BACKLOG)
         await stack.start(service)
         profilers = [
@@ -372,10 +375,17 @@ async def test_backlog_drain_per_consumer(
         assert first is not None
         counted = BACKLOG - first[1]
         used = {role: (last[role] - first[2][role]) / counted for role in last}
-        rate = counted / max(ended - first[0], 1e-3)
+        span = await stack.query(
+            service,
+            "SELECT count(*) AS n, extract(epoch FROM max(applied_at) - min(applied_at)) AS s"
+            " FROM inbox WHERE applied_at >= $1",
+            since,
+        )
+        rate = span[0]["n"] / max(float(span[0]["s"] or 0), 1e-3)
         results.add(section, f"{service}: events applied per s", rate, "events/s",
                     raw=raw_limits.consume.rate, raw_name="raw consume + ack rate",
-                    note=f"goal >= 1000/s; {counted} counted")  # fmt: skip
+                    note=f"goal >= 1000/s; first to last applied; CPU over the last {counted}; "
+                    f"{ended - first[0]:.1f} s from the first look to the last applied")  # fmt: skip
         raw_cpu = raw_limits.consume.cpu + raw_limits.transaction.cpu
         per_role = ", ".join(f"{role} {value * 1000:.2f}" for role, value in used.items())
         results.add(section, f"{service}: CPU per event ({' + '.join(working)})",

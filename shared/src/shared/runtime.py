@@ -55,6 +55,7 @@ from shared.db.engine import Database
 from shared.db.maintenance import MaintenanceLock
 from shared.messaging import Batched, Broker, InboxConsumer, Outbox, OutboxRelay, Topology
 from shared.messaging.consumer import Handler as BoundHandler
+from shared.messaging.consumer import nothing
 from shared.messaging.replay import replay_parked
 from shared.messaging.topology import wiring_errors
 from shared.observability.logging import configure_logging
@@ -108,6 +109,8 @@ async def apply_one(
 
 def bind(handler: Handler[C], ctx: C) -> BoundHandler:
     """`handler` with the service's context given: what the inbox consumer calls."""
+    if handler is ignore:
+        return nothing
     if isinstance(handler, Batched):
         return Batched(partial(handler.apply, ctx))
     return partial(handler, ctx)

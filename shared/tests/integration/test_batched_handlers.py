@@ -7,12 +7,12 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.contracts.envelope import Envelope, EventData
 from shared.messaging import Batched
-from shared.runtime import bind_all
+from shared.runtime import bind_all, ignore
 from shared.testing.probe import Probe, ProbeHappened, effects
 
 pytestmark = pytest.mark.integration
@@ -130,3 +130,23 @@ async def test_one_batched_handler_of_several_types_takes_them_in_one_run(probe:
     await probe.consumer.on_batch([_Delivered(e, []) for e in delivered])  # type: ignore[misc]
 
     assert runs == [["a", "n", "b"]]
+
+
+async def test_an_ignored_event_is_recorded_and_does_not_end_a_run(probe: Probe) -> None:
+    runs: list[list[str]] = []
+
+    async def together(_ctx: Any, _session: AsyncSession, events: Sequence[Any]) -> None:
+        runs.append([data.label for _, data in events])
+
+    bound = bind_all({ProbeHappened: Batched(together), ProbeNoted: ignore}, None)
+    probe.consumer.handlers = {model.key(): (model, h) for model, h in bound.items()}
+    delivered = [
+        _wrap(ProbeHappened(label="a")), _wrap(ProbeNoted(label="n")), _wrap(ProbeHappened(label="b"))
+    ]  # fmt: skip
+
+    await probe.consumer.on_batch([_Delivered(e, []) for e in delivered])  # type: ignore[misc]
+
+    assert runs == [["a", "b"]]
+    async with probe.db.transaction() as session:
+        recorded = await session.scalar(text("SELECT count(*) FROM inbox"))
+    assert recorded == 3

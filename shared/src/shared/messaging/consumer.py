@@ -71,6 +71,12 @@ class Batched(Generic[F]):
 
 Handler = Apply | Batched[Any]
 
+
+async def nothing(_session: AsyncSession, _envelope: Envelope, _data: Any) -> None:
+    """The handler of an event a service receives and needs nothing of: recorded in the
+    inbox, applied to nothing, and no end to a run of the events around it."""
+
+
 ATTEMPT_HEADER = "x-attempt"
 # Seconds between two tries of a message while the database is unavailable.
 UNAVAILABLE_PAUSE = 1.0
@@ -299,7 +305,7 @@ class InboxConsumer:
             # A second copy of an event in the same batch applies nothing either.
             new.discard(readable.envelope.id)
             applied.append(first)
-            if first:
+            if first and readable.handler is not nothing:
                 fresh.append(readable)
         for run in _runs(fresh):
             await self._apply_run(session, run)
