@@ -20,6 +20,7 @@ from shared.contracts import events as ev
 from shared.contracts.events import DossierStatus as S
 from shared.db.rows import upsert
 from shared.db.sql import Sql, json_text
+from shared.observability.context import new_correlation_id
 from workflow.adapters.tables import agencies, cases, pauses, procedures
 from workflow.domain import national
 from workflow.domain.lifecycle import FINAL, Action, Recorded
@@ -124,9 +125,10 @@ async def dossiers_submitted(
             at=data.submitted_at, action=Recorded.SUBMIT.value, from_status=None,
             to_status=S.SUBMITTED.value, officer_name=None, officer_role=None,
         )  # fmt: skip
-        opened.append(
-            national_outbox.Opened(case, [submitted], data.submitted_at, envelope.correlation_id)
-        )
+        # An event that came without a correlation id starts one, as the consumer gives
+        # an event handled alone.
+        cause = envelope.correlation_id or new_correlation_id()
+        opened.append(national_outbox.Opened(case, [submitted], data.submitted_at, cause))
     await audit_all(session, entries)
     await national_outbox.queue_opened(ctx.outbox, session, opened)
 

@@ -44,7 +44,7 @@ class Opened:
     case: Mapping[str, Any]
     steps: Sequence[national.Step]
     at: datetime
-    correlation_id: str | None
+    correlation_id: str
 
 
 async def queue(
