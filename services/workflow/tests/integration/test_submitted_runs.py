@@ -169,3 +169,27 @@ async def test_a_batch_of_submitted_dossiers_writes_what_they_write_one_by_one(
         (code("E"), 1, 1), (code("A"), 1, 1), (code("B"), 1, 1), (code("A"), 2, 7),
         (code("C"), 1, 1), (code("D"), 1, 1), (code("D"), 2, 7),
     ]  # fmt: skip
+
+
+async def test_a_submission_without_a_correlation_id_starts_one_for_what_it_causes(
+    start_workflow: Any,
+) -> None:
+    workflow = await start_workflow(roles=frozenset({Role.API}))
+    runtime = workflow.runtime
+    consumer = InboxConsumer(
+        "workflow", runtime.db, runtime.broker, bind_all(HANDLERS, runtime.ctx), runtime.metrics
+    )
+    run = [submitted().model_copy(update={"correlation_id": None}) for _ in range(2)]
+
+    await consumer.on_batch([_Delivered(e) for e in run])  # type: ignore[misc]
+
+    async with runtime.db.transaction() as session:
+        rows = await session.execute(
+            text("SELECT envelope FROM outbox WHERE dossier_code = ANY(:codes) ORDER BY id"),
+            {"codes": [e.dossier_code for e in run]},
+        )
+        correlations = [envelope["correlation_id"] for envelope in rows.scalars()]
+    # One each, as each event handled alone would have had.
+    assert len(correlations) == 2
+    assert None not in correlations
+    assert len(set(correlations)) == 2
