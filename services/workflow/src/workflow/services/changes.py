@@ -7,7 +7,7 @@ so no path can change a dossier without its audit entry and its event.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -18,9 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.contracts import events as ev
 from shared.contracts.envelope import EventData
+from shared.db.sql import Sql
 from shared.errors import NotFound
 from shared.messaging import Outbox
-from workflow.adapters.tables import cases, history, pauses, timers
+from workflow.adapters.tables import cases, pauses, timers
 from workflow.domain.deadlines import DeadlineEngine
 from workflow.domain.lifecycle import Action, Recorded, Role, fee_due, next_status
 from workflow.domain.staff import primary_role
@@ -136,8 +137,28 @@ async def change(
     return updated
 
 
-# Built once; each entry's values are its parameters.
-_ADD_HISTORY = history.insert()
+# Built once; each entry's values are its parameters (`entry`).
+_ADD_HISTORY = Sql(
+    "INSERT INTO history (case_id, at, actor_kind, actor_id, actor_name, actor_role, action,"
+    " from_status, to_status, note) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+)
+
+
+def entry(
+    case_id: uuid.UUID,
+    *,
+    at: datetime,
+    actor: ev.Actor,
+    action: Action | Recorded,
+    from_status: str | None,
+    to_status: str,
+    note: str | None,
+) -> tuple[Any, ...]:
+    """One entry of the case's audit trail, as `audit` and `audit_all` write it."""
+    return (
+        case_id, at, actor.kind, actor.id, actor.name, actor.role, action.value, from_status,
+        to_status, note,
+    )  # fmt: skip
 
 
 async def audit(
@@ -152,14 +173,20 @@ async def audit(
     note: str | None,
 ) -> None:
     """One entry of the case's audit trail (the table refuses updates and deletes)."""
-    await session.execute(
-        _ADD_HISTORY,
-        {
-            "case_id": case_id, "at": at, "actor_kind": actor.kind, "actor_id": actor.id,
-            "actor_name": actor.name, "actor_role": actor.role, "action": action.value,
-            "from_status": from_status, "to_status": to_status, "note": note,
-        },
+    await _ADD_HISTORY.execute(
+        session,
+        *entry(
+            case_id, at=at, actor=actor, action=action, from_status=from_status,
+            to_status=to_status, note=note,
+        ),
     )  # fmt: skip
+
+
+async def audit_all(session: AsyncSession, entries: Sequence[tuple[Any, ...]]) -> None:
+    """Entries made by `entry`, appended in their order in one round trip (the cases a
+    run of events opens)."""
+    if entries:
+        await _ADD_HISTORY.executemany(session, entries)
 
 
 async def announce(

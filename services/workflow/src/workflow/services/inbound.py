@@ -7,16 +7,20 @@ each procedure's processing time and cut-off, for previews of dossiers not yet s
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy.dialects.postgresql import insert
+from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.contracts import Envelope
 from shared.contracts import events as ev
 from shared.contracts.events import DossierStatus as S
 from shared.db.rows import upsert
+from shared.db.sql import Sql, json_text
+from shared.observability.context import new_correlation_id
 from workflow.adapters.tables import agencies, cases, pauses, procedures
 from workflow.domain import national
 from workflow.domain.lifecycle import FINAL, Action, Recorded
@@ -25,7 +29,9 @@ from workflow.services.calendars import engine_for
 from workflow.services.changes import (
     CITIZEN,
     audit,
+    audit_all,
     change,
+    entry,
     open_pause,
     read_case,
     schedule_timers,
@@ -45,53 +51,73 @@ async def catalogue_published(
         await upsert(session, procedures, procedure.model_dump(mode="json"))
 
 
-# Built once: the statements of every submitted dossier take their values as parameters.
-_ADD_PROCEDURE = insert(procedures).on_conflict_do_nothing()
-# The case as inserted comes back whole: the national record is made from it.
-_ADD_CASE = insert(cases).on_conflict_do_nothing().returning(*cases.c)
+# Built once: the statements of every run of submitted dossiers take their values as
+# parameters. The dossier's own terms win over the catalogue's: they are those it was
+# submitted under, and the catalogue event may not have arrived yet.
+_ADD_PROCEDURE = Sql(
+    "INSERT INTO procedures (code, name, field, online_level, processing_days, cutoff_time,"
+    " fee_vnd, fee_timing, documents, supplement_days)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, '[]', $9) ON CONFLICT DO NOTHING"
+)
+# The cases of a run in one statement, in the run's order (of two with the same code the
+# first wins, as one after the other), each 'submitted'; those inserted come back whole:
+# the national record is made from them.
+_ADD_CASES = Sql(
+    "INSERT INTO cases (id, code, status, agency_code, agency_name, procedure_code,"
+    " procedure_name, field, online_level, processing_days, cutoff_time, fee_vnd, fee_timing,"
+    " supplement_days, applicant, applicant_name, form, attachments, result_delivery,"
+    " recipient, submitted_at, priority_at, updated_at)"
+    " SELECT id, code, 'submitted', agency_code, agency_name, procedure_code,"
+    " procedure_name, field, online_level, processing_days, cutoff_time, fee_vnd, fee_timing,"
+    " supplement_days, applicant::jsonb, applicant_name, form::jsonb, attachments::jsonb,"
+    " result_delivery::jsonb, recipient::jsonb, submitted_at, submitted_at, submitted_at"
+    " FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],"
+    " $7::text[], $8::text[], $9::int[], $10::text[], $11::bigint[], $12::text[], $13::int[],"
+    " $14::text[], $15::text[], $16::text[], $17::text[], $18::text[], $19::text[],"
+    " $20::timestamptz[])"
+    " WITH ORDINALITY AS run (id, code, agency_code, agency_name, procedure_code,"
+    " procedure_name, field, online_level, processing_days, cutoff_time, fee_vnd, fee_timing,"
+    " supplement_days, applicant, applicant_name, form, attachments, result_delivery,"
+    " recipient, submitted_at, position)"
+    " ORDER BY position ON CONFLICT DO NOTHING RETURNING *"
+)
+_FILES = TypeAdapter(list[ev.FileRef])
+_SUBMITTED_NOTE = "Công dân nộp hồ sơ trực tuyến."
 
 
-async def dossier_submitted(
-    ctx: Context, session: AsyncSession, envelope: Envelope, data: ev.DossierSubmitted
+async def dossiers_submitted(
+    ctx: Context, session: AsyncSession, events: Sequence[tuple[Envelope, ev.DossierSubmitted]]
 ) -> None:
-    # The dossier's own terms win over the catalogue's: they are those it was submitted
-    # under, and the catalogue event may not have arrived yet.
-    await session.execute(
-        _ADD_PROCEDURE,
-        {
-            "code": data.procedure_code, "name": data.procedure_name, "field": data.field,
-            "online_level": data.online_level, "processing_days": data.processing_days,
-            "cutoff_time": data.cutoff_time, "fee_vnd": data.fee_vnd,
-            "fee_timing": data.fee_timing, "documents": [],
-            "supplement_days": data.supplement_days,
-        },
+    """A run of submitted dossiers (`Batched`): each becomes a case, once; each table is
+    written once for the run."""
+    # A copy of a dossier already in the run (redelivered under a new id) finds its case
+    # open, as it would after the first: it changes nothing.
+    first: dict[uuid.UUID, tuple[Envelope, ev.DossierSubmitted]] = {}
+    for envelope, data in events:
+        first.setdefault(data.dossier_id, (envelope, data))
+    procedures: dict[str, ev.DossierSubmitted] = {}
+    for _, data in events:
+        procedures.setdefault(data.procedure_code, data)
+    await _ADD_PROCEDURE.executemany(
+        session,
+        [
+            (d.procedure_code, d.procedure_name, d.field, d.online_level, d.processing_days,
+             d.cutoff_time, d.fee_vnd, d.fee_timing, d.supplement_days)
+            for d in procedures.values()
+        ],
     )  # fmt: skip
-    inserted = await session.execute(
-        _ADD_CASE,
-        {
-            "id": data.dossier_id, "code": envelope.dossier_code, "status": S.SUBMITTED.value,
-            "agency_code": data.agency_code, "agency_name": data.agency_name,
-            "procedure_code": data.procedure_code, "procedure_name": data.procedure_name,
-            "field": data.field, "online_level": data.online_level,
-            "processing_days": data.processing_days, "cutoff_time": data.cutoff_time,
-            "fee_vnd": data.fee_vnd, "fee_timing": data.fee_timing,
-            "supplement_days": data.supplement_days,
-            "applicant": data.applicant.model_dump(mode="json"),
-            "applicant_name": data.applicant.full_name,
-            "form": data.form,
-            "attachments": [a.model_dump(mode="json") for a in data.attachments],
-            "result_delivery": data.result_delivery.model_dump(mode="json"),
-            "recipient": data.recipient.model_dump(mode="json"),
-            "submitted_at": data.submitted_at, "priority_at": data.submitted_at,
-            "updated_at": data.submitted_at,
-        },
-    )  # fmt: skip
-    row = inserted.mappings().first()
-    if row is not None:
-        case = dict(row)
-        await audit(
-            session, case["id"], at=data.submitted_at, actor=CITIZEN, action=Recorded.SUBMIT,
-            from_status=None, to_status=S.SUBMITTED, note="Công dân nộp hồ sơ trực tuyến.",
+    inserted = await _ADD_CASES.fetch(session, *_columns(list(first.values())))
+    returned = {row["id"]: row for row in inserted}
+    entries, opened = [], []
+    for envelope, data in first.values():
+        if data.dossier_id not in returned:
+            continue  # its case was open already
+        case = dict(returned[data.dossier_id])
+        entries.append(
+            entry(
+                case["id"], at=data.submitted_at, actor=CITIZEN, action=Recorded.SUBMIT,
+                from_status=None, to_status=S.SUBMITTED, note=_SUBMITTED_NOTE,
+            )
         )  # fmt: skip
         # Registered (national code 1), in the transaction that opens the case, from the
         # case as inserted and the one step just recorded (the citizen's: no officer).
@@ -99,9 +125,28 @@ async def dossier_submitted(
             at=data.submitted_at, action=Recorded.SUBMIT.value, from_status=None,
             to_status=S.SUBMITTED.value, officer_name=None, officer_role=None,
         )  # fmt: skip
-        await national_outbox.queue(
-            ctx.outbox, session, case, data.submitted_at, opened=[submitted]
+        # An event that came without a correlation id starts one, as the consumer gives
+        # an event handled alone.
+        cause = envelope.correlation_id or new_correlation_id()
+        opened.append(national_outbox.Opened(case, [submitted], data.submitted_at, cause))
+    await audit_all(session, entries)
+    await national_outbox.queue_opened(ctx.outbox, session, opened)
+
+
+def _columns(run: Sequence[tuple[Envelope, ev.DossierSubmitted]]) -> list[list[Any]]:
+    """The parameters of `_ADD_CASES`: one array per column, in the run's order; JSON as
+    its text (pydantic's serialiser, without a detour through Python objects)."""
+    rows = [
+        (
+            d.dossier_id, e.dossier_code, d.agency_code, d.agency_name, d.procedure_code,
+            d.procedure_name, d.field, d.online_level, d.processing_days, d.cutoff_time,
+            d.fee_vnd, d.fee_timing, d.supplement_days, d.applicant.model_dump_json(),
+            d.applicant.full_name, json_text(d.form), _FILES.dump_json(d.attachments).decode(),
+            d.result_delivery.model_dump_json(), d.recipient.model_dump_json(), d.submitted_at,
         )
+        for e, d in run
+    ]  # fmt: skip
+    return [list(column) for column in zip(*rows, strict=True)]
 
 
 async def dossier_supplemented(
