@@ -38,8 +38,8 @@ from shared.messaging import Batched
 # is skipped as it would be by the events applied one by one.
 _ADD = Sql(
     "INSERT INTO deliveries (id, event_id, event_type, dossier_code, agency_code, channel,"
-    " recipient, recipient_name, template_key, template_version, subject, body, display_body)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+    " recipient, recipient_name, template_key, template_version, subject, body, display_body,"
+    " correlation_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
     " ON CONFLICT (event_id, channel, recipient) DO NOTHING"
 )
 
@@ -92,7 +92,7 @@ def _row(
         uuid.uuid4(), envelope.id, envelope.type, envelope.dossier_code,
         data.agency_code if isinstance(data, ev.DossierEvent) else None, target.channel.value,
         target.address, target.name or None, key, template["version"], subject, body,
-        shown_body(data, body),
+        shown_body(data, body), envelope.correlation_id,
     )  # fmt: skip
 
 

@@ -3,8 +3,9 @@
 Deliveries are claimed with `FOR UPDATE SKIP LOCKED` and a lease (so any number of
 consume processes share the work, and a crashed one's deliveries come back when its
 lease ends), sent outside any transaction with a timeout, a few at a time, then
-recorded with their attempt and announced (`notification.sent` / `.failed`) through
-the outbox, a pass's outcomes in one transaction. A transient failure is retried after
+recorded with their attempt and announced (`notification.sent` / `.failed`, with the
+correlation id of the event that called for the delivery) through the outbox, a pass's
+outcomes in one transaction. A transient failure is retried after
 an exponential back-off with a cap; a permanent one is `failed` at once; a delivery out
 of attempts is `dead` until an operator sends it again (the rules are domain.delivery's).
 """
@@ -70,7 +71,7 @@ def _delivery(row: Any) -> Delivery:
         channel=ev.Channel(row["channel"]), recipient=row["recipient"],
         template_key=row["template_key"], template_version=row["template_version"],
         subject=row["subject"], body=row["body"], attempts=row["attempts"],
-        attempt_limit=row["attempt_limit"],
+        attempt_limit=row["attempt_limit"], correlation_id=row["correlation_id"],
     )  # fmt: skip
 
 
@@ -147,7 +148,7 @@ async def _record(ctx: Context, tried: list[_Tried]) -> None:
                         int(t.elapsed * 1000)))  # fmt: skip
         event = announcement(t.delivery, t.verdict, t.at, t.error)
         if event is not None:
-            announced.append(ctx.outbox.wrap(event))
+            announced.append(ctx.outbox.wrap(event, correlation_id=t.delivery.correlation_id))
     async with ctx.db.driver_transaction() as connection:
         await _OUTCOME.executemany(connection, outcomes)
         await _ATTEMPT.executemany(connection, entries)
