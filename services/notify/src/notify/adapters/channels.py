@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
@@ -17,18 +17,18 @@ from typing import Protocol
 
 import aiosmtplib
 import httpx
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from notify.adapters.tables import dev_sms
 from notify.domain.delivery import PermanentSendError, SendError, TransientSendError
+from shared.db.sql import Runner, Sql
 
 
 @dataclass(frozen=True)
 class Receipt:
     reference: str | None = None
-    # What the provider keeps in notify's own database (the development box), written in
-    # the transaction that records the attempt rather than in one of its own.
-    keep: Callable[[AsyncSession], Awaitable[None]] | None = None
+    # The (phone, text) the provider keeps in notify's own database (the development box),
+    # written by `keep` in the transaction that records the attempt rather than in one of
+    # its own, with the other attempts of the pass.
+    kept: tuple[str, str] | None = None
 
 
 VIETNAMESE_MOBILE = re.compile(r"^(?:0|\+84)(?:3|5|7|8|9)\d{8}$")
@@ -134,16 +134,19 @@ class DevelopmentSmsProvider:
     name = "development"
 
     async def send(self, phone: str, text: str) -> Receipt:
-        checked = check_phone(phone)
-
-        async def keep(session: AsyncSession) -> None:
-            await record_dev_sms(session, checked, text)
-
-        return Receipt(keep=keep)
+        return Receipt(kept=(check_phone(phone), text))
 
 
-async def record_dev_sms(session: AsyncSession, phone: str, text: str) -> None:
-    await session.execute(dev_sms.insert().values(phone=phone, text=text))
+# Written once: the messages a pass's receipts keep, in one round trip.
+_KEEP = Sql("INSERT INTO dev_sms (phone, text) VALUES ($1, $2)")
+
+
+async def keep(on: Runner, receipts: Sequence[Receipt]) -> None:
+    """What the receipts keep (the development box's messages), in the caller's
+    transaction."""
+    rows = [r.kept for r in receipts if r.kept is not None]
+    if rows:
+        await _KEEP.executemany(on, rows)
 
 
 @dataclass

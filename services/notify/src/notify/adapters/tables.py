@@ -50,6 +50,8 @@ deliveries = Table(
     # The dossier's agency, from the event: who may read the delivery. Null for messages
     # of no dossier (an account's code), read only by the admins who run notify.
     Column("agency_code", Text),
+    # The correlation id of the event that called for it, carried by its announcement.
+    Column("correlation_id", Text),
     Column("channel", Text, nullable=False),
     # Personal data: shown masked except to administrators, never logged.
     Column("recipient", Text, nullable=False),

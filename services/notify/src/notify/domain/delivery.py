@@ -66,6 +66,8 @@ class Delivery:
     attempts: int
     # Attempts allowed in all; None: the policy's (an operator's resend raises it).
     attempt_limit: int | None = None
+    # The correlation id of the event that called for it: its announcement's.
+    correlation_id: str | None = None
 
 
 @dataclass(frozen=True)

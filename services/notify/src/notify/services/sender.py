@@ -3,8 +3,9 @@
 Deliveries are claimed with `FOR UPDATE SKIP LOCKED` and a lease (so any number of
 consume processes share the work, and a crashed one's deliveries come back when its
 lease ends), sent outside any transaction with a timeout, a few at a time, then
-recorded with their attempt and announced (`notification.sent` / `.failed`) through
-the outbox, a pass's outcomes in one transaction. A transient failure is retried after
+recorded with their attempt and announced (`notification.sent` / `.failed`, with the
+correlation id of the event that called for the delivery) through the outbox, a pass's
+outcomes in one transaction. A transient failure is retried after
 an exponential back-off with a cap; a permanent one is `failed` at once; a delivery out
 of attempts is `dead` until an operator sends it again (the rules are domain.delivery's).
 """
@@ -19,10 +20,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import DateTime, Text, bindparam, func, or_, select
+from sqlalchemy import func, select
 
-from notify.adapters.channels import Receipt
-from notify.adapters.tables import attempts, deliveries
+from notify.adapters.channels import Receipt, keep
+from notify.adapters.tables import deliveries
 from notify.domain.delivery import (
     Delivery,
     DeliveryStatus,
@@ -37,39 +38,30 @@ from notify.services import metrics
 from notify.services.access import Reader, visible
 from notify.services.context import Context
 from shared.contracts import events as ev
+from shared.db.sql import Sql
 from shared.errors import NotFound
 from shared.runtime import repeat
 
 log = logging.getLogger(__name__)
 
 
+# Written once: the due deliveries no other sender holds, leased to this one, in one
+# statement (its own transaction: the rows it locks are leased when it commits).
+_CLAIM = Sql(
+    "WITH due AS MATERIALIZED (SELECT id FROM deliveries WHERE status = 'pending'"
+    " AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until < $1)"
+    " ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED)"
+    " UPDATE deliveries SET lease_until = $2 FROM due WHERE deliveries.id = due.id"
+    " RETURNING deliveries.*"
+)
+
+
 async def claim(ctx: Context) -> list[Delivery]:
     """The deliveries due now that no other sender holds, leased to this one."""
     now = datetime.now(UTC)
-    async with ctx.db.transaction() as session:
-        rows = (
-            (
-                await session.execute(
-                    select(deliveries)
-                    .where(
-                        deliveries.c.status == DeliveryStatus.PENDING,
-                        deliveries.c.next_attempt_at <= now,
-                        or_(deliveries.c.lease_until.is_(None), deliveries.c.lease_until < now),
-                    )
-                    .order_by(deliveries.c.next_attempt_at)
-                    .limit(ctx.settings.sender_batch)
-                    .with_for_update(skip_locked=True)
-                )
-            )
-            .mappings()
-            .all()
-        )
-        if rows:
-            await session.execute(
-                deliveries.update()
-                .where(deliveries.c.id.in_([r["id"] for r in rows]))
-                .values(lease_until=now + timedelta(seconds=ctx.settings.lease_seconds))
-            )
+    lease = now + timedelta(seconds=ctx.settings.lease_seconds)
+    async with ctx.db.statement() as connection:
+        rows = await _CLAIM.fetch(connection, now, lease, ctx.settings.sender_batch)
     return [_delivery(row) for row in rows]
 
 
@@ -79,7 +71,7 @@ def _delivery(row: Any) -> Delivery:
         channel=ev.Channel(row["channel"]), recipient=row["recipient"],
         template_key=row["template_key"], template_version=row["template_version"],
         subject=row["subject"], body=row["body"], attempts=row["attempts"],
-        attempt_limit=row["attempt_limit"],
+        attempt_limit=row["attempt_limit"], correlation_id=row["correlation_id"],
     )  # fmt: skip
 
 
@@ -127,48 +119,41 @@ async def _try(ctx: Context, delivery: Delivery) -> _Tried:
     return _Tried(delivery, verdict, error, datetime.now(UTC), elapsed, receipt)
 
 
-# Built once, the same for every outcome (so a pass's outcomes go in one executemany): the
+# Written once, the same for every outcome (so a pass's outcomes go in one round trip): the
 # sent time and the next attempt are kept as they were when the outcome brings none.
-_RECORD = (
-    deliveries.update()
-    .where(deliveries.c.id == bindparam("b_id"))
-    .values(
-        attempts=bindparam("b_attempts"), lease_until=None, status=bindparam("b_status"),
-        last_error=bindparam("b_error", type_=Text),
-        sent_at=func.coalesce(bindparam("b_sent_at", type_=DateTime(timezone=True)),
-                              deliveries.c.sent_at),
-        next_attempt_at=func.coalesce(bindparam("b_next", type_=DateTime(timezone=True)),
-                                      deliveries.c.next_attempt_at),
-    )
-)  # fmt: skip
-_ATTEMPT = attempts.insert()
+_OUTCOME = Sql(
+    "UPDATE deliveries SET attempts = $2, lease_until = NULL, status = $3, last_error = $4,"
+    " sent_at = coalesce($5, sent_at), next_attempt_at = coalesce($6, next_attempt_at)"
+    " WHERE id = $1"
+)
+_ATTEMPT = Sql(
+    "INSERT INTO attempts (delivery_id, attempt, at, outcome, error, duration_ms)"
+    " VALUES ($1, $2, $3, $4, $5, $6)"
+)
 
 
 async def _record(ctx: Context, tried: list[_Tried]) -> None:
-    """The outcomes of a pass, their attempts and announcements, in one transaction."""
+    """The outcomes of a pass, their attempts, what their receipts keep and their
+    announcements, in one transaction and one round trip per table."""
     if not tried:
         return
-    updates, entries = [], []
+    outcomes, entries, announced = [], [], []
     for t in tried:
         error = None if t.error is None else str(t.error)[:500]
         retry_at = None if t.verdict.retry_in is None else t.at + t.verdict.retry_in
-        updates.append({
-            "b_id": t.delivery.id, "b_attempts": t.verdict.attempt, "b_status": t.verdict.status,
-            "b_error": error, "b_sent_at": t.at if t.error is None else None, "b_next": retry_at,
-        })  # fmt: skip
-        entries.append({
-            "delivery_id": t.delivery.id, "attempt": t.verdict.attempt, "at": t.at,
-            "outcome": t.verdict.outcome, "error": error, "duration_ms": int(t.elapsed * 1000),
-        })  # fmt: skip
-    async with ctx.db.transaction() as session:
-        await session.execute(_RECORD, updates)
-        await session.execute(_ATTEMPT, entries)
-        for t in tried:
-            if t.receipt is not None and t.receipt.keep is not None:
-                await t.receipt.keep(session)
-            event = announcement(t.delivery, t.verdict, t.at, t.error)
-            if event is not None:
-                await ctx.outbox.add(session, event)
+        sent_at = t.at if t.error is None else None
+        outcomes.append((t.delivery.id, t.verdict.attempt, t.verdict.status, error, sent_at,
+                         retry_at))  # fmt: skip
+        entries.append((t.delivery.id, t.verdict.attempt, t.at, t.verdict.outcome, error,
+                        int(t.elapsed * 1000)))  # fmt: skip
+        event = announcement(t.delivery, t.verdict, t.at, t.error)
+        if event is not None:
+            announced.append(ctx.outbox.wrap(event, correlation_id=t.delivery.correlation_id))
+    async with ctx.db.driver_transaction() as connection:
+        await _OUTCOME.executemany(connection, outcomes)
+        await _ATTEMPT.executemany(connection, entries)
+        await keep(connection, [t.receipt for t in tried if t.receipt is not None])
+        await ctx.outbox.add_all(connection, announced)
 
 
 async def attempt(ctx: Context, delivery: Delivery) -> DeliveryStatus:
