@@ -96,14 +96,20 @@ async def test_intake_cpu_per_request_kind(
         await _batch(min(REQUESTS, 16), work)  # warm
         ids.clear()
         before = stack.cpu()["intake"]
+        roles_before = stack.cpu_by_role("intake")
         started = time.perf_counter()
         await _batch(REQUESTS, work)
         wall = time.perf_counter() - started
         if settle:  # the relay's publishing of what was submitted counts too
             await eventually(lambda: _outbox_drained(stack), timeout=60, what="intake's outbox")
         per = (stack.cpu()["intake"] - before) / REQUESTS
+        # Where it went, per role (with the relay in a process of its own).
+        by_role = ", ".join(
+            f"{role} {(used - roles_before[role]) / REQUESTS * 1000:.2f}"
+            for role, used in stack.cpu_by_role("intake").items()
+        )
         results.add(section, name, per * 1000, "ms CPU", raw=raw_limits.http.server * 1000,
-                    raw_name="bare endpoint", note=f"{REQUESTS / wall:.0f}/s")  # fmt: skip
+                    raw_name="bare endpoint", note=f"{REQUESTS / wall:.0f}/s; {by_role}")  # fmt: skip
         return per
 
     async def ok(status_body: tuple[int, bytes], expected: int) -> bytes:

@@ -74,19 +74,54 @@ async def test_state_change_and_outbox_row_roll_back_together(probe: Probe) -> N
         assert (await session.execute(select(func.count()).select_from(outbox))).scalar_one() == 0
 
 
+async def test_relay_keeps_an_unconfirmed_row_pending_with_its_error_and_marks_the_rest(
+    probe: Probe, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with probe.db.transaction() as session:
+        sent = await probe.emit(session, "sent")
+        refused = await probe.emit(session, "refused")
+    publish = probe.broker.publish_event
+
+    async def refuse_one(body: bytes, routing_key: str, **properties: object) -> None:
+        if properties["message_id"] == str(refused.id):
+            raise ConnectionError("not confirmed")
+        await publish(body, routing_key, **properties)
+
+    monkeypatch.setattr(probe.broker, "publish_event", refuse_one)
+    assert await probe.relay.publish_pending() == 1
+
+    async with probe.db.transaction() as session:
+        rows = (
+            await session.execute(
+                select(outbox.c.event_id, outbox.c.published_at, outbox.c.attempts,
+                       outbox.c.last_error)
+            )
+        ).all()  # fmt: skip
+    by_event = {row.event_id: row for row in rows}
+    assert by_event[sent.id].published_at is not None
+    assert by_event[sent.id].attempts == 0
+    assert by_event[refused.id].published_at is None
+    assert by_event[refused.id].attempts == 1
+    assert "not confirmed" in by_event[refused.id].last_error
+
+    monkeypatch.setattr(probe.broker, "publish_event", publish)
+    assert await probe.relay.publish_pending() == 1  # the refused one, in the next round
+    assert await pending_rows(probe) == 0
+
+
 # The relay of the probe, in a separate process, dying the moment the broker has confirmed
-# the batch and before the rows are marked published.
+# the batch and before the round that marks the rows published commits.
 CRASHING_RELAY = textwrap.dedent(
     """
     import asyncio, os, sys
     from shared.messaging.relay import OutboxRelay
     from shared.testing.probe import build_probe
 
-    async def die(self, session, ids):
-        print(f"confirmed {len(ids)}, dying before marking", flush=True)
+    async def die(self, connection, failed):
+        print(f"{len(failed)} not confirmed, dying before the commit", flush=True)
         os._exit(9)
 
-    OutboxRelay._mark_published = die
+    OutboxRelay._settle = die
 
     async def main():
         probe = await build_probe(sys.argv[1], sys.argv[2], sys.argv[3], create_tables=False)
@@ -111,7 +146,7 @@ async def test_relay_killed_after_confirm_publishes_again_and_consumer_applies_o
         timeout=60,
     )
     assert crashed.returncode == 9, crashed.stderr
-    assert "confirmed 1, dying before marking" in crashed.stdout
+    assert "0 not confirmed, dying before the commit" in crashed.stdout
     assert await pending_rows(probe) == 1  # the crash left the row unpublished
 
     await probe.consumer.start()

@@ -1,10 +1,11 @@
 """The outbox relay: publishes committed outbox rows, then marks them published.
 
 Each round locks a batch of unpublished rows with `FOR UPDATE SKIP LOCKED` (so several
-relays share the work without publishing a row twice at the same time), publishes every
-row with a broker confirm and `mandatory`, and marks the confirmed ones in the same
-transaction. A crash between confirm and mark publishes the row again on the next
-round: delivery is at least once, and consumers' inboxes make it once in effect.
+relays share the work without publishing a row twice at the same time) and marks them
+in the same statement, publishes every row with a broker confirm and `mandatory`, and
+unmarks those not confirmed before the transaction commits. A crash between confirm and
+commit publishes the row again on the next round: delivery is at least once, and
+consumers' inboxes make it once in effect.
 
 The relay sleeps until PostgreSQL NOTIFYs a commit, with a short poll as a safety net
 for a notification lost while the listening connection was down.
@@ -33,16 +34,21 @@ from shared.observability.metrics import ServiceMetrics
 
 log = logging.getLogger(__name__)
 
-# The statements of every round, written once (shared/db/sql.py). The envelope is sent as
-# the text PostgreSQL keeps (jsonb's own rendering: valid JSON, the same for every copy),
-# not decoded into a dict and encoded again per row.
-_PENDING = Sql(
-    "SELECT id, event_type, envelope::text AS envelope, envelope->>'id' AS event_id,"
+# The statements of every round, written once (shared/db/sql.py). A batch is claimed and
+# marked published in one statement, inside the round's transaction: a row whose publish
+# is not confirmed is unmarked again before the commit, and a crash before the commit
+# rolls every mark back, so a row is marked published once committed only if confirmed.
+# The envelope is sent as the text PostgreSQL keeps (jsonb's own rendering: valid JSON,
+# the same for every copy), not decoded into a dict and encoded again per row.
+_CLAIM = Sql(
+    "UPDATE outbox SET published_at = now() WHERE id IN (SELECT id FROM outbox"
+    " WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)"
+    " RETURNING id, event_type, envelope::text AS envelope, envelope->>'id' AS event_id,"
     " envelope->>'correlation_id' AS correlation_id, envelope->>'source' AS source"
-    " FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED"
 )
-_PUBLISHED = Sql("UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])")
-_FAILED = Sql("UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1")
+_FAILED = Sql(
+    "UPDATE outbox SET published_at = NULL, attempts = attempts + 1, last_error = $2 WHERE id = $1"
+)
 
 
 class OutboxRelay:
@@ -87,12 +93,14 @@ class OutboxRelay:
 
     async def publish_pending(self) -> int:
         """One round: publish up to a batch of pending rows; returns how many succeeded."""
-        # On a driver transaction: a round is four round trips (BEGIN, the batch, the mark,
-        # COMMIT) and nothing around them.
+        # On a driver transaction: a round is three round trips (BEGIN, the batch claimed
+        # and marked, COMMIT) and nothing around them; a fourth when a publish failed.
         async with self.db.driver_transaction() as connection:
-            rows = await _PENDING.fetch(connection, self.batch_size)
-            if not rows:
+            claimed = await _CLAIM.fetch(connection, self.batch_size)
+            if not claimed:
                 return 0
+            # RETURNING gives no order: published in the order they were written.
+            rows = sorted(claimed, key=lambda row: row["id"])
             # Confirms are awaited together: one round trip's latency per batch, not per row.
             outcomes = await asyncio.gather(
                 *(self._publish(row) for row in rows), return_exceptions=True
@@ -102,17 +110,7 @@ class OutboxRelay:
             failed = [
                 (row["id"], error) for row, error in settled if isinstance(error, BaseException)
             ]
-            await self._mark_published(connection, done)
-            for _, error in failed:
-                self.metrics.outbox_publish_failures.labels(type(error).__name__).inc()
-            if failed:
-                await _FAILED.executemany(
-                    connection, [(row_id, repr(error)[:500]) for row_id, error in failed]
-                )
-                log.warning(
-                    "outbox rows not confirmed, kept for the next round",
-                    extra={"failed": len(failed), "error": type(failed[0][1]).__name__},
-                )
+            await self._settle(connection, failed)
         return len(done)
 
     async def _publish(self, row: asyncpg.Record) -> None:
@@ -126,9 +124,21 @@ class OutboxRelay:
         )
         self.metrics.outbox_published.labels(row["event_type"]).inc()
 
-    async def _mark_published(self, session: Runner, ids: Sequence[int]) -> None:
-        if ids:
-            await _PUBLISHED.execute(session, list(ids))
+    async def _settle(
+        self, connection: Runner, failed: Sequence[tuple[int, BaseException]]
+    ) -> None:
+        """Before the round commits: the rows not confirmed unmarked, kept for the next
+        round with their error (the confirmed ones stay marked by their claim)."""
+        for _, error in failed:
+            self.metrics.outbox_publish_failures.labels(type(error).__name__).inc()
+        if failed:
+            await _FAILED.executemany(
+                connection, [(row_id, repr(error)[:500]) for row_id, error in failed]
+            )
+            log.warning(
+                "outbox rows not confirmed, kept for the next round",
+                extra={"failed": len(failed), "error": type(failed[0][1]).__name__},
+            )
 
     async def _housekeeping(self) -> None:
         now = time.monotonic()

@@ -47,6 +47,7 @@ from intake.services.uploads import (
     discard,
     held,
     insert_attachment,
+    insert_checked,
     receive_files,
 )
 from shared.contracts import events
@@ -127,13 +128,17 @@ async def add_attachment(
     uploads = await receive_files(ctx, body, procedure, dossier_id, room, single=True)
     upload = uploads.files[0]
     try:
-        async with ctx.db.transaction() as session:
-            dossier = await owned(session, owner_id, dossier_id=dossier_id, lock=True)
+        # On a driver transaction: BEGIN, the locked draft, the row with what the draft
+        # held before it (checked before COMMIT), COMMIT.
+        async with ctx.db.driver_transaction() as connection:
+            dossier = await owned(connection, owner_id, dossier_id=dossier_id, lock=True)
             require_status(dossier, statuses.DRAFT, "Chỉ thêm tệp khi hồ sơ chưa nộp.")
-            (await held(session, dossier_id)).check(
-                procedure, [upload.document_code], upload.stored.size, limits.max_dossier_bytes
-            )
-            row = await insert_attachment(session, dossier_id, upload, round_=0)
+            row = await insert_checked(
+                connection, dossier_id, upload,
+                lambda held: held.check(
+                    procedure, [upload.document_code], upload.stored.size, limits.max_dossier_bytes
+                ),
+            )  # fmt: skip
     except BaseException:
         await discard(ctx, [upload])
         raise

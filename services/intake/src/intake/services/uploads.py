@@ -4,10 +4,11 @@ document, stored under a random key with its SHA-256; anything refused is remove
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+import asyncpg
 
 from intake.domain.drafts import check_file_counts
 from intake.services.context import ATTACHMENTS_BUCKET, Context
@@ -113,9 +114,18 @@ _HELD = Sql(
     "SELECT document_code, count(*), sum(size) FROM attachments WHERE dossier_id = $1"
     " GROUP BY document_code"
 )
-_NEW_ATTACHMENT = Sql(
+_INSERT = (
     "INSERT INTO attachments (id, dossier_id, document_code, filename, content_type, size,"
     " sha256, bucket, object_key, round) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+)
+_NEW_ATTACHMENT = Sql(_INSERT)
+# A file's row written and what its dossier held before it, in one round trip: the select
+# sees the statement's snapshot, taken after the dossier's lock was granted (the previous
+# statement), so it counts every upload committed before, and not the row written here.
+_ADDED_TO_HELD = Sql(
+    f"WITH added AS ({_INSERT})"  # noqa: S608 - the statement above, no input
+    " SELECT document_code, count(*), sum(size) FROM attachments WHERE dossier_id = $2"
+    " GROUP BY document_code"
 )
 
 
@@ -134,20 +144,52 @@ class Held:
             raise too_large(max_bytes)
 
 
-async def held(on: Runner, dossier_id: uuid.UUID) -> Held:
-    rows = await _HELD.fetch(on, dossier_id)
+def _held_of(rows: list[Any]) -> Held:
     return Held({r[0]: r[1] for r in rows}, sum(int(r[2]) for r in rows))
 
 
+async def held(on: Runner, dossier_id: uuid.UUID) -> Held:
+    return _held_of(await _HELD.fetch(on, dossier_id))
+
+
 async def insert_attachment(
-    session: AsyncSession, dossier_id: uuid.UUID, upload: Upload, round_: int
+    session: Runner, dossier_id: uuid.UUID, upload: Upload, round_: int
 ) -> dict[str, Any]:
     attachment_id = uuid.uuid4()
+    row = _attachment_row(attachment_id, dossier_id, upload, round_)
+    await _NEW_ATTACHMENT.execute(session, *row)
+    return _attachment_read(attachment_id, upload)
+
+
+async def insert_checked(
+    connection: asyncpg.Connection,
+    dossier_id: uuid.UUID,
+    upload: Upload,
+    check: Callable[[Held], None],
+) -> dict[str, Any]:
+    """A draft's file (round 0) written, then `check` given what the draft held before it:
+    a refusal it raises rolls the row back with the caller's transaction, which must hold
+    the dossier's lock."""
+    attachment_id = uuid.uuid4()
+    rows = await _ADDED_TO_HELD.fetch(
+        connection, *_attachment_row(attachment_id, dossier_id, upload, 0)
+    )
+    check(_held_of(rows))
+    return _attachment_read(attachment_id, upload)
+
+
+def _attachment_row(
+    attachment_id: uuid.UUID, dossier_id: uuid.UUID, upload: Upload, round_: int
+) -> tuple[Any, ...]:
     stored = upload.stored
-    await _NEW_ATTACHMENT.execute(
-        session, attachment_id, dossier_id, upload.document_code, upload.filename,
-        stored.content_type, stored.size, stored.sha256, stored.bucket, stored.key, round_,
+    return (
+        attachment_id, dossier_id, upload.document_code, upload.filename, stored.content_type,
+        stored.size, stored.sha256, stored.bucket, stored.key, round_,
     )  # fmt: skip
+
+
+def _attachment_read(attachment_id: uuid.UUID, upload: Upload) -> dict[str, Any]:
+    stored = upload.stored
     return {
         "id": str(attachment_id),
         "document_code": upload.document_code,
