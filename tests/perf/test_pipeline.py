@@ -159,7 +159,9 @@ async def test_intake_cpu_per_request_kind(
         await ok(await http.request("GET", f"/api/v1/tracking/{codes[i % len(codes)]}"), 200)
 
     await kind("GET /healthz", healthz)
+    reads = Profiler(pid, "intake-procedure")
     await kind(f"GET /api/v1/procedures/{PROCEDURE}", procedure)
+    await reads.stop()
     await kind("GET /api/v1/dossiers (own list)", own_list)
     profiler = Profiler(pid, "intake-requests")
     costs = [await kind("POST /api/v1/dossiers (draft)", create)]
@@ -167,7 +169,9 @@ async def test_intake_cpu_per_request_kind(
     costs.append(await kind("POST .../attachments (2 KiB PDF)", attach))
     costs.append(await kind("POST .../submit (+ relay publishing)", submit, settle=True))
     await profiler.stop()
+    reads = Profiler(pid, "intake-tracking")
     await kind("GET /api/v1/tracking/{code}", tracking)
+    await reads.stop()
     total = sum(costs)
     raw = 3 * raw_limits.http.server + raw_limits.put_small.client
     results.add(section, "draft + attachment + submit", total * 1000, "ms CPU", raw=raw * 1000,
