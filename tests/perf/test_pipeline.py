@@ -48,6 +48,7 @@ SETTLE_SECONDS = float(os.environ.get("BENCH_SETTLE_SECONDS", "60"))
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "150"))
 BACKLOG = int(os.environ.get("BENCH_BACKLOG", "2000"))
 CONCURRENCY = 8
+IDLE_SECONDS = 5.0
 CORES = os.cpu_count() or 1
 
 
@@ -158,6 +159,12 @@ async def test_intake_cpu_per_request_kind(
     async def tracking(i: int) -> None:  # public: a rate-limit hit and one read
         await ok(await http.request("GET", f"/api/v1/tracking/{codes[i % len(codes)]}"), 200)
 
+    # What intake's processes use with no request at all (their loops, polls and
+    # heartbeats): a kind of request that takes longer per request is billed more of it.
+    idle_from, idle_started = stack.cpu()["intake"], time.perf_counter()
+    await asyncio.sleep(IDLE_SECONDS)
+    idle = (stack.cpu()["intake"] - idle_from) / (time.perf_counter() - idle_started)
+    results.add(section, "idle (no request)", idle * 1000, "ms CPU per s")
     await kind("GET /healthz", healthz)
     reads = Profiler(pid, "intake-procedure")
     await kind(f"GET /api/v1/procedures/{PROCEDURE}", procedure)
