@@ -48,6 +48,7 @@ SETTLE_SECONDS = float(os.environ.get("BENCH_SETTLE_SECONDS", "60"))
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "150"))
 BACKLOG = int(os.environ.get("BENCH_BACKLOG", "2000"))
 CONCURRENCY = 8
+IDLE_SECONDS = 5.0
 CORES = os.cpu_count() or 1
 
 
@@ -164,8 +165,16 @@ async def test_intake_cpu_per_request_kind(
     async def tracking(i: int) -> None:  # public: a rate-limit hit and one read
         await ok(await http.request("GET", f"/api/v1/tracking/{codes[i % len(codes)]}"), 200)
 
+    # What intake's processes use with no request at all (their loops, polls and
+    # heartbeats): a kind of request that takes longer per request is billed more of it.
+    idle_from, idle_started = stack.cpu()["intake"], time.perf_counter()
+    await asyncio.sleep(IDLE_SECONDS)
+    idle = (stack.cpu()["intake"] - idle_from) / (time.perf_counter() - idle_started)
+    results.add(section, "idle (no request)", idle * 1000, "ms CPU per s")
     await kind("GET /healthz", healthz)
+    reads = Profiler(pid, "intake-procedure")
     await kind(f"GET /api/v1/procedures/{PROCEDURE}", procedure)
+    await reads.stop()
     await kind("GET /api/v1/dossiers (own list)", own_list)
     profiler = Profiler(pid, "intake-requests")
     costs = [await kind("POST /api/v1/dossiers (draft)", create)]
@@ -173,7 +182,9 @@ async def test_intake_cpu_per_request_kind(
     costs.append(await kind("POST .../attachments (2 KiB PDF)", attach))
     costs.append(await kind("POST .../submit (+ relay publishing)", submit, settle=True))
     await profiler.stop()
+    reads = Profiler(pid, "intake-tracking")
     await kind("GET /api/v1/tracking/{code}", tracking)
+    await reads.stop()
     total = sum(costs)
     raw = 3 * raw_limits.http.server + raw_limits.put_small.client
     results.add(section, "draft + attachment + submit", total * 1000, "ms CPU", raw=raw * 1000,

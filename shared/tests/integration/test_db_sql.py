@@ -97,6 +97,48 @@ async def test_concurrent_requests_counting_the_same_buckets_neither_deadlock_no
     assert counted == [40, 40]
 
 
+NOTE = Sql("SELECT id, text FROM notes WHERE id = $1 AND text <> $2")
+
+
+async def test_a_counted_read_counts_then_reads_in_one_statement_and_hides_the_refused_row(
+    db: Database,
+) -> None:
+    limits = RateLimits(limits_table, "secret")
+    async with db.statement() as connection:
+        await ADD.execute(connection, 1, "public")
+    hits = (("read-ip:203.0.113.7", 3, HOUR), ("read-all:x", 10, MINUTE))
+    row = await limits.hit_then_fetchrow(db, hits, NOTE, 1, "")  # the read's own $1, $2
+    assert row is not None
+    assert (row["id"], row["text"]) == (1, "public")
+    assert await limits.hit_then_fetchrow(db, hits, NOTE, 2, "") is None  # found nothing
+    assert await limits.hit_then_fetchrow(db, hits, NOTE, 1, "public") is None
+    with pytest.raises(TooMany) as refused:  # the fourth from the address: no row seen
+        await limits.hit_then_fetchrow(db, hits, NOTE, 1, "")
+    assert refused.value.retry_after > 60  # the hour's window
+    await limits.hit_all(db, ("read-all:x", 10, MINUTE))  # the same counters as hit_all's
+    async with db.transaction() as session:
+        counted = sorted((await session.execute(select(limits_table.c.hits))).scalars())
+    assert counted == [4, 5]
+
+
+async def test_a_counters_write_leaves_its_connection_committing_as_before(
+    database_url: str,
+) -> None:
+    db = Database(database_url, pool_size=2)  # two statement connections, no overflow
+    try:
+        limits = RateLimits(limits_table, "secret")
+        async with db.engine.begin() as connection:
+            await connection.run_sync(metadata.create_all)
+        for i in range(4):
+            await limits.hit(db, f"a:{i}", 10, MINUTE)
+            await limits.hit_then_fetchrow(db, [(f"b:{i}", 10, MINUTE)], NOTE, 1, "")
+        async with db.statement() as first, db.statement() as second:
+            for connection in (first, second):
+                assert await connection.fetchval("SHOW synchronous_commit") == "on"
+    finally:
+        await db.dispose()
+
+
 async def test_a_bucket_named_twice_is_a_mistake_of_the_caller(db: Database) -> None:
     limits = RateLimits(limits_table, "secret")
     with pytest.raises(ValueError, match="once"):

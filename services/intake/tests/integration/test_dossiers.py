@@ -474,3 +474,35 @@ async def test_submissions_are_rate_limited_per_account_with_retry_after(
     assert refused.headers["content-type"] == "application/problem+json"
     assert 0 < int(refused.headers["retry-after"]) <= 3600
     assert len(await outbox_events(service, "dossier.submitted")) == 2
+
+
+async def test_tracking_is_limited_per_address_whatever_the_code(
+    intake: ServiceUnderTest, world: tuple[ServiceUnderTest, Citizen, str]
+) -> None:
+    _, citizen, agency = world
+    async with intake.client() as client:
+        dossier_id = await new_draft(client, citizen, agency)
+        assert (await attach(client, citizen, dossier_id)).status_code == 201
+        submitted = await client.post(
+            f"/api/v1/dossiers/{dossier_id}/submit", json={"commitment": True},
+            headers=citizen.auth,
+        )  # fmt: skip
+        code = submitted.json()["code"]
+        unknown = await client.get("/api/v1/tracking/G01.000.000.000-000000-0000")
+        assert unknown.status_code == 404  # counted all the same
+        # The address's hour nearly spent (600 a page), as by other callers behind it.
+        bucket = intake.runtime.ctx.limits.stored_name("tracking-ip:127.0.0.1")
+        async with intake.runtime.db.statement() as connection:
+            await connection.execute(
+                "UPDATE rate_limits SET hits = 599 WHERE bucket = $1 AND hits = 1", bucket
+            )
+        last = await client.get(f"/api/v1/tracking/{code}")
+        refused = await client.get(f"/api/v1/tracking/{code}")
+        refused_unknown = await client.get("/api/v1/tracking/G01.000.000.000-000000-0000")
+    assert last.status_code == 200, last.text
+    assert last.json()["code"] == code
+    for answer in (refused, refused_unknown):
+        assert answer.status_code == 429, answer.text
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert 0 < int(answer.headers["retry-after"]) <= 3600
+        assert code not in answer.text

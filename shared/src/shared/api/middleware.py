@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -20,6 +21,9 @@ class RequestMiddleware:
     def __init__(self, app: ASGIApp, metrics: ServiceMetrics) -> None:
         self.app = app
         self.metrics = metrics
+        # The histogram's child of each (method, route, status), looked up once: `labels()`
+        # checks and joins the values under a lock on every call.
+        self._durations: dict[tuple[str, str, int], Any] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -46,9 +50,13 @@ class RequestMiddleware:
             finally:
                 elapsed = time.perf_counter() - started
                 template = _route_template(scope)
-                self.metrics.http_request_duration.labels(
-                    scope["method"], template, str(status)
-                ).observe(elapsed)
+                labels = (scope["method"], template, status)
+                duration = self._durations.get(labels)
+                if duration is None:
+                    duration = self._durations[labels] = self.metrics.http_request_duration.labels(
+                        scope["method"], template, str(status)
+                    )
+                duration.observe(elapsed)
                 if template not in {"/metrics", "/healthz", "/readyz"}:
                     log.info(
                         "request",

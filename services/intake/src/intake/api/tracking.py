@@ -10,7 +10,6 @@ from pydantic import BaseModel
 from intake.api.deps import ClientAddress, Ctx
 from intake.api.schemas import SupplementDueAt, Timestamp, WorkingDaysLeft
 from intake.services import views
-from intake.services.limits import HOUR, hit
 from shared.api.openapi import problem_responses
 from shared.contracts.events import DossierStatus
 
@@ -33,5 +32,4 @@ class TrackingRead(BaseModel):
 @router.get("/tracking/{code}", response_model=TrackingRead, responses=problem_responses(429))
 async def track(code: str, ctx: Ctx, address: ClientAddress) -> dict[str, Any]:
     """Status and dates of a dossier for anyone with its code; no personal data."""
-    await hit(ctx, f"tracking-ip:{address}", 600, HOUR)
-    return await views.public_tracking(ctx, code)
+    return await views.public_tracking(ctx, code, address)

@@ -4,9 +4,13 @@ the shared fixed-window counters (`shared/db/limits.py`) in intake's own databas
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
+
+import asyncpg
 
 from intake.services.context import Context
 from shared.db.limits import HOUR, MINUTE, QUARTER
+from shared.db.sql import Sql
 
 __all__ = [
     "HOUR",
@@ -18,6 +22,8 @@ __all__ = [
     "codes_sent",
     "hit",
     "hit_all",
+    "hit_then_fetchrow",
+    "tracked_from",
 ]
 
 
@@ -30,6 +36,20 @@ async def hit_all(ctx: Context, *hits: tuple[str, int, timedelta]) -> None:
     """Count one hit in each `(bucket, limit, window)` at once (one statement); a 429
     problem once any is over its limit."""
     await ctx.limits.hit_all(ctx.db, *hits)
+
+
+async def hit_then_fetchrow(
+    ctx: Context, hits: tuple[tuple[str, int, timedelta], ...], read: Sql, *args: Any
+) -> asyncpg.Record | None:
+    """`hit_all(*hits)` and `read`'s first row in one statement (a public read): the row,
+    or None; the 429 problem once any hit is over its limit, the row then unseen."""
+    return await ctx.limits.hit_then_fetchrow(ctx.db, hits, read, *args)
+
+
+def tracked_from(address: str) -> tuple[str, int, timedelta]:
+    """Public tracking pages asked from one address: enough for a desk's counter, not for
+    trying codes one after the other."""
+    return (f"tracking-ip:{address}", 600, HOUR)
 
 
 async def codes_sent(ctx: Context, id_number: str) -> None:

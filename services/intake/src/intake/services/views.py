@@ -13,7 +13,7 @@ from intake.adapters.tables import (
     procedures,
     timeline,
 )
-from intake.services import payments
+from intake.services import limits, payments
 from intake.services.calendars import days_left
 from intake.services.context import Context
 from intake.services.pages import Page
@@ -141,10 +141,10 @@ _TRACKING = Sql(
 )
 
 
-async def public_tracking(ctx: Context, code: str) -> dict[str, Any]:
-    """What anyone with the code may see: status and dates, no personal data."""
-    async with ctx.db.statement() as connection:  # one read: no transaction around it
-        row = await _TRACKING.fetchrow(connection, code)
+async def public_tracking(ctx: Context, code: str, address: str) -> dict[str, Any]:
+    """What anyone with the code may see: status and dates, no personal data. Counted per
+    address (`limits.tracked_from`) in the statement that reads it: one round trip."""
+    row = await limits.hit_then_fetchrow(ctx, (limits.tracked_from(address),), _TRACKING, code)
     if row is None:
         raise NotFound("Không tìm thấy hồ sơ với mã này.")
     return {
