@@ -110,6 +110,12 @@ class BaseServiceSettings(BaseSettings):
     # one transaction when none does; shared/messaging/consumer.py). A batch's commit and
     # its one ack are spread over up to 64 events.
     consumer_batch: int = 64
+    # How long the inbox consumer, once a message arrives with nothing queued behind it,
+    # and the outbox relay, once woken by a commit, wait for others to join the batch:
+    # at a moderate rate one event per transaction costs several times its work (the
+    # transaction, the ack, the relay's round), and a few milliseconds more per hop buy
+    # batches of several. 0: apply and publish at once.
+    batch_linger_ms: int = 25
     # Back-off of a failing handler: one TTL queue per step, then the parking queue.
     retry_delays_ms: list[int] = Field(default_factory=lambda: [1_000, 10_000, 60_000, 600_000])
     # Redeliveries after which RabbitMQ itself parks a message whose handler keeps

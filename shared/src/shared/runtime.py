@@ -226,7 +226,9 @@ class Runtime(Generic[C]):
         self.resources: Resources[Any] = Resources(
             definition.name, s, self.db, self.outbox, self.store
         )
-        self.relay = OutboxRelay(self.db, self.broker, self.metrics)
+        self.relay = OutboxRelay(
+            self.db, self.broker, self.metrics, linger=s.batch_linger_ms / 1000
+        )
         self._ctx: C | None = None
         self._consumer: InboxConsumer | None = None
         self._maintenance: MaintenanceLock | None = None
@@ -274,6 +276,7 @@ class Runtime(Generic[C]):
                 self.metrics,
                 prefetch=self.settings.consumer_prefetch,
                 batch_size=self.settings.consumer_batch,
+                linger=self.settings.batch_linger_ms / 1000,
             )
             await self._consumer.start()
         elif Role.CONSUME in roles:

@@ -3,6 +3,7 @@ hands it, in which order, in which transaction, and what happens when a run fail
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import Any
 
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.contracts.envelope import Envelope, EventData
 from shared.messaging import Batched
 from shared.runtime import bind_all, ignore
+from shared.testing.infra import eventually
 from shared.testing.probe import Probe, ProbeHappened, effects
 
 pytestmark = pytest.mark.integration
@@ -150,3 +152,26 @@ async def test_an_ignored_event_is_recorded_and_does_not_end_a_run(probe: Probe)
     async with probe.db.transaction() as session:
         recorded = await session.scalar(text("SELECT count(*) FROM inbox"))
     assert recorded == 3
+
+
+async def test_a_message_arriving_alone_waits_the_linger_for_others_to_share_its_batch(
+    probe: Probe,
+) -> None:
+    handlers = _Handlers(probe)
+    probe.consumer.linger = 0.5
+    acks: list[tuple[str, bool]] = []
+    applier = asyncio.create_task(probe.consumer._apply_batches())
+    try:
+        await probe.consumer._deliver(_Delivered(_wrap(ProbeHappened(label="a")), acks))  # type: ignore[arg-type]
+        # The second arrives while the first waits: both in one transaction, one ack.
+        await asyncio.sleep(0.05)
+        await probe.consumer._deliver(_Delivered(_wrap(ProbeHappened(label="b")), acks))  # type: ignore[arg-type]
+        await eventually(lambda: _acked(acks), what="the batch acknowledged")
+    finally:
+        applier.cancel()
+    assert handlers.runs == [["a", "b"]]
+    assert acks == [("b", True)]
+
+
+async def _acked(acks: list[tuple[str, bool]]) -> bool:
+    return bool(acks)

@@ -12,7 +12,8 @@ read is parked at once.
 Messages are applied in batches: what has been delivered (up to `batch_size`, within the
 prefetch) is recorded in the inbox with one statement and applied in one transaction,
 then acked with one `multiple` ack after that commit. Under load this spreads a transaction's
-cost over the batch; one message alone is one batch of one. If anything in a batch fails,
+cost over the batch; a message that arrives alone waits `linger` (a few milliseconds)
+for others, so that a moderate rate makes batches of several too. If anything in a batch fails,
 the batch rolls back as a whole and its messages are applied again one by one, each in
 its own transaction, so that retries, back-off and parking are per message, and the good
 ones are applied once. Batches are applied one at a time per process: two transactions
@@ -122,6 +123,7 @@ class InboxConsumer:
         *,
         prefetch: int = 128,
         batch_size: int = 64,
+        linger: float = 0.0,
         parked_gauge_interval: float = 10.0,
     ) -> None:
         self.service = service
@@ -133,6 +135,8 @@ class InboxConsumer:
         self.prefetch = prefetch
         # At most half the prefetch, so the next batch arrives while one is applied.
         self.batch_size = max(1, min(batch_size, prefetch // 2 or 1))
+        # Seconds a message that arrives alone waits for others to join its batch.
+        self.linger = linger
         self.parked_gauge_interval = parked_gauge_interval
         self.topology = broker.topology
         self._queue: AbstractQueue | None = None
@@ -173,6 +177,9 @@ class InboxConsumer:
     async def _apply_batches(self) -> None:
         while True:
             batch = [await self._delivered.get()]
+            if self.linger and self._delivered.empty():
+                # Alone: others arriving meanwhile share its transaction and its ack.
+                await asyncio.sleep(self.linger)
             while len(batch) < self.batch_size and not self._delivered.empty():
                 batch.append(self._delivered.get_nowait())
             async with self._applying:

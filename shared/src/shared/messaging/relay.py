@@ -61,6 +61,7 @@ class OutboxRelay:
         batch_size: int = 200,
         poll_interval: float = 1.0,
         retention: timedelta = timedelta(days=7),
+        linger: float = 0.0,
     ) -> None:
         self.db = db
         self.broker = broker
@@ -68,6 +69,8 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.poll_interval = poll_interval
         self.retention = retention
+        # Seconds a round waits, once woken, for other commits to join it.
+        self.linger = linger
         self._wake = asyncio.Event()
         self._last_gauges = 0.0
         self._last_purge = 0.0
@@ -164,6 +167,10 @@ class OutboxRelay:
 
     async def _sleep(self, stop: asyncio.Event) -> None:
         await _first(stop.wait(), self._wake.wait(), limit=self.poll_interval)
+        if self.linger and not stop.is_set():
+            # Commits of the next few milliseconds go in the same round: one transaction
+            # and one wait for confirms for all of them instead of one each.
+            await _first(stop.wait(), asyncio.sleep(self.linger))
         self._wake.clear()
 
     async def _listen(self, stop: asyncio.Event) -> None:
