@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.contracts.envelope import Envelope, EventData
 from shared.messaging import Batched
 from shared.runtime import bind_all, ignore
+from shared.testing.delivered import Delivered
 from shared.testing.infra import eventually
 from shared.testing.probe import Probe, ProbeHappened, effects
 
@@ -24,21 +25,6 @@ class ProbeNoted(EventData):
     event_type = "probe.noted"
 
     label: str
-
-
-class _Delivered:
-    """A delivered message as the consumer reads it; its acks are recorded."""
-
-    def __init__(self, envelope: Envelope, acks: list[tuple[str, bool]]) -> None:
-        self.body = envelope.model_dump_json().encode()
-        self.headers: dict[str, Any] = {}
-        self.message_id = str(envelope.id)
-        self.type = self.correlation_id = self.app_id = None
-        self._label = envelope.data["label"]
-        self._acks = acks
-
-    async def ack(self, multiple: bool = False) -> None:
-        self._acks.append((self._label, multiple))
 
 
 def _wrap(data: EventData) -> Envelope:
@@ -85,18 +71,18 @@ async def test_consecutive_events_of_a_batched_handler_come_in_one_call_in_their
     handlers = _Handlers(probe)
     a = [_wrap(ProbeHappened(label=f"a{i}")) for i in range(4)]
     noted = _wrap(ProbeNoted(label="n"))
-    acks: list[tuple[str, bool]] = []
+    acks: list[tuple[Envelope, bool]] = []
     # A duplicate of a0 between a2 and a3 applies nothing, so a2 and a3 are one run.
     delivered = [a[0], a[1], noted, a[2], a[0], a[3]]
 
-    await probe.consumer.on_batch([_Delivered(e, acks) for e in delivered])  # type: ignore[misc]
+    await probe.consumer.on_batch([Delivered(e, acks) for e in delivered])  # type: ignore[misc]
 
     assert handlers.runs == [["a0", "a1"], ["a2", "a3"]]
     assert handlers.alone == ["n"]
     assert await _labels_applied(probe) == ["a0", "a1", "n", "a2", "a3"]
     # One transaction for the whole batch, then one ack for it all after the commit.
     assert len(set(handlers.transactions)) == 1
-    assert acks == [("a3", True)]
+    assert _labelled(acks) == [("a3", True)]
 
 
 async def test_a_failing_run_is_applied_again_event_by_event_and_the_good_ones_once(
@@ -104,15 +90,15 @@ async def test_a_failing_run_is_applied_again_event_by_event_and_the_good_ones_o
 ) -> None:
     handlers = _Handlers(probe, poison="a2")
     a = [_wrap(ProbeHappened(label=f"a{i}")) for i in range(4)]
-    acks: list[tuple[str, bool]] = []
+    acks: list[tuple[Envelope, bool]] = []
 
-    await probe.consumer.on_batch([_Delivered(e, acks) for e in a])  # type: ignore[misc]
+    await probe.consumer.on_batch([Delivered(e, acks) for e in a])  # type: ignore[misc]
 
     # The batch as one run, rolled back; then each event alone, as a run of one.
     assert handlers.runs == [["a0", "a1", "a2", "a3"], ["a0"], ["a1"], ["a2"], ["a3"]]
     assert await _labels_applied(probe) == ["a0", "a1", "a3"]
     # Each acked on its own: the poison once sent to its retry queue.
-    assert sorted(acks) == [("a0", False), ("a1", False), ("a2", False), ("a3", False)]
+    assert sorted(_labelled(acks)) == [("a0", False), ("a1", False), ("a2", False), ("a3", False)]
     assert probe.outcome("retried") == 1
 
 
@@ -129,7 +115,7 @@ async def test_one_batched_handler_of_several_types_takes_them_in_one_run(probe:
         _wrap(ProbeHappened(label="a")), _wrap(ProbeNoted(label="n")), _wrap(ProbeHappened(label="b"))
     ]  # fmt: skip
 
-    await probe.consumer.on_batch([_Delivered(e, []) for e in delivered])  # type: ignore[misc]
+    await probe.consumer.on_batch([Delivered(e, []) for e in delivered])  # type: ignore[misc]
 
     assert runs == [["a", "n", "b"]]
 
@@ -146,7 +132,7 @@ async def test_an_ignored_event_is_recorded_and_does_not_end_a_run(probe: Probe)
         _wrap(ProbeHappened(label="a")), _wrap(ProbeNoted(label="n")), _wrap(ProbeHappened(label="b"))
     ]  # fmt: skip
 
-    await probe.consumer.on_batch([_Delivered(e, []) for e in delivered])  # type: ignore[misc]
+    await probe.consumer.on_batch([Delivered(e, []) for e in delivered])  # type: ignore[misc]
 
     assert runs == [["a", "b"]]
     async with probe.db.transaction() as session:
@@ -159,19 +145,23 @@ async def test_a_message_arriving_alone_waits_the_linger_for_others_to_share_its
 ) -> None:
     handlers = _Handlers(probe)
     probe.consumer.linger = 0.5
-    acks: list[tuple[str, bool]] = []
+    acks: list[tuple[Envelope, bool]] = []
     applier = asyncio.create_task(probe.consumer._apply_batches())
     try:
-        await probe.consumer._deliver(_Delivered(_wrap(ProbeHappened(label="a")), acks))  # type: ignore[arg-type]
+        await probe.consumer._deliver(Delivered(_wrap(ProbeHappened(label="a")), acks))  # type: ignore[arg-type]
         # The second arrives while the first waits: both in one transaction, one ack.
         await asyncio.sleep(0.05)
-        await probe.consumer._deliver(_Delivered(_wrap(ProbeHappened(label="b")), acks))  # type: ignore[arg-type]
+        await probe.consumer._deliver(Delivered(_wrap(ProbeHappened(label="b")), acks))  # type: ignore[arg-type]
         await eventually(lambda: _acked(acks), what="the batch acknowledged")
     finally:
         applier.cancel()
     assert handlers.runs == [["a", "b"]]
-    assert acks == [("b", True)]
+    assert _labelled(acks) == [("b", True)]
 
 
-async def _acked(acks: list[tuple[str, bool]]) -> bool:
+async def _acked(acks: list[tuple[Envelope, bool]]) -> bool:
     return bool(acks)
+
+
+def _labelled(acks: list[tuple[Envelope, bool]]) -> list[tuple[str, bool]]:
+    return [(envelope.data["label"], multiple) for envelope, multiple in acks]

@@ -26,27 +26,15 @@ from shared.contracts import events as ev
 from shared.messaging import InboxConsumer
 from shared.messaging.tables import outbox
 from shared.runtime import Role, bind_all
+from shared.testing.delivered import Delivered
 from shared.testing.service import ServiceUnderTest
 
 pytestmark = pytest.mark.integration
 
 
-class _Delivered:
-    """A delivered message as the consumer reads it; its acks cost nothing."""
-
-    def __init__(self, envelope: Envelope) -> None:
-        self.body = envelope.model_dump_json().encode()
-        self.headers: dict[str, Any] = {}
-        self.message_id = str(envelope.id)
-        self.type = self.correlation_id = self.app_id = None
-
-    async def ack(self, multiple: bool = False) -> None:  # noqa: ARG002
-        return None
-
-
 async def _apply(consumer: InboxConsumer, envelopes: list[Envelope]) -> None:
     """`envelopes` delivered together: one batch."""
-    delivered: list[Any] = [_Delivered(e) for e in envelopes]
+    delivered: list[Any] = [Delivered(e) for e in envelopes]
     await consumer.on_batch(delivered)
 
 

@@ -22,6 +22,7 @@ from shared.contracts import Envelope
 from shared.contracts import events as ev
 from shared.messaging import Batched, InboxConsumer
 from shared.runtime import Role, bind_all
+from shared.testing.delivered import Delivered
 from shared.testing.service import ServiceUnderTest, StartService
 from stats.consumers import DOSSIER_EVENTS, HANDLERS
 from stats.rebuild import apply
@@ -30,19 +31,6 @@ from stats.services import projection
 pytestmark = pytest.mark.integration
 
 API_ONLY = frozenset({Role.API})
-
-
-class _Delivered:
-    """A delivered message as the consumer reads it; acks cost nothing."""
-
-    def __init__(self, envelope: Envelope) -> None:
-        self.body = envelope.model_dump_json().encode()
-        self.headers: dict[str, Any] = {}
-        self.message_id = str(envelope.id)
-        self.type = self.correlation_id = self.app_id = None
-
-    async def ack(self, multiple: bool = False) -> None:  # noqa: ARG002 (acks cost nothing)
-        return None
 
 
 def _history(seed: int, *, shuffled: bool) -> list[Envelope]:
@@ -123,7 +111,7 @@ async def test_runs_of_any_size_give_what_the_events_one_by_one_give(
     at = 0
     while at < len(events):
         size = rng.choice([1, 2, 3, 5, 8, 13, 32, 64])
-        await consumer.on_batch([_Delivered(e) for e in events[at : at + size]])  # type: ignore[misc]
+        await consumer.on_batch([Delivered(e) for e in events[at : at + size]])  # type: ignore[misc]
         at += size
 
     assert await _snapshot(stats) == one_by_one

@@ -17,23 +17,11 @@ from shared.contracts import Envelope
 from shared.contracts import events as ev
 from shared.messaging import Batched, InboxConsumer
 from shared.runtime import Role, bind_all
+from shared.testing.delivered import Delivered
 from shared.testing.service import ServiceUnderTest
 from workflow.consumers import HANDLERS
 
 pytestmark = pytest.mark.integration
-
-
-class _Delivered:
-    """A delivered message as the consumer reads it."""
-
-    def __init__(self, envelope: Envelope) -> None:
-        self.body = envelope.model_dump_json().encode()
-        self.headers: dict[str, Any] = {}
-        self.message_id = str(envelope.id)
-        self.type = self.correlation_id = self.app_id = None
-
-    async def ack(self, multiple: bool = False) -> None:  # noqa: ARG002 (acks cost nothing)
-        return None
 
 
 def _scenario() -> list[Envelope]:
@@ -136,8 +124,8 @@ async def test_a_batch_of_submitted_dossiers_writes_what_they_write_one_by_one(
     together, together_back = _variant(scenario, "run")
 
     for envelope in alone:
-        await consumer.on_batch([_Delivered(envelope)])  # type: ignore[list-item]
-    await consumer.on_batch([_Delivered(e) for e in together])  # type: ignore[misc]
+        await consumer.on_batch([Delivered(envelope)])  # type: ignore[list-item]
+    await consumer.on_batch([Delivered(e) for e in together])  # type: ignore[misc]
 
     expected = await _rows(workflow, alone_back)
     assert await _rows(workflow, together_back) == expected
@@ -181,7 +169,7 @@ async def test_a_submission_without_a_correlation_id_starts_one_for_what_it_caus
     )
     run = [submitted().model_copy(update={"correlation_id": None}) for _ in range(2)]
 
-    await consumer.on_batch([_Delivered(e) for e in run])  # type: ignore[misc]
+    await consumer.on_batch([Delivered(e) for e in run])  # type: ignore[misc]
 
     async with runtime.db.transaction() as session:
         rows = await session.execute(
